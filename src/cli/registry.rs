@@ -1,0 +1,4 @@
+use clap::Subcommand;
+
+#[derive(Subcommand, Debug)]
+pub enum RegistryCommand {}

@@ -1,0 +1,49 @@
+//! The `hoist` binary: parse the command line, set up logging, dispatch to one
+//! function per verb, and turn any error into one readable line and an exit code.
+
+mod cli;
+mod commands;
+mod render;
+
+use clap::Parser;
+use cli::{Cli, Command};
+
+fn main() {
+    let cli = Cli::parse();
+    init_tracing(&cli.global);
+    let result = dispatch(cli);
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(err) => {
+            let code = commands::exit_code_of(&err);
+            eprintln!("Error: {}", render::error_line(&err));
+            std::process::exit(code);
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    let global = cli.global;
+    match cli.command {
+        Command::Image(cmd) => commands::image::run(cmd, &global),
+        Command::Registry(cmd) => commands::registry::run(cmd, &global),
+        Command::Transfer(cmd) => commands::transfer::run(cmd, &global),
+        Command::Container(cmd) => commands::container::run(cmd, &global),
+        Command::Build(cmd) => commands::build::run(cmd, &global),
+    }
+}
+
+fn init_tracing(global: &cli::GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("HOIST_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(global.log_level.as_str()));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    if global.log_format.as_deref() == Some("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

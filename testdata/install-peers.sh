@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages hoist's tests and examples talk to: real peers,
+# never fakes. Idempotent; needs root (apt-get).
+set -euo pipefail
+pkgs=(busybox-static skopeo umoci docker-registry crun runc podman buildah
+      pigz hyperfine wrk hey python3-venv apache2-utils iproute2 procps curl)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# crun refuses cgroup v1 hybrid mode while hugetlb sits in the unified hierarchy
+# (see shared/BENCHMARKS.md); mounting it as a v1 controller empties that file.
+if [ -f /sys/fs/cgroup/unified/cgroup.controllers ] && [ -s /sys/fs/cgroup/unified/cgroup.controllers ] \
+   && ! mountpoint -q /sys/fs/cgroup/hugetlb 2>/dev/null; then
+  mkdir -p /sys/fs/cgroup/hugetlb
+  mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb || true
+fi

@@ -1,0 +1,9 @@
+//! End-to-end tests: drive the real `hoist` binary against real peers.
+//! One module per area; each owns its own file.
+
+mod build;
+mod container;
+mod image;
+mod registry;
+mod tidy;
+mod transfer;
