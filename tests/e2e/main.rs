@@ -1,6 +1,8 @@
 //! End-to-end tests: drive the real `hoist` binary against real peers.
 //! One module per area; each owns its own file.
 
+mod common;
+
 mod build;
 mod container;
 mod image;

@@ -1,1 +1,2 @@
-//! (being written)
+//! The local content store (being written).
+pub mod layer;

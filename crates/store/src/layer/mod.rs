@@ -1,0 +1,1 @@
+//! Layer pack and unpack (being written).

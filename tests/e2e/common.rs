@@ -1,0 +1,63 @@
+//! Helpers every e2e module uses: the hoist binary with a temp root, and the
+//! busybox base image made from Debian's busybox-static.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Path of the built `hoist` binary.
+pub fn hoist_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hoist"))
+}
+
+/// A `hoist` command using `root` as its store root.
+pub fn hoist(root: &Path) -> Command {
+    let mut cmd = Command::new(hoist_bin());
+    cmd.arg("--root").arg(root);
+    cmd.env_remove("HOIST_ROOT");
+    cmd
+}
+
+/// Runs `hoist --root ROOT ARGS...` and returns its output (does not check status).
+pub fn hoist_out(root: &Path, args: &[&str]) -> Output {
+    hoist(root).args(args).output().expect("run hoist")
+}
+
+/// Runs hoist and panics with its stderr unless it succeeds; returns stdout.
+pub fn hoist_ok(root: &Path, args: &[&str]) -> String {
+    let out = hoist_out(root, args);
+    assert!(
+        out.status.success(),
+        "hoist {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// The repository's top directory.
+pub fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Imports the busybox base image into `root` as `name` (e.g. "busybox:latest")
+/// with testdata/make-base-image.sh. Skips (or fails under strict) without busybox.
+pub fn import_busybox(root: &Path, name: &str) -> bool {
+    if !Path::new("/bin/busybox").exists() {
+        hoist_testkit::skip_or_fail(
+            "import_busybox",
+            "/bin/busybox is missing (install busybox-static)",
+        );
+        return false;
+    }
+    let status = Command::new("bash")
+        .arg(repo_dir().join("testdata/make-base-image.sh"))
+        .arg(name)
+        .env("HOIST", hoist_bin())
+        .env("HOIST_ROOT", root)
+        .status()
+        .expect("run make-base-image.sh");
+    assert!(status.success(), "make-base-image.sh failed");
+    true
+}
