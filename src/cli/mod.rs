@@ -12,7 +12,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "hoist", version, about = "Build, store, ship, serve and run OCI images")]
+#[command(
+    name = "hoist",
+    version,
+    about = "Build, store, ship, serve and run OCI images"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

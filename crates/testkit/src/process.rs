@@ -11,7 +11,9 @@ pub struct ChildGuard {
 
 impl ChildGuard {
     pub fn spawn(cmd: &mut Command) -> std::io::Result<Self> {
-        Ok(ChildGuard { child: cmd.spawn()? })
+        Ok(ChildGuard {
+            child: cmd.spawn()?,
+        })
     }
     pub fn id(&self) -> u32 {
         self.child.id()

@@ -3,7 +3,9 @@
 
 /// True when `HOIST_TEST_STRICT=1`.
 pub fn strict() -> bool {
-    std::env::var("HOIST_TEST_STRICT").map(|v| v == "1").unwrap_or(false)
+    std::env::var("HOIST_TEST_STRICT")
+        .map(|v| v == "1")
+        .unwrap_or(false)
 }
 
 /// True when running as root (uid 0).
