@@ -9,8 +9,8 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 /// A parsed manifest of any supported kind, with the media type it was read as.
 #[derive(Debug, Clone)]
 pub enum AnyManifest {
-    Manifest(ImageManifest),
-    Index(ImageIndex),
+    Manifest(Box<ImageManifest>),
+    Index(Box<ImageIndex>),
 }
 
 /// Parses manifest bytes. `declared` is the Content-Type or descriptor media
@@ -43,11 +43,11 @@ pub fn parse_manifest(
     let parsed = if is_index(&media_type) {
         let idx: ImageIndex = serde_json::from_value(value)
             .map_err(|e| OciError::InvalidManifest(format!("bad index: {e}")))?;
-        AnyManifest::Index(idx)
+        AnyManifest::Index(Box::new(idx))
     } else if is_manifest(&media_type) {
         let m: ImageManifest = serde_json::from_value(value)
             .map_err(|e| OciError::InvalidManifest(format!("bad manifest: {e}")))?;
-        AnyManifest::Manifest(m)
+        AnyManifest::Manifest(Box::new(m))
     } else {
         return Err(OciError::UnsupportedMediaType(media_type));
     };
