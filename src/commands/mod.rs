@@ -30,6 +30,7 @@ impl fmt::Debug for Coded {
 impl std::error::Error for Coded {}
 
 /// Wraps an error so that the process exits with `code`.
+#[allow(dead_code)] // used by the container verbs
 pub fn coded(code: i32, inner: anyhow::Error) -> anyhow::Error {
     anyhow::Error::new(Coded { code, inner })
 }
