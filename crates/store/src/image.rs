@@ -156,7 +156,17 @@ impl Store {
         layers: Vec<Descriptor>,
     ) -> Result<Descriptor> {
         let config_bytes = serde_json::to_vec(config_json).expect("JSON serializes");
-        let config_digest = self.write_blob(&config_bytes)?;
+        self.commit_image_bytes(&config_bytes, layers)
+    }
+
+    /// Like [`Store::commit_image`] with the config's exact bytes (its digest
+    /// is the image ID, so an imported config must keep them).
+    pub fn commit_image_bytes(
+        &self,
+        config_bytes: &[u8],
+        layers: Vec<Descriptor>,
+    ) -> Result<Descriptor> {
+        let config_digest = self.write_blob(config_bytes)?;
         let config_desc = Descriptor::new(
             MediaType::from(OCI_CONFIG),
             config_bytes.len() as u64,
