@@ -64,7 +64,10 @@ fn read_archive(store: &Store, file: std::fs::File) -> anyhow::Result<Archive> {
         if kind.is_symlink() || kind.is_hard_link() {
             let target = entry.link_name()?.context("link without a target")?;
             let base = if kind.is_symlink() {
-                Path::new(&path).parent().unwrap_or(Path::new("")).join(target)
+                Path::new(&path)
+                    .parent()
+                    .unwrap_or(Path::new(""))
+                    .join(target)
             } else {
                 target.into_owned()
             };
@@ -136,10 +139,13 @@ fn load_oci(store: &Store, archive: &Archive) -> anyhow::Result<Vec<String>> {
         let digest = Digest::try_from(desc.digest())?;
         check_complete(store, &digest)?;
         let ann = desc.annotations().clone().unwrap_or_default();
-        let name = [ann.get("io.containerd.image.name"), ann.get(REF_NAME_ANNOTATION)]
-            .into_iter()
-            .flatten()
-            .find(|n| hoist_oci::Reference::parse(n).is_ok() && n.contains(['/', ':']));
+        let name = [
+            ann.get("io.containerd.image.name"),
+            ann.get(REF_NAME_ANNOTATION),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|n| hoist_oci::Reference::parse(n).is_ok() && n.contains(['/', ':']));
         match name {
             Some(n) => {
                 let full = store.set_name(n, desc.clone())?;
@@ -207,7 +213,11 @@ fn load_docker(store: &Store, archive: &Archive) -> anyhow::Result<Vec<String>> 
                 .file_digest(path)
                 .with_context(|| format!("the archive lacks the layer {path}"))?;
             let media_type = sniff_layer_type(store, &d)?;
-            layers.push(Descriptor::new(MediaType::from(media_type), store.blob_size(&d)?, &d));
+            layers.push(Descriptor::new(
+                MediaType::from(media_type),
+                store.blob_size(&d)?,
+                &d,
+            ));
         }
         let manifest = store.commit_image_bytes(&config, layers)?;
         let tags = e.repo_tags.unwrap_or_default();

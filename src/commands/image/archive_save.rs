@@ -21,7 +21,9 @@ pub fn run(store: &Store, output: &Path, names: &[String]) -> anyhow::Result<i32
         let digest = found.digest();
         collect_blobs(store, &digest, &mut blobs)?;
         let full = if found.name.is_empty() {
-            hoist_oci::Reference::parse(name).map(|r| r.to_string()).unwrap_or_default()
+            hoist_oci::Reference::parse(name)
+                .map(|r| r.to_string())
+                .unwrap_or_default()
         } else {
             found.name.clone()
         };
@@ -52,11 +54,20 @@ pub fn run(store: &Store, output: &Path, names: &[String]) -> anyhow::Result<i32
         "mediaType": hoist_oci::media_types::OCI_INDEX,
         "manifests": entries,
     });
-    let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot write into {}", dir.display()))?;
-    write_archive(store, tmp.as_file(), &index, &Value::Array(docker_manifest), &blobs)
-        .with_context(|| format!("cannot write {}", output.display()))?;
+    write_archive(
+        store,
+        tmp.as_file(),
+        &index,
+        &Value::Array(docker_manifest),
+        &blobs,
+    )
+    .with_context(|| format!("cannot write {}", output.display()))?;
     tmp.as_file().sync_all()?;
     tmp.persist(output)
         .with_context(|| format!("cannot create {}", output.display()))?;
@@ -101,14 +112,18 @@ fn write_archive(
     blobs: &BTreeSet<Digest>,
 ) -> anyhow::Result<()> {
     let mut tar = tar::Builder::new(std::io::BufWriter::new(file));
-    let mut add_bytes = |tar: &mut tar::Builder<_>, path: &str, bytes: &[u8]| -> anyhow::Result<()> {
+    let add_bytes = |tar: &mut tar::Builder<_>, path: &str, bytes: &[u8]| -> anyhow::Result<()> {
         let mut h = header(bytes.len() as u64, tar::EntryType::Regular);
         tar.append_data(&mut h, path, bytes)?;
         Ok(())
     };
     add_bytes(&mut tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     add_bytes(&mut tar, "index.json", &serde_json::to_vec(index)?)?;
-    add_bytes(&mut tar, "manifest.json", &serde_json::to_vec(docker_manifest)?)?;
+    add_bytes(
+        &mut tar,
+        "manifest.json",
+        &serde_json::to_vec(docker_manifest)?,
+    )?;
     for dir in ["blobs/", "blobs/sha256/", "blobs/sha512/"] {
         let mut h = header(0, tar::EntryType::Directory);
         h.set_mode(0o755);
@@ -118,7 +133,11 @@ fn write_archive(
         let f = store.open_blob(d)?;
         let len = f.metadata()?.len();
         let mut h = header(len, tar::EntryType::Regular);
-        tar.append_data(&mut h, format!("blobs/{}/{}", d.algorithm().name(), d.hex()), f)?;
+        tar.append_data(
+            &mut h,
+            format!("blobs/{}/{}", d.algorithm().name(), d.hex()),
+            f,
+        )?;
     }
     tar.into_inner()?.flush()?;
     Ok(())

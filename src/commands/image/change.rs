@@ -30,7 +30,9 @@ pub fn apply(config: &mut Map<String, Value>, line: &str) -> anyhow::Result<()> 
             let env = config.entry("Env").or_insert_with(|| json!([]));
             for (k, v) in key_values(rest, "ENV")? {
                 let list = env.as_array_mut().expect("Env is a list");
-                list.retain(|e| e.as_str().and_then(|s| s.split_once('=')).map(|p| p.0) != Some(&k));
+                list.retain(|e| {
+                    e.as_str().and_then(|s| s.split_once('=')).map(|p| p.0) != Some(&k)
+                });
                 list.push(json!(format!("{k}={v}")));
             }
         }

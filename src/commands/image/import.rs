@@ -36,12 +36,16 @@ pub fn run(store: &Store, args: ImportArgs) -> anyhow::Result<i32> {
         "os": "linux",
         "config": Value::Object(config),
         "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
-        "history": [{"created": created_at, "created_by": format!("hoist import {}", args.source)}],
+        "history": [{"created": created_at, "created_by": "hoist import"}],
     });
     let layer_desc = Descriptor::new(MediaType::from(layer.media_type), layer.size, &layer_digest);
     let manifest = store.commit_image(&config_json, vec![layer_desc])?;
     let name = store.set_name(&args.tag, manifest.clone())?;
-    eprintln!("Imported {} ({} bytes)", super::display_name(&name), layer.size);
+    eprintln!(
+        "Imported {} ({} bytes)",
+        super::display_name(&name),
+        layer.size
+    );
     println!("{}", manifest.digest());
     Ok(0)
 }
@@ -50,7 +54,7 @@ pub fn run(store: &Store, args: ImportArgs) -> anyhow::Result<i32> {
 fn pack_source(store: &Store, source: &str, opts: &PackOptions) -> anyhow::Result<PackedLayer> {
     let mut writer = store.blob_writer()?;
     let packed = if source == "-" {
-        let stdin = std::io::stdin().lock();
+        let stdin = std::io::stdin();
         restream(stdin, opts, &mut writer).context("cannot import from stdin")?
     } else {
         let path = Path::new(source);
@@ -60,7 +64,8 @@ fn pack_source(store: &Store, source: &str, opts: &PackOptions) -> anyhow::Resul
             layer::pack_dir_to(path, opts, &mut writer)
                 .with_context(|| format!("cannot pack the directory {source}"))?
         } else {
-            let file = std::fs::File::open(path).with_context(|| format!("cannot open {source}"))?;
+            let file =
+                std::fs::File::open(path).with_context(|| format!("cannot open {source}"))?;
             restream(file, opts, &mut writer).with_context(|| format!("cannot import {source}"))?
         }
     };

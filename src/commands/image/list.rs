@@ -18,16 +18,26 @@ struct Row {
 pub fn run(store: &Store, args: ImagesArgs) -> anyhow::Result<i32> {
     let mut rows = Vec::new();
     for named in store.names()? {
-        let Ok(reference) = Reference::parse(&named.name) else { continue };
+        let Ok(reference) = Reference::parse(&named.name) else {
+            continue;
+        };
         let familiar = reference.familiar();
-        let repository = familiar.rsplit_once(':').map_or(familiar.as_str(), |p| p.0).to_string();
+        let repository = familiar
+            .rsplit_once(':')
+            .map_or(familiar.as_str(), |p| p.0)
+            .to_string();
         let (id, created, size) = match store.load_image(&named.descriptor) {
             Ok(img) => {
-                let size = img.layers().iter().map(|l| l.size()).sum::<u64>() + img.manifest.config().size();
+                let size = img.layers().iter().map(|l| l.size()).sum::<u64>()
+                    + img.manifest.config().size();
                 let created = img.config.created().clone().unwrap_or_default();
                 (img.config_digest.to_string(), created, size)
             }
-            Err(_) => (named.digest().to_string(), String::new(), named.descriptor.size()),
+            Err(_) => (
+                named.digest().to_string(),
+                String::new(),
+                named.descriptor.size(),
+            ),
         };
         rows.push(Row {
             repository,
@@ -57,7 +67,12 @@ pub fn run(store: &Store, args: ImagesArgs) -> anyhow::Result<i32> {
 }
 
 fn print_table(rows: &[Row], digests: bool) {
-    let w_repo = rows.iter().map(|r| r.repository.len()).max().unwrap_or(0).max(10);
+    let w_repo = rows
+        .iter()
+        .map(|r| r.repository.len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
     let w_tag = rows.iter().map(|r| r.tag.len()).max().unwrap_or(0).max(3);
     let mut header = format!("{:<w_repo$}   {:<w_tag$}   ", "REPOSITORY", "TAG");
     if digests {
