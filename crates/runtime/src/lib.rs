@@ -1,1 +1,17 @@
-//! (being written)
+//! hoist's container runtime: OCI runtime specs built from images and flags,
+//! carried out by a small fork-safe core (clone, mounts, pivot_root,
+//! capabilities, cgroups), overlay snapshots of image layers, and the
+//! per-container monitor with logs, state, health checks and port proxies.
+
+pub mod cgroup;
+pub mod core;
+pub mod error;
+
+pub use error::{Result, RuntimeError};
+pub mod fsutil;
+pub mod oneshot;
+pub mod rootview;
+pub mod spec;
+pub mod user;
+
+pub use oneshot::{run_oneshot, ExitStatusInfo, OneShot, Stdio};

@@ -1,0 +1,261 @@
+//! Container cgroups, created and written by the parent before the child is
+//! released. The hierarchy is detected at runtime: cgroup v2 when
+//! /sys/fs/cgroup is a cgroup2 mount, else the v1 controllers mounted under it
+//! (a hybrid machine's empty unified tree is ignored).
+
+mod v1;
+mod v2;
+
+use oci_spec::runtime::LinuxResources;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::error::{Result, RuntimeError};
+
+/// One v1 hierarchy: where it is mounted and its controllers (mount options).
+#[derive(Debug, Clone)]
+pub struct V1Hierarchy {
+    pub mountpoint: PathBuf,
+    /// The super options naming the controllers, e.g. "cpu,cpuacct" or "memory".
+    pub options: String,
+    pub controllers: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Hierarchy {
+    V1(Vec<V1Hierarchy>),
+    V2(PathBuf),
+}
+
+const V1_USED: [&str; 7] = [
+    "memory", "cpu", "cpuacct", "pids", "devices", "freezer", "blkio",
+];
+
+/// The machine's cgroup layout (read once from /proc/self/mountinfo).
+pub fn hierarchy() -> &'static Hierarchy {
+    static H: OnceLock<Hierarchy> = OnceLock::new();
+    H.get_or_init(|| {
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        parse_mountinfo(&info)
+    })
+}
+
+fn parse_mountinfo(info: &str) -> Hierarchy {
+    let mut v1 = Vec::new();
+    for line in info.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let fields: Vec<&str> = left.split(' ').collect();
+        let rfields: Vec<&str> = right.split(' ').collect();
+        if fields.len() < 5 || rfields.len() < 3 {
+            continue;
+        }
+        let mountpoint = PathBuf::from(fields[4]);
+        match rfields[0] {
+            "cgroup2" if mountpoint == Path::new("/sys/fs/cgroup") => {
+                return Hierarchy::V2(mountpoint)
+            }
+            "cgroup" => {
+                let controllers: Vec<String> = rfields[2]
+                    .split(',')
+                    .filter(|o| V1_USED.contains(o))
+                    .map(str::to_string)
+                    .collect();
+                let options: Vec<&str> = rfields[2]
+                    .split(',')
+                    .filter(|o| V1_USED.contains(o) || o.starts_with("name="))
+                    .collect();
+                v1.push(V1Hierarchy {
+                    mountpoint,
+                    options: options.join(","),
+                    controllers,
+                });
+            }
+            _ => {}
+        }
+    }
+    Hierarchy::V1(v1)
+}
+
+/// The limits hoist applies (from the spec's linux.resources).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub memory: Option<i64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_period: Option<u64>,
+    pub pids: Option<i64>,
+    /// Device rules in v1 `devices.allow` syntax ("c 1:3 rwm"); deny-all first.
+    pub device_allow: Vec<String>,
+    pub device_deny_all: bool,
+}
+
+impl Limits {
+    pub fn from_spec(r: Option<&LinuxResources>) -> Limits {
+        let mut l = Limits::default();
+        let Some(r) = r else { return l };
+        if let Some(m) = r.memory() {
+            l.memory = m.limit();
+        }
+        if let Some(c) = r.cpu() {
+            l.cpu_quota = c.quota();
+            l.cpu_period = c.period();
+        }
+        if let Some(p) = r.pids() {
+            l.pids = Some(p.limit());
+        }
+        for d in r.devices().iter().flatten() {
+            let typ = d
+                .typ()
+                .map(|t| t.as_str().to_string())
+                .unwrap_or("a".into());
+            let num = |n: Option<i64>| n.map_or("*".to_string(), |n| n.to_string());
+            let access = d.access().clone().unwrap_or("rwm".into());
+            if !d.allow() && typ == "a" {
+                l.device_deny_all = true;
+                l.device_allow.clear();
+            } else if d.allow() {
+                l.device_allow.push(format!(
+                    "{typ} {}:{} {access}",
+                    num(d.major()),
+                    num(d.minor())
+                ));
+            }
+        }
+        l
+    }
+}
+
+/// A container's cgroup (one directory per v1 hierarchy, or one v2 directory).
+#[derive(Debug, Clone)]
+pub struct Cgroup {
+    pub dirs: Vec<PathBuf>,
+    v2: bool,
+}
+
+impl Cgroup {
+    /// Creates `hoist/<name>` in every hierarchy and writes the limits.
+    pub fn create(name: &str, limits: &Limits) -> Result<Cgroup> {
+        match hierarchy() {
+            Hierarchy::V1(hs) => {
+                v1::create(hs, name, limits).map(|dirs| Cgroup { dirs, v2: false })
+            }
+            Hierarchy::V2(root) => v2::create(root, name, limits).map(|d| Cgroup {
+                dirs: vec![d],
+                v2: true,
+            }),
+        }
+    }
+
+    /// The cgroup of an existing container (for exec, stats, cleanup).
+    pub fn existing(name: &str) -> Cgroup {
+        match hierarchy() {
+            Hierarchy::V1(hs) => Cgroup {
+                dirs: hs
+                    .iter()
+                    .filter(|h| !h.controllers.is_empty())
+                    .map(|h| h.mountpoint.join("hoist").join(name))
+                    .collect(),
+                v2: false,
+            },
+            Hierarchy::V2(root) => Cgroup {
+                dirs: vec![root.join("hoist").join(name)],
+                v2: true,
+            },
+        }
+    }
+
+    /// Moves `pid` into the cgroup.
+    pub fn add(&self, pid: i32) -> Result<()> {
+        for d in &self.dirs {
+            write(&d.join("cgroup.procs"), &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    pub fn procs_files(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
+    }
+
+    /// Whether the kernel's OOM killer killed a process of this cgroup.
+    pub fn oom_killed(&self) -> bool {
+        let file = if self.v2 {
+            "memory.events"
+        } else {
+            "memory.oom_control"
+        };
+        self.dirs.iter().any(|d| {
+            std::fs::read_to_string(d.join(file))
+                .map(|s| {
+                    s.lines().any(|l| {
+                        l.strip_prefix("oom_kill ")
+                            .and_then(|n| n.trim().parse::<u64>().ok())
+                            .is_some_and(|n| n > 0)
+                    })
+                })
+                .unwrap_or(false)
+        })
+    }
+
+    /// Removes the directories (waits briefly for exiting processes to leave).
+    pub fn remove(&self) {
+        for d in &self.dirs {
+            for _ in 0..200 {
+                match std::fs::remove_dir(d) {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                }
+            }
+        }
+    }
+
+    /// Whether any directory of it still exists.
+    pub fn exists(&self) -> bool {
+        self.dirs.iter().any(|d| d.exists())
+    }
+}
+
+pub(crate) fn write(path: &Path, value: &str) -> Result<()> {
+    std::fs::write(path, value).map_err(|e| RuntimeError::Cgroup {
+        path: path.display().to_string(),
+        message: format!("writing {value:?}: {e}"),
+    })
+}
+
+pub(crate) fn mkdir(path: &Path) -> Result<()> {
+    match std::fs::create_dir(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(RuntimeError::Cgroup {
+            path: path.display().to_string(),
+            message: format!("creating it: {e}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hybrid_mountinfo_uses_v1_controllers() {
+        let info = "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n\
+                    35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n\
+                    40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n\
+                    41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+        let Hierarchy::V1(hs) = parse_mountinfo(info) else {
+            panic!("expected v1")
+        };
+        assert_eq!(hs.len(), 3);
+        assert_eq!(hs[1].controllers, vec!["memory"]);
+        assert_eq!(hs[2].options, "name=systemd");
+        assert!(hs[2].controllers.is_empty());
+    }
+
+    #[test]
+    fn unified_mountinfo_is_v2() {
+        let info = "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n";
+        assert!(matches!(parse_mountinfo(info), Hierarchy::V2(_)));
+    }
+}

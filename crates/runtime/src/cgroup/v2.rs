@@ -1,0 +1,46 @@
+//! cgroup v2 (unified): one directory `hoist/<name>`, controllers enabled in
+//! the parents' cgroup.subtree_control. The devices controller of v2 is an eBPF
+//! program; hoist does not attach one yet (device nodes are still limited to
+//! the minimal /dev the container gets, and CAP_MKNOD alone cannot open new ones
+//! without the node being created by root in the container).
+
+use std::path::{Path, PathBuf};
+
+use super::{mkdir, write, Limits};
+use crate::error::Result;
+
+pub fn create(root: &Path, name: &str, limits: &Limits) -> Result<PathBuf> {
+    let parent = root.join("hoist");
+    enable_controllers(root);
+    mkdir(&parent)?;
+    enable_controllers(&parent);
+    let dir = parent.join(name);
+    mkdir(&dir)?;
+    if let Some(m) = limits.memory {
+        write(&dir.join("memory.max"), &m.to_string())?;
+        let swap = dir.join("memory.swap.max");
+        if swap.exists() {
+            write(&swap, "0")?;
+        }
+    }
+    if limits.cpu_quota.is_some() || limits.cpu_period.is_some() {
+        let quota = limits
+            .cpu_quota
+            .filter(|q| *q > 0)
+            .map_or("max".to_string(), |q| q.to_string());
+        let period = limits.cpu_period.unwrap_or(100_000);
+        write(&dir.join("cpu.max"), &format!("{quota} {period}"))?;
+    }
+    if let Some(p) = limits.pids {
+        let v = if p > 0 { p.to_string() } else { "max".into() };
+        write(&dir.join("pids.max"), &v)?;
+    }
+    Ok(dir)
+}
+
+/// Best effort: a controller the kernel lacks simply stays off.
+fn enable_controllers(dir: &Path) {
+    for c in ["memory", "pids", "cpu"] {
+        let _ = std::fs::write(dir.join("cgroup.subtree_control"), format!("+{c}"));
+    }
+}

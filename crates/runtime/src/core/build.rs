@@ -1,0 +1,323 @@
+//! Turns an OCI runtime spec into a ContainerPlan (all allocation happens here,
+//! in the parent). Only the features hoist's own specs use are accepted; the
+//! rest is refused with a clear message instead of being silently ignored.
+
+use oci_spec::runtime::{LinuxNamespaceType, Mount, PosixRlimitType, Process, Spec};
+use std::ffi::CString;
+use std::os::unix::io::RawFd;
+use std::path::{Path, PathBuf};
+
+use super::caps::{last_cap, CapMasks};
+use super::plan::{
+    cstring, exec_candidates, parse_mount_options, CStrArray, ContainerPlan, InRootPath, MountStep,
+    ProcessPlan, RootStep, TargetKind,
+};
+use crate::cgroup::{hierarchy, Hierarchy};
+use crate::error::{Result, RuntimeError};
+
+fn invalid(msg: impl Into<String>) -> RuntimeError {
+    RuntimeError::Invalid(msg.into())
+}
+
+fn c(s: &str) -> Result<CString> {
+    cstring(s).map_err(invalid)
+}
+
+fn in_root(p: &str) -> Result<InRootPath> {
+    InRootPath::new(p).map_err(invalid)
+}
+
+/// Options for building a plan beyond what the spec says.
+pub struct PlanOptions {
+    /// The rootfs is an overlay with these mount options, mounted by the child.
+    pub overlay: Option<String>,
+    pub stdio: [RawFd; 3],
+}
+
+/// Builds the plan for `spec` whose bundle directory is `bundle`.
+pub fn container_plan(spec: &Spec, bundle: &Path, opts: PlanOptions) -> Result<ContainerPlan> {
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| invalid("the spec has no root"))?;
+    let rootfs = if root.path().is_absolute() {
+        root.path().clone()
+    } else {
+        bundle.join(root.path())
+    };
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| invalid("the spec has no linux section"))?;
+    let mut clone_flags = 0;
+    let mut cgroup_ns = false;
+    let mut loopback_up = false;
+    for ns in linux.namespaces().iter().flatten() {
+        if ns.path().is_some() {
+            return Err(invalid(
+                "joining an existing namespace by path is not supported",
+            ));
+        }
+        match ns.typ() {
+            LinuxNamespaceType::Pid => clone_flags |= libc::CLONE_NEWPID,
+            LinuxNamespaceType::Network => {
+                clone_flags |= libc::CLONE_NEWNET;
+                loopback_up = true;
+            }
+            LinuxNamespaceType::Mount => clone_flags |= libc::CLONE_NEWNS,
+            LinuxNamespaceType::Ipc => clone_flags |= libc::CLONE_NEWIPC,
+            LinuxNamespaceType::Uts => clone_flags |= libc::CLONE_NEWUTS,
+            LinuxNamespaceType::Cgroup => cgroup_ns = true,
+            other => return Err(invalid(format!("the {other:?} namespace is not supported"))),
+        }
+    }
+    if clone_flags & libc::CLONE_NEWNS == 0 {
+        return Err(invalid("a container needs its own mount namespace"));
+    }
+    let mut steps = Vec::new();
+    for m in spec.mounts().iter().flatten() {
+        mount_steps(m, &mut steps)?;
+        if m.destination() == Path::new("/dev") {
+            dev_steps(spec, &mut steps)?;
+        }
+    }
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| invalid("the spec has no process"))?;
+    steps.push(RootStep::Mkdir(in_root(&process.cwd().to_string_lossy())?));
+    let paths = |v: &Option<Vec<String>>| -> Result<Vec<CString>> {
+        v.iter().flatten().map(|p| c(p)).collect()
+    };
+    Ok(ContainerPlan {
+        clone_flags,
+        cgroup_ns,
+        loopback_up,
+        rootfs: c(&rootfs.to_string_lossy())?,
+        overlay: opts.overlay.as_deref().map(c).transpose()?,
+        steps,
+        hostname: spec.hostname().as_deref().map(c).transpose()?,
+        masked: paths(linux.masked_paths())?,
+        readonly: paths(linux.readonly_paths())?,
+        readonly_root: root.readonly().unwrap_or(false),
+        process: process_plan(process, opts.stdio)?,
+    })
+}
+
+fn mount_steps(m: &Mount, steps: &mut Vec<RootStep>) -> Result<()> {
+    let dest = m.destination().to_string_lossy().into_owned();
+    let typ = m.typ().clone().unwrap_or_default();
+    let options = m.options().clone().unwrap_or_default();
+    let (flags, data) = parse_mount_options(&options);
+    if typ == "cgroup" || typ == "cgroup2" {
+        return cgroup_steps(&dest, steps);
+    }
+    let target = in_root(&dest)?;
+    if target.is_root() {
+        return Err(invalid("a mount onto / is not allowed"));
+    }
+    if flags & libc::MS_BIND != 0 || typ == "bind" {
+        let source = m
+            .source()
+            .as_ref()
+            .ok_or_else(|| invalid(format!("bind mount {dest} has no source")))?;
+        let source: PathBuf = std::fs::canonicalize(source)
+            .map_err(|e| invalid(format!("bind mount source {}: {e}", source.display())))?;
+        let kind = if source.is_dir() {
+            TargetKind::Dir
+        } else {
+            TargetKind::File
+        };
+        let extra = flags & (libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC);
+        steps.push(RootStep::Mount(MountStep {
+            target,
+            kind,
+            source: Some(c(&source.to_string_lossy())?),
+            fstype: None,
+            flags: libc::MS_BIND | (flags & libc::MS_REC),
+            data: None,
+            remount_flags: (extra != 0).then_some(libc::MS_REMOUNT | libc::MS_BIND | extra),
+        }));
+        return Ok(());
+    }
+    let source = m
+        .source()
+        .as_ref()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| typ.clone());
+    steps.push(RootStep::Mount(MountStep {
+        target,
+        kind: TargetKind::Dir,
+        source: Some(c(&source)?),
+        fstype: Some(c(&typ)?),
+        flags,
+        data: (!data.is_empty()).then(|| c(&data)).transpose()?,
+        remount_flags: None,
+    }));
+    Ok(())
+}
+
+/// The cgroup filesystem, read-only: on v1 a tmpfs holding one read-only
+/// mount per hierarchy (each showing only the container's own cgroup, thanks
+/// to the cgroup namespace), on v2 the unified tree.
+fn cgroup_steps(dest: &str, steps: &mut Vec<RootStep>) -> Result<()> {
+    let ro = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    match hierarchy() {
+        Hierarchy::V2(_) => steps.push(RootStep::Mount(MountStep {
+            target: in_root(dest)?,
+            kind: TargetKind::Dir,
+            source: Some(c("cgroup2")?),
+            fstype: Some(c("cgroup2")?),
+            flags: ro,
+            data: None,
+            remount_flags: None,
+        })),
+        Hierarchy::V1(hs) => {
+            steps.push(RootStep::Mount(MountStep {
+                target: in_root(dest)?,
+                kind: TargetKind::Dir,
+                source: Some(c("tmpfs")?),
+                fstype: Some(c("tmpfs")?),
+                flags: libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                data: Some(c("mode=755")?),
+                remount_flags: None,
+            }));
+            for h in hs.iter().filter(|h| !h.controllers.is_empty()) {
+                let name = h
+                    .mountpoint
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy();
+                steps.push(RootStep::Mount(MountStep {
+                    target: in_root(&format!("{dest}/{name}"))?,
+                    kind: TargetKind::Dir,
+                    source: Some(c("cgroup")?),
+                    fstype: Some(c("cgroup")?),
+                    flags: ro,
+                    data: Some(c(&h.options)?),
+                    remount_flags: None,
+                }));
+            }
+            steps.push(RootStep::RemountReadonly {
+                path: in_root(dest)?,
+                flags: libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The minimal /dev every container gets, plus the spec's extra devices.
+fn dev_steps(spec: &Spec, steps: &mut Vec<RootStep>) -> Result<()> {
+    let mk = |major: u32, minor: u32| libc::makedev(major, minor);
+    let mut devices = vec![
+        ("/dev/null", mk(1, 3)),
+        ("/dev/zero", mk(1, 5)),
+        ("/dev/full", mk(1, 7)),
+        ("/dev/random", mk(1, 8)),
+        ("/dev/urandom", mk(1, 9)),
+        ("/dev/tty", mk(5, 0)),
+    ];
+    let extra: Vec<(String, libc::dev_t)> = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.devices().clone())
+        .unwrap_or_default()
+        .iter()
+        .filter(|d| d.typ().as_str() == "c")
+        .map(|d| {
+            (
+                d.path().to_string_lossy().into_owned(),
+                mk(d.major() as u32, d.minor() as u32),
+            )
+        })
+        .collect();
+    for (path, dev) in devices.drain(..) {
+        steps.push(RootStep::CharDev {
+            path: in_root(path)?,
+            mode: 0o666,
+            dev,
+        });
+    }
+    for (path, dev) in extra {
+        steps.push(RootStep::CharDev {
+            path: in_root(&path)?,
+            mode: 0o666,
+            dev,
+        });
+    }
+    for (link, target) in [
+        ("/dev/fd", "/proc/self/fd"),
+        ("/dev/stdin", "/proc/self/fd/0"),
+        ("/dev/stdout", "/proc/self/fd/1"),
+        ("/dev/stderr", "/proc/self/fd/2"),
+        ("/dev/ptmx", "pts/ptmx"),
+        ("/dev/core", "/proc/kcore"),
+    ] {
+        steps.push(RootStep::Symlink {
+            target: c(target)?,
+            link: in_root(link)?,
+        });
+    }
+    Ok(())
+}
+
+fn rlimit_resource(t: PosixRlimitType) -> Option<libc::c_int> {
+    let name = serde_json::to_value(t).ok()?.as_str()?.to_string();
+    Some(match name.as_str() {
+        "RLIMIT_CPU" => libc::RLIMIT_CPU,
+        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
+        "RLIMIT_DATA" => libc::RLIMIT_DATA,
+        "RLIMIT_STACK" => libc::RLIMIT_STACK,
+        "RLIMIT_CORE" => libc::RLIMIT_CORE,
+        "RLIMIT_RSS" => libc::RLIMIT_RSS,
+        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
+        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
+        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
+        "RLIMIT_AS" => libc::RLIMIT_AS,
+        "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
+        "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
+        "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
+        "RLIMIT_NICE" => libc::RLIMIT_NICE,
+        "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
+        "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
+        _ => return None,
+    } as libc::c_int)
+}
+
+/// The process half of a plan (also used by exec).
+pub fn process_plan(p: &Process, stdio: [RawFd; 3]) -> Result<ProcessPlan> {
+    let args = p.args().clone().unwrap_or_default();
+    let argv0 = args.first().ok_or_else(|| {
+        invalid("no command: the image has no ENTRYPOINT or CMD and none was given")
+    })?;
+    let env = p.env().clone().unwrap_or_default();
+    let mut rlimits = Vec::new();
+    for r in p.rlimits().iter().flatten() {
+        let res = rlimit_resource(r.typ())
+            .ok_or_else(|| invalid(format!("unknown rlimit {:?}", r.typ())))?;
+        rlimits.push((
+            res,
+            libc::rlimit {
+                rlim_cur: r.soft(),
+                rlim_max: r.hard(),
+            },
+        ));
+    }
+    let user = p.user();
+    Ok(ProcessPlan {
+        exec_candidates: exec_candidates(argv0, &env).map_err(invalid)?,
+        argv: CStrArray::new(&args).map_err(invalid)?,
+        envp: CStrArray::new(&env).map_err(invalid)?,
+        cwd: c(&p.cwd().to_string_lossy())?,
+        uid: user.uid(),
+        gid: user.gid(),
+        groups: user.additional_gids().clone().unwrap_or_default(),
+        caps: CapMasks::from_spec(p.capabilities().as_ref()),
+        last_cap: last_cap(),
+        no_new_privs: p.no_new_privileges().unwrap_or(false),
+        rlimits,
+        stdio,
+        tty: p.terminal().unwrap_or(false),
+    })
+}

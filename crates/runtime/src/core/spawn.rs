@@ -1,0 +1,206 @@
+//! The parent side of starting a container: one clone(2) into new namespaces,
+//! a sync pipe that holds the child until the parent has placed it in its
+//! cgroup, and a close-on-exec error pipe that carries (step, errno) back if
+//! anything fails before execve. Safe to call from many threads at once: the
+//! child never allocates and never takes a lock (see child.rs).
+
+use libc::{c_int, c_void};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use super::child::{self, ChildArgs, Step};
+use super::plan::ContainerPlan;
+use crate::error::{Result, RuntimeError};
+
+const STACK_SIZE: usize = 256 * 1024;
+
+extern "C" fn trampoline(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the ChildArgs the parent passed; the child has a copy of
+    // the parent's memory, so the reference stays valid until execve.
+    let args = unsafe { &*(arg as *const ChildArgs) };
+    child::container_main(args)
+}
+
+/// A close-on-exec pipe: (read end, write end).
+pub fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: pipe2 fills two descriptors we then own.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors are fresh and owned by nobody else.
+    unsafe { Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))) }
+}
+
+/// Starts the container described by `plan`. `place` runs after clone with the
+/// child's PID (host namespace) and must put it in its cgroup; the child then
+/// continues and execs. Returns the PID once execve succeeded.
+pub fn spawn(plan: &ContainerPlan, place: impl FnOnce(i32) -> Result<()>) -> Result<i32> {
+    let (sync_r, sync_w) = pipe().map_err(|e| RuntimeError::io("creating a pipe", e))?;
+    let (err_r, err_w) = pipe().map_err(|e| RuntimeError::io("creating a pipe", e))?;
+    let args = ChildArgs {
+        plan,
+        sync_fd: sync_r.as_raw_fd(),
+        err_fd: err_w.as_raw_fd(),
+    };
+    let mut stack = vec![0u8; STACK_SIZE];
+    // SAFETY: the stack top is inside `stack`, 16-byte aligned; the callback
+    // only reads `args`. Without CLONE_VM the child gets its own copy.
+    let pid = unsafe {
+        let top = stack.as_mut_ptr().add(STACK_SIZE);
+        let top = (top as usize & !15) as *mut c_void;
+        libc::clone(
+            trampoline,
+            top,
+            plan.clone_flags | libc::SIGCHLD,
+            &args as *const ChildArgs as *mut c_void,
+        )
+    };
+    if pid < 0 {
+        return Err(RuntimeError::io(
+            "clone into new namespaces",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    drop(stack);
+    drop(sync_r);
+    drop(err_w);
+    if let Err(e) = place(pid) {
+        kill_and_reap(pid);
+        return Err(e);
+    }
+    // SAFETY: writing one byte to our pipe.
+    let n = unsafe { libc::write(sync_w.as_raw_fd(), b"x".as_ptr() as *const c_void, 1) };
+    if n != 1 {
+        let e = std::io::Error::last_os_error();
+        kill_and_reap(pid);
+        return Err(RuntimeError::io("releasing the container process", e));
+    }
+    drop(sync_w);
+    match read_failure(&err_r) {
+        None => Ok(pid),
+        Some(report) => {
+            reap(pid);
+            Err(start_error(plan, report))
+        }
+    }
+}
+
+/// Reads a 12-byte failure report, or None at EOF (execve succeeded).
+pub fn read_failure(fd: &OwnedFd) -> Option<[u8; 12]> {
+    let mut buf = [0u8; 12];
+    let mut got = 0;
+    while got < buf.len() {
+        // SAFETY: reading into the unfilled part of buf.
+        let n = unsafe {
+            libc::read(
+                fd.as_raw_fd(),
+                buf[got..].as_mut_ptr() as *mut c_void,
+                buf.len() - got,
+            )
+        };
+        if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        if n <= 0 {
+            break;
+        }
+        got += n as usize;
+    }
+    (got == buf.len()).then_some(buf)
+}
+
+/// Turns a child's report into an error with docker's exit code.
+pub fn start_error(plan: &ContainerPlan, report: [u8; 12]) -> RuntimeError {
+    let (step, idx, errno) = child::decode(&report);
+    let os = std::io::Error::from_raw_os_error(errno);
+    let what = match step {
+        Some(Step::RootStep) => plan
+            .steps
+            .get(idx as usize)
+            .map(|s| s.describe())
+            .unwrap_or_else(|| "preparing the rootfs".into()),
+        Some(Step::Mask) => format!("masking {:?}", plan.masked.get(idx as usize)),
+        Some(Step::Readonly) => format!("making {:?} read-only", plan.readonly.get(idx as usize)),
+        _ => return process_error(&plan.process, step, idx, errno),
+    };
+    RuntimeError::Start {
+        message: format!("starting the container: {what}: {os}"),
+        exit_code: 125,
+    }
+}
+
+/// The error for a failure in the process steps (shared with exec).
+pub fn process_error(
+    p: &super::plan::ProcessPlan,
+    step: Option<Step>,
+    idx: u32,
+    errno: i32,
+) -> RuntimeError {
+    let os = std::io::Error::from_raw_os_error(errno);
+    let cmd = p
+        .argv
+        .first()
+        .map(|c| c.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match step {
+        Some(Step::Exec) if errno == libc::ENOENT => RuntimeError::Start {
+            message: format!("exec: {cmd:?}: executable file not found in $PATH"),
+            exit_code: 127,
+        },
+        Some(Step::Exec) => RuntimeError::Start {
+            message: format!("exec: {cmd:?}: {os}"),
+            exit_code: 126,
+        },
+        Some(Step::Chdir) => RuntimeError::Start {
+            message: format!("cannot change to the working directory {:?}: {os}", p.cwd),
+            exit_code: 126,
+        },
+        other => RuntimeError::Start {
+            message: format!("starting the process: step {other:?} (item {idx}): {os}"),
+            exit_code: 125,
+        },
+    }
+}
+
+fn kill_and_reap(pid: i32) {
+    // SAFETY: our own child.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    reap(pid);
+}
+
+fn reap(pid: i32) {
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    while unsafe { libc::waitpid(pid, &mut status, libc::__WALL) } < 0 {
+        if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            break;
+        }
+    }
+}
+
+/// Waits for `pid` and returns docker's exit code (128+N for signal N).
+pub fn wait_exit_code(pid: i32) -> std::io::Result<i32> {
+    let mut status = 0;
+    loop {
+        // SAFETY: waiting for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
+        if r >= 0 {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+    Ok(exit_code_of_status(status))
+}
+
+pub fn exit_code_of_status(status: c_int) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        125
+    }
+}

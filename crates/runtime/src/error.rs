@@ -1,0 +1,68 @@
+//! The runtime's one error type: each variant says what failed and, where it
+//! helps, what the user can do.
+
+use std::io;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
+    /// The container could not be started; `exit_code` follows docker
+    /// (127 command not found, 126 cannot execute, 125 anything else).
+    #[error("{message}")]
+    Start { message: String, exit_code: i32 },
+    #[error("invalid container configuration: {0}")]
+    Invalid(String),
+    #[error("cgroup {path}: {message}")]
+    Cgroup { path: String, message: String },
+    #[error("no such container: {0} (see `hoist ps -a`)")]
+    NoSuchContainer(String),
+    #[error("the container name {0:?} is already in use (remove it with `hoist rm {0}` or choose another --name)")]
+    NameInUse(String),
+    #[error("container {0} is running (stop it first, or use -f)")]
+    Running(String),
+    #[error("container {0} is not running")]
+    NotRunning(String),
+    #[error("no such volume: {0}")]
+    NoSuchVolume(String),
+    #[error("volume {0} is in use by a container")]
+    VolumeInUse(String),
+    #[error("image {name}: {message}")]
+    Image { name: String, message: String },
+    #[error("the container's monitor did not answer: {0}")]
+    Monitor(String),
+}
+
+impl RuntimeError {
+    pub fn io(what: impl Into<String>, source: io::Error) -> RuntimeError {
+        RuntimeError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+    /// The exit code `run` should end with for this error (docker: 125 unless
+    /// the command itself could not be found or executed).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RuntimeError::Start { exit_code, .. } => *exit_code,
+            _ => 125,
+        }
+    }
+}
+
+/// Adds "what was being done" to io errors.
+pub trait IoContext<T> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, RuntimeError>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, RuntimeError> {
+        self.map_err(|e| RuntimeError::io(what(), e))
+    }
+}
+
+pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;

@@ -1,0 +1,178 @@
+//! A one-shot container for the builder's RUN steps: an overlay of the given
+//! snapshots with the caller's upper/work dirs, a command, its exit status.
+//! Nothing is recorded under containers/; the caller owns every directory.
+
+use std::fs::File;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use crate::cgroup::{Cgroup, Limits};
+use crate::core::{container_plan, spawn, wait_exit_code, PlanOptions};
+use crate::error::{IoContext, Result, RuntimeError};
+use crate::rootview::RootView;
+use crate::spec::{build_spec, NetworkMode, SpecInput, UserMount};
+use crate::user::resolve_user;
+
+/// Where a standard stream goes.
+#[derive(Debug, Default)]
+pub enum Stdio {
+    /// /dev/null
+    #[default]
+    Null,
+    /// The calling process's own descriptor.
+    Inherit,
+    /// A descriptor (file, pipe end, socket) the caller opened.
+    Fd(OwnedFd),
+}
+
+/// One RUN-like command.
+#[derive(Debug, Default)]
+pub struct OneShot {
+    /// Snapshot directories, bottom layer first (as `ensure_snapshots` returns them).
+    pub lowerdirs: Vec<PathBuf>,
+    /// The overlay's upper and work dirs (empty dirs on the same filesystem).
+    pub upperdir: PathBuf,
+    pub workdir: PathBuf,
+    pub argv: Vec<String>,
+    pub env: Vec<String>,
+    /// Working directory inside the container ("" = "/"); created if missing.
+    pub cwd: String,
+    /// docker's USER syntax ("" = root).
+    pub user: String,
+    /// `None` (own namespace, loopback only) or `Host`.
+    pub network: NetworkMode,
+    pub hostname: Option<String>,
+    pub mounts: Vec<UserMount>,
+    pub stdin: Stdio,
+    pub stdout: Stdio,
+    pub stderr: Stdio,
+}
+
+/// How a one-shot command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitStatusInfo {
+    /// docker's exit code: the process's, 128+N when killed by signal N.
+    pub exit_code: i32,
+    pub signal: Option<i32>,
+    pub oom_killed: bool,
+}
+
+/// Overlay mount options; lowerdirs given bottom-first.
+pub fn overlay_options(lower_bottom_first: &[PathBuf], upper: &Path, work: &Path) -> String {
+    let lowers: Vec<String> = lower_bottom_first
+        .iter()
+        .rev()
+        .map(|p| p.display().to_string())
+        .collect();
+    format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lowers.join(":"),
+        upper.display(),
+        work.display()
+    )
+}
+
+fn stdio_fd(s: &Stdio, null: &File, own: i32) -> i32 {
+    match s {
+        Stdio::Null => null.as_raw_fd(),
+        Stdio::Inherit => own,
+        Stdio::Fd(fd) => fd.as_raw_fd(),
+    }
+}
+
+/// Runs the command to completion and returns its exit status. Errors are
+/// hoist's own failures (a missing command is `RuntimeError::Start` with 127).
+pub fn run_oneshot(shot: &OneShot) -> Result<ExitStatusInfo> {
+    if shot.lowerdirs.is_empty() {
+        return Err(RuntimeError::Invalid(
+            "a one-shot container needs at least one lower dir".into(),
+        ));
+    }
+    let mut top_first = vec![shot.upperdir.clone()];
+    top_first.extend(shot.lowerdirs.iter().rev().cloned());
+    let view = RootView {
+        dirs_top_first: top_first,
+    };
+    let user = resolve_user(&shot.user, |p| view.read(p))?;
+    let mut env = shot.env.clone();
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.push("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    }
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", user.home));
+    }
+    let id = format!("oneshot-{:016x}", rand::random::<u64>());
+    let mountpoint = std::env::temp_dir().join(format!("hoist-{id}"));
+    std::fs::create_dir(&mountpoint).ctx(|| format!("creating {}", mountpoint.display()))?;
+    let result = run_in(shot, &env, &user, &id, &mountpoint);
+    let _ = std::fs::remove_dir(&mountpoint);
+    result
+}
+
+fn run_in(
+    shot: &OneShot,
+    env: &[String],
+    user: &crate::user::ResolvedUser,
+    id: &str,
+    mountpoint: &std::path::Path,
+) -> Result<ExitStatusInfo> {
+    let input = SpecInput {
+        args: shot.argv.clone(),
+        env: env.to_vec(),
+        cwd: if shot.cwd.is_empty() {
+            "/".into()
+        } else {
+            shot.cwd.clone()
+        },
+        uid: user.uid,
+        gid: user.gid,
+        additional_gids: user.additional_gids.clone(),
+        hostname: shot
+            .hostname
+            .clone()
+            .unwrap_or_else(|| id[8..20].to_string()),
+        network: shot.network,
+        rootfs: mountpoint.to_path_buf(),
+        mounts: shot.mounts.clone(),
+        cgroups_path: format!("/hoist/{id}"),
+        ..Default::default()
+    };
+    let spec = build_spec(&input)?;
+    let null = File::options()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .ctx(|| "opening /dev/null".into())?;
+    let stdio = [
+        stdio_fd(&shot.stdin, &null, 0),
+        stdio_fd(&shot.stdout, &null, 1),
+        stdio_fd(&shot.stderr, &null, 2),
+    ];
+    let overlay = overlay_options(&shot.lowerdirs, &shot.upperdir, &shot.workdir);
+    let plan = container_plan(
+        &spec,
+        mountpoint,
+        PlanOptions {
+            overlay: Some(overlay),
+            stdio,
+        },
+    )?;
+    let limits = Limits::from_spec(spec.linux().as_ref().and_then(|l| l.resources().as_ref()));
+    let cgroup = Cgroup::create(id, &limits)?;
+    let pid = match spawn(&plan, |pid| cgroup.add(pid)) {
+        Ok(pid) => pid,
+        Err(e) => {
+            cgroup.remove();
+            return Err(e);
+        }
+    };
+    let code = wait_exit_code(pid).ctx(|| "waiting for the container".into());
+    let oom_killed = cgroup.oom_killed();
+    cgroup.remove();
+    let code = code?;
+    Ok(ExitStatusInfo {
+        exit_code: code,
+        signal: (code > 128).then_some(code - 128),
+        oom_killed,
+    })
+}
