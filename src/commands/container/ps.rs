@@ -76,12 +76,12 @@ pub fn ps(root: &Path, all: bool, quiet: bool, format: &str) -> anyhow::Result<i
         }
         "table" => {
             println!(
-                "{:<14}{:<20}{:<24}{:<16}{:<28}{:<28}NAMES",
+                "{:<14}{:<20}{:<24}{:<26}{:<28}{:<28}NAMES",
                 "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS"
             );
             for (r, s) in &rows {
                 println!(
-                    "{:<14}{:<20}{:<24}{:<16}{:<28}{:<28}{}",
+                    "{:<14}{:<20}{:<24}{:<26}{:<28}{:<28}{}",
                     r.short_id(),
                     r.image,
                     command_text(r),
