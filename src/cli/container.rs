@@ -23,7 +23,12 @@ pub enum ContainerCommand {
     /// Stop running containers (stop signal, then SIGKILL after the timeout)
     Stop {
         /// Seconds to wait before killing
-        #[arg(short = 't', long = "time", visible_alias = "timeout", default_value_t = 10)]
+        #[arg(
+            short = 't',
+            long = "time",
+            visible_alias = "timeout",
+            default_value_t = 10
+        )]
         time: u64,
         #[arg(required = true)]
         containers: Vec<String>,

@@ -32,7 +32,10 @@ pub fn read_in_container(pid: i32, path: &str) -> Option<String> {
     let rel = CString::new(path.trim_start_matches('/')).ok()?;
     // SAFETY: plain open calls; the descriptors are closed below or owned by File.
     unsafe {
-        let dir = libc::open(root.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC);
+        let dir = libc::open(
+            root.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        );
         if dir < 0 {
             return None;
         }
@@ -52,7 +55,12 @@ pub fn read_in_container(pid: i32, path: &str) -> Option<String> {
 }
 
 /// Starts `opts.argv` in the container; returns the PID (our child).
-pub fn exec_in(root: &Path, rec: &ContainerRecord, opts: &ExecOptions, stdio: [RawFd; 3]) -> Result<i32> {
+pub fn exec_in(
+    root: &Path,
+    rec: &ContainerRecord,
+    opts: &ExecOptions,
+    stdio: [RawFd; 3],
+) -> Result<i32> {
     let dir = crate::container::container_dir(root, &rec.id);
     let st = state::read_live(&dir);
     if st.status != Status::Running || st.pid <= 0 {
@@ -94,7 +102,11 @@ pub fn exec_in(root: &Path, rec: &ContainerRecord, opts: &ExecOptions, stdio: [R
     process.set_terminal(Some(opts.tty));
     let plan = process_plan(&process, stdio)?;
     let cgroup = Cgroup::existing(&rec.id);
-    let procs: Vec<_> = cgroup.procs_files().into_iter().filter(|p| p.exists()).collect();
+    let procs: Vec<_> = cgroup
+        .procs_files()
+        .into_iter()
+        .filter(|p| p.exists())
+        .collect();
     let join = JoinPlan::new(st.pid, &procs, plan)?;
     spawn_in(&join)
 }

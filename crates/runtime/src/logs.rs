@@ -52,7 +52,12 @@ impl LogWriter {
 
 /// Copies `from` into the log as records, one per line (long lines split at
 /// 16 KiB like docker), and also to `tee` when the CLI is attached.
-pub fn pump(mut from: impl Read, stream: &str, log: &LogWriter, mut tee: Option<Box<dyn Write + Send>>) {
+pub fn pump(
+    mut from: impl Read,
+    stream: &str,
+    log: &LogWriter,
+    mut tee: Option<Box<dyn Write + Send>>,
+) {
     const MAX_LINE: usize = 16 * 1024;
     let mut pending: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; 32 * 1024];
@@ -89,7 +94,12 @@ pub fn read_from(path: &Path, offset: u64) -> Result<(Vec<LogRecord>, u64)> {
     let mut f = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), offset)),
-        Err(e) => return Err(crate::RuntimeError::io(format!("reading {}", path.display()), e)),
+        Err(e) => {
+            return Err(crate::RuntimeError::io(
+                format!("reading {}", path.display()),
+                e,
+            ))
+        }
     };
     f.seek(SeekFrom::Start(offset))
         .ctx(|| format!("reading {}", path.display()))?;
@@ -114,7 +124,11 @@ pub fn read_from(path: &Path, offset: u64) -> Result<(Vec<LogRecord>, u64)> {
 }
 
 /// Keeps the records at or after `since` and then the last `tail` of them.
-pub fn filter(records: Vec<LogRecord>, since: Option<SystemTime>, tail: Option<usize>) -> Vec<LogRecord> {
+pub fn filter(
+    records: Vec<LogRecord>,
+    since: Option<SystemTime>,
+    tail: Option<usize>,
+) -> Vec<LogRecord> {
     let mut v: Vec<LogRecord> = records
         .into_iter()
         .filter(|r| match since {

@@ -60,7 +60,10 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
         let (c, off) = rest.split_at(pos);
         let sign = if off.starts_with('-') { -1 } else { 1 };
         let (oh, om) = off[1..].split_once(':')?;
-        (c, sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60))
+        (
+            c,
+            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60),
+        )
     };
     let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
     let mut hp = hms.split(':');

@@ -63,7 +63,8 @@ pub fn inspect(root: &Path, name: &str) -> Result<Volume> {
     check_name(name).map_err(|_| RuntimeError::NoSuchVolume(name.into()))?;
     let meta = volumes_dir(root).join(name).join("volume.json");
     let text = std::fs::read(&meta).map_err(|_| RuntimeError::NoSuchVolume(name.into()))?;
-    serde_json::from_slice(&text).map_err(|e| RuntimeError::Invalid(format!("{}: {e}", meta.display())))
+    serde_json::from_slice(&text)
+        .map_err(|e| RuntimeError::Invalid(format!("{}: {e}", meta.display())))
 }
 
 pub fn list(root: &Path) -> Result<Vec<Volume>> {
@@ -102,7 +103,10 @@ mod tests {
         assert!(v.mountpoint.ends_with("volumes/data/_data"));
         assert_eq!(ensure(root.path(), "data", false).unwrap(), v);
         assert_eq!(list(root.path()).unwrap().len(), 1);
-        assert!(matches!(remove(root.path(), "data", true), Err(RuntimeError::VolumeInUse(_))));
+        assert!(matches!(
+            remove(root.path(), "data", true),
+            Err(RuntimeError::VolumeInUse(_))
+        ));
         remove(root.path(), "data", false).unwrap();
         assert!(inspect(root.path(), "data").is_err());
         assert!(check_name("../x").is_err());

@@ -20,10 +20,19 @@ fn mounts_json(rec: &ContainerRecord, root: &Path) -> Vec<Value> {
     rec.mounts
         .iter()
         .map(|m| match m {
-            MountRequest::Bind { source, target, readonly } => json!({
+            MountRequest::Bind {
+                source,
+                target,
+                readonly,
+            } => json!({
                 "Type": "bind", "Source": source, "Destination": target, "RW": !readonly,
             }),
-            MountRequest::Volume { name, target, readonly, .. } => json!({
+            MountRequest::Volume {
+                name,
+                target,
+                readonly,
+                ..
+            } => json!({
                 "Type": "volume", "Name": name, "Driver": "local",
                 "Source": hoist_runtime::volumes::volumes_dir(root).join(name).join("_data"),
                 "Destination": target, "RW": !readonly,
@@ -46,7 +55,12 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
             json!([{"HostIp": p.host_ip.to_string(), "HostPort": p.host_port.to_string()}]),
         );
     }
-    let lower: Vec<String> = rec.lowerdirs.iter().rev().map(|p| p.display().to_string()).collect();
+    let lower: Vec<String> = rec
+        .lowerdirs
+        .iter()
+        .rev()
+        .map(|p| p.display().to_string())
+        .collect();
     json!({
         "Id": rec.id,
         "Created": rec.created,

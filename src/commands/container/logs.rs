@@ -11,7 +11,11 @@ fn print(records: &[LogRecord], timestamps: bool) {
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr().lock();
     for r in records {
-        let w: &mut dyn Write = if r.stream == "stderr" { &mut err } else { &mut out };
+        let w: &mut dyn Write = if r.stream == "stderr" {
+            &mut err
+        } else {
+            &mut out
+        };
         if timestamps {
             let _ = write!(w, "{} ", r.time);
         }
@@ -34,10 +38,16 @@ pub fn logs(
     let path = container::log_path(&dir, &rec.id);
     let tail = match tail {
         "all" | "-1" => None,
-        n => Some(n.parse::<usize>().map_err(|_| anyhow!("--tail {n:?} is not a number"))?),
+        n => Some(
+            n.parse::<usize>()
+                .map_err(|_| anyhow!("--tail {n:?} is not a number"))?,
+        ),
     };
     let since = since
-        .map(|s| hoist_runtime::time::parse_since(s).ok_or_else(|| anyhow!("--since {s:?}: not a time or duration")))
+        .map(|s| {
+            hoist_runtime::time::parse_since(s)
+                .ok_or_else(|| anyhow!("--since {s:?}: not a time or duration"))
+        })
         .transpose()?;
     let (records, mut offset) = read_from(&path, 0)?;
     print(&filter(records, since, tail), timestamps);

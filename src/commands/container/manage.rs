@@ -16,7 +16,12 @@ fn wait_monitor_gone(st: &state::State) {
     }
 }
 
-pub fn stop_one(root: &Path, rec: &ContainerRecord, time: u64, signal: Option<i32>) -> anyhow::Result<()> {
+pub fn stop_one(
+    root: &Path,
+    rec: &ContainerRecord,
+    time: u64,
+    signal: Option<i32>,
+) -> anyhow::Result<()> {
     let dir = container::container_dir(root, &rec.id);
     let st = state::read_live(&dir);
     if st.status != Status::Running {
@@ -52,7 +57,11 @@ pub fn kill(root: &Path, names: &[String], signal: &str) -> anyhow::Result<i32> 
         if state::read_live(&dir).status != Status::Running {
             return Err(anyhow!("container {name} is not running"));
         }
-        let reply = call(&dir, &Request::Kill { signal: sig }, Some(Duration::from_secs(10)))?;
+        let reply = call(
+            &dir,
+            &Request::Kill { signal: sig },
+            Some(Duration::from_secs(10)),
+        )?;
         if let Some(e) = reply.error {
             return Err(anyhow!("killing {name}: {e}"));
         }
@@ -108,7 +117,11 @@ pub fn wait(root: &Path, names: &[String]) -> anyhow::Result<i32> {
 pub fn port(root: &Path, name: &str, port: Option<String>) -> anyhow::Result<i32> {
     let rec = container::find(root, name)?;
     let st = state::read_live(&container::container_dir(root, &rec.id));
-    let ports = if st.status == Status::Running { st.ports } else { Vec::new() };
+    let ports = if st.status == Status::Running {
+        st.ports
+    } else {
+        Vec::new()
+    };
     let wanted = port
         .as_deref()
         .map(|p| p.trim_end_matches("/tcp").parse::<u16>())

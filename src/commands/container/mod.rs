@@ -59,7 +59,14 @@ pub fn run(cmd: ContainerCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
             since,
             timestamps,
             container,
-        } => logs::logs(&root, &container, follow, &tail, since.as_deref(), timestamps),
+        } => logs::logs(
+            &root,
+            &container,
+            follow,
+            &tail,
+            since.as_deref(),
+            timestamps,
+        ),
         ContainerCommand::Exec(a) => exec::exec(&root, a),
         ContainerCommand::Volume { command } => volume::run(&root, command),
         ContainerCommand::Healthcheck {

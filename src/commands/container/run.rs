@@ -33,7 +33,9 @@ pub fn parse_size(s: &str) -> anyhow::Result<i64> {
 
 fn duration(flag: &str, v: &Option<String>) -> anyhow::Result<Option<std::time::Duration>> {
     v.as_deref()
-        .map(|s| parse_duration(s).ok_or_else(|| anyhow!("{flag} {s:?} is not a duration (e.g. 30s)")))
+        .map(|s| {
+            parse_duration(s).ok_or_else(|| anyhow!("{flag} {s:?} is not a duration (e.g. 30s)"))
+        })
         .transpose()
 }
 
@@ -159,10 +161,18 @@ pub fn start_detached(root: &Path, id: &str) -> anyhow::Result<()> {
         return Err(coded(code.parse().unwrap_or(125), anyhow!("{msg}")));
     }
     let log = std::fs::read_to_string(dir.join("monitor.log")).unwrap_or_default();
-    Err(coded(125, anyhow!("the container monitor failed to start: {}", log.trim())))
+    Err(coded(
+        125,
+        anyhow!("the container monitor failed to start: {}", log.trim()),
+    ))
 }
 
-pub fn start(root: &Path, names: &[String], attach: bool, interactive: bool) -> anyhow::Result<i32> {
+pub fn start(
+    root: &Path,
+    names: &[String],
+    attach: bool,
+    interactive: bool,
+) -> anyhow::Result<i32> {
     if attach {
         let [name] = names else {
             return Err(anyhow!("start -a takes exactly one container"));

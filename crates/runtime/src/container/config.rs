@@ -67,7 +67,11 @@ impl ImageDefaults {
         let c = &v["config"];
         let strings = |k: &str| -> Vec<String> {
             c[k].as_array()
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let text = |k: &str| c[k].as_str().unwrap_or_default().to_string();
@@ -131,7 +135,9 @@ fn bad(msg: String) -> RuntimeError {
 
 fn check_container_path(p: &str, flag: &str) -> Result<()> {
     if !p.starts_with('/') {
-        return Err(bad(format!("{flag}: the container path {p:?} must be absolute")));
+        return Err(bad(format!(
+            "{flag}: the container path {p:?} must be absolute"
+        )));
     }
     Ok(())
 }
@@ -185,7 +191,19 @@ pub fn parse_tmpfs(spec: &str) -> Result<MountRequest> {
     let mut options = vec!["noexec".to_string()];
     for o in opts.split(',').filter(|o| !o.is_empty()) {
         let key = o.split('=').next().unwrap_or_default();
-        if !["size", "mode", "uid", "gid", "nr_inodes", "exec", "noexec", "ro", "rw"].contains(&key) {
+        if ![
+            "size",
+            "mode",
+            "uid",
+            "gid",
+            "nr_inodes",
+            "exec",
+            "noexec",
+            "ro",
+            "rw",
+        ]
+        .contains(&key)
+        {
             return Err(bad(format!("--tmpfs {spec:?}: unknown option {o:?}")));
         }
         if o == "exec" {
@@ -271,7 +289,11 @@ pub fn merge_command(image: &ImageDefaults, opts: &RunOptions) -> (Vec<String>, 
         Some(ep) => (vec![ep.clone()], Vec::new()),
         None => (image.entrypoint.clone(), image.cmd.clone()),
     };
-    let cmd = if opts.cmd.is_empty() { image_cmd } else { opts.cmd.clone() };
+    let cmd = if opts.cmd.is_empty() {
+        image_cmd
+    } else {
+        opts.cmd.clone()
+    };
     (entrypoint, cmd)
 }
 
@@ -323,9 +345,15 @@ mod tests {
     #[test]
     fn command_merge_follows_docker() {
         let mut o = RunOptions::default();
-        assert_eq!(merge_command(&image(), &o), (vec!["/ep".into()], vec!["a".into()]));
+        assert_eq!(
+            merge_command(&image(), &o),
+            (vec!["/ep".into()], vec!["a".into()])
+        );
         o.cmd = vec!["b".into()];
-        assert_eq!(merge_command(&image(), &o), (vec!["/ep".into()], vec!["b".into()]));
+        assert_eq!(
+            merge_command(&image(), &o),
+            (vec!["/ep".into()], vec!["b".into()])
+        );
         o.cmd.clear();
         o.entrypoint = Some("echo".into());
         assert_eq!(merge_command(&image(), &o), (vec!["echo".into()], vec![]));
@@ -340,18 +368,43 @@ mod tests {
             env: vec!["A=2".into(), "B=3".into()],
             ..Default::default()
         };
-        assert_eq!(merge_env(&image(), &o).unwrap(), vec!["PATH=/bin", "A=2", "B=3"]);
+        assert_eq!(
+            merge_env(&image(), &o).unwrap(),
+            vec!["PATH=/bin", "A=2", "B=3"]
+        );
     }
 
     #[test]
     fn flags_parse() {
         let p = parse_publish("8080:80").unwrap();
-        assert_eq!((p.host_ip.to_string().as_str(), p.host_port, p.container_port), ("127.0.0.1", 8080, 80));
+        assert_eq!(
+            (
+                p.host_ip.to_string().as_str(),
+                p.host_port,
+                p.container_port
+            ),
+            ("127.0.0.1", 8080, 80)
+        );
         assert_eq!(parse_publish("127.0.0.1::80").unwrap().host_port, 0);
         assert!(parse_publish("80/udp").is_err());
-        assert!(matches!(parse_volume("/a:/b:ro").unwrap(), MountRequest::Bind { readonly: true, .. }));
-        assert!(matches!(parse_volume("data:/b").unwrap(), MountRequest::Volume { anonymous: false, .. }));
-        assert!(matches!(parse_volume("/b").unwrap(), MountRequest::Volume { anonymous: true, .. }));
+        assert!(matches!(
+            parse_volume("/a:/b:ro").unwrap(),
+            MountRequest::Bind { readonly: true, .. }
+        ));
+        assert!(matches!(
+            parse_volume("data:/b").unwrap(),
+            MountRequest::Volume {
+                anonymous: false,
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse_volume("/b").unwrap(),
+            MountRequest::Volume {
+                anonymous: true,
+                ..
+            }
+        ));
         assert!(parse_volume("a:b").is_err());
         assert!(parse_tmpfs("/t:size=1m,mode=1777").is_ok());
         assert!(parse_tmpfs("/t:bogus").is_err());

@@ -19,8 +19,18 @@ const ADJECTIVES: [&str; 12] = [
     "nifty", "quiet",
 ];
 const NOUNS: [&str; 12] = [
-    "turing", "hopper", "lovelace", "ritchie", "thompson", "knuth", "liskov", "dijkstra",
-    "hamilton", "torvalds", "pike", "kernighan",
+    "turing",
+    "hopper",
+    "lovelace",
+    "ritchie",
+    "thompson",
+    "knuth",
+    "liskov",
+    "dijkstra",
+    "hamilton",
+    "torvalds",
+    "pike",
+    "kernighan",
 ];
 
 fn generated_name(id: &str) -> String {
@@ -72,7 +82,11 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         .clone()
         .filter(|w| !w.is_empty())
         .unwrap_or_else(|| defaults.workdir.clone());
-    let workdir = if workdir.is_empty() { "/".to_string() } else { workdir };
+    let workdir = if workdir.is_empty() {
+        "/".to_string()
+    } else {
+        workdir
+    };
     if !workdir.starts_with('/') {
         return Err(RuntimeError::Invalid(format!(
             "the working directory {workdir:?} must be an absolute path"
@@ -246,7 +260,10 @@ fn etc_files(dir: &Path, rec: &ContainerRecord) -> Result<Vec<(&'static str, Pat
     };
     Ok(vec![
         ("/etc/hosts", write("hosts", hosts)?),
-        ("/etc/hostname", write("hostname", format!("{}\n", rec.hostname))?),
+        (
+            "/etc/hostname",
+            write("hostname", format!("{}\n", rec.hostname))?,
+        ),
         ("/etc/resolv.conf", write("resolv.conf", resolv)?),
     ])
 }

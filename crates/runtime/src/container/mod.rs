@@ -85,15 +85,23 @@ pub fn reserve_name(root: &Path, name: &str, id: &str) -> Result<()> {
     let dir = names_dir(root);
     std::fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
     let path = dir.join(name);
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
         Ok(mut f) => {
             use std::io::Write;
-            f.write_all(id.as_bytes()).ctx(|| format!("writing {}", path.display()))
+            f.write_all(id.as_bytes())
+                .ctx(|| format!("writing {}", path.display()))
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             // A reservation whose container is gone (crash mid-create) is stale.
             let owner = std::fs::read_to_string(&path).unwrap_or_default();
-            if !owner.is_empty() && !container_dir(root, &owner).join("hoist.json").exists() && owner != id {
+            if !owner.is_empty()
+                && !container_dir(root, &owner).join("hoist.json").exists()
+                && owner != id
+            {
                 let _ = std::fs::remove_file(&path);
                 return reserve_name(root, name, id);
             }
@@ -153,7 +161,10 @@ pub fn find(root: &Path, what: &str) -> Result<ContainerRecord> {
         }
     }
     if what.len() >= 3 && what.chars().all(|c| c.is_ascii_hexdigit()) {
-        let matches: Vec<String> = ids(root).into_iter().filter(|i| i.starts_with(what)).collect();
+        let matches: Vec<String> = ids(root)
+            .into_iter()
+            .filter(|i| i.starts_with(what))
+            .collect();
         if matches.len() == 1 {
             return load(root, &matches[0]);
         }

@@ -44,7 +44,8 @@ impl Stdio {
     pub fn new(rec: &ContainerRecord, attach: Option<&Attach>) -> Result<Stdio> {
         let stdin_attached = attach.is_some_and(|a| a.stdin);
         if rec.tty {
-            let pty = nix::pty::openpty(None, None).map_err(|e| RuntimeError::io("openpty", e.into()))?;
+            let pty =
+                nix::pty::openpty(None, None).map_err(|e| RuntimeError::io("openpty", e.into()))?;
             let slave = pty.slave;
             return Ok(Stdio {
                 child: [dup(&slave)?, dup(&slave)?, slave],
@@ -89,14 +90,19 @@ impl Stdio {
         self,
         log: &LogWriter,
         attach: Option<&Attach>,
-    ) -> (Vec<std::thread::JoinHandle<()>>, Option<Guard>, Option<OwnedFd>) {
+    ) -> (
+        Vec<std::thread::JoinHandle<()>>,
+        Option<Guard>,
+        Option<OwnedFd>,
+    ) {
         drop(self.child);
         let attached = attach.is_some();
         let tee = |fd: i32| -> Option<Box<dyn Write + Send>> {
             if !attached {
                 return None;
             }
-            let owned = nix::unistd::dup(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }).ok()?;
+            let owned =
+                nix::unistd::dup(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }).ok()?;
             Some(Box::new(File::from(owned)))
         };
         let mut handles = Vec::new();

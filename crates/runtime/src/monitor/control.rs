@@ -20,8 +20,13 @@ pub const SOCKET: &str = "monitor.sock";
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum Request {
     /// Stop signal, then SIGKILL after `timeout` seconds; reply at exit.
-    Stop { timeout: u64, signal: Option<i32> },
-    Kill { signal: i32 },
+    Stop {
+        timeout: u64,
+        signal: Option<i32>,
+    },
+    Kill {
+        signal: i32,
+    },
     /// Reply when the container has exited.
     Wait,
 }
@@ -44,7 +49,8 @@ fn short_path(fd: &OwnedFd) -> String {
 /// Binds the socket in `dir` (replacing a stale one).
 pub fn bind(dir: &Path) -> Result<UnixListener> {
     let _ = std::fs::remove_file(dir.join(SOCKET));
-    let fd = open_dir(dir).map_err(|e| RuntimeError::io(format!("opening {}", dir.display()), e))?;
+    let fd =
+        open_dir(dir).map_err(|e| RuntimeError::io(format!("opening {}", dir.display()), e))?;
     UnixListener::bind(short_path(&fd))
         .map_err(|e| RuntimeError::io(format!("binding {}", dir.join(SOCKET).display()), e))
 }
@@ -60,7 +66,8 @@ pub fn call(dir: &Path, req: &Request, timeout: Option<Duration>) -> Result<Repl
     s.write_all(&line).map_err(err)?;
     let mut reply = String::new();
     BufReader::new(s).read_line(&mut reply).map_err(err)?;
-    serde_json::from_str(&reply).map_err(|e| RuntimeError::Monitor(format!("bad reply {reply:?}: {e}")))
+    serde_json::from_str(&reply)
+        .map_err(|e| RuntimeError::Monitor(format!("bad reply {reply:?}: {e}")))
 }
 
 /// Serves requests until the process ends (one thread per connection).

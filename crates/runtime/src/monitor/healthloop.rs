@@ -28,7 +28,9 @@ pub fn run(shared: &Shared, h: &Healthcheck) {
             return;
         }
         shared.update(|s| {
-            let health = s.health.get_or_insert_with(crate::health::HealthState::starting);
+            let health = s
+                .health
+                .get_or_insert_with(crate::health::HealthState::starting);
             health.record(result, h.retries(), in_start);
         });
     }
@@ -68,14 +70,21 @@ pub fn run_check(
         argv,
         ..Default::default()
     };
-    let pid = match exec_in(root, rec, &opts, [null.as_raw_fd(), w.as_raw_fd(), w.as_raw_fd()]) {
+    let pid = match exec_in(
+        root,
+        rec,
+        &opts,
+        [null.as_raw_fd(), w.as_raw_fd(), w.as_raw_fd()],
+    ) {
         Ok(pid) => pid,
         Err(e) => return done(-1, e.to_string()),
     };
     drop(w);
     let reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
-        let _ = std::fs::File::from(r).take(MAX_OUTPUT as u64 * 4).read_to_end(&mut buf);
+        let _ = std::fs::File::from(r)
+            .take(MAX_OUTPUT as u64 * 4)
+            .read_to_end(&mut buf);
         buf.truncate(MAX_OUTPUT);
         String::from_utf8_lossy(&buf).into_owned()
     });

@@ -123,7 +123,11 @@ pub fn parse_signal(s: &str) -> Option<i32> {
         return (1..65).contains(&n).then_some(n);
     }
     let up = s.to_ascii_uppercase();
-    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
     name.parse::<Signal>().ok().map(|s| s as i32)
 }
 
@@ -170,7 +174,9 @@ fn lock_monitor(dir: &Path) -> Result<File> {
     let f = File::create(dir.join("monitor.lock")).ctx(|| format!("locking {}", dir.display()))?;
     // SAFETY: flock on our own descriptor.
     if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } < 0 {
-        return Err(RuntimeError::Invalid("the container is already running".into()));
+        return Err(RuntimeError::Invalid(
+            "the container is already running".into(),
+        ));
     }
     Ok(f)
 }
@@ -220,7 +226,10 @@ fn start(root: &Path, id: &str, attach: Option<Attach>) -> Result<Running> {
         monitor_pid: me,
         monitor_start: state::process_start_time(me).unwrap_or(0),
         started_at: Some(crate::time::now()),
-        health: rec.healthcheck.as_ref().map(|_| crate::health::HealthState::starting()),
+        health: rec
+            .healthcheck
+            .as_ref()
+            .map(|_| crate::health::HealthState::starting()),
         ports,
         ..Default::default()
     };
@@ -284,7 +293,11 @@ fn finish(r: Running) -> i32 {
     let deadline = Instant::now() + Duration::from_secs(2);
     let mut b = shared.busy.lock().unwrap();
     while *b > 0 && Instant::now() < deadline {
-        b = shared.busy_cv.wait_timeout(b, Duration::from_millis(50)).unwrap().0;
+        b = shared
+            .busy_cv
+            .wait_timeout(b, Duration::from_millis(50))
+            .unwrap()
+            .0;
     }
     drop(b);
     let _ = std::fs::remove_file(shared.dir.join(control::SOCKET));
