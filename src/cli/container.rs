@@ -6,9 +6,9 @@ use std::path::PathBuf;
 #[derive(Subcommand, Debug)]
 pub enum ContainerCommand {
     /// Create and start a container from an image
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Create a container without starting it
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// Start stopped containers
     Start {
         /// Attach to the container's output and wait for it
@@ -88,7 +88,7 @@ pub enum ContainerCommand {
         container: String,
     },
     /// Run a command in a running container
-    Exec(ExecArgs),
+    Exec(Box<ExecArgs>),
     /// Wait for containers to stop and print their exit codes
     Wait {
         #[arg(required = true)]

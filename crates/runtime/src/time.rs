@@ -162,10 +162,10 @@ mod tests {
     fn round_trips_and_parses() {
         let t = UNIX_EPOCH + Duration::new(1_795_000_000, 123_456_789);
         let s = rfc3339(t);
-        assert_eq!(s, "2026-11-17T08:26:40.123456789Z");
+        assert_eq!(s, "2026-11-18T11:06:40.123456789Z");
         assert_eq!(parse_rfc3339(&s), Some(t));
         assert_eq!(
-            parse_rfc3339("2026-11-17T09:26:40+01:00"),
+            parse_rfc3339("2026-11-18T12:06:40+01:00"),
             Some(UNIX_EPOCH + Duration::from_secs(1_795_000_000))
         );
         assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));

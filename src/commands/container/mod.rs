@@ -34,8 +34,8 @@ pub fn run_error(e: RuntimeError) -> anyhow::Error {
 pub fn run(cmd: ContainerCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
     let root = root_of(global);
     match cmd {
-        ContainerCommand::Run(a) => run::run(&root, a),
-        ContainerCommand::Create(a) => run::create(&root, a),
+        ContainerCommand::Run(a) => run::run(&root, *a),
+        ContainerCommand::Create(a) => run::create(&root, *a),
         ContainerCommand::Start {
             attach,
             interactive,
@@ -67,7 +67,7 @@ pub fn run(cmd: ContainerCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
             since.as_deref(),
             timestamps,
         ),
-        ContainerCommand::Exec(a) => exec::exec(&root, a),
+        ContainerCommand::Exec(a) => exec::exec(&root, *a),
         ContainerCommand::Volume { command } => volume::run(&root, command),
         ContainerCommand::Healthcheck {
             command: HealthcheckCommand::Run { container },
