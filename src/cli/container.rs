@@ -1,4 +1,275 @@
-use clap::Subcommand;
+//! Container verbs: run, create, start, stop, kill, restart, rm, ps, logs,
+//! exec, wait, port, volume, healthcheck (and the hidden monitor).
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
-pub enum ContainerCommand {}
+pub enum ContainerCommand {
+    /// Create and start a container from an image
+    Run(Box<RunArgs>),
+    /// Create a container without starting it
+    Create(Box<CreateArgs>),
+    /// Start stopped containers
+    Start {
+        /// Attach to the container's output and wait for it
+        #[arg(short, long)]
+        attach: bool,
+        /// Attach stdin too
+        #[arg(short, long)]
+        interactive: bool,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Stop running containers (stop signal, then SIGKILL after the timeout)
+    Stop {
+        /// Seconds to wait before killing
+        #[arg(
+            short = 't',
+            long = "time",
+            visible_alias = "timeout",
+            default_value_t = 10
+        )]
+        time: u64,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Send a signal to running containers
+    Kill {
+        /// Signal name or number
+        #[arg(short, long, default_value = "KILL")]
+        signal: String,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Stop and start containers again
+    Restart {
+        #[arg(short = 't', long = "time", default_value_t = 10)]
+        time: u64,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Remove containers
+    Rm {
+        /// Kill and remove running containers
+        #[arg(short, long)]
+        force: bool,
+        /// Also remove the container's anonymous volumes
+        #[arg(short, long)]
+        volumes: bool,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// List containers
+    Ps {
+        /// Show all containers (default: running only)
+        #[arg(short, long)]
+        all: bool,
+        /// Only print IDs
+        #[arg(short, long)]
+        quiet: bool,
+        /// Output format: table or json
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Show a container's output
+    Logs {
+        /// Keep following new output
+        #[arg(short, long)]
+        follow: bool,
+        /// Number of lines from the end ("all" for everything)
+        #[arg(short = 'n', long, default_value = "all")]
+        tail: String,
+        /// Only records since a time (RFC 3339, unix seconds or a duration like 10m)
+        #[arg(long)]
+        since: Option<String>,
+        /// Prefix each line with its timestamp
+        #[arg(short, long)]
+        timestamps: bool,
+        container: String,
+    },
+    /// Run a command in a running container
+    Exec(Box<ExecArgs>),
+    /// Wait for containers to stop and print their exit codes
+    Wait {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// List a container's published ports
+    Port {
+        container: String,
+        /// Only this container port (e.g. 80 or 80/tcp)
+        port: Option<String>,
+    },
+    /// Manage named volumes
+    Volume {
+        #[command(subcommand)]
+        command: VolumeCommand,
+    },
+    /// Run health checks by hand
+    Healthcheck {
+        #[command(subcommand)]
+        command: HealthcheckCommand,
+    },
+    /// (internal) the per-container monitor process
+    #[command(name = "__monitor", hide = true)]
+    Monitor {
+        id: String,
+        #[arg(long)]
+        ready_fd: Option<i32>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VolumeCommand {
+    /// Create a volume (a random name when none is given)
+    Create { name: Option<String> },
+    /// List volumes
+    Ls {
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Show volumes as JSON
+    Inspect {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Remove volumes
+    Rm {
+        #[arg(short, long)]
+        force: bool,
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Remove every volume no container uses
+    Prune {
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HealthcheckCommand {
+    /// Run a container's health check once; exit 0 when healthy, 1 when not
+    Run { container: String },
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Run in the background and print the container ID
+    #[arg(short, long)]
+    pub detach: bool,
+    #[command(flatten)]
+    pub create: CreateArgs,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct CreateArgs {
+    /// Remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Name the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set an environment variable (KEY=VALUE, or KEY to copy hoist's own)
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Read environment variables from a file
+    #[arg(long)]
+    pub env_file: Vec<PathBuf>,
+    /// Bind mount (/host:/ctr[:ro]), named volume (name:/ctr[:ro]) or anonymous volume (/ctr)
+    #[arg(short, long = "volume")]
+    pub volume: Vec<String>,
+    /// Mount a tmpfs (/ctr[:size=64m,mode=1777])
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+    /// Publish a port ([IP:]HOSTPORT:CTRPORT[/tcp]; IP defaults to 127.0.0.1)
+    #[arg(short, long = "publish")]
+    pub publish: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// User (name|uid[:group|gid])
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Override the image's ENTRYPOINT ("" clears it)
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Container host name
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Network: private (own namespace, loopback + published ports), none, host
+    #[arg(long, default_value = "private")]
+    pub network: String,
+    /// Memory limit (e.g. 64m, 1g)
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// CPUs (e.g. 0.5)
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// Maximum number of processes (-1 for unlimited)
+    #[arg(long)]
+    pub pids_limit: Option<i64>,
+    /// Mount the root filesystem read-only
+    #[arg(long)]
+    pub read_only: bool,
+    /// Keep stdin open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Restart policy (no, on-failure[:N], always, unless-stopped) — recorded
+    #[arg(long)]
+    pub restart: Option<String>,
+    /// Health check command (run with /bin/sh -c)
+    #[arg(long)]
+    pub health_cmd: Option<String>,
+    /// Time between health checks (e.g. 30s)
+    #[arg(long)]
+    pub health_interval: Option<String>,
+    /// Maximum time a check may run
+    #[arg(long)]
+    pub health_timeout: Option<String>,
+    /// Consecutive failures that make the container unhealthy
+    #[arg(long)]
+    pub health_retries: Option<u32>,
+    /// Time during which failures do not count
+    #[arg(long)]
+    pub health_start_period: Option<String>,
+    /// Time between checks during the start period
+    #[arg(long)]
+    pub health_start_interval: Option<String>,
+    /// Disable the image's HEALTHCHECK
+    #[arg(long)]
+    pub no_healthcheck: bool,
+    /// Image name or ID
+    pub image: String,
+    /// Command and arguments (replace the image's CMD)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Keep stdin open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal (the exec uses the CLI's own terminal)
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Run in the background
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Set environment variables
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Working directory
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// User (name|uid[:group|gid])
+    #[arg(short, long)]
+    pub user: Option<String>,
+    pub container: String,
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}

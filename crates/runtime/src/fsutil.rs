@@ -1,4 +1,6 @@
-//! Small filesystem helpers: atomic writes (temp file + fsync + rename).
+//! Small filesystem helpers: atomic writes (temp file + rename). No fsync:
+//! readers must never see half a file, but losing the last state change in a
+//! power cut is acceptable (and fsync costs milliseconds on every start).
 
 use std::io::Write;
 use std::path::Path;
@@ -13,7 +15,6 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(data)?;
-        f.sync_all()?;
         std::fs::rename(&tmp, path)
     };
     let r = write();

@@ -15,3 +15,15 @@ pub mod spec;
 pub mod user;
 
 pub use oneshot::{run_oneshot, ExitStatusInfo, OneShot, Stdio};
+pub mod container;
+pub mod exec;
+pub mod health;
+pub mod logs;
+pub mod monitor;
+pub mod ports;
+pub mod snapshot;
+pub mod time;
+pub mod volumes;
+
+pub use container::live_image_digests;
+pub use snapshot::{ensure_snapshots, image_snapshots};

@@ -5,11 +5,13 @@ use crate::cli::GlobalArgs;
 use hoist_store::Store;
 use serde_json::{json, Value};
 
-pub fn run(store: &Store, names: &[String], _global: &GlobalArgs) -> anyhow::Result<i32> {
+pub fn run(store: &Store, names: &[String], global: &GlobalArgs) -> anyhow::Result<i32> {
     let mut out = Vec::new();
     let mut failed = 0;
     for name in names {
-        match inspect_image(store, name) {
+        // A container of that name or ID comes first, like docker.
+        let container = crate::commands::container::try_inspect(name, global);
+        match container.unwrap_or_else(|| inspect_image(store, name)) {
             Ok(v) => out.push(v),
             Err(e) => {
                 eprintln!("Error: {e:#}");

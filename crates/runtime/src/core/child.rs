@@ -348,14 +348,20 @@ unsafe fn mount_step(root: c_int, m: &MountStep) -> Result<(), i32> {
         .data
         .as_ref()
         .map_or(null(), |s| s.as_ptr() as *const c_void);
-    let mut r = sys::mount(src, target, fstype, m.flags, data);
-    if r.is_ok() {
-        if let Some(flags) = m.remount_flags {
-            r = sys::mount(null(), target, null(), flags, null());
-        }
-    }
+    let r = sys::mount(src, target, fstype, m.flags, data);
     libc::close(fd);
-    r
+    r?;
+    if let Some(flags) = m.remount_flags {
+        // The old descriptor names the directory under the new mount: open
+        // the target again to reach the mount itself.
+        let fd = open_in_root(root, &m.target, m.kind)?;
+        let mut buf = [0u8; 32];
+        let target = sys::proc_fd_path(fd, &mut buf);
+        let r = sys::mount(null(), target, null(), flags, null());
+        libc::close(fd);
+        r?;
+    }
+    Ok(())
 }
 
 /// Hides a path: /dev/null over a file, an empty read-only tmpfs over a directory.

@@ -1,0 +1,269 @@
+//! `create`: resolve the image, unpack missing snapshots, merge the image
+//! config with the flags, write hoist.json, config.json and state.json.
+
+use hoist_store::Store;
+use std::path::{Path, PathBuf};
+
+use super::config::{
+    merge_command, merge_env, parse_publish, parse_tmpfs, parse_volume, random_hex, set_env,
+    ImageDefaults, MountRequest, RunOptions,
+};
+use super::{container_dir, reserve_name, save, state, ContainerRecord, State};
+use crate::error::{IoContext, Result, RuntimeError};
+use crate::rootview::RootView;
+use crate::spec::{build_spec, write_spec, NetworkMode, SpecInput, UserMount};
+use crate::user::resolve_user;
+
+const ADJECTIVES: [&str; 12] = [
+    "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry",
+    "nifty", "quiet",
+];
+const NOUNS: [&str; 12] = [
+    "turing",
+    "hopper",
+    "lovelace",
+    "ritchie",
+    "thompson",
+    "knuth",
+    "liskov",
+    "dijkstra",
+    "hamilton",
+    "torvalds",
+    "pike",
+    "kernighan",
+];
+
+fn generated_name(id: &str) -> String {
+    let a = ADJECTIVES[rand::random::<u32>() as usize % ADJECTIVES.len()];
+    let n = NOUNS[rand::random::<u32>() as usize % NOUNS.len()];
+    format!("{a}_{n}_{}", &id[..4])
+}
+
+/// Creates a container from `image` (a name or ID in the store).
+pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRecord> {
+    let img_err = |message: String| RuntimeError::Image {
+        name: image.into(),
+        message,
+    };
+    let store = Store::open(root).map_err(|e| img_err(e.to_string()))?;
+    let named = store.resolve(image).map_err(|e| img_err(e.to_string()))?;
+    let loaded = store
+        .load_image(&named.descriptor)
+        .map_err(|e| img_err(e.to_string()))?;
+    let defaults = ImageDefaults::from_config_json(&loaded.config_json);
+    let lowerdirs = crate::snapshot::image_snapshots(&store, &loaded)?;
+    // Parse every flag before anything is written.
+    let mut mounts: Vec<MountRequest> = Vec::new();
+    for v in &opts.volumes {
+        mounts.push(parse_volume(v)?);
+    }
+    for t in &opts.tmpfs {
+        mounts.push(parse_tmpfs(t)?);
+    }
+    let ports = opts
+        .publish
+        .iter()
+        .map(|p| parse_publish(p))
+        .collect::<Result<Vec<_>>>()?;
+    if !ports.is_empty() && opts.network != NetworkMode::Private {
+        return Err(RuntimeError::Invalid(
+            "-p needs the private network (ports of --network host are the host's; none has no ports)".into(),
+        ));
+    }
+    let (entrypoint, cmd) = merge_command(&defaults, opts);
+    if entrypoint.is_empty() && cmd.is_empty() {
+        return Err(RuntimeError::Invalid(
+            "no command specified: the image has no ENTRYPOINT or CMD; give one after the image name".into(),
+        ));
+    }
+    let mut env = merge_env(&defaults, opts)?;
+    let workdir = opts
+        .workdir
+        .clone()
+        .filter(|w| !w.is_empty())
+        .unwrap_or_else(|| defaults.workdir.clone());
+    let workdir = if workdir.is_empty() {
+        "/".to_string()
+    } else {
+        workdir
+    };
+    if !workdir.starts_with('/') {
+        return Err(RuntimeError::Invalid(format!(
+            "the working directory {workdir:?} must be an absolute path"
+        )));
+    }
+    let user = opts.user.clone().unwrap_or_else(|| defaults.user.clone());
+    let view = RootView {
+        dirs_top_first: lowerdirs.iter().rev().cloned().collect(),
+    };
+    let resolved = resolve_user(&user, |p| view.read(p))?;
+    let id = random_hex(64);
+    let hostname = match (&opts.hostname, opts.network) {
+        (Some(h), _) => h.clone(),
+        (None, NetworkMode::Host) => nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| id[..12].to_string()),
+        (None, _) => id[..12].to_string(),
+    };
+    set_env(&mut env, format!("HOSTNAME={hostname}"));
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", resolved.home));
+    }
+    if opts.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
+    }
+    let name = opts.name.clone().unwrap_or_else(|| generated_name(&id));
+    reserve_name(root, &name, &id)?;
+    let rec = ContainerRecord {
+        id: id.clone(),
+        name: name.clone(),
+        created: crate::time::now(),
+        image: image.to_string(),
+        image_ref: named.name.clone(),
+        image_digest: loaded.manifest_digest.to_string(),
+        entrypoint,
+        cmd,
+        env,
+        workdir,
+        user,
+        hostname,
+        network: opts.network,
+        mounts,
+        ports,
+        memory: opts.memory,
+        cpus: opts.cpus,
+        pids_limit: opts.pids_limit,
+        read_only: opts.read_only,
+        interactive: opts.interactive,
+        tty: opts.tty,
+        auto_remove: opts.auto_remove,
+        restart: opts.restart.clone(),
+        healthcheck: crate::health::merge(defaults.healthcheck.clone(), &opts.health),
+        stop_signal: defaults.stop_signal.clone(),
+        lowerdirs,
+    };
+    let dir = container_dir(root, &id);
+    let result = write_container(root, &dir, &rec, &resolved);
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+        super::release_name(root, &name);
+    }
+    result.map(|_| rec)
+}
+
+fn write_container(
+    root: &Path,
+    dir: &Path,
+    rec: &ContainerRecord,
+    user: &crate::user::ResolvedUser,
+) -> Result<()> {
+    for sub in ["rootfs", "upper", "work"] {
+        let p = dir.join(sub);
+        std::fs::create_dir_all(&p).ctx(|| format!("creating {}", p.display()))?;
+    }
+    let spec = build_spec(&spec_input(root, dir, rec, user)?)?;
+    write_spec(&spec, dir)?;
+    save(root, rec)?;
+    state::write(dir, &State::default())
+}
+
+/// The spec input for a record: volumes created on first use, bind sources
+/// created if missing (like `docker run -v`), /etc/hosts, hostname and
+/// resolv.conf written beside the container and bind-mounted.
+pub fn spec_input(
+    root: &Path,
+    dir: &Path,
+    rec: &ContainerRecord,
+    user: &crate::user::ResolvedUser,
+) -> Result<SpecInput> {
+    let mut mounts = Vec::new();
+    let etc = etc_files(dir, rec)?;
+    for (target, source) in etc {
+        mounts.push(UserMount::Bind {
+            source,
+            target: target.into(),
+            readonly: false,
+        });
+    }
+    for m in &rec.mounts {
+        mounts.push(match m {
+            MountRequest::Bind {
+                source,
+                target,
+                readonly,
+            } => {
+                if !source.exists() {
+                    std::fs::create_dir_all(source)
+                        .ctx(|| format!("creating bind source {}", source.display()))?;
+                }
+                UserMount::Bind {
+                    source: source.clone(),
+                    target: target.clone(),
+                    readonly: *readonly,
+                }
+            }
+            MountRequest::Volume {
+                name,
+                target,
+                readonly,
+                anonymous,
+            } => {
+                let v = crate::volumes::ensure(root, name, *anonymous)?;
+                UserMount::Bind {
+                    source: v.mountpoint,
+                    target: target.clone(),
+                    readonly: *readonly,
+                }
+            }
+            MountRequest::Tmpfs { target, options } => UserMount::Tmpfs {
+                target: target.clone(),
+                options: options.clone(),
+            },
+        });
+    }
+    Ok(SpecInput {
+        args: rec.args(),
+        env: rec.env.clone(),
+        cwd: rec.workdir.clone(),
+        uid: user.uid,
+        gid: user.gid,
+        additional_gids: user.additional_gids.clone(),
+        hostname: rec.hostname.clone(),
+        network: rec.network,
+        rootfs: PathBuf::from("rootfs"),
+        readonly_rootfs: rec.read_only,
+        mounts,
+        memory: rec.memory,
+        cpus: rec.cpus,
+        pids_limit: rec.pids_limit,
+        terminal: rec.tty,
+        cgroups_path: format!("/hoist/{}", rec.id),
+    })
+}
+
+fn etc_files(dir: &Path, rec: &ContainerRecord) -> Result<Vec<(&'static str, PathBuf)>> {
+    let write = |name: &str, text: String| -> Result<PathBuf> {
+        let p = dir.join(name);
+        std::fs::write(&p, text).ctx(|| format!("writing {}", p.display()))?;
+        Ok(p)
+    };
+    let hosts = match rec.network {
+        NetworkMode::Host => std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
+        _ => format!(
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t{}\n",
+            rec.hostname
+        ),
+    };
+    let resolv = match rec.network {
+        NetworkMode::Host => std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+        _ => String::new(),
+    };
+    Ok(vec![
+        ("/etc/hosts", write("hosts", hosts)?),
+        (
+            "/etc/hostname",
+            write("hostname", format!("{}\n", rec.hostname))?,
+        ),
+        ("/etc/resolv.conf", write("resolv.conf", resolv)?),
+    ])
+}

@@ -1,0 +1,243 @@
+//! Containers on disk: `<root>/containers/<id>/` holds hoist.json (what to
+//! run, resolved at create time), config.json (the OCI runtime spec),
+//! state.json, the json log, the overlay's upper/ and work/ dirs, rootfs/ (the
+//! mount point, used only inside the container's own mount namespace) and the
+//! monitor's socket. Names are reserved atomically in `containers/.names/`.
+
+pub mod config;
+pub mod create;
+pub mod state;
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use crate::error::{IoContext, Result, RuntimeError};
+use crate::health::Healthcheck;
+use crate::spec::NetworkMode;
+use config::{MountRequest, PortMapping};
+
+pub use create::create;
+pub use state::{State, Status};
+
+/// Everything decided at create time (hoist.json).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct ContainerRecord {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    /// The image as the user named it, its full reference, manifest digest.
+    pub image: String,
+    pub image_ref: String,
+    pub image_digest: String,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub workdir: String,
+    pub user: String,
+    pub hostname: String,
+    pub network: NetworkMode,
+    pub mounts: Vec<MountRequest>,
+    pub ports: Vec<PortMapping>,
+    pub memory: Option<i64>,
+    pub cpus: Option<f64>,
+    pub pids_limit: Option<i64>,
+    pub read_only: bool,
+    pub interactive: bool,
+    pub tty: bool,
+    pub auto_remove: bool,
+    pub restart: Option<String>,
+    pub healthcheck: Option<Healthcheck>,
+    pub stop_signal: Option<String>,
+    /// Snapshot dirs, bottom first.
+    pub lowerdirs: Vec<PathBuf>,
+}
+
+impl ContainerRecord {
+    pub fn args(&self) -> Vec<String> {
+        let mut a = self.entrypoint.clone();
+        a.extend(self.cmd.iter().cloned());
+        a
+    }
+    pub fn short_id(&self) -> &str {
+        &self.id[..12]
+    }
+}
+
+pub fn containers_dir(root: &Path) -> PathBuf {
+    root.join("containers")
+}
+
+pub fn container_dir(root: &Path, id: &str) -> PathBuf {
+    containers_dir(root).join(id)
+}
+
+fn names_dir(root: &Path) -> PathBuf {
+    containers_dir(root).join(".names")
+}
+
+pub fn log_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("{id}-json.log"))
+}
+
+/// Reserves `name` for `id` (fails if taken).
+pub fn reserve_name(root: &Path, name: &str, id: &str) -> Result<()> {
+    check_name(name)?;
+    let dir = names_dir(root);
+    std::fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(name);
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(mut f) => {
+            use std::io::Write;
+            f.write_all(id.as_bytes())
+                .ctx(|| format!("writing {}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            // A reservation whose container is gone (crash mid-create) is stale.
+            let owner = std::fs::read_to_string(&path).unwrap_or_default();
+            if !owner.is_empty()
+                && !container_dir(root, &owner).join("hoist.json").exists()
+                && owner != id
+            {
+                let _ = std::fs::remove_file(&path);
+                return reserve_name(root, name, id);
+            }
+            Err(RuntimeError::NameInUse(name.into()))
+        }
+        Err(e) => Err(RuntimeError::io(format!("creating {}", path.display()), e)),
+    }
+}
+
+pub fn release_name(root: &Path, name: &str) {
+    let _ = std::fs::remove_file(names_dir(root).join(name));
+}
+
+fn check_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(RuntimeError::Invalid(format!(
+            "invalid container name {name:?}: use letters, digits, _ . - (starting with a letter or digit)"
+        )))
+    }
+}
+
+pub fn load(root: &Path, id: &str) -> Result<ContainerRecord> {
+    let path = container_dir(root, id).join("hoist.json");
+    let data = std::fs::read(&path).map_err(|_| RuntimeError::NoSuchContainer(id.into()))?;
+    serde_json::from_slice(&data)
+        .map_err(|e| RuntimeError::Invalid(format!("{}: {e}", path.display())))
+}
+
+pub fn save(root: &Path, rec: &ContainerRecord) -> Result<()> {
+    let data = serde_json::to_vec_pretty(rec).unwrap_or_default();
+    crate::fsutil::write_atomic(&container_dir(root, &rec.id).join("hoist.json"), &data)
+}
+
+/// All container IDs.
+pub fn ids(root: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(containers_dir(root)) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.len() == 64 && n.chars().all(|c| c.is_ascii_hexdigit()))
+        .collect()
+}
+
+/// Finds a container by name, full ID or unique ID prefix.
+pub fn find(root: &Path, what: &str) -> Result<ContainerRecord> {
+    let what = what.trim_start_matches('/');
+    if let Ok(id) = std::fs::read_to_string(names_dir(root).join(what)) {
+        if let Ok(rec) = load(root, id.trim()) {
+            return Ok(rec);
+        }
+    }
+    if what.len() >= 3 && what.chars().all(|c| c.is_ascii_hexdigit()) {
+        let matches: Vec<String> = ids(root)
+            .into_iter()
+            .filter(|i| i.starts_with(what))
+            .collect();
+        if matches.len() == 1 {
+            return load(root, &matches[0]);
+        }
+        if matches.len() > 1 {
+            return Err(RuntimeError::Invalid(format!(
+                "{what:?} matches more than one container; use more of the ID"
+            )));
+        }
+    }
+    Err(RuntimeError::NoSuchContainer(what.into()))
+}
+
+/// Every container with its live state, newest first.
+pub fn list(root: &Path) -> Vec<(ContainerRecord, State)> {
+    let mut out: Vec<(ContainerRecord, State)> = ids(root)
+        .into_iter()
+        .filter_map(|id| {
+            let rec = load(root, &id).ok()?;
+            let st = state::read_live(&container_dir(root, &id));
+            Some((rec, st))
+        })
+        .collect();
+    out.sort_by(|a, b| b.0.created.cmp(&a.0.created));
+    out
+}
+
+/// Manifest digests of every existing container's image (GC roots).
+pub fn live_image_digests(root: &Path) -> Vec<String> {
+    let mut v: Vec<String> = ids(root)
+        .into_iter()
+        .filter_map(|id| load(root, &id).ok())
+        .map(|r| r.image_digest)
+        .filter(|d| !d.is_empty())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Removes a stopped container's directory and name (and its anonymous
+/// volumes with `volumes`). Snapshots and named volumes stay.
+pub fn remove(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result<()> {
+    let dir = container_dir(root, &rec.id);
+    if state::read_live(&dir).status == Status::Running {
+        return Err(RuntimeError::Running(rec.name.clone()));
+    }
+    crate::cgroup::Cgroup::existing(&rec.id).remove();
+    std::fs::remove_dir_all(&dir).ctx(|| format!("removing {}", dir.display()))?;
+    release_name(root, &rec.name);
+    if volumes {
+        for m in &rec.mounts {
+            if let MountRequest::Volume {
+                name,
+                anonymous: true,
+                ..
+            } = m
+            {
+                let _ = crate::volumes::remove(root, name, false);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Names of volumes used by any container.
+pub fn volumes_in_use(root: &Path) -> Vec<String> {
+    ids(root)
+        .into_iter()
+        .filter_map(|id| load(root, &id).ok())
+        .flat_map(|r| r.mounts)
+        .filter_map(|m| match m {
+            MountRequest::Volume { name, .. } => Some(name),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,87 @@
+//! A container's state (state.json), written atomically by whoever changes it
+//! (the monitor while it lives, the CLI otherwise). A "running" state whose
+//! monitor is gone is reported as exited, so `ps` is right after a crash.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+use crate::error::Result;
+use crate::health::HealthState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Created,
+    Running,
+    Exited,
+}
+
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Exited => "exited",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct State {
+    pub status: Status,
+    /// Host PID of the container's PID 1 (0 when not running).
+    pub pid: i32,
+    pub monitor_pid: i32,
+    /// Start time of the monitor (/proc/PID/stat field 22), against PID reuse.
+    pub monitor_start: u64,
+    pub exit_code: i32,
+    pub oom_killed: bool,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    #[serde(default)]
+    pub error: String,
+    #[serde(default)]
+    pub health: Option<HealthState>,
+    /// Published ports as bound (host port filled in when it was 0).
+    #[serde(default)]
+    pub ports: Vec<crate::container::config::PortMapping>,
+}
+
+pub fn read(dir: &Path) -> State {
+    std::fs::read(dir.join("state.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+pub fn write(dir: &Path, s: &State) -> Result<()> {
+    let data = serde_json::to_vec_pretty(s).unwrap_or_default();
+    crate::fsutil::write_atomic(&dir.join("state.json"), &data)
+}
+
+/// Field 22 of /proc/PID/stat (process start time in clock ticks).
+pub fn process_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split(' ').nth(19)?.parse().ok()
+}
+
+/// Whether the monitor recorded in `s` is still the same live process.
+pub fn monitor_alive(s: &State) -> bool {
+    s.monitor_pid > 0 && process_start_time(s.monitor_pid) == Some(s.monitor_start)
+}
+
+/// The state as it really is: running only while its monitor lives.
+pub fn read_live(dir: &Path) -> State {
+    let mut s = read(dir);
+    if s.status == Status::Running && !monitor_alive(&s) {
+        s.status = Status::Exited;
+        s.pid = 0;
+        if s.error.is_empty() {
+            s.error = "the container's monitor ended unexpectedly".into();
+            s.exit_code = 255;
+        }
+    }
+    s
+}

@@ -1,0 +1,310 @@
+//! The per-container monitor (like conmon): starts the container, owns its
+//! stdio and writes the json log, records state.json, runs health checks and
+//! port proxies, and answers the CLI over a unix socket. `hoist run -d` runs it
+//! as a detached process (`hoist __monitor <id>`); a foreground `hoist run`
+//! runs the very same code in the CLI process with the terminal attached, so
+//! logs and state look the same either way.
+
+pub mod attach;
+pub mod control;
+mod healthloop;
+
+use nix::sys::signal::Signal;
+use std::fs::File;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::cgroup::{Cgroup, Limits};
+use crate::container::{self, state, ContainerRecord, State, Status};
+use crate::core::{container_plan, spawn, wait_exit_code, PlanOptions};
+use crate::error::{IoContext, Result, RuntimeError};
+use crate::logs::LogWriter;
+use crate::oneshot::overlay_options;
+
+pub use attach::Attach;
+pub use healthloop::run_check;
+
+/// What the monitor's threads share.
+pub struct Shared {
+    pub root: PathBuf,
+    pub rec: ContainerRecord,
+    pub dir: PathBuf,
+    pid: Mutex<i32>,
+    exit: Mutex<Option<i32>>,
+    exit_cv: Condvar,
+    busy: Mutex<i32>,
+    busy_cv: Condvar,
+    pub state: Mutex<State>,
+}
+
+impl Shared {
+    fn pid(&self) -> i32 {
+        *self.pid.lock().unwrap()
+    }
+
+    pub fn signal(&self, sig: i32) -> std::result::Result<(), String> {
+        let pid = self.pid();
+        if pid <= 0 || self.exit.lock().unwrap().is_some() {
+            return Err(format!("container {} is not running", self.rec.name));
+        }
+        // SAFETY: signalling the container's PID 1, our own child (not reaped
+        // until `exit` is set, so the PID cannot have been reused).
+        if unsafe { libc::kill(pid, sig) } < 0 {
+            return Err(std::io::Error::last_os_error().to_string());
+        }
+        Ok(())
+    }
+
+    /// Waits for the exit code, at most `timeout`.
+    pub fn wait_exit(&self, timeout: Option<Duration>) -> Option<i32> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut g = self.exit.lock().unwrap();
+        loop {
+            if let Some(c) = *g {
+                return Some(c);
+            }
+            match deadline {
+                None => g = self.exit_cv.wait(g).unwrap(),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return None;
+                    }
+                    g = self.exit_cv.wait_timeout(g, d - now).unwrap().0;
+                }
+            }
+        }
+    }
+
+    /// docker stop: the stop signal, then SIGKILL after `timeout`.
+    pub fn stop(&self, timeout: Duration, signal: Option<i32>) -> i32 {
+        let sig = signal.unwrap_or_else(|| stop_signal(&self.rec));
+        let _ = self.signal(sig);
+        if let Some(code) = self.wait_exit(Some(timeout)) {
+            return code;
+        }
+        let _ = self.signal(libc::SIGKILL);
+        self.wait_exit(None).unwrap_or(137)
+    }
+
+    fn busy(&self, delta: i32) {
+        let mut b = self.busy.lock().unwrap();
+        *b += delta;
+        self.busy_cv.notify_all();
+    }
+
+    /// Changes the state and writes state.json.
+    pub fn update(&self, f: impl FnOnce(&mut State)) {
+        let mut s = self.state.lock().unwrap();
+        f(&mut s);
+        if let Err(e) = state::write(&self.dir, &s) {
+            tracing::warn!("recording state: {e}");
+        }
+    }
+
+    fn exited(&self) -> bool {
+        self.exit.lock().unwrap().is_some()
+    }
+}
+
+/// The image's STOPSIGNAL (name or number), else SIGTERM.
+pub fn stop_signal(rec: &ContainerRecord) -> i32 {
+    rec.stop_signal
+        .as_deref()
+        .and_then(parse_signal)
+        .unwrap_or(libc::SIGTERM)
+}
+
+/// "SIGTERM", "TERM", "15" -> 15.
+pub fn parse_signal(s: &str) -> Option<i32> {
+    if let Ok(n) = s.parse::<i32>() {
+        return (1..65).contains(&n).then_some(n);
+    }
+    let up = s.to_ascii_uppercase();
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
+    name.parse::<Signal>().ok().map(|s| s as i32)
+}
+
+/// Tells the CLI that started a detached monitor how the start went.
+pub struct Ready(Option<File>);
+
+impl Ready {
+    pub fn new(fd: Option<OwnedFd>) -> Ready {
+        Ready(fd.map(File::from))
+    }
+    fn send(&mut self, line: &str) {
+        use std::io::Write;
+        if let Some(mut f) = self.0.take() {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
+
+/// Runs the container to its end; returns its exit code. `ready` receives
+/// "ok" once it runs, or "err CODE MESSAGE".
+pub fn run(root: &Path, id: &str, attach: Option<Attach>, mut ready: Ready) -> Result<i32> {
+    match start(root, id, attach) {
+        Err(e) => {
+            ready.send(&format!("err {} {e}", e.exit_code()));
+            Err(e)
+        }
+        Ok(running) => {
+            ready.send("ok");
+            Ok(finish(running))
+        }
+    }
+}
+
+struct Running {
+    shared: Arc<Shared>,
+    cgroup: Cgroup,
+    pumps: Vec<std::thread::JoinHandle<()>>,
+    attach_guard: Option<attach::Guard>,
+    _lock: File,
+    _stdin_keepalive: Option<OwnedFd>,
+}
+
+fn lock_monitor(dir: &Path) -> Result<File> {
+    let f = File::create(dir.join("monitor.lock")).ctx(|| format!("locking {}", dir.display()))?;
+    // SAFETY: flock on our own descriptor.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } < 0 {
+        return Err(RuntimeError::Invalid(
+            "the container is already running".into(),
+        ));
+    }
+    Ok(f)
+}
+
+fn start(root: &Path, id: &str, attach: Option<Attach>) -> Result<Running> {
+    let rec = container::load(root, id)?;
+    let dir = container::container_dir(root, id);
+    let lock = lock_monitor(&dir)?;
+    let spec = oci_spec::runtime::Spec::load(dir.join("config.json"))
+        .map_err(|e| RuntimeError::Invalid(format!("reading the container's spec: {e}")))?;
+    let log = LogWriter::open(&container::log_path(&dir, id))?;
+    let io = attach::Stdio::new(&rec, attach.as_ref())?;
+    let listeners = crate::ports::bind_all(&rec.ports)?;
+    let overlay = overlay_options(&rec.lowerdirs, &dir.join("upper"), &dir.join("work"));
+    let plan = container_plan(
+        &spec,
+        &dir,
+        PlanOptions {
+            overlay: Some(overlay),
+            stdio: io.child_fds(),
+        },
+    )?;
+    let limits = Limits::from_spec(spec.linux().as_ref().and_then(|l| l.resources().as_ref()));
+    let cgroup = Cgroup::create(id, &limits)?;
+    let signals = attach.as_ref().is_some_and(|a| a.forward_signals);
+    if signals {
+        attach::block_forwarded_signals();
+    }
+    let pid = match spawn(&plan, |pid| cgroup.add(pid)) {
+        Ok(pid) => pid,
+        Err(e) => {
+            cgroup.remove();
+            let mut s = state::read(&dir);
+            s.status = Status::Exited;
+            s.exit_code = e.exit_code();
+            s.error = e.to_string();
+            s.finished_at = Some(crate::time::now());
+            let _ = state::write(&dir, &s);
+            return Err(e);
+        }
+    };
+    let ports: Vec<_> = listeners.iter().map(|(_, m)| *m).collect();
+    let me = std::process::id() as i32;
+    let st = State {
+        status: Status::Running,
+        pid,
+        monitor_pid: me,
+        monitor_start: state::process_start_time(me).unwrap_or(0),
+        started_at: Some(crate::time::now()),
+        health: rec
+            .healthcheck
+            .as_ref()
+            .map(|_| crate::health::HealthState::starting()),
+        ports,
+        ..Default::default()
+    };
+    state::write(&dir, &st)?;
+    let shared = Arc::new(Shared {
+        root: root.to_path_buf(),
+        rec: rec.clone(),
+        dir: dir.clone(),
+        pid: Mutex::new(pid),
+        exit: Mutex::new(None),
+        exit_cv: Condvar::new(),
+        busy: Mutex::new(0),
+        busy_cv: Condvar::new(),
+        state: Mutex::new(st),
+    });
+    let (pumps, attach_guard, keepalive) = io.start_pumps(&log, attach.as_ref());
+    if signals {
+        let s = shared.clone();
+        std::thread::spawn(move || attach::forward_signals(&s));
+    }
+    let listener = control::bind(&dir)?;
+    let s = shared.clone();
+    std::thread::spawn(move || control::serve(listener, s));
+    crate::ports::start_proxies(listeners, pid);
+    if let Some(h) = rec.healthcheck.clone() {
+        let s = shared.clone();
+        std::thread::spawn(move || healthloop::run(&s, &h));
+    }
+    Ok(Running {
+        shared,
+        cgroup,
+        pumps,
+        attach_guard,
+        _lock: lock,
+        _stdin_keepalive: keepalive,
+    })
+}
+
+fn finish(r: Running) -> i32 {
+    let shared = r.shared;
+    let pid = shared.pid();
+    let code = wait_exit_code(pid).unwrap_or(255);
+    let oom = r.cgroup.oom_killed();
+    for p in r.pumps {
+        let _ = p.join();
+    }
+    drop(r.attach_guard);
+    r.cgroup.remove();
+    shared.update(|s| {
+        s.status = Status::Exited;
+        s.pid = 0;
+        s.exit_code = code;
+        s.oom_killed = oom;
+        s.finished_at = Some(crate::time::now());
+    });
+    {
+        *shared.exit.lock().unwrap() = Some(code);
+        shared.exit_cv.notify_all();
+    }
+    // Let requests in flight (stop, wait) send their replies.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut b = shared.busy.lock().unwrap();
+    while *b > 0 && Instant::now() < deadline {
+        b = shared
+            .busy_cv
+            .wait_timeout(b, Duration::from_millis(50))
+            .unwrap()
+            .0;
+    }
+    drop(b);
+    let _ = std::fs::remove_file(shared.dir.join(control::SOCKET));
+    if shared.rec.auto_remove {
+        if let Err(e) = container::remove(&shared.root, &shared.rec, true) {
+            tracing::warn!("removing the container (--rm): {e}");
+        }
+    }
+    code
+}

@@ -1,5 +1,0 @@
-use crate::cli::{container::ContainerCommand, GlobalArgs};
-
-pub fn run(cmd: ContainerCommand, _global: &GlobalArgs) -> anyhow::Result<i32> {
-    match cmd {}
-}

@@ -1,0 +1,38 @@
+//! exec: a process in a running container, with this CLI's stdio.
+
+use hoist_runtime::container;
+use hoist_runtime::core::wait_exit_code;
+use hoist_runtime::exec::{exec_in, ExecOptions};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use super::run_error;
+use crate::cli::container::ExecArgs;
+use crate::commands::coded;
+
+pub fn exec(root: &Path, a: ExecArgs) -> anyhow::Result<i32> {
+    let rec = container::find(root, &a.container).map_err(|e| coded(125, e.into()))?;
+    let opts = ExecOptions {
+        argv: a.command.clone(),
+        env: a
+            .env
+            .iter()
+            .filter_map(|e| hoist_runtime::container::config::expand_env_flag(e))
+            .collect(),
+        workdir: a.workdir.clone(),
+        user: a.user.clone(),
+        tty: false,
+    };
+    let null = std::fs::File::open("/dev/null")?;
+    let stdin = if a.interactive { 0 } else { null.as_raw_fd() };
+    let stdio = if a.detach {
+        [null.as_raw_fd(); 3]
+    } else {
+        [stdin, 1, 2]
+    };
+    let pid = exec_in(root, &rec, &opts, stdio).map_err(run_error)?;
+    if a.detach {
+        return Ok(0);
+    }
+    Ok(wait_exit_code(pid)?)
+}

@@ -1,0 +1,210 @@
+//! run, create, start, restart, and the hidden monitor verb.
+
+use anyhow::{anyhow, Context};
+use hoist_runtime::container::config::{HealthOverrides, RunOptions};
+use hoist_runtime::container::{self, state, Status};
+use hoist_runtime::monitor::{self, Attach, Ready};
+use hoist_runtime::time::parse_duration;
+use std::io::{BufRead, BufReader};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::run_error;
+use crate::cli::container::{CreateArgs, RunArgs};
+use crate::commands::coded;
+
+/// "64m", "1g", "512k", "1048576" -> bytes.
+pub fn parse_size(s: &str) -> anyhow::Result<i64> {
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| anyhow!("invalid size {s:?}: use a number with b, k, m or g"))?;
+    Ok((n * mult as f64) as i64)
+}
+
+fn duration(flag: &str, v: &Option<String>) -> anyhow::Result<Option<std::time::Duration>> {
+    v.as_deref()
+        .map(|s| {
+            parse_duration(s).ok_or_else(|| anyhow!("{flag} {s:?} is not a duration (e.g. 30s)"))
+        })
+        .transpose()
+}
+
+fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
+    Ok(RunOptions {
+        name: a.name.clone(),
+        env: a.env.clone(),
+        env_files: a.env_file.clone(),
+        volumes: a.volume.clone(),
+        tmpfs: a.tmpfs.clone(),
+        publish: a.publish.clone(),
+        workdir: a.workdir.clone(),
+        user: a.user.clone(),
+        entrypoint: a.entrypoint.clone(),
+        hostname: a.hostname.clone(),
+        network: a.network.parse().map_err(|e: String| anyhow!(e))?,
+        memory: a.memory.as_deref().map(parse_size).transpose()?,
+        cpus: a.cpus,
+        pids_limit: a.pids_limit,
+        read_only: a.read_only,
+        interactive: a.interactive,
+        tty: a.tty,
+        auto_remove: a.rm,
+        restart: a.restart.clone(),
+        health: HealthOverrides {
+            cmd: a.health_cmd.clone(),
+            interval: duration("--health-interval", &a.health_interval)?,
+            timeout: duration("--health-timeout", &a.health_timeout)?,
+            retries: a.health_retries,
+            start_period: duration("--health-start-period", &a.health_start_period)?,
+            start_interval: duration("--health-start-interval", &a.health_start_interval)?,
+            none: a.no_healthcheck,
+        },
+        cmd: a.command.clone(),
+    })
+}
+
+fn create_record(root: &Path, a: &CreateArgs) -> anyhow::Result<container::ContainerRecord> {
+    let opts = options(a).map_err(|e| coded(125, e))?;
+    container::create(root, &a.image, &opts).map_err(run_error)
+}
+
+pub fn create(root: &Path, a: CreateArgs) -> anyhow::Result<i32> {
+    let rec = create_record(root, &a)?;
+    println!("{}", rec.id);
+    Ok(0)
+}
+
+pub fn run(root: &Path, a: RunArgs) -> anyhow::Result<i32> {
+    let rec = create_record(root, &a.create)?;
+    if a.detach {
+        if let Err(e) = start_detached(root, &rec.id) {
+            if rec.auto_remove {
+                let _ = container::remove(root, &rec, true);
+            }
+            return Err(e);
+        }
+        println!("{}", rec.id);
+        return Ok(0);
+    }
+    foreground(root, &rec, a.create.interactive)
+}
+
+/// Runs the monitor in this process with the terminal attached.
+fn foreground(root: &Path, rec: &container::ContainerRecord, stdin: bool) -> anyhow::Result<i32> {
+    let attach = Attach {
+        stdin,
+        forward_signals: true,
+    };
+    match monitor::run(root, &rec.id, Some(attach), Ready::new(None)) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            if rec.auto_remove {
+                let _ = container::remove(root, rec, true);
+            }
+            Err(run_error(e))
+        }
+    }
+}
+
+/// Starts `hoist __monitor ID` in its own session and waits for its report.
+pub fn start_detached(root: &Path, id: &str) -> anyhow::Result<()> {
+    let dir = container::container_dir(root, id);
+    let (r, w) = nix::unistd::pipe().context("creating a pipe")?;
+    let exe = std::env::current_exe().context("finding the hoist binary")?;
+    let log = std::fs::File::create(dir.join("monitor.log")).context("creating monitor.log")?;
+    let wfd = w.as_raw_fd();
+    let mut cmd = Command::new(exe);
+    cmd.arg("--root")
+        .arg(root)
+        .arg("__monitor")
+        .arg(id)
+        .arg("--ready-fd")
+        .arg("3")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log));
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setsid();
+            if libc::dup2(wfd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().context("starting the container monitor")?;
+    drop(w);
+    drop(cmd);
+    let mut line = String::new();
+    BufReader::new(std::fs::File::from(r))
+        .read_line(&mut line)
+        .context("reading the monitor's report")?;
+    // The monitor lives on in its own session; it is not waited for here.
+    std::mem::forget(child);
+    let line = line.trim();
+    if line == "ok" {
+        return Ok(());
+    }
+    if let Some(rest) = line.strip_prefix("err ") {
+        let (code, msg) = rest.split_once(' ').unwrap_or(("125", rest));
+        return Err(coded(code.parse().unwrap_or(125), anyhow!("{msg}")));
+    }
+    let log = std::fs::read_to_string(dir.join("monitor.log")).unwrap_or_default();
+    Err(coded(
+        125,
+        anyhow!("the container monitor failed to start: {}", log.trim()),
+    ))
+}
+
+pub fn start(
+    root: &Path,
+    names: &[String],
+    attach: bool,
+    interactive: bool,
+) -> anyhow::Result<i32> {
+    if attach {
+        let [name] = names else {
+            return Err(anyhow!("start -a takes exactly one container"));
+        };
+        let rec = container::find(root, name)?;
+        return foreground(root, &rec, interactive);
+    }
+    for name in names {
+        let rec = container::find(root, name)?;
+        let st = state::read_live(&container::container_dir(root, &rec.id));
+        if st.status != Status::Running {
+            start_detached(root, &rec.id)?;
+        }
+        println!("{name}");
+    }
+    Ok(0)
+}
+
+pub fn restart(root: &Path, names: &[String], time: u64) -> anyhow::Result<i32> {
+    for name in names {
+        let rec = container::find(root, name)?;
+        super::manage::stop_one(root, &rec, time, None)?;
+        start_detached(root, &rec.id)?;
+        println!("{name}");
+    }
+    Ok(0)
+}
+
+/// `hoist __monitor ID --ready-fd N`.
+pub fn monitor(root: &Path, id: &str, ready_fd: Option<i32>) -> anyhow::Result<i32> {
+    // SAFETY: the fd was set up for us by start_detached.
+    let ready = ready_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
+    let code = monitor::run(root, id, None, Ready::new(ready)).map_err(run_error)?;
+    Ok(code)
+}
