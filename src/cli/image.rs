@@ -10,7 +10,7 @@ pub enum ImageCommand {
     Images(ImagesArgs),
     /// Give an image another name
     Tag { source: String, target: String },
-    /// Remove image names (and the image when no name is left)
+    /// Remove image names (`hoist system prune` then frees what no name or container uses)
     Rmi {
         #[arg(required = true)]
         names: Vec<String>,

@@ -444,3 +444,36 @@ fn run_ok(cmd: &mut Command) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+#[test]
+fn prune_keeps_what_containers_use_and_frees_the_rest() {
+    hoist_testkit::require_root!();
+    let root = TempRoot::new();
+    if !import_busybox(root.path(), "busybox:latest") {
+        return;
+    }
+    hoist_ok(
+        root.path(),
+        &["create", "--name", "keeper", "busybox", "true"],
+    );
+    hoist_ok(root.path(), &["run", "--rm", "busybox", "true"]);
+    let snapshots = || {
+        std::fs::read_dir(root.join("snapshots"))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(snapshots(), 1);
+    hoist_ok(root.path(), &["rmi", "busybox"]);
+    let kept = hoist_ok(root.path(), &["system", "prune"]);
+    assert!(kept.contains("Deleted 0 blobs and 0 snapshots"), "{kept}");
+    hoist_ok(root.path(), &["start", "-a", "keeper"]);
+    hoist_ok(root.path(), &["rm", "keeper"]);
+    let freed = hoist_ok(root.path(), &["system", "prune"]);
+    assert!(freed.contains("Deleted 3 blobs and 1 snapshots"), "{freed}");
+    assert_eq!(snapshots(), 0);
+    assert!(store_state(root.path()).1.is_empty());
+}

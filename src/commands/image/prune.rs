@@ -1,15 +1,76 @@
-//! `hoist system prune`: remove blobs nothing references.
+//! `hoist system prune`: remove blobs that no image name and no container
+//! uses, and the unpacked layer snapshots that nothing left needs.
 
 use super::list::human_size;
 use crate::cli::GlobalArgs;
+use hoist_oci::Digest;
 use hoist_store::Store;
+use std::collections::HashSet;
+use std::path::Path;
 
 pub fn run(store: &Store, _global: &GlobalArgs) -> anyhow::Result<i32> {
-    let report = store.gc(&[])?;
+    let live: Vec<Digest> = hoist_runtime::live_image_digests(store.root())
+        .iter()
+        .filter_map(|d| d.parse().ok())
+        .collect();
+    let report = store.gc(&live)?;
+    let (snapshots, snapshot_bytes) = prune_snapshots(store, &live)?;
     println!(
-        "Deleted {} blobs. Total reclaimed space: {}",
+        "Deleted {} blobs and {} snapshots. Total reclaimed space: {}",
         report.blobs_removed,
-        human_size(report.bytes_freed)
+        snapshots,
+        human_size(report.bytes_freed + snapshot_bytes)
     );
     Ok(0)
+}
+
+/// Removes snapshot dirs whose chain ID no named image and no container's
+/// image has. Temp dirs of unpacks in progress (dot-names) are left alone.
+fn prune_snapshots(store: &Store, live: &[Digest]) -> anyhow::Result<(usize, u64)> {
+    let dir = hoist_runtime::snapshot::snapshots_dir(store.root());
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok((0, 0));
+    };
+    let mut keep = HashSet::new();
+    let mut roots: Vec<_> = store.names()?.into_iter().map(|n| n.descriptor).collect();
+    for d in live {
+        if let Ok(found) = store.resolve(&d.to_string()) {
+            roots.push(found.descriptor);
+        }
+    }
+    for desc in roots {
+        if let Ok(img) = store.load_image(&desc) {
+            for chain in hoist_runtime::snapshot::chain_ids(&img.diff_ids()) {
+                keep.insert(chain.hex().to_string());
+            }
+        }
+    }
+    let (mut removed, mut bytes) = (0, 0);
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || keep.contains(&name) || name.parse::<Digest>().is_ok() {
+            continue;
+        }
+        if !(name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())) {
+            continue;
+        }
+        let size = tree_size(&e.path());
+        if std::fs::remove_dir_all(e.path()).is_ok() {
+            removed += 1;
+            bytes += size;
+        }
+    }
+    Ok((removed, bytes))
+}
+
+fn tree_size(p: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(p) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    std::fs::read_dir(p)
+        .map(|d| d.flatten().map(|e| tree_size(&e.path())).sum())
+        .unwrap_or(0)
 }
