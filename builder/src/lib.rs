@@ -1,1 +1,4 @@
-//! (being written)
+//! hoist's Dockerfile builder: `dockerfile` parses (pure), `plan` orders the
+//! stages, `cache` remembers finished steps, `exec` runs them against the store.
+
+pub mod dockerfile;
