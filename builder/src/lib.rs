@@ -2,3 +2,7 @@
 //! stages, `cache` remembers finished steps, `exec` runs them against the store.
 
 pub mod dockerfile;
+pub mod error;
+pub mod glob;
+pub mod ignore;
+pub mod plan;

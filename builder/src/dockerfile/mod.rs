@@ -179,15 +179,17 @@ pub fn parse(file: &str, text: &str) -> Result<Dockerfile, ParseError> {
         .iter()
         .find(|i| !matches!(i.kind, Kind::Arg(_)));
     match first {
-        Some(i) if !matches!(i.kind, Kind::From { .. }) => return Err(ParseError::at(
-            file,
-            text,
-            i.pos,
-            format!(
+        Some(i) if !matches!(i.kind, Kind::From { .. }) => {
+            return Err(ParseError::at(
+                file,
+                text,
+                i.pos,
+                format!(
                 "{} before FROM: a Dockerfile must start with FROM (only ARG may come before it)",
                 i.kind.keyword()
             ),
-        )),
+            ))
+        }
         None => {
             let pos = Pos {
                 line: text.split('\n').count().max(1),
