@@ -138,6 +138,11 @@ impl SourceTree {
 
     /// Follows `rel` component by component, symlinks included, never leaving the root.
     fn resolve(&self, src: &str, rel: &str) -> Result<PathBuf, String> {
+        Ok(self.root.join(self.resolve_rel(src, rel)?))
+    }
+
+    /// Like `resolve`, giving the path relative to the root (`a/b`, or "" for the root).
+    pub fn resolve_rel(&self, src: &str, rel: &str) -> Result<String, String> {
         let mut parts: Vec<String> = Vec::new();
         let mut todo: Vec<String> = rel
             .split('/')
@@ -182,7 +187,7 @@ impl SourceTree {
                 _ => parts.push(part),
             }
         }
-        Ok(self.root.join(parts.join("/")))
+        Ok(parts.join("/"))
     }
 
     fn outside(&self, src: &str) -> String {

@@ -7,7 +7,7 @@ use crate::dockerfile::ParseError;
 pub enum BuildError {
     /// A syntax error, or a problem an instruction has at build time
     /// (`Dockerfile:LINE:COL: message`, then the line and a caret).
-    #[error("{0}")]
+    #[error(transparent)]
     At(#[from] ParseError),
     #[error("target stage {name:?} is not in the Dockerfile (stages: {stages})")]
     UnknownTarget { name: String, stages: String },
@@ -29,6 +29,10 @@ pub enum BuildError {
         what: String,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Store(String),
+    #[error("{0}")]
+    Runtime(String),
     #[error("build cache: {0}")]
     Cache(String),
     #[error("a build thread panicked")]
