@@ -11,7 +11,7 @@ pub enum BuildError {
     At(#[from] ParseError),
     #[error("target stage {name:?} is not in the Dockerfile (stages: {stages})")]
     UnknownTarget { name: String, stages: String },
-    #[error("{headline}\n  the RUN command exited with code {code}: {command}{tail}")]
+    #[error("{headline}\n  command: {command}{tail}")]
     RunFailed {
         headline: String,
         code: i32,

@@ -2,9 +2,11 @@
 //! overlay upper dir) into a layer blob, and a read-only view of an image's
 //! root filesystem for COPY and WORKDIR to look at.
 
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use hoist_store::layer::{self, PackOptions, UnpackOptions};
+use hoist_store::layer::{self, PackOptions};
 
 use crate::cache::LayerRecord;
 use crate::error::{BuildError, Result};
@@ -50,39 +52,91 @@ pub(crate) fn pack_into_store(
     }))
 }
 
-/// A read-only root filesystem of some layers, gone when dropped.
+/// The runtime's snapshot directories of `layers`, bottom first (unpacked once, shared).
+pub(crate) fn snapshots(shared: &Shared, layers: &[LayerRecord]) -> Result<Vec<PathBuf>> {
+    let descriptors = layers
+        .iter()
+        .map(super::image::descriptor)
+        .collect::<Result<Vec<_>>>()?;
+    let diff_ids = layers
+        .iter()
+        .map(|l| {
+            l.diff_id
+                .parse::<hoist_oci::Digest>()
+                .map_err(|e| BuildError::Cache(format!("bad diff ID {}: {e}", l.diff_id)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    hoist_runtime::ensure_snapshots(shared.store, &descriptors, &diff_ids)
+        .map_err(|e| BuildError::Runtime(format!("cannot unpack the layers: {e}")))
+}
+
+/// A read-only root filesystem of some layers: the one snapshot itself, or a
+/// read-only overlay of several, unmounted when dropped.
 pub(crate) struct RootView {
     path: PathBuf,
+    mounted: bool,
     _scratch: Option<tempfile::TempDir>,
 }
 
 impl RootView {
     /// The merged filesystem of `layers` (bottom first).
     pub fn open(shared: &Shared, layers: &[LayerRecord]) -> Result<RootView> {
+        let dirs = snapshots(shared, layers)?;
+        if let [only] = dirs.as_slice() {
+            return Ok(RootView {
+                path: only.clone(),
+                mounted: false,
+                _scratch: None,
+            });
+        }
         let scratch = shared
             .cache
             .scratch_dir("rootfs-")
             .map_err(BuildError::io("cannot make a scratch directory"))?;
-        // Flattened: each layer unpacked over the last, whiteouts applied.
-        for l in layers {
-            let digest: hoist_oci::Digest = l
-                .digest
-                .parse()
-                .map_err(|e| BuildError::Store(format!("bad layer digest {}: {e}", l.digest)))?;
-            let blob = shared
-                .store
-                .open_blob(&digest)
-                .map_err(|e| BuildError::Store(e.to_string()))?;
-            layer::unpack(blob, scratch.path(), &UnpackOptions::default())
-                .map_err(|e| BuildError::Store(format!("cannot unpack layer {}: {e}", l.digest)))?;
-        }
+        let lowers: Vec<String> = dirs.iter().rev().map(|d| d.display().to_string()).collect();
+        let options = format!("lowerdir={}", lowers.join(":"));
+        mount_overlay_ro(scratch.path(), &options)
+            .map_err(BuildError::io("cannot mount a read-only view of the image"))?;
         Ok(RootView {
             path: scratch.path().to_path_buf(),
+            mounted: true,
             _scratch: Some(scratch),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+impl Drop for RootView {
+    fn drop(&mut self) {
+        if self.mounted {
+            if let Ok(target) = CString::new(self.path.as_os_str().as_bytes()) {
+                // SAFETY: a valid NUL-terminated path; MNT_DETACH never blocks.
+                unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+            }
+        }
+    }
+}
+
+fn mount_overlay_ro(target: &Path, options: &str) -> std::io::Result<()> {
+    let target = CString::new(target.as_os_str().as_bytes())?;
+    let data = CString::new(options)?;
+    let fstype = c"overlay";
+    // SAFETY: all pointers are valid NUL-terminated strings for the call's duration.
+    let rc = unsafe {
+        libc::mount(
+            fstype.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            libc::MS_RDONLY,
+            data.as_ptr().cast(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
