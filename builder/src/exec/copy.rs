@@ -142,7 +142,6 @@ pub(crate) fn copy(
         return Ok(());
     }
 
-    state.all_cached = false;
     let view = RootView::open(state.shared, &state.layers)?;
     let image_tree = SourceTree::image_root(view.path());
     let dest_rel = image_tree
@@ -313,7 +312,10 @@ pub(crate) fn lookup(state: &StageState, key: &crate::cache::StepKey) -> Option<
     if state.shared.opts.no_cache {
         return None;
     }
-    let entry = state.shared.cache.get(key)?;
+    let Some(entry) = state.shared.cache.get(key) else {
+        tracing::debug!(key = %key.0, "build cache miss");
+        return None;
+    };
     if let Some(layer) = &entry.layer {
         let digest: hoist_oci::Digest = layer.digest.parse().ok()?;
         if !state.shared.store.has_blob(&digest) {
@@ -354,7 +356,6 @@ pub(crate) fn ensure_dir(
         state.record(&ins.text, entry.layer);
         return Ok(());
     }
-    state.all_cached = false;
     let view = RootView::open(state.shared, &state.layers)?;
     let tree = SourceTree::image_root(view.path());
     let rel = tree

@@ -39,10 +39,7 @@ pub(crate) fn apply(state: &mut StageState, ins: &Instruction, number: usize) ->
             // ARGs change RUN environments, so they are part of the key, but
             // (like docker) they leave no history entry.
             state.key = state.key.child(&format!("ARG {}", parts.join(" ")), "");
-            if state.all_cached {
-                super::stage::cached(state, number);
-            }
-            return Ok(());
+            return note_in_cache(state, number);
         }
         Kind::Env(pairs) => {
             // Every value sees the environment from before this instruction.
@@ -152,10 +149,18 @@ pub(crate) fn apply(state: &mut StageState, ins: &Instruction, number: usize) ->
     };
     state.key = state.key.child(&description, "");
     state.record(&ins.text, None);
-    if state.all_cached {
+    note_in_cache(state, number)
+}
+
+/// Config-only steps leave no layer, but are remembered so that a rebuild
+/// can say CACHED for them like for every other step.
+fn note_in_cache(state: &StageState, number: usize) -> Result<()> {
+    if super::copy::lookup(state, &state.key).is_some() {
         super::stage::cached(state, number);
+        Ok(())
+    } else {
+        super::copy::store_entry(state, &state.key, &None)
     }
-    Ok(())
 }
 
 /// CMD/ENTRYPOINT argv: the exec form as is, the shell form through SHELL.

@@ -55,7 +55,6 @@ pub(crate) fn run(
         state.record(&created_by, entry.layer);
         return Ok(());
     }
-    state.all_cached = false;
 
     let lowerdirs = snapshots(state.shared, &state.layers)?;
     let scratch = state

@@ -24,8 +24,6 @@ pub(crate) struct StageState<'s, 'a> {
     pub key: StepKey,
     /// CMD was set by this stage (ENTRYPOINT then keeps it).
     pub cmd_set: bool,
-    /// Every step so far came from the cache (config-only steps then say CACHED too).
-    pub all_cached: bool,
 }
 
 impl StageState<'_, '_> {
@@ -119,7 +117,6 @@ pub(crate) fn run_stage(shared: &Shared, index: usize) -> Result<StageOutput> {
         shell,
         key,
         cmd_set: false,
-        all_cached: !shared.opts.no_cache,
     };
     for (n, ins) in stage.steps.iter().enumerate() {
         shared.emit(Event::Step {
