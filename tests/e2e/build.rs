@@ -351,16 +351,22 @@ fn file_in_image(root: &Path, digest: &str, path: &str) -> Option<String> {
     None
 }
 
-#[test]
-fn every_instruction_builds_into_a_working_image() {
-    let Some(root) = busybox_root() else { return };
-    let (_tmp, ctx) = fixture("all");
+/// testdata/build/all with its `bundle.tar` made.
+fn all_fixture() -> (tempfile::TempDir, PathBuf) {
+    let (tmp, ctx) = fixture("all");
     let status = std::process::Command::new("tar")
         .args(["-C", "bundle", "-cf", "bundle.tar", "."])
         .current_dir(&ctx)
         .status()
         .unwrap();
     assert!(status.success());
+    (tmp, ctx)
+}
+
+#[test]
+fn every_instruction_builds_into_a_working_image() {
+    let Some(root) = busybox_root() else { return };
+    let (_tmp, ctx) = all_fixture();
     let (digest, log) = build_ok(
         root.path(),
         &["-t", "every:1", "--build-arg", "GREETING=hi"],
@@ -597,4 +603,122 @@ fn a_failing_run_stops_the_build_with_its_output() {
     let ctx = context(&[("Dockerfile", "FROM busybox:latest\nRUN no-such-command\n")]);
     let out = build(r, &[], ctx.path());
     assert!(text(&out.stderr).contains("RUN failed with exit code 127"));
+}
+
+fn run_ok(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+#[test]
+fn built_images_go_through_a_registry_to_skopeo_umoci_and_podman() {
+    hoist_testkit::require_program!("skopeo");
+    hoist_testkit::require_program!("umoci");
+    hoist_testkit::require_program!("docker-registry");
+    let Some(root) = busybox_root() else { return };
+    let r = root.path();
+    let (_tmp, ctx) = all_fixture();
+    let (digest, _) = build_ok(r, &["-t", "every:1"], &ctx);
+
+    let port = hoist_testkit::free_port();
+    let config = r.join("registry.yml");
+    fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            r.join("registry-data").display()
+        ),
+    )
+    .unwrap();
+    let _registry = hoist_testkit::Peer::start(
+        std::process::Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config),
+        port,
+        &r.join("registry.log"),
+    );
+    let remote = format!("docker://127.0.0.1:{port}/hoist/every:1");
+    let layout = format!("oci:{}:docker.io/library/every:1", r.join("content").display());
+    run_ok(std::process::Command::new("skopeo").args([
+        "copy",
+        "--dest-tls-verify=false",
+        &layout,
+        &remote,
+    ]));
+    let inspected = run_ok(std::process::Command::new("skopeo").args([
+        "inspect",
+        "--tls-verify=false",
+        &remote,
+    ]));
+    let v: Value = serde_json::from_str(&inspected).unwrap();
+    assert_eq!(v["Digest"], digest.as_str(), "the registry serves the same manifest");
+    let remote_config = run_ok(std::process::Command::new("skopeo").args([
+        "inspect",
+        "--config",
+        "--raw",
+        "--tls-verify=false",
+        &remote,
+    ]));
+    let c: Value = serde_json::from_str(&remote_config).unwrap();
+    assert_eq!(c["config"]["Healthcheck"]["Retries"], 2, "HEALTHCHECK survives the registry");
+
+    // Pulled back by skopeo and unpacked by umoci: the files and the runtime config.
+    let pulled = r.join("pulled");
+    run_ok(std::process::Command::new("skopeo").args([
+        "copy",
+        "--src-tls-verify=false",
+        &remote,
+        &format!("oci:{}:v1", pulled.display()),
+    ]));
+    let bundle = r.join("bundle");
+    run_ok(std::process::Command::new("umoci").args([
+        "unpack",
+        "--image",
+        &format!("{}:v1", pulled.display()),
+        bundle.to_str().unwrap(),
+    ]));
+    let rootfs = bundle.join("rootfs");
+    assert_eq!(fs::read_to_string(rootfs.join("srv/app/built.txt")).unwrap(), "built with hello\n");
+    assert!(!rootfs.join("tmp/gone").exists(), "the whiteout applied");
+    assert!(rootfs.join("opt/bundle/inside.txt").exists());
+    let spec: Value = serde_json::from_slice(&fs::read(bundle.join("config.json")).unwrap()).unwrap();
+    assert_eq!(spec["process"]["cwd"], "/srv/app");
+    assert_eq!(spec["process"]["user"]["uid"], 1000);
+    assert!(spec["process"]["env"].as_array().unwrap().contains(&"GREETING=hello".into()));
+
+    if !hoist_testkit::have_program("podman") {
+        hoist_testkit::skip_or_fail("podman run of a hoist image", "podman is not installed");
+        return;
+    }
+    // podman, in its own throwaway storage, runs the image with its CMD, ENV, WORKDIR and USER.
+    let podman = |args: &[&str]| {
+        let mut cmd = std::process::Command::new("podman");
+        cmd.arg("--root")
+            .arg(r.join("podman-root"))
+            .arg("--runroot")
+            .arg(r.join("podman-run"))
+            .args(["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs"])
+            .args(["--events-backend", "file", "--runtime", "runc"])
+            .args(args);
+        cmd
+    };
+    run_ok(&mut podman(&["pull", "-q", "--tls-verify=false", &remote]));
+    let out = run_ok(&mut podman(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--ulimit",
+        "nofile=16384:16384",
+        "--ulimit",
+        "nproc=16384:16384",
+        &remote[9..],
+    ]));
+    assert_eq!(out, "hello from /srv/app as 1000\nbuilt with hello\n");
 }
