@@ -644,7 +644,10 @@ fn built_images_go_through_a_registry_to_skopeo_umoci_and_podman() {
         &r.join("registry.log"),
     );
     let remote = format!("docker://127.0.0.1:{port}/hoist/every:1");
-    let layout = format!("oci:{}:docker.io/library/every:1", r.join("content").display());
+    let layout = format!(
+        "oci:{}:docker.io/library/every:1",
+        r.join("content").display()
+    );
     run_ok(std::process::Command::new("skopeo").args([
         "copy",
         "--dest-tls-verify=false",
@@ -657,7 +660,11 @@ fn built_images_go_through_a_registry_to_skopeo_umoci_and_podman() {
         &remote,
     ]));
     let v: Value = serde_json::from_str(&inspected).unwrap();
-    assert_eq!(v["Digest"], digest.as_str(), "the registry serves the same manifest");
+    assert_eq!(
+        v["Digest"],
+        digest.as_str(),
+        "the registry serves the same manifest"
+    );
     let remote_config = run_ok(std::process::Command::new("skopeo").args([
         "inspect",
         "--config",
@@ -666,7 +673,10 @@ fn built_images_go_through_a_registry_to_skopeo_umoci_and_podman() {
         &remote,
     ]));
     let c: Value = serde_json::from_str(&remote_config).unwrap();
-    assert_eq!(c["config"]["Healthcheck"]["Retries"], 2, "HEALTHCHECK survives the registry");
+    assert_eq!(
+        c["config"]["Healthcheck"]["Retries"], 2,
+        "HEALTHCHECK survives the registry"
+    );
 
     // Pulled back by skopeo and unpacked by umoci: the files and the runtime config.
     let pulled = r.join("pulled");
@@ -684,13 +694,20 @@ fn built_images_go_through_a_registry_to_skopeo_umoci_and_podman() {
         bundle.to_str().unwrap(),
     ]));
     let rootfs = bundle.join("rootfs");
-    assert_eq!(fs::read_to_string(rootfs.join("srv/app/built.txt")).unwrap(), "built with hello\n");
+    assert_eq!(
+        fs::read_to_string(rootfs.join("srv/app/built.txt")).unwrap(),
+        "built with hello\n"
+    );
     assert!(!rootfs.join("tmp/gone").exists(), "the whiteout applied");
     assert!(rootfs.join("opt/bundle/inside.txt").exists());
-    let spec: Value = serde_json::from_slice(&fs::read(bundle.join("config.json")).unwrap()).unwrap();
+    let spec: Value =
+        serde_json::from_slice(&fs::read(bundle.join("config.json")).unwrap()).unwrap();
     assert_eq!(spec["process"]["cwd"], "/srv/app");
     assert_eq!(spec["process"]["user"]["uid"], 1000);
-    assert!(spec["process"]["env"].as_array().unwrap().contains(&"GREETING=hello".into()));
+    assert!(spec["process"]["env"]
+        .as_array()
+        .unwrap()
+        .contains(&"GREETING=hello".into()));
 
     if !hoist_testkit::have_program("podman") {
         hoist_testkit::skip_or_fail("podman run of a hoist image", "podman is not installed");
