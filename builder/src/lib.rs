@@ -1,1 +1,16 @@
-//! (being written)
+//! hoist's Dockerfile builder: `dockerfile` parses (pure), `plan` orders the
+//! stages, `cache` remembers finished steps, `exec` runs them against the
+//! store (COPY/ADD directly, RUN in a container from the runtime).
+
+pub mod cache;
+pub mod config;
+pub mod context;
+pub mod dockerfile;
+pub mod error;
+pub mod exec;
+pub mod glob;
+pub mod ignore;
+pub mod plan;
+
+pub use error::{BuildError, Result};
+pub use exec::{build, BuildOptions, Built, Event, Events, Network};

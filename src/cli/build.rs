@@ -1,4 +1,56 @@
-use clap::Subcommand;
+//! Build verbs: build (Dockerfile -> image) and history.
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
-pub enum BuildCommand {}
+pub enum BuildCommand {
+    /// Build an image from a Dockerfile and a context directory
+    Build(BuildArgs),
+    /// Show an image's layers and the instruction that made each
+    History(HistoryArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Name the image (repeatable)
+    #[arg(short = 't', long = "tag", value_name = "NAME")]
+    pub tags: Vec<String>,
+    /// The Dockerfile [default: CONTEXT/Dockerfile]
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Set a build-time variable (KEY=VALUE, or KEY to take it from the environment)
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// Build up to this stage (name or index)
+    #[arg(long, value_name = "STAGE")]
+    pub target: Option<String>,
+    /// Run every step, ignoring the build cache
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Network for RUN steps
+    #[arg(long, default_value = "none", value_parser = ["none", "host"])]
+    pub network: String,
+    /// Layer compression
+    #[arg(long, default_value = "gzip", value_parser = ["gzip", "zstd"])]
+    pub compression: String,
+    /// Push the image to its registry after a successful build
+    #[arg(long)]
+    pub push: bool,
+    /// Progress output: auto (steps, lines on a TTY), plain, quiet (only the digest)
+    #[arg(long, default_value = "auto", value_parser = ["auto", "plain", "quiet"])]
+    pub progress: String,
+    /// The build context directory
+    pub context: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// Show full instructions instead of truncating them
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Print only the layer IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The image
+    pub name: String,
+}

@@ -182,3 +182,43 @@ fn isolation_hostname_pid1_and_network() {
         stderr(&ro)
     );
 }
+
+#[test]
+fn foreground_run_forwards_signals_and_stdin() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let Some(f) = Fixture::new() else { return };
+    let mut child = hoist_testkit::ChildGuard::spawn(
+        crate::common::hoist(f.path())
+            .args(["run", "--rm", "busybox", "sh", "-c"])
+            .arg("trap 'echo got-term; exit 5' TERM; echo ready; while true; do sleep 0.1; done")
+            .stdout(Stdio::piped()),
+    )
+    .unwrap();
+    let mut lines = BufReader::new(child.child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    child.signal(libc::SIGTERM);
+    assert_eq!(lines.next().unwrap().unwrap(), "got-term");
+    assert_eq!(child.child.wait().unwrap().code(), Some(5));
+    // -i passes stdin through.
+    let mut cat = crate::common::hoist(f.path())
+        .args([
+            "run",
+            "--rm",
+            "-i",
+            "busybox",
+            "sh",
+            "-c",
+            "read x; echo got:$x; exit 4",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    cat.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let out = cat.wait_with_output().unwrap();
+    assert_eq!(
+        (out.status.code(), stdout(&out).as_str()),
+        (Some(4), "got:hello\n")
+    );
+}

@@ -197,6 +197,31 @@ impl Cgroup {
         })
     }
 
+    /// SIGKILLs every process still in the cgroup (a container whose monitor
+    /// died) and waits briefly for them to go.
+    pub fn kill_all(&self) {
+        for _ in 0..100 {
+            let pids: Vec<i32> = self
+                .dirs
+                .iter()
+                .filter_map(|d| std::fs::read_to_string(d.join("cgroup.procs")).ok())
+                .flat_map(|s| {
+                    s.lines()
+                        .filter_map(|l| l.trim().parse().ok())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            if pids.is_empty() {
+                return;
+            }
+            for pid in pids {
+                // SAFETY: kill on PIDs listed in our own container's cgroup.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// Removes the directories (waits briefly for exiting processes to leave).
     pub fn remove(&self) {
         for d in &self.dirs {

@@ -375,6 +375,31 @@ mod tests {
     }
 
     #[test]
+    fn image_config_keys_are_read_including_docker_healthcheck() {
+        let v = serde_json::json!({"config": {
+            "Entrypoint": ["/ep"], "Cmd": ["a"], "Env": ["A=1"], "WorkingDir": "/w",
+            "User": "user", "StopSignal": "SIGQUIT",
+            "Healthcheck": {"Test": ["CMD-SHELL", "true"], "Interval": 1000000000u64, "Retries": 2}
+        }});
+        let d = ImageDefaults::from_config_json(&v);
+        assert_eq!(
+            (d.entrypoint, d.cmd, d.workdir, d.user),
+            (
+                vec!["/ep".to_string()],
+                vec!["a".to_string()],
+                "/w".into(),
+                "user".into()
+            )
+        );
+        assert_eq!(d.stop_signal.as_deref(), Some("SIGQUIT"));
+        let h = d.healthcheck.unwrap();
+        assert_eq!(
+            (h.retries(), h.interval()),
+            (2, std::time::Duration::from_secs(1))
+        );
+    }
+
+    #[test]
     fn flags_parse() {
         let p = parse_publish("8080:80").unwrap();
         assert_eq!(

@@ -211,7 +211,10 @@ pub fn remove(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result<()> {
     if state::read_live(&dir).status == Status::Running {
         return Err(RuntimeError::Running(rec.name.clone()));
     }
-    crate::cgroup::Cgroup::existing(&rec.id).remove();
+    // Processes left by a monitor that died (killed -9) go with the container.
+    let cgroup = crate::cgroup::Cgroup::existing(&rec.id);
+    cgroup.kill_all();
+    cgroup.remove();
     std::fs::remove_dir_all(&dir).ctx(|| format!("removing {}", dir.display()))?;
     release_name(root, &rec.name);
     if volumes {

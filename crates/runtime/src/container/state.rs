@@ -60,10 +60,14 @@ pub fn write(dir: &Path, s: &State) -> Result<()> {
     crate::fsutil::write_atomic(&dir.join("state.json"), &data)
 }
 
-/// Field 22 of /proc/PID/stat (process start time in clock ticks).
+/// Field 22 of /proc/PID/stat (process start time in clock ticks); None for
+/// a process that is gone or a zombie.
 pub fn process_start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = &stat[stat.rfind(')')? + 2..];
+    if after.starts_with('Z') || after.starts_with('X') {
+        return None;
+    }
     after.split(' ').nth(19)?.parse().ok()
 }
 

@@ -77,6 +77,24 @@ impl Stdio {
         })
     }
 
+    /// With -t: the pty bind-mounted on /dev/console, so the container's
+    /// `tty` finds a name for its terminal.
+    pub fn console_step(&self) -> Option<crate::core::plan::RootStep> {
+        use crate::core::plan::{cstring, InRootPath, MountStep, RootStep, TargetKind};
+        self.master.as_ref()?;
+        let slave =
+            std::fs::read_link(format!("/proc/self/fd/{}", self.child[0].as_raw_fd())).ok()?;
+        Some(RootStep::Mount(MountStep {
+            target: InRootPath::new("/dev/console").ok()?,
+            kind: TargetKind::File,
+            source: Some(cstring(&slave.to_string_lossy()).ok()?),
+            fstype: None,
+            flags: libc::MS_BIND,
+            data: None,
+            remount_flags: None,
+        }))
+    }
+
     pub fn child_fds(&self) -> [i32; 3] {
         [
             self.child[0].as_raw_fd(),

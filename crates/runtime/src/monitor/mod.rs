@@ -191,7 +191,7 @@ fn start(root: &Path, id: &str, attach: Option<Attach>) -> Result<Running> {
     let io = attach::Stdio::new(&rec, attach.as_ref())?;
     let listeners = crate::ports::bind_all(&rec.ports)?;
     let overlay = overlay_options(&rec.lowerdirs, &dir.join("upper"), &dir.join("work"));
-    let plan = container_plan(
+    let mut plan = container_plan(
         &spec,
         &dir,
         PlanOptions {
@@ -199,6 +199,9 @@ fn start(root: &Path, id: &str, attach: Option<Attach>) -> Result<Running> {
             stdio: io.child_fds(),
         },
     )?;
+    if let Some(step) = io.console_step() {
+        plan.steps.push(step);
+    }
     let limits = Limits::from_spec(spec.linux().as_ref().and_then(|l| l.resources().as_ref()));
     let cgroup = Cgroup::create(id, &limits)?;
     let signals = attach.as_ref().is_some_and(|a| a.forward_signals);

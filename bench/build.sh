@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Builder benchmark: hoist vs `buildah bud --format docker --layers`, side by
+# side in the same run, building bench/Dockerfile.bench (RUN steps writing
+# 32 MiB, a COPY of a 10,000-file context, HEALTHCHECK, CMD) from the same
+# busybox base imported into each tool's own store:
+#   cold       every step runs (--no-cache; the base is already there)
+#   cached     nothing changed: every step is a cache hit
+#   one-file   one file of the COPY'd context changed before each build
+#
+#   bench/build.sh                 # 5 measured runs each (RUNS=N to change)
+#   HOIST=target/release/hoist BENCH_DIR=/var/tmp/x bench/build.sh
+#
+# Targets (BENCHMARKS.md): cold <= 0.8x buildah; fully cached rebuild <= 0.2 s.
+# buildah keeps its own storage under BENCH_DIR, so other images are untouched.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-5}
+WORK=${BENCH_DIR:-/tmp/hoist-bench-build}
+for tool in hyperfine buildah python3 tar; do
+  command -v "$tool" >/dev/null || { echo "bench/build.sh: $tool is not installed (testdata/install-peers.sh installs it)" >&2; exit 1; }
+done
+if [ -z "${HOIST:-}" ]; then
+  echo "building hoist (release) ..."
+  cargo build --release -q --bin hoist
+  HOIST=$PWD/target/release/hoist
+fi
+[ -x /bin/busybox ] || { echo "bench/build.sh: /bin/busybox is missing (apt-get install busybox-static)" >&2; exit 1; }
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+CTX=$WORK/context
+ROOT=$WORK/hoist-root
+BUILDAH="buildah --root $WORK/buildah-root --runroot $WORK/buildah-runroot --storage-driver overlay"
+cleanup() {
+  $BUILDAH rm --all >/dev/null 2>&1 || true
+  # buildah's overlay storage mounts its layers; unmount before removing.
+  umount -R "$WORK/buildah-root/overlay" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "making the base image and a 10,000-file context in $WORK ..."
+rootfs=$WORK/rootfs
+mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,root,home,proc,sys,dev}
+chmod 1777 "$rootfs/tmp"
+cp /bin/busybox "$rootfs/bin/busybox"
+for applet in $(/bin/busybox --list-full); do
+  [ "$applet" = bin/busybox ] || ln -sf /bin/busybox "$rootfs/$applet"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\n' > "$rootfs/etc/passwd"
+printf 'root:x:0:\n' > "$rootfs/etc/group"
+find "$rootfs" -exec touch -h -d @0 {} +
+PATHENV=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+"$HOIST" --root "$ROOT" import "$rootfs" -t localhost/busybox-bench:latest \
+  --change 'CMD ["sh"]' --change "ENV PATH=$PATHENV" >/dev/null
+tar -C "$rootfs" -cf "$WORK/rootfs.tar" .
+ctr=$($BUILDAH from scratch)
+$BUILDAH add "$ctr" "$WORK/rootfs.tar" / >/dev/null
+$BUILDAH config --env PATH=$PATHENV --cmd sh "$ctr"
+$BUILDAH commit -q "$ctr" localhost/busybox-bench:latest >/dev/null
+$BUILDAH rm "$ctr" >/dev/null
+
+python3 - "$CTX" <<'PY'
+import os, random, sys
+root = sys.argv[1]
+rng = random.Random(7)
+for d in range(100):
+    dd = os.path.join(root, "files", f"d{d:02}")
+    os.makedirs(dd)
+    for f in range(100):
+        with open(os.path.join(dd, f"f{f:03}.txt"), "w") as fh:
+            fh.write(("line %d of file %d/%d\n" % (rng.randrange(10**6), d, f)) * rng.randint(5, 100))
+PY
+cp bench/Dockerfile.bench "$CTX/Dockerfile"
+echo "context: $(find "$CTX/files" -type f | wc -l) files, $(du -sh --apparent-size "$CTX/files" | cut -f1); $(nproc) cores"
+
+H="$HOIST --root $ROOT build --progress quiet -t bench $CTX"
+B="$BUILDAH bud --quiet --format docker --layers -t bench $CTX"
+CHANGE="date +%s%N > $CTX/files/d00/f000.txt"
+
+hyperfine --runs "$RUNS" --warmup 1 --export-json "$WORK/cold.json" \
+  -n hoist "$H --no-cache >/dev/null" -n buildah "$B --no-cache >/dev/null"
+hyperfine --runs "$RUNS" --warmup 1 --export-json "$WORK/cached.json" \
+  -n hoist "$H >/dev/null" -n buildah "$B >/dev/null"
+hyperfine --runs "$RUNS" --warmup 1 --export-json "$WORK/one-file.json" \
+  --prepare "$CHANGE" -n hoist "$H >/dev/null" -n buildah "$B >/dev/null"
+
+# The images really are equivalent: both kept the HEALTHCHECK.
+"$HOIST" --root "$ROOT" inspect bench | grep -q '"Healthcheck"' || { echo "hoist image lacks Healthcheck" >&2; exit 1; }
+$BUILDAH inspect bench | grep -q '"Healthcheck"' || { echo "buildah image lacks Healthcheck" >&2; exit 1; }
+
+python3 - "$WORK" <<'PY'
+import json, statistics, sys
+work = sys.argv[1]
+print()
+print(f"{'workload':<10} {'hoist median (min-max)':<26} {'buildah median (min-max)':<26} hoist/buildah")
+for name in ["cold", "cached", "one-file"]:
+    data = {r["command"]: r["times"] for r in json.load(open(f"{work}/{name}.json"))["results"]}
+    h, b = data["hoist"], data["buildah"]
+    cell = lambda t: f"{statistics.median(t):.3f}s ({min(t):.3f}-{max(t):.3f})"
+    print(f"{name:<10} {cell(h):<26} {cell(b):<26} {statistics.median(h) / statistics.median(b):.2f}x")
+PY

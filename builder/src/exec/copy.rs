@@ -1,0 +1,387 @@
+//! COPY and ADD (and WORKDIR's directory): layers written directly from the
+//! build context or another stage's files, no container involved. The cache
+//! key covers the sources' content, so a cached COPY does not even look at
+//! the image's files.
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::cache::{CacheEntry, LayerRecord};
+use crate::context::{clean_absolute, Source, SourceTree};
+use crate::dockerfile::{CopyArgs, Instruction};
+use crate::error::{BuildError, Result};
+use crate::plan::stage_ref;
+
+use super::image::load_base;
+use super::layers::{pack_into_store, RootView};
+use super::stage::{cached, StageState};
+use super::staging::{parse_chown, Owner, Staging};
+
+/// Where COPY reads from.
+enum From {
+    Context,
+    /// A stage's or image's layers, identified by a cache key or a digest.
+    Layers {
+        id: String,
+        layers: Vec<LayerRecord>,
+    },
+}
+
+pub(crate) fn copy(
+    state: &mut StageState,
+    ins: &Instruction,
+    args: &CopyArgs,
+    is_add: bool,
+    number: usize,
+) -> Result<()> {
+    let keyword = if is_add { "ADD" } else { "COPY" };
+    let mut sources = Vec::new();
+    for word in &args.sources {
+        let src = state.expand(word)?;
+        if is_add && (src.contains("://") || src.starts_with("git@")) {
+            return Err(state.error_at(
+                word.pos,
+                format!("ADD {src}: hoist does not download URLs; fetch the file into the build context and ADD or COPY it from there"),
+            ));
+        }
+        sources.push((src, word.pos));
+    }
+    let dest = state.expand(&args.dest)?;
+    let chown = args.chown.as_ref().map(|w| state.expand(w)).transpose()?;
+    let chmod = match &args.chmod {
+        Some(w) => {
+            let text = state.expand(w)?;
+            Some(
+                u32::from_str_radix(&text, 8)
+                    .ok()
+                    .filter(|m| *m <= 0o7777)
+                    .ok_or_else(|| {
+                        state.error_at(
+                            w.pos,
+                            format!("--chmod={text}: expected an octal mode like 0644"),
+                        )
+                    })?,
+            )
+        }
+        None => None,
+    };
+    let from = match &args.from {
+        None => From::Context,
+        Some(w) => {
+            let name = state.expand(w)?;
+            let stages = &state.shared.plan.stages[..state.index];
+            match stage_ref(stages, &name) {
+                Some(i) => {
+                    let out = state.shared.output_of(i);
+                    From::Layers {
+                        id: format!("stage {}", out.key.0),
+                        layers: out.layers,
+                    }
+                }
+                None => {
+                    let base = load_base(state.shared.store, &name)
+                        .map_err(|m| state.error_at(w.pos, format!("COPY --from={name}: {m}")))?;
+                    From::Layers {
+                        id: format!("image {}", base.manifest_digest),
+                        layers: base.layers,
+                    }
+                }
+            }
+        }
+    };
+    let workdir = state
+        .config
+        .string("WorkingDir")
+        .unwrap_or_else(|| "/".into());
+    let dest_abs = if dest.starts_with('/') {
+        dest.clone()
+    } else {
+        format!("{workdir}/{dest}")
+    };
+    let dest_says_dir = dest.ends_with('/') || dest == "." || dest.ends_with("/.");
+    if sources.len() > 1 && !dest_says_dir {
+        return Err(state.error_at(
+            args.dest.pos,
+            format!("{keyword} with several sources needs a directory destination ending in '/' (got {dest:?})"),
+        ));
+    }
+
+    // The key: the instruction as expanded, plus what the sources hold.
+    let (inputs, context_sources) = match &from {
+        From::Context => {
+            let mut selected = Vec::new();
+            let mut h = Sha256::new();
+            for (src, pos) in &sources {
+                let found = state
+                    .shared
+                    .context
+                    .select(src)
+                    .map_err(|m| state.error_at(*pos, format!("{keyword} {m}")))?;
+                for s in &found {
+                    hash_source(&state.shared.context, s, &mut h)
+                        .map_err(|m| state.error_at(*pos, format!("{keyword} {m}")))?;
+                }
+                selected.push(found);
+            }
+            (hex::encode(h.finalize()), Some(selected))
+        }
+        From::Layers { id, .. } => (id.clone(), None),
+    };
+    let srcs: Vec<&str> = sources.iter().map(|(s, _)| s.as_str()).collect();
+    let description = format!(
+        "{keyword} {srcs:?} {dest_abs:?} dir={dest_says_dir} chown={chown:?} chmod={chmod:?}"
+    );
+    let key = state.key.child(&description, &inputs);
+    if let Some(entry) = lookup(state, &key) {
+        cached(state, number);
+        state.key = key;
+        state.record(&ins.text, entry.layer);
+        return Ok(());
+    }
+
+    let view = RootView::open(state.shared, &state.layers)?;
+    let image_tree = SourceTree::image_root(view.path());
+    let dest_rel = image_tree
+        .resolve_rel(&dest_abs, &dest_abs)
+        .map_err(|m| state.error_at(args.dest.pos, m))?;
+    let dest_path = format!("/{dest_rel}");
+    let dest_is_dir = dest_says_dir || view.path().join(&dest_rel).is_dir();
+    let owner = match &chown {
+        Some(spec) => parse_chown(spec, view.path())
+            .map_err(|m| state.error_at(args.chown.as_ref().expect("chown").pos, m))?,
+        None => Owner::ROOT,
+    };
+    let scratch = state
+        .shared
+        .cache
+        .scratch_dir("copy-")
+        .map_err(BuildError::io("cannot make a scratch directory"))?;
+    let staging = Staging {
+        root: scratch.path().to_path_buf(),
+        image: view.path(),
+        owner,
+        chmod,
+    };
+    let from_view = match &from {
+        From::Layers { layers, .. } => Some(RootView::open(state.shared, layers)?),
+        From::Context => None,
+    };
+    let tree = match &from_view {
+        Some(v) => SourceTree::image_root(v.path()),
+        None => state.shared.context.clone(),
+    };
+    for (i, (src, pos)) in sources.iter().enumerate() {
+        let found = match &context_sources {
+            Some(sel) => sel[i].clone(),
+            None => tree
+                .select(src)
+                .map_err(|m| state.error_at(*pos, format!("{keyword} {m}")))?,
+        };
+        let many = found.len() > 1 || sources.len() > 1;
+        if many && !dest_says_dir && !dest_is_dir {
+            return Err(state.error_at(
+                args.dest.pos,
+                format!("{keyword} {src} matches several files: the destination must be a directory ending in '/'"),
+            ));
+        }
+        for s in &found {
+            place(
+                &tree,
+                &staging,
+                s,
+                &dest_path,
+                dest_is_dir || many,
+                is_add && from_view.is_none(),
+            )
+            .map_err(|m| state.error_at(*pos, format!("{keyword} {src}: {m}")))?;
+        }
+    }
+    let layer = pack_into_store(state.shared, scratch.path(), false)?;
+    store_entry(state, &key, &layer)?;
+    state.key = key;
+    state.record(&ins.text, layer);
+    Ok(())
+}
+
+/// Copies one matched source into the staging tree.
+fn place(
+    tree: &SourceTree,
+    staging: &Staging,
+    s: &Source,
+    dest: &str,
+    dest_is_dir: bool,
+    extract_archives: bool,
+) -> std::result::Result<(), String> {
+    let io = |e: std::io::Error| e.to_string();
+    let meta = fs::metadata(&s.path).map_err(io)?;
+    if s.is_dir {
+        // A directory's contents go into the destination, not the directory itself.
+        let root = clean_absolute(dest);
+        staging.put(&s.path, &meta, &root).map_err(io)?;
+        for e in tree.walk(s)? {
+            staging
+                .put(
+                    &e.path,
+                    &e.meta,
+                    &clean_absolute(&format!("{root}/{}", e.rel)),
+                )
+                .map_err(io)?;
+        }
+        return Ok(());
+    }
+    if extract_archives && is_archive(&s.path) {
+        let root = clean_absolute(dest);
+        staging.parents(&root, true).map_err(io)?;
+        let file = fs::File::open(&s.path).map_err(io)?;
+        hoist_store::layer::unpack(
+            file,
+            &staging.staged_path(&root),
+            &hoist_store::layer::UnpackOptions::default(),
+        )
+        .map_err(|e| format!("cannot extract the archive: {e}"))?;
+        return Ok(());
+    }
+    let name = s.rel.rsplit('/').next().unwrap_or(&s.rel);
+    let target = if dest_is_dir {
+        clean_absolute(&format!("{dest}/{name}"))
+    } else {
+        clean_absolute(dest)
+    };
+    staging.put(&s.path, &meta, &target).map_err(io)
+}
+
+/// Whether a file is a tar archive (plain, gzip or zstd) ADD should extract.
+fn is_archive(path: &std::path::Path) -> bool {
+    let mut head = [0u8; 512];
+    let Ok(mut f) = fs::File::open(path) else {
+        return false;
+    };
+    let n = f.read(&mut head).unwrap_or(0);
+    (n >= 2 && head[..2] == [0x1f, 0x8b])
+        || (n >= 4 && head[..4] == [0x28, 0xb5, 0x2f, 0xfd])
+        || (n >= 262 && &head[257..262] == b"ustar")
+}
+
+/// Feeds what COPY will read from `s` into `h`: names, types, modes, contents.
+fn hash_source(tree: &SourceTree, s: &Source, h: &mut Sha256) -> std::result::Result<(), String> {
+    let meta = fs::metadata(&s.path).map_err(|e| e.to_string())?;
+    hash_entry(&s.rel, &s.path, &meta, h)?;
+    if s.is_dir {
+        for e in tree.walk(s)? {
+            hash_entry(&e.rel, &e.path, &e.meta, h)?;
+        }
+    }
+    Ok(())
+}
+
+fn hash_entry(
+    name: &str,
+    path: &std::path::Path,
+    meta: &fs::Metadata,
+    h: &mut Sha256,
+) -> std::result::Result<(), String> {
+    let ft = meta.file_type();
+    let kind = if ft.is_dir() {
+        "d"
+    } else if ft.is_symlink() {
+        "l"
+    } else if ft.is_file() {
+        "f"
+    } else {
+        "o"
+    };
+    h.update(format!("{name}\0{kind}\0{:o}\0", meta.mode() & 0o7777).as_bytes());
+    if ft.is_symlink() {
+        let target = fs::read_link(path).map_err(|e| e.to_string())?;
+        h.update(target.to_string_lossy().as_bytes());
+    } else if ft.is_file() {
+        let mut f = fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
+        let mut content = Sha256::new();
+        std::io::copy(&mut f, &mut content).map_err(|e| format!("{name}: {e}"))?;
+        h.update(content.finalize());
+    }
+    h.update(b"\n");
+    Ok(())
+}
+
+/// A usable cache entry: present, not disabled, and its layer still in the store.
+pub(crate) fn lookup(state: &StageState, key: &crate::cache::StepKey) -> Option<CacheEntry> {
+    if state.shared.opts.no_cache {
+        return None;
+    }
+    let Some(entry) = state.shared.cache.get(key) else {
+        tracing::debug!(key = %key.0, "build cache miss");
+        return None;
+    };
+    if let Some(layer) = &entry.layer {
+        let digest: hoist_oci::Digest = layer.digest.parse().ok()?;
+        if !state.shared.store.has_blob(&digest) {
+            return None;
+        }
+    }
+    Some(entry)
+}
+
+pub(crate) fn store_entry(
+    state: &StageState,
+    key: &crate::cache::StepKey,
+    layer: &Option<LayerRecord>,
+) -> Result<()> {
+    state
+        .shared
+        .cache
+        .put(
+            key,
+            &CacheEntry {
+                layer: layer.clone(),
+            },
+        )
+        .map_err(BuildError::io("cannot write the build cache"))
+}
+
+/// WORKDIR's directory: a layer holding it when the image lacks it.
+pub(crate) fn ensure_dir(
+    state: &mut StageState,
+    ins: &Instruction,
+    path: &str,
+    number: usize,
+) -> Result<()> {
+    let key = state.key.child(&format!("WORKDIR {path:?}"), "");
+    if let Some(entry) = lookup(state, &key) {
+        cached(state, number);
+        state.key = key;
+        state.record(&ins.text, entry.layer);
+        return Ok(());
+    }
+    let view = RootView::open(state.shared, &state.layers)?;
+    let tree = SourceTree::image_root(view.path());
+    let rel = tree
+        .resolve_rel(path, path)
+        .map_err(|m| state.error_at(ins.pos, m))?;
+    let layer = if view.path().join(&rel).is_dir() {
+        None
+    } else {
+        let scratch = state
+            .shared
+            .cache
+            .scratch_dir("workdir-")
+            .map_err(BuildError::io("cannot make a scratch directory"))?;
+        let staging = Staging {
+            root: scratch.path().to_path_buf(),
+            image: view.path(),
+            owner: Owner::ROOT,
+            chmod: None,
+        };
+        staging
+            .parents(&format!("/{rel}"), true)
+            .map_err(BuildError::io(format!("cannot create WORKDIR {path}")))?;
+        pack_into_store(state.shared, scratch.path(), false)?
+    };
+    store_entry(state, &key, &layer)?;
+    state.key = key;
+    state.record(&ins.text, layer);
+    Ok(())
+}

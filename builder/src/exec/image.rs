@@ -1,0 +1,106 @@
+//! The store side of a build: loading base images, and writing the finished
+//! image (config, manifest, names).
+
+use hoist_oci::oci_spec::image::{Descriptor, MediaType};
+use hoist_oci::Digest;
+use hoist_store::Store;
+
+use crate::cache::LayerRecord;
+use crate::config::ImageConfig;
+use crate::error::{BuildError, Result};
+
+use super::{Built, Shared, StageOutput};
+
+/// A base image from the store.
+pub(crate) struct BaseImage {
+    pub manifest_digest: String,
+    pub layers: Vec<LayerRecord>,
+    pub config: ImageConfig,
+}
+
+/// The architecture name images use for this machine.
+pub(crate) fn host_architecture() -> String {
+    hoist_store::host_platform().architecture
+}
+
+/// Loads `name` from the store; the error text says what to do.
+pub(crate) fn load_base(store: &Store, name: &str) -> std::result::Result<BaseImage, String> {
+    let named = store.resolve(name).map_err(|e| match e {
+        hoist_store::StoreError::ImageNotFound(_) => format!(
+            "base image {name} is not in the local store: pull it first (hoist pull {name}) or import it"
+        ),
+        other => format!("base image {name}: {other}"),
+    })?;
+    let image = store
+        .load_image(&named.descriptor)
+        .map_err(|e| format!("base image {name}: {e}"))?;
+    let diff_ids = image.diff_ids();
+    if diff_ids.len() != image.layers().len() {
+        return Err(format!(
+            "base image {name} is inconsistent: {} layers but {} diff_ids",
+            image.layers().len(),
+            diff_ids.len()
+        ));
+    }
+    let layers = image
+        .layers()
+        .iter()
+        .zip(diff_ids)
+        .map(|(d, diff_id)| LayerRecord {
+            digest: d.digest().to_string(),
+            diff_id: diff_id.to_string(),
+            size: d.size(),
+            media_type: d.media_type().to_string(),
+        })
+        .collect();
+    let config_bytes = serde_json::to_vec(&image.config_json).expect("JSON serializes");
+    let config = ImageConfig::from_slice(&config_bytes)
+        .map_err(|e| format!("base image {name}: its config is not a JSON object: {e}"))?;
+    Ok(BaseImage {
+        manifest_digest: image.manifest_digest.to_string(),
+        layers,
+        config,
+    })
+}
+
+/// A layer's descriptor for a manifest.
+pub(crate) fn descriptor(layer: &LayerRecord) -> Result<Descriptor> {
+    let digest: Digest = layer
+        .digest
+        .parse()
+        .map_err(|e| BuildError::Cache(format!("bad layer digest {}: {e}", layer.digest)))?;
+    Ok(Descriptor::new(
+        MediaType::from(layer.media_type.as_str()),
+        layer.size,
+        &digest,
+    ))
+}
+
+/// Writes the target stage's image and names it.
+pub(crate) fn write_image(shared: &Shared, mut output: StageOutput) -> Result<Built> {
+    output.config.set_created(&shared.created);
+    let layers = output
+        .layers
+        .iter()
+        .map(descriptor)
+        .collect::<Result<Vec<_>>>()?;
+    let config = serde_json::Value::Object(output.config.json.clone());
+    let manifest = shared
+        .store
+        .commit_image(&config, layers)
+        .map_err(|e| BuildError::Store(e.to_string()))?;
+    let config_digest = Digest::sha256_of(&output.config.to_vec()).to_string();
+    let mut names = Vec::new();
+    for tag in &shared.opts.tags {
+        let full = shared
+            .store
+            .set_name(tag, manifest.clone())
+            .map_err(|e| BuildError::Store(format!("cannot name the image {tag}: {e}")))?;
+        names.push(full);
+    }
+    Ok(Built {
+        digest: manifest.digest().to_string(),
+        config_digest,
+        names,
+    })
+}

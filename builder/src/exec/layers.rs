@@ -1,0 +1,142 @@
+//! Layers in and out of the store: packing a directory (a staging tree or an
+//! overlay upper dir) into a layer blob, and a read-only view of an image's
+//! root filesystem for COPY and WORKDIR to look at.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use hoist_store::layer::{self, PackOptions};
+
+use crate::cache::LayerRecord;
+use crate::error::{BuildError, Result};
+
+use super::Shared;
+
+/// Packs `dir` into a layer in the store; None when `dir` is empty.
+pub(crate) fn pack_into_store(
+    shared: &Shared,
+    dir: &Path,
+    overlay_whiteouts: bool,
+) -> Result<Option<LayerRecord>> {
+    let empty = std::fs::read_dir(dir)
+        .map_err(BuildError::io(format!("cannot read {}", dir.display())))?
+        .next()
+        .is_none();
+    if empty {
+        return Ok(None);
+    }
+    let opts = PackOptions {
+        compression: shared.opts.compression,
+        source_date_epoch: Some(shared.opts.source_date_epoch),
+        overlay_whiteouts,
+    };
+    let mut writer = shared
+        .store
+        .blob_writer()
+        .map_err(|e| BuildError::Store(e.to_string()))?;
+    let packed = layer::pack_dir_to(dir, &opts, &mut writer)
+        .map_err(|e| BuildError::Store(format!("cannot pack the layer: {e}")))?;
+    let expected: hoist_oci::Digest = packed
+        .digest
+        .parse()
+        .map_err(|e| BuildError::Store(format!("packer gave a bad digest: {e}")))?;
+    writer
+        .finish(Some(&expected))
+        .map_err(|e| BuildError::Store(e.to_string()))?;
+    Ok(Some(LayerRecord {
+        digest: packed.digest,
+        diff_id: packed.diff_id,
+        size: packed.size,
+        media_type: packed.media_type.to_string(),
+    }))
+}
+
+/// The runtime's snapshot directories of `layers`, bottom first (unpacked once, shared).
+pub(crate) fn snapshots(shared: &Shared, layers: &[LayerRecord]) -> Result<Vec<PathBuf>> {
+    let descriptors = layers
+        .iter()
+        .map(super::image::descriptor)
+        .collect::<Result<Vec<_>>>()?;
+    let diff_ids = layers
+        .iter()
+        .map(|l| {
+            l.diff_id
+                .parse::<hoist_oci::Digest>()
+                .map_err(|e| BuildError::Cache(format!("bad diff ID {}: {e}", l.diff_id)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    hoist_runtime::ensure_snapshots(shared.store, &descriptors, &diff_ids)
+        .map_err(|e| BuildError::Runtime(format!("cannot unpack the layers: {e}")))
+}
+
+/// A read-only root filesystem of some layers: the one snapshot itself, or a
+/// read-only overlay of several, unmounted when dropped.
+pub(crate) struct RootView {
+    path: PathBuf,
+    mounted: bool,
+    _scratch: Option<tempfile::TempDir>,
+}
+
+impl RootView {
+    /// The merged filesystem of `layers` (bottom first).
+    pub fn open(shared: &Shared, layers: &[LayerRecord]) -> Result<RootView> {
+        let dirs = snapshots(shared, layers)?;
+        if let [only] = dirs.as_slice() {
+            return Ok(RootView {
+                path: only.clone(),
+                mounted: false,
+                _scratch: None,
+            });
+        }
+        let scratch = shared
+            .cache
+            .scratch_dir("rootfs-")
+            .map_err(BuildError::io("cannot make a scratch directory"))?;
+        let lowers: Vec<String> = dirs.iter().rev().map(|d| d.display().to_string()).collect();
+        let options = format!("lowerdir={}", lowers.join(":"));
+        mount_overlay_ro(scratch.path(), &options)
+            .map_err(BuildError::io("cannot mount a read-only view of the image"))?;
+        Ok(RootView {
+            path: scratch.path().to_path_buf(),
+            mounted: true,
+            _scratch: Some(scratch),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for RootView {
+    fn drop(&mut self) {
+        if self.mounted {
+            if let Ok(target) = CString::new(self.path.as_os_str().as_bytes()) {
+                // SAFETY: a valid NUL-terminated path; MNT_DETACH never blocks.
+                unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+            }
+        }
+    }
+}
+
+fn mount_overlay_ro(target: &Path, options: &str) -> std::io::Result<()> {
+    let target = CString::new(target.as_os_str().as_bytes())?;
+    let data = CString::new(options)?;
+    let fstype = c"overlay";
+    // SAFETY: all pointers are valid NUL-terminated strings for the call's duration.
+    let rc = unsafe {
+        libc::mount(
+            fstype.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            libc::MS_RDONLY,
+            data.as_ptr().cast(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}

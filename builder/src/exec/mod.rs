@@ -1,0 +1,198 @@
+//! Running a plan: each needed stage in turn (independent stages in parallel
+//! threads), each step either found in the cache or carried out — metadata
+//! instructions edit the config, COPY/ADD write layers directly, RUN runs in
+//! a container from the runtime — and finally the image is written to the store.
+
+mod copy;
+mod image;
+mod layers;
+mod metadata;
+mod run;
+mod stage;
+mod staging;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use hoist_store::layer::Compression;
+use hoist_store::Store;
+
+use crate::cache::{Cache, LayerRecord, StepKey};
+use crate::config::ImageConfig;
+use crate::context::SourceTree;
+use crate::dockerfile::{self, Dockerfile};
+use crate::error::{BuildError, Result};
+use crate::plan::{self, Plan};
+
+/// Network for RUN steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Network {
+    #[default]
+    None,
+    Host,
+}
+
+/// Everything `hoist build` passes in.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The build context directory.
+    pub context: PathBuf,
+    /// The Dockerfile (default: `<context>/Dockerfile`).
+    pub dockerfile: Option<PathBuf>,
+    /// Names to give the image.
+    pub tags: Vec<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub no_cache: bool,
+    pub network: Network,
+    pub compression: Compression,
+    /// Timestamps for files and history (SOURCE_DATE_EPOCH, default 0).
+    pub source_date_epoch: i64,
+}
+
+/// Progress, for the CLI to render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Warning(String),
+    /// A step starts: `[stage n/total] INSTRUCTION`.
+    Step {
+        stage: String,
+        number: usize,
+        total: usize,
+        text: String,
+    },
+    /// The step just announced was found in the cache.
+    Cached {
+        stage: String,
+        number: usize,
+    },
+    /// A line a RUN step printed.
+    Output {
+        stage: String,
+        line: String,
+    },
+    /// The image was written.
+    Written {
+        digest: String,
+    },
+}
+
+/// Where events go.
+pub type Events<'a> = &'a (dyn Fn(Event) + Sync);
+
+/// The result: the image's manifest digest and what else was written.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// Digest of the image manifest (the image's identity).
+    pub digest: String,
+    pub config_digest: String,
+    pub names: Vec<String>,
+}
+
+/// A finished stage: its layers, config, and cache key.
+#[derive(Debug, Clone)]
+pub(crate) struct StageOutput {
+    pub layers: Vec<LayerRecord>,
+    pub config: ImageConfig,
+    pub key: StepKey,
+}
+
+/// What every stage of one build shares.
+pub(crate) struct Shared<'a> {
+    pub store: &'a Store,
+    pub cache: Cache,
+    pub df: &'a Dockerfile,
+    pub plan: &'a Plan,
+    pub opts: &'a BuildOptions,
+    pub context: SourceTree,
+    pub events: Events<'a>,
+    pub outputs: Mutex<Vec<Option<StageOutput>>>,
+    pub created: String,
+}
+
+impl Shared<'_> {
+    pub fn emit(&self, event: Event) {
+        (self.events)(event)
+    }
+
+    pub fn output_of(&self, stage: usize) -> StageOutput {
+        self.outputs.lock().expect("outputs lock")[stage]
+            .clone()
+            .expect("stages run after the stages they need")
+    }
+}
+
+/// Builds the image the options describe.
+pub fn build(store: &Store, opts: &BuildOptions, events: Events) -> Result<Built> {
+    let dockerfile_path = opts
+        .dockerfile
+        .clone()
+        .unwrap_or_else(|| opts.context.join("Dockerfile"));
+    let text = std::fs::read_to_string(&dockerfile_path).map_err(|source| BuildError::Io {
+        what: format!("cannot read the Dockerfile {}", dockerfile_path.display()),
+        source,
+    })?;
+    let name = dockerfile_path
+        .file_name()
+        .map_or("Dockerfile".to_string(), |n| {
+            n.to_string_lossy().to_string()
+        });
+    let df = dockerfile::parse(&name, &text)?;
+    let plan = plan::plan(&df, opts.target.as_deref(), &opts.build_args)?;
+    if !plan.unused_build_args.is_empty() {
+        events(Event::Warning(format!(
+            "build args not consumed by any ARG: {}",
+            plan.unused_build_args.join(", ")
+        )));
+    }
+    let context = SourceTree::context(&opts.context).map_err(|message| BuildError::Context {
+        path: opts.context.display().to_string(),
+        source: std::io::Error::other(message),
+    })?;
+    let cache = Cache::open(store.root()).map_err(BuildError::io("cannot open the build cache"))?;
+    let shared = Shared {
+        store,
+        cache,
+        df: &df,
+        plan: &plan,
+        opts,
+        context,
+        events,
+        outputs: Mutex::new(vec![None; plan.stages.len()]),
+        created: crate::config::rfc3339(opts.source_date_epoch),
+    };
+    for wave in &plan.waves {
+        run_wave(&shared, wave)?;
+    }
+    let output = shared.output_of(plan.target);
+    let built = image::write_image(&shared, output)?;
+    events(Event::Written {
+        digest: built.digest.clone(),
+    });
+    Ok(built)
+}
+
+/// Runs the stages of one wave, in parallel when there are several.
+fn run_wave(shared: &Shared, wave: &[usize]) -> Result<()> {
+    if let [only] = wave {
+        let out = stage::run_stage(shared, *only)?;
+        shared.outputs.lock().expect("outputs lock")[*only] = Some(out);
+        return Ok(());
+    }
+    let results: Vec<Result<StageOutput>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = wave
+            .iter()
+            .map(|&i| scope.spawn(move || stage::run_stage(shared, i)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Err(BuildError::Panicked)))
+            .collect()
+    });
+    for (&i, result) in wave.iter().zip(results) {
+        let out = result?;
+        shared.outputs.lock().expect("outputs lock")[i] = Some(out);
+    }
+    Ok(())
+}

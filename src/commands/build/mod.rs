@@ -1,0 +1,90 @@
+//! `hoist build` and `hoist history`.
+
+mod history;
+mod progress;
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context as _};
+use hoist_builder::{BuildOptions, Network};
+use hoist_store::Store;
+
+use crate::cli::build::{BuildArgs, BuildCommand};
+use crate::cli::GlobalArgs;
+
+pub fn run(cmd: BuildCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
+    match cmd {
+        BuildCommand::Build(args) => build(args, global),
+        BuildCommand::History(args) => history::run(args, global),
+    }
+}
+
+pub(crate) fn open_store(global: &GlobalArgs) -> anyhow::Result<Store> {
+    let root = global.root.clone().unwrap_or_else(Store::default_root);
+    Store::open(&root).with_context(|| format!("cannot open the store at {}", root.display()))
+}
+
+fn build(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
+    let store = open_store(global)?;
+    let mut build_args = BTreeMap::new();
+    for item in &args.build_args {
+        match item.split_once('=') {
+            Some((k, v)) => {
+                build_args.insert(k.to_string(), v.to_string());
+            }
+            // docker: a bare KEY takes its value from the environment, if set.
+            None => {
+                if let Ok(v) = std::env::var(item) {
+                    build_args.insert(item.clone(), v);
+                }
+            }
+        }
+    }
+    let source_date_epoch = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.is_empty() => v
+            .parse::<i64>()
+            .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?,
+        _ => 0,
+    };
+    if !args.context.is_dir() {
+        bail!(
+            "build context {} is not a directory: give the folder holding your files",
+            args.context.display()
+        );
+    }
+    let opts = BuildOptions {
+        context: args.context.clone(),
+        dockerfile: args.file.clone(),
+        tags: args.tags.clone(),
+        build_args,
+        target: args.target.clone(),
+        no_cache: args.no_cache,
+        network: if args.network == "host" {
+            Network::Host
+        } else {
+            Network::None
+        },
+        compression: args.compression.parse().expect("clap checked the value"),
+        source_date_epoch,
+    };
+    let printer = progress::Printer::new(&args.progress);
+    let built = hoist_builder::build(&store, &opts, &|e| printer.event(e))?;
+    for name in &built.names {
+        printer.note(&format!("Named {name}"));
+    }
+    if args.push {
+        if args.tags.is_empty() {
+            bail!("--push needs a name to push to: add -t REGISTRY/REPO:TAG");
+        }
+        push(&args.tags)?;
+    }
+    println!("{}", built.digest);
+    Ok(0)
+}
+
+fn push(tags: &[String]) -> anyhow::Result<()> {
+    bail!(
+        "--push is not available yet; the image is built and named {}; push it with `hoist push`",
+        tags.join(", ")
+    )
+}
