@@ -1,33 +1,61 @@
 #!/usr/bin/env bash
-# The main job, end to end, on a fresh Debian machine: install what is needed,
-# build hoist, make the busybox base image, and put the image verbs through
-# their paces (import, images, inspect, save, load, prune). Uses a temporary
-# store root unless HOIST_ROOT is set; leaves nothing running.
+# The main job, end to end, on a fresh Debian machine (as root): install what
+# is needed, build hoist, make the busybox base image, build the webapp example
+# from its Dockerfile, serve a registry on 127.0.0.1, push the image to it,
+# pull it into a second store, run it with a published port and a health
+# check, and fetch its page. Everything runs under a temporary root; the
+# registry and the container are stopped (by PID / by name) at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash testdata/install-peers.sh
 cargo build --release
 hoist="$PWD/target/release/hoist"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export HOIST_ROOT=${HOIST_ROOT:-$work/root}
+registry_pid=""
+cleanup() {
+  "$hoist" --root "$work/pulled" rm -f webapp-demo >/dev/null 2>&1 || true
+  [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() { # wait_for SECONDS COMMAND...: poll until COMMAND succeeds
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || { echo "timed out waiting for: $*" >&2; return 1; }
+    sleep 0.1
+  done
+}
+export HOIST_ROOT="$work/root"
 
-echo "== make the busybox base image and import it"
+echo "== 1. the busybox base image (from Debian's busybox-static)"
 HOIST="$hoist" bash testdata/make-base-image.sh busybox:latest
+
+echo "== 2. build the webapp example"
+"$hoist" build -t webapp:1 --progress plain examples/webapp
 "$hoist" images
+"$hoist" history webapp:1
 
-echo "== inspect it"
-"$hoist" inspect busybox | head -n 20
+echo "== 3. serve a registry on 127.0.0.1 and push to it"
+port=$(free_port)
+"$hoist" registry serve --addr "127.0.0.1:$port" --storage-root "$work/registry" &
+registry_pid=$!
+wait_for 30 curl -sf "http://127.0.0.1:$port/v2/"
+"$hoist" push --tls-verify=false webapp:1 "127.0.0.1:$port/demo/webapp:1"
+curl -sf "http://127.0.0.1:$port/v2/demo/webapp/tags/list"; echo
 
-echo "== save it to an OCI archive, load it into a second store"
-"$hoist" save -o "$work/busybox.tar" busybox
-"$hoist" --root "$work/second" load -i "$work/busybox.tar"
-"$hoist" --root "$work/second" images --digests
+echo "== 4. pull it into a second store"
+"$hoist" --root "$work/pulled" pull --tls-verify=false "127.0.0.1:$port/demo/webapp:1"
 
-echo "== skopeo reads hoist's store directly"
-skopeo inspect "oci:$HOIST_ROOT/content:docker.io/library/busybox:latest" | head -n 8
-
-echo "== untag and prune"
-"$hoist" --root "$work/second" rmi busybox
-"$hoist" --root "$work/second" system prune
+echo "== 5. run it with a published port and wait for its health check"
+web_port=$(free_port)
+"$hoist" --root "$work/pulled" run -d --name webapp-demo -p "127.0.0.1:$web_port:8080" \
+  "127.0.0.1:$port/demo/webapp:1"
+healthy() { "$hoist" --root "$work/pulled" inspect webapp-demo | grep -q '"Status": "healthy"'; }
+wait_for 60 healthy
+"$hoist" --root "$work/pulled" ps
+page=$(curl -sf "http://127.0.0.1:$web_port/")
+echo "$page"
+echo "$page" | grep -q "hello from hoist"
+"$hoist" --root "$work/pulled" stop webapp-demo
 echo "main job: OK"
