@@ -739,3 +739,52 @@ fn built_images_go_through_a_registry_to_skopeo_umoci_and_podman() {
     ]));
     assert_eq!(out, "hello from /srv/app as 1000\nbuilt with hello\n");
 }
+
+/// Removes a container when dropped (also when the test fails).
+struct ContainerGuard<'a> {
+    root: &'a Path,
+    name: &'a str,
+}
+
+impl Drop for ContainerGuard<'_> {
+    fn drop(&mut self) {
+        let _ = hoist_out(self.root, &["rm", "-f", self.name]);
+    }
+}
+
+#[test]
+fn built_image_runs_with_its_config_and_becomes_healthy() {
+    let Some(root) = busybox_root() else { return };
+    let r = root.path();
+    let (_tmp, ctx) = all_fixture();
+    build_ok(r, &["-t", "every:1"], &ctx);
+    // CMD, ENV, WORKDIR and USER in effect.
+    let out = hoist_out(r, &["run", "--rm", "every:1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "hello from /srv/app as 1000\nbuilt with hello\n"
+    );
+    // The file a later RUN deleted is absent at run time.
+    let out = hoist_out(
+        r,
+        &["run", "--rm", "every:1", "test -e /tmp/gone || echo absent"],
+    );
+    assert_eq!(text(&out.stdout), "absent\n");
+    // The HEALTHCHECK runs and reaches healthy.
+    let _guard = ContainerGuard {
+        root: r,
+        name: "hc",
+    };
+    let out = hoist_out(r, &["run", "-d", "--name", "hc", "every:1", "sleep 60"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    hoist_testkit::wait_until_ok(
+        "container hc healthy",
+        std::time::Duration::from_secs(20),
+        || {
+            let out = hoist_out(r, &["inspect", "hc"]);
+            let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+            (v[0]["State"]["Health"]["Status"] == "healthy").then_some(())
+        },
+    );
+}
