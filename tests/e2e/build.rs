@@ -224,6 +224,27 @@ fn scratch_image_records_docker_config_keys() {
 }
 
 #[test]
+fn arg_scoping_follows_docker() {
+    let root = TempRoot::new();
+    let ctx = context(&[(
+        "Dockerfile",
+        "ARG G=global\nARG OVER=default\nFROM scratch\nENV BEFORE=${G:-unset}\nARG G\nARG OVER\nARG LOCAL=dflt\nENV AFTER=$G OVER=$OVER LOCAL=$LOCAL\nENV LOCAL=env-wins\nENV SEEN=$LOCAL\n",
+    )]);
+    let (digest, _) = build_ok(root.path(), &["--build-arg", "OVER=cli"], ctx.path());
+    let env = config(root.path(), &digest)["config"]["Env"].clone();
+    assert_eq!(
+        env,
+        serde_json::json!([
+            "BEFORE=unset",
+            "AFTER=global",
+            "OVER=cli",
+            "LOCAL=env-wins",
+            "SEEN=env-wins"
+        ])
+    );
+}
+
+#[test]
 fn copy_outside_the_context_is_refused() {
     let root = TempRoot::new();
     let outer = tempfile::tempdir().unwrap();
