@@ -116,9 +116,17 @@ async fn push(args: PushArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
             image.name
         }
     };
-    let dest = Reference::parse(&dest_text).with_context(|| format!("destination {dest_text:?}"))?;
+    let dest =
+        Reference::parse(&dest_text).with_context(|| format!("destination {dest_text:?}"))?;
     let progress = Progress::new(args.progress.progress, args.progress.quiet);
-    let result = hoist_client::push::push(&local, &args.name, &dest, &options(&args.tls), progress.sink()).await;
+    let result = hoist_client::push::push(
+        &local,
+        &args.name,
+        &dest,
+        &options(&args.tls),
+        progress.sink(),
+    )
+    .await;
     progress.finish();
     let report = result?;
     if !args.progress.quiet {
@@ -134,7 +142,8 @@ async fn push(args: PushArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
 }
 
 async fn pull(args: PullArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
-    let reference = Reference::parse(&args.name).with_context(|| format!("image reference {:?}", args.name))?;
+    let reference =
+        Reference::parse(&args.name).with_context(|| format!("image reference {:?}", args.name))?;
     let platform = match &args.platform {
         Some(p) => Some(Platform::parse(p).with_context(|| {
             format!("platform {p:?} is not OS/ARCH[/VARIANT], e.g. linux/amd64")
@@ -154,7 +163,11 @@ async fn pull(args: PullArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     progress.finish();
     let pulled = result?;
     if !args.progress.quiet {
-        let shown = if pulled.name.is_empty() { reference.to_string() } else { pulled.name.clone() };
+        let shown = if pulled.name.is_empty() {
+            reference.to_string()
+        } else {
+            pulled.name.clone()
+        };
         eprintln!("Pulled {shown}");
         println!("Digest: {}", pulled.digest);
     } else {
@@ -167,7 +180,10 @@ fn prompt(label: &str) -> anyhow::Result<String> {
     eprint!("{label}");
     std::io::stderr().flush().ok();
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("read from the terminal")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("read from the terminal")?;
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 

@@ -85,7 +85,12 @@ impl Progress {
             }
             Event::BlobStart { digest, size, kind } => {
                 st.started.insert(digest.clone(), Instant::now());
-                eprintln!("Copying {} {} ({})", kind_name(kind), short(&digest), human(size));
+                eprintln!(
+                    "Copying {} {} ({})",
+                    kind_name(kind),
+                    short(&digest),
+                    human(size)
+                );
             }
             Event::BlobSkipped { digest, how, .. } => {
                 eprintln!("Blob {} {how}", short(&digest));
@@ -121,7 +126,9 @@ impl Progress {
             Event::Plan { bytes, .. } => {
                 let overall = st.overall.get_or_insert_with(|| {
                     let b = multi.add(ProgressBar::new(0));
-                    b.set_style(style("{msg:>24} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {elapsed}"));
+                    b.set_style(style(
+                        "{msg:>24} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {elapsed}",
+                    ));
                     b.set_message("total");
                     b
                 });
@@ -129,7 +136,9 @@ impl Progress {
             }
             Event::BlobStart { digest, size, kind } => {
                 let b = multi.insert_from_back(1, ProgressBar::new(size));
-                b.set_style(style("{msg:>24} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}"));
+                b.set_style(style(
+                    "{msg:>24} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                ));
                 b.set_message(format!("{} {}", kind_name(kind), short(&digest)));
                 st.bars.insert(digest, b);
             }

@@ -72,7 +72,9 @@ impl CredentialFiles {
     pub fn store(&self, registry: &str, cred: &Credential) -> Result<()> {
         let mut doc = read_json(&self.docker)?.unwrap_or_else(|| Value::Object(Map::new()));
         let path = &self.docker;
-        let root = doc.as_object_mut().ok_or_else(|| bad(path, "not a JSON object"))?;
+        let root = doc
+            .as_object_mut()
+            .ok_or_else(|| bad(path, "not a JSON object"))?;
         let auths = root
             .entry("auths")
             .or_insert_with(|| Value::Object(Map::new()))
@@ -253,8 +255,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = files(dir.path());
         std::fs::create_dir_all(dir.path().join("docker")).unwrap();
-        std::fs::write(&f.docker, r#"{"credsStore":"x","auths":{"other:1":{"auth":""}}}"#)
-            .unwrap();
+        std::fs::write(
+            &f.docker,
+            r#"{"credsStore":"x","auths":{"other:1":{"auth":""}}}"#,
+        )
+        .unwrap();
         std::fs::create_dir_all(dir.path().join("containers")).unwrap();
         // "bob:secret"
         std::fs::write(
@@ -263,7 +268,10 @@ mod tests {
         )
         .unwrap();
         let got = f.lookup("reg.test:5000").unwrap().unwrap();
-        assert_eq!((got.username.as_str(), got.password.as_str()), ("bob", "secret"));
+        assert_eq!(
+            (got.username.as_str(), got.password.as_str()),
+            ("bob", "secret")
+        );
         f.store(
             "reg.test:5000",
             &Credential {

@@ -18,7 +18,9 @@ pub struct Local {
 /// Why finishing a blob failed.
 pub enum FinishError {
     /// The content hashes to `actual`, not the digest asked for.
-    Mismatch { actual: String },
+    Mismatch {
+        actual: String,
+    },
     Other(Box<ClientError>),
 }
 
@@ -99,7 +101,13 @@ impl Local {
     }
 
     /// Names the manifest `digest` as `name` (a full reference).
-    pub fn set_name(&self, name: &str, media_type: &str, digest: &str, size: u64) -> Result<String> {
+    pub fn set_name(
+        &self,
+        name: &str,
+        media_type: &str,
+        digest: &str,
+        size: u64,
+    ) -> Result<String> {
         let d = parse_digest(digest)?;
         let desc = Descriptor::new(MediaType::from(media_type), size, &d);
         self.store.set_name(name, desc).map_err(ClientError::store)
@@ -107,10 +115,13 @@ impl Local {
 
     /// Finds a local image by name, digest or ID.
     pub fn resolve(&self, name: &str) -> Result<LocalImage> {
-        let found = self.store.resolve(name).map_err(|e| ClientError::LocalImage {
-            name: name.to_string(),
-            detail: e.to_string(),
-        })?;
+        let found = self
+            .store
+            .resolve(name)
+            .map_err(|e| ClientError::LocalImage {
+                name: name.to_string(),
+                detail: e.to_string(),
+            })?;
         Ok(LocalImage {
             name: found.name.clone(),
             media_type: found.descriptor.media_type().to_string(),

@@ -92,8 +92,13 @@ impl Platform {
 /// A parsed manifest: an image or an index.
 #[derive(Debug, Clone)]
 pub enum Parsed {
-    Image { config: BlobRef, layers: Vec<BlobRef> },
-    Index { manifests: Vec<BlobRef> },
+    Image {
+        config: BlobRef,
+        layers: Vec<BlobRef>,
+    },
+    Index {
+        manifests: Vec<BlobRef>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -150,12 +155,12 @@ pub fn parse(bytes: &[u8], media_type: &str, site: &Site) -> Result<Parsed> {
     }
     match media_type {
         OCI_MANIFEST | DOCKER_MANIFEST => {}
-        other => {
-            return Err(ClientError::protocol(
-                site,
-                format!("unsupported manifest media type {other:?} (schema1 and artifacts are not images)"),
-            ))
-        }
+        other => return Err(ClientError::protocol(
+            site,
+            format!(
+                "unsupported manifest media type {other:?} (schema1 and artifacts are not images)"
+            ),
+        )),
     }
     let config = raw
         .config
@@ -196,7 +201,10 @@ pub fn valid_digest(d: &str) -> bool {
         "sha512" => 128,
         _ => return false,
     };
-    hex.len() == len && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    hex.len() == len
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -225,7 +233,11 @@ mod tests {
         let idx = format!(
             r#"{{"schemaVersion":2,"manifests":[{{"digest":"{D1}","size":1,"platform":{{"os":"linux","architecture":"arm64","variant":"v8"}}}},{{"digest":"{D2}","size":2,"platform":{{"os":"linux","architecture":"amd64"}}}}]}}"#
         );
-        let mt = media_type_of(idx.as_bytes(), Some("application/vnd.oci.image.index.v1+json; x=y")).unwrap();
+        let mt = media_type_of(
+            idx.as_bytes(),
+            Some("application/vnd.oci.image.index.v1+json; x=y"),
+        )
+        .unwrap();
         let Parsed::Index { manifests } = parse(idx.as_bytes(), &mt, &site()).unwrap() else {
             panic!("not an index")
         };

@@ -49,11 +49,14 @@ pub async fn pull(
 ) -> Result<Pulled> {
     let reg = Registry::connect(reference.registry(), opts, None).await?;
     let repo = reference.repository();
-    let mut fetched = fetch_manifest(&reg, repo, &reference.tag_or_digest(), reference.digest()).await?;
+    let mut fetched =
+        fetch_manifest(&reg, repo, &reference.tag_or_digest(), reference.digest()).await?;
     let mut index_digest = None;
     if manifest::is_index(&fetched.media_type) {
         let site = Site::new(&reg.host, repo, "reading the index");
-        let Parsed::Index { manifests } = manifest::parse(&fetched.bytes, &fetched.media_type, &site)? else {
+        let Parsed::Index { manifests } =
+            manifest::parse(&fetched.bytes, &fetched.media_type, &site)?
+        else {
             unreachable!("index media type parses as an index")
         };
         let want = platform.cloned().unwrap_or_else(Platform::host);
@@ -68,9 +71,18 @@ pub async fn pull(
         fetched = child_fetched;
     }
 
-    let site = Site::new(&reg.host, repo, format!("reading manifest {}", fetched.digest));
-    let Parsed::Image { config, layers } = manifest::parse(&fetched.bytes, &fetched.media_type, &site)? else {
-        return Err(ClientError::protocol(&site, "an index inside an index is not an image"));
+    let site = Site::new(
+        &reg.host,
+        repo,
+        format!("reading manifest {}", fetched.digest),
+    );
+    let Parsed::Image { config, layers } =
+        manifest::parse(&fetched.bytes, &fetched.media_type, &site)?
+    else {
+        return Err(ClientError::protocol(
+            &site,
+            "an index inside an index is not an image",
+        ));
     };
     let mut blobs: Vec<(BlobRef, BlobKind)> = vec![(config, BlobKind::Config)];
     blobs.extend(layers.into_iter().map(|l| (l, BlobKind::Layer)));
@@ -118,11 +130,17 @@ pub async fn fetch_manifest(
     tag_or_digest: &str,
     expected: Option<&Digest>,
 ) -> Result<Fetched> {
-    let site = Site::new(&reg.host, repository, format!("fetching manifest {tag_or_digest}"));
+    let site = Site::new(
+        &reg.host,
+        repository,
+        format!("fetching manifest {tag_or_digest}"),
+    );
     let scopes = [repository_scope(repository, "pull")];
     let url = reg.url(&format!("/v2/{repository}/manifests/{tag_or_digest}"));
     let resp = reg
-        .send(&site, &scopes, true, |h| h.get(url.clone()).header(ACCEPT, manifest::ACCEPT))
+        .send(&site, &scopes, true, |h| {
+            h.get(url.clone()).header(ACCEPT, manifest::ACCEPT)
+        })
         .await?;
     if resp.status() != StatusCode::OK {
         let what = if resp.status() == StatusCode::NOT_FOUND {
@@ -134,7 +152,10 @@ pub async fn fetch_manifest(
     }
     let content_type = header_str(resp.headers(), CONTENT_TYPE);
     let header_digest = header_str(resp.headers(), "docker-content-digest");
-    if resp.content_length().is_some_and(|n| n as usize > MAX_MANIFEST) {
+    if resp
+        .content_length()
+        .is_some_and(|n| n as usize > MAX_MANIFEST)
+    {
         return Err(ClientError::protocol(&site, "manifest larger than 4 MiB"));
     }
     let bytes = resp

@@ -42,7 +42,10 @@ pub async fn push(
         if d.to_string() != image.digest {
             return Err(ClientError::LocalImage {
                 name: source.to_string(),
-                detail: format!("its digest is {}, not {d} as the destination says", image.digest),
+                detail: format!(
+                    "its digest is {}, not {d} as the destination says",
+                    image.digest
+                ),
             });
         }
     }
@@ -51,7 +54,11 @@ pub async fn push(
         digest: image.digest.clone(),
         ..Default::default()
     };
-    let site = Site::new(&reg.host, repo, format!("reading local manifest {}", image.digest));
+    let site = Site::new(
+        &reg.host,
+        repo,
+        format!("reading local manifest {}", image.digest),
+    );
     if manifest::is_index(&image.media_type) {
         let Parsed::Index { manifests } = manifest::parse(&bytes, &image.media_type, &site)? else {
             unreachable!("index media type parses as an index")
@@ -72,11 +79,43 @@ pub async fn push(
             } else {
                 child.media_type.clone()
             };
-            push_image(&reg, repo, local, &child_bytes, &media_type, &child.digest, &child.digest, opts, &sink, &mut report).await?;
+            push_image(
+                &reg,
+                repo,
+                local,
+                &child_bytes,
+                &media_type,
+                &child.digest,
+                &child.digest,
+                opts,
+                &sink,
+                &mut report,
+            )
+            .await?;
         }
-        put_manifest(&reg, repo, &target, &bytes, &image.media_type, &image.digest).await?;
+        put_manifest(
+            &reg,
+            repo,
+            &target,
+            &bytes,
+            &image.media_type,
+            &image.digest,
+        )
+        .await?;
     } else {
-        push_image(&reg, repo, local, &bytes, &image.media_type, &image.digest, &target, opts, &sink, &mut report).await?;
+        push_image(
+            &reg,
+            repo,
+            local,
+            &bytes,
+            &image.media_type,
+            &image.digest,
+            &target,
+            opts,
+            &sink,
+            &mut report,
+        )
+        .await?;
     }
     sink(Event::Finished {
         digest: image.digest.clone(),
@@ -100,7 +139,10 @@ async fn push_image(
 ) -> Result<()> {
     let site = Site::new(&reg.host, repo, format!("reading local manifest {digest}"));
     let Parsed::Image { config, layers } = manifest::parse(bytes, media_type, &site)? else {
-        return Err(ClientError::protocol(&site, "an index inside an index is not an image"));
+        return Err(ClientError::protocol(
+            &site,
+            "an index inside an index is not an image",
+        ));
     };
     let mut blobs: Vec<(BlobRef, BlobKind)> = vec![(config, BlobKind::Config)];
     blobs.extend(layers.into_iter().map(|l| (l, BlobKind::Layer)));

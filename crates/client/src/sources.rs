@@ -82,11 +82,16 @@ mod tests {
         s.record(&d, "127.0.0.1:5000", "one");
         s.record(&d, "127.0.0.1:5000", "two");
         s.record(&d, "other:1", "three");
-        assert_eq!(s.repositories_on("sha256:aa", "127.0.0.1:5000", "two"), vec!["one"]);
+        assert_eq!(
+            s.repositories_on("sha256:aa", "127.0.0.1:5000", "two"),
+            vec!["one"]
+        );
         assert_eq!(
             s.repositories_on("sha256:aa", "127.0.0.1:5000", "x"),
             vec!["two", "one"]
         );
-        assert!(s.repositories_on("sha256:bb", "127.0.0.1:5000", "x").is_empty());
+        assert!(s
+            .repositories_on("sha256:bb", "127.0.0.1:5000", "x")
+            .is_empty());
     }
 }

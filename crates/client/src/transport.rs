@@ -77,7 +77,9 @@ impl Registry {
             opts: opts.clone(),
         };
         match reg.ping(&site).await {
-            Err(ClientError::Tls { detail, .. }) if !opts.tls_verify && plain_http_answer(&detail) => {
+            Err(ClientError::Tls { detail, .. })
+                if !opts.tls_verify && plain_http_answer(&detail) =>
+            {
                 tracing::debug!(%host, "registry speaks plain HTTP");
                 reg.base = url(&site, &format!("http://{endpoint}/"))?;
                 reg.auth.set_plain_http(true);
@@ -111,7 +113,10 @@ impl Registry {
                         hint: "use --tls-verify=true (the default) with --cert-dir for its CA",
                     })
                 } else {
-                    Err(ClientError::protocol(site, format!("GET /v2/ answered 400: {body}")))
+                    Err(ClientError::protocol(
+                        site,
+                        format!("GET /v2/ answered 400: {body}"),
+                    ))
                 }
             }
             s => Err(ClientError::protocol(
@@ -130,7 +135,9 @@ impl Registry {
     /// auth is tried on `/v2/`, the token flow asks its realm for a token.
     pub async fn verify_credentials(&self) -> Result<()> {
         let site = Site::new(&self.host, "", "verifying credentials");
-        let resp = self.send(&site, &[], true, |h| h.get(self.url("/v2/"))).await?;
+        let resp = self
+            .send(&site, &[], true, |h| h.get(self.url("/v2/")))
+            .await?;
         if resp.status().is_success() {
             Ok(())
         } else {
@@ -140,7 +147,9 @@ impl Registry {
 
     /// An absolute URL for a path under the registry (`/v2/...`).
     pub fn url(&self, path: &str) -> reqwest::Url {
-        self.base.join(path.trim_start_matches('/')).expect("registry paths are valid URL paths")
+        self.base
+            .join(path.trim_start_matches('/'))
+            .expect("registry paths are valid URL paths")
     }
 
     /// Resolves an upload `Location` header (absolute or relative).
@@ -150,7 +159,9 @@ impl Registry {
         })?;
         // A registry must not send our bearer token or basic credentials to
         // some other host; uploads stay on the registry's own origin.
-        if u.host_str() != self.base.host_str() || u.port_or_known_default() != self.base.port_or_known_default() {
+        if u.host_str() != self.base.host_str()
+            || u.port_or_known_default() != self.base.port_or_known_default()
+        {
             return Err(ClientError::protocol(
                 site,
                 format!("upload location {u} points to another host"),
@@ -264,7 +275,8 @@ fn api_host(host: &str) -> &str {
 }
 
 fn url(site: &Site, s: &str) -> Result<reqwest::Url> {
-    reqwest::Url::parse(s).map_err(|e| ClientError::protocol(site, format!("bad registry address {s:?}: {e}")))
+    reqwest::Url::parse(s)
+        .map_err(|e| ClientError::protocol(site, format!("bad registry address {s:?}: {e}")))
 }
 
 fn is_transient_status(s: StatusCode) -> bool {
@@ -272,7 +284,10 @@ fn is_transient_status(s: StatusCode) -> bool {
 }
 
 pub fn header_str(headers: &HeaderMap, name: impl reqwest::header::AsHeaderName) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// The first message of an OCI error body (`{"errors":[{"code","message"}]}`).
@@ -281,7 +296,11 @@ fn registry_message(body: &str) -> Option<String> {
     let e = v.get("errors")?.get(0)?;
     let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("");
     let msg = e.get("message").and_then(|c| c.as_str()).unwrap_or("");
-    Some(format!("{code}: {msg}").trim_matches([' ', ':']).to_string())
+    Some(
+        format!("{code}: {msg}")
+            .trim_matches([' ', ':'])
+            .to_string(),
+    )
 }
 
 fn build_http(opts: &ClientOptions, host: &str) -> Result<reqwest::Client> {
@@ -313,7 +332,10 @@ fn build_http(opts: &ClientOptions, host: &str) -> Result<reqwest::Client> {
         }
     }
     b.build().map_err(|e| ClientError::Certificates {
-        path: dirs.first().map(|d| d.display().to_string()).unwrap_or_default(),
+        path: dirs
+            .first()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
         detail: format!("cannot set up the HTTP client: {e}"),
     })
 }
@@ -371,7 +393,11 @@ pub fn classify_send_error(site: &Site, e: &reqwest::Error) -> ClientError {
             hint: "for a plain-HTTP registry pass --tls-verify=false",
         };
     }
-    if lower.contains("certificate") || lower.contains("unknownissuer") || lower.contains("tls handshake") || lower.contains("alert") {
+    if lower.contains("certificate")
+        || lower.contains("unknownissuer")
+        || lower.contains("tls handshake")
+        || lower.contains("alert")
+    {
         return ClientError::Tls {
             site,
             detail: chain,

@@ -44,7 +44,9 @@ pub async fn push_blob(
     let scopes = vec![repository_scope(repository, "pull,push")];
     let site = Site::new(&reg.host, repository, format!("checking blob {digest}"));
     let url = reg.url(&format!("/v2/{repository}/blobs/{digest}"));
-    let resp = reg.send(&site, &scopes, true, |h| h.head(url.clone())).await?;
+    let resp = reg
+        .send(&site, &scopes, true, |h| h.head(url.clone()))
+        .await?;
     match resp.status() {
         s if s.is_success() => {
             sink(Event::BlobSkipped {
@@ -59,7 +61,11 @@ pub async fn push_blob(
     }
 
     let mut session = None;
-    for from in sources.repositories_on(digest, &reg.host, repository).into_iter().take(2) {
+    for from in sources
+        .repositories_on(digest, &reg.host, repository)
+        .into_iter()
+        .take(2)
+    {
         match try_mount(reg, repository, digest, &from, &scopes).await {
             Ok(MountResult::Mounted) => {
                 sink(Event::BlobSkipped {
@@ -103,7 +109,11 @@ async fn try_mount(
     from: &str,
     push_scopes: &[String],
 ) -> Result<MountResult> {
-    let site = Site::new(&reg.host, repository, format!("mounting blob {digest} from {from}"));
+    let site = Site::new(
+        &reg.host,
+        repository,
+        format!("mounting blob {digest} from {from}"),
+    );
     let mut scopes = push_scopes.to_vec();
     scopes.push(repository_scope(from, "pull"));
     let mut url = reg.url(&format!("/v2/{repository}/blobs/uploads/"));
@@ -111,7 +121,9 @@ async fn try_mount(
         .append_pair("mount", digest)
         .append_pair("from", from);
     let resp = reg
-        .send(&site, &scopes, true, |h| h.post(url.clone()).header(CONTENT_LENGTH, 0))
+        .send(&site, &scopes, true, |h| {
+            h.post(url.clone()).header(CONTENT_LENGTH, 0)
+        })
         .await?;
     match resp.status() {
         StatusCode::CREATED => Ok(MountResult::Mounted),
@@ -120,10 +132,17 @@ async fn try_mount(
     }
 }
 
-async fn start_session(reg: &Registry, site: &Site, repository: &str, scopes: &[String]) -> Result<Url> {
+async fn start_session(
+    reg: &Registry,
+    site: &Site,
+    repository: &str,
+    scopes: &[String],
+) -> Result<Url> {
     let url = reg.url(&format!("/v2/{repository}/blobs/uploads/"));
     let resp = reg
-        .send(site, scopes, true, |h| h.post(url.clone()).header(CONTENT_LENGTH, 0))
+        .send(site, scopes, true, |h| {
+            h.post(url.clone()).header(CONTENT_LENGTH, 0)
+        })
         .await?;
     if resp.status() != StatusCode::ACCEPTED {
         return Err(reg.error_for(site, resp, "upload session").await);
@@ -156,7 +175,18 @@ async fn upload(
     let mut offset = 0u64;
     let mut drops = 0u32;
     loop {
-        match send_chunks(reg, &site, scopes, &file, blob, &mut location, &mut offset, sink).await {
+        match send_chunks(
+            reg,
+            &site,
+            scopes,
+            &file,
+            blob,
+            &mut location,
+            &mut offset,
+            sink,
+        )
+        .await
+        {
             Ok(()) => break,
             Err(e) if e.is_transient() && drops < reg.opts.retries => {
                 drops += 1;
@@ -183,9 +213,15 @@ async fn upload(
     }
     let mut url = location.clone();
     url.query_pairs_mut().append_pair("digest", digest);
-    let site = Site::new(&reg.host, repository, format!("completing upload of blob {digest}"));
+    let site = Site::new(
+        &reg.host,
+        repository,
+        format!("completing upload of blob {digest}"),
+    );
     let resp = reg
-        .send(&site, scopes, true, |h| h.put(url.clone()).header(CONTENT_LENGTH, 0))
+        .send(&site, scopes, true, |h| {
+            h.put(url.clone()).header(CONTENT_LENGTH, 0)
+        })
         .await?;
     match resp.status() {
         StatusCode::CREATED | StatusCode::NO_CONTENT | StatusCode::OK => {}
@@ -228,7 +264,13 @@ async fn send_chunks(
                     .header(CONTENT_TYPE, "application/octet-stream")
                     .header(CONTENT_RANGE, format!("{start}-{}", end - 1))
                     .header(CONTENT_LENGTH, end - start)
-                    .body(file_body(file.clone(), start, end, &blob.digest, sink.clone()))
+                    .body(file_body(
+                        file.clone(),
+                        start,
+                        end,
+                        &blob.digest,
+                        sink.clone(),
+                    ))
             })
             .await?;
         if resp.status() != StatusCode::ACCEPTED {
@@ -244,8 +286,15 @@ async fn send_chunks(
 }
 
 /// Where the registry's copy of the upload ends, and the session's location.
-async fn session_status(reg: &Registry, site: &Site, scopes: &[String], location: &Url) -> Result<(u64, Url)> {
-    let resp = reg.send(site, scopes, true, |h| h.get(location.clone())).await?;
+async fn session_status(
+    reg: &Registry,
+    site: &Site,
+    scopes: &[String],
+    location: &Url,
+) -> Result<(u64, Url)> {
+    let resp = reg
+        .send(site, scopes, true, |h| h.get(location.clone()))
+        .await?;
     if resp.status() != StatusCode::NO_CONTENT && resp.status() != StatusCode::OK {
         return Err(reg.error_for(site, resp, "upload session").await);
     }
@@ -272,7 +321,13 @@ fn range_end(v: &str) -> Option<u64> {
 }
 
 /// A request body streaming bytes `start..end` of `file`, reporting progress.
-fn file_body(file: Arc<std::fs::File>, start: u64, end: u64, digest: &str, sink: Sink) -> reqwest::Body {
+fn file_body(
+    file: Arc<std::fs::File>,
+    start: u64,
+    end: u64,
+    digest: &str,
+    sink: Sink,
+) -> reqwest::Body {
     let digest = digest.to_string();
     let stream = futures::stream::unfold(start, move |pos| {
         let file = file.clone();
@@ -295,7 +350,10 @@ fn file_body(file: Arc<std::fs::File>, start: u64, end: u64, digest: &str, sink:
                         digest,
                         bytes: len as u64,
                     });
-                    Some((Ok::<Bytes, std::io::Error>(Bytes::from(buf)), pos + len as u64))
+                    Some((
+                        Ok::<Bytes, std::io::Error>(Bytes::from(buf)),
+                        pos + len as u64,
+                    ))
                 }
                 Err(e) => Some((Err(e), end)),
             }

@@ -1,4 +1,5 @@
 //! Registries for transfer tests on 127.0.0.1: Debian's docker-registry
+#![allow(dead_code)]
 //! (CNCF distribution 2.8) with our own config (filesystem storage in a temp
 //! dir, optional htpasswd basic auth, optional TLS), and images made directly
 //! in a hoist store (random layers of chosen sizes) to push around.
@@ -37,20 +38,11 @@ impl DockerRegistry {
         if tls {
             let certs = dir.join("certs");
             std::fs::create_dir_all(&certs).unwrap();
-            let st = Command::new("openssl")
-                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
-                .args(["-addext", "subjectAltName=IP:127.0.0.1"])
-                .arg("-keyout")
-                .arg(dir.join("key.pem"))
-                .arg("-out")
-                .arg(certs.join("ca.crt"))
-                .output()
-                .expect("run openssl");
-            assert!(st.status.success(), "openssl: {}", String::from_utf8_lossy(&st.stderr));
+            make_certificates(dir.path(), &certs);
             config.push_str(&format!(
                 "  tls:\n    certificate: {}\n    key: {}\n",
-                certs.join("ca.crt").display(),
-                dir.join("key.pem").display()
+                dir.join("server.crt").display(),
+                dir.join("server.key").display()
             ));
             cert_dir = Some(certs);
         }
@@ -90,6 +82,79 @@ impl DockerRegistry {
     }
 }
 
+/// A test CA (`certs/ca.crt`) and a server certificate for 127.0.0.1
+/// signed by it (`server.crt`, `server.key`), made with openssl.
+fn make_certificates(dir: &Path, certs: &Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ca = certs.join("ca.crt");
+    let ca = ca.to_str().unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=hoist test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        ca,
+    ];
+    args.extend(ec);
+    openssl(&args);
+    let mut args = vec![
+        "req",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ];
+    args.extend(ec);
+    openssl(&args);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        ca,
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "server.crt",
+    ]);
+}
+
 /// Deterministic pseudo-random bytes (xorshift), different per `seed`.
 pub fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -102,6 +167,15 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
     }
     out.truncate(len);
     out
+}
+
+/// Wraps `data` in gzip without compressing it (level 0): a valid gzip
+/// layer (skopeo would recompress anything else) of predictable size.
+pub fn gzip_stored(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
 }
 
 /// Writes an image with random layers of `sizes` into the store at `root`,
@@ -120,7 +194,8 @@ pub fn image_manifest(store: &Store, sizes: &[usize], seed: u64, arch: &str) -> 
     let mut layers = Vec::new();
     let mut diff_ids = Vec::new();
     for (i, size) in sizes.iter().enumerate() {
-        let bytes = noise(*size, seed * 1000 + i as u64);
+        let bytes = gzip_stored(&noise(*size, seed * 1000 + i as u64));
+        let size = bytes.len();
         let d = store.write_blob(&bytes).unwrap();
         diff_ids.push(format!("\"{d}\""));
         layers.push(format!(

@@ -102,7 +102,7 @@ fn pump(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        let mut chunk = &mut buf[..n];
+        let chunk = &mut buf[..n];
         if let Some(at) = corrupt_at {
             if at >= seen && at < seen + n as u64 {
                 chunk[(at - seen) as usize] ^= 0xff;

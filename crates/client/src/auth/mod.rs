@@ -85,15 +85,7 @@ impl Auth {
                 return Ok(Some(format!("Bearer {}", t.value)));
             }
         }
-        let t = token::fetch(
-            http,
-            &ch,
-            scopes,
-            self.cred.as_ref(),
-            self.plain_http,
-            site,
-        )
-        .await?;
+        let t = token::fetch(http, &ch, scopes, self.cred.as_ref(), self.plain_http, site).await?;
         let value = format!("Bearer {}", t.value);
         self.tokens.lock().unwrap().insert(key, t);
         Ok(Some(value))

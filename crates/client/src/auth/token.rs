@@ -118,7 +118,10 @@ pub async fn fetch(
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ClientError::protocol(&step, "token response has no token"))?;
     if value.chars().any(|c| c.is_control() || c == ' ') {
-        return Err(ClientError::protocol(&step, "token contains invalid characters"));
+        return Err(ClientError::protocol(
+            &step,
+            "token contains invalid characters",
+        ));
     }
     let ttl = Duration::from_secs(parsed.expires_in.unwrap_or(60));
     // Stop using a token a little before it expires so a request in flight
