@@ -153,14 +153,9 @@ pub fn parse(bytes: &[u8], media_type: &str, site: &Site) -> Result<Parsed> {
         manifests.iter().try_for_each(check)?;
         return Ok(Parsed::Index { manifests });
     }
-    match media_type {
-        OCI_MANIFEST | DOCKER_MANIFEST => {}
-        other => return Err(ClientError::protocol(
-            site,
-            format!(
-                "unsupported manifest media type {other:?} (schema1 and artifacts are not images)"
-            ),
-        )),
+    if media_type != OCI_MANIFEST && media_type != DOCKER_MANIFEST {
+        let detail = format!("unsupported manifest media type {media_type:?} (not an image)");
+        return Err(ClientError::protocol(site, detail));
     }
     let config = raw
         .config
