@@ -16,7 +16,7 @@ use crate::error::{BuildError, Result};
 use crate::plan::stage_ref;
 
 use super::image::load_base;
-use super::layers::{pack_into_store, RootView};
+use super::layers::{adopt_snapshot, pack_into_store, RootView};
 use super::stage::{cached, StageState};
 use super::staging::{parse_chown, Owner, Staging};
 
@@ -200,10 +200,22 @@ pub(crate) fn copy(
         }
     }
     let layer = pack_into_store(state.shared, scratch.path(), false)?;
+    drop(view);
+    drop(from_view);
+    keep_as_snapshot(state, &layer, scratch.path());
     store_entry(state, &key, &layer)?;
     state.key = key;
     state.record(&ins.text, layer);
     Ok(())
+}
+
+/// The staging tree of a new layer is exactly that layer's snapshot.
+fn keep_as_snapshot(state: &StageState, layer: &Option<LayerRecord>, dir: &std::path::Path) {
+    if let Some(l) = layer {
+        let mut stack = state.layers.clone();
+        stack.push(l.clone());
+        adopt_snapshot(state.shared, &stack, dir);
+    }
 }
 
 /// Copies one matched source into the staging tree.
@@ -378,7 +390,9 @@ pub(crate) fn ensure_dir(
         staging
             .parents(&format!("/{rel}"), true)
             .map_err(BuildError::io(format!("cannot create WORKDIR {path}")))?;
-        pack_into_store(state.shared, scratch.path(), false)?
+        let layer = pack_into_store(state.shared, scratch.path(), false)?;
+        keep_as_snapshot(state, &layer, scratch.path());
+        layer
     };
     store_entry(state, &key, &layer)?;
     state.key = key;

@@ -140,3 +140,25 @@ fn mount_overlay_ro(target: &Path, options: &str) -> std::io::Result<()> {
         Err(std::io::Error::last_os_error())
     }
 }
+
+/// Keeps a step's finished directory (an overlay upper dir, or a COPY staging
+/// tree) as the runtime's snapshot of the new layer stack, so the next RUN or
+/// COPY does not unpack the layer that was just packed from it. `layers`
+/// includes the new layer. Best effort: on any failure the snapshot is simply
+/// unpacked from the blob when needed.
+pub(crate) fn adopt_snapshot(shared: &Shared, layers: &[LayerRecord], dir: &Path) {
+    let diff_ids: Option<Vec<hoist_oci::Digest>> =
+        layers.iter().map(|l| l.diff_id.parse().ok()).collect();
+    let Some(chain) = diff_ids.and_then(|d| hoist_runtime::snapshot::chain_ids(&d).pop()) else {
+        return;
+    };
+    let snapshots = hoist_runtime::snapshot::snapshots_dir(shared.store.root());
+    let target = snapshots.join(chain.hex());
+    if target.exists() || std::fs::create_dir_all(&snapshots).is_err() {
+        return;
+    }
+    // A concurrent unpack of the same chain wins the rename; ours is then dropped.
+    if let Err(e) = std::fs::rename(dir, &target) {
+        tracing::debug!(error = %e, "keeping a step's directory as its snapshot failed");
+    }
+}

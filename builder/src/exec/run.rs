@@ -16,7 +16,7 @@ use crate::error::{BuildError, Result};
 use crate::exec::{Event, Network};
 
 use super::copy::{lookup, store_entry};
-use super::layers::{pack_into_store, snapshots};
+use super::layers::{adopt_snapshot, pack_into_store, snapshots};
 use super::stage::{cached, StageState};
 
 /// How many of a failed command's last output lines the error shows.
@@ -151,6 +151,11 @@ pub(crate) fn run(
         });
     }
     let layer = pack_into_store(state.shared, &upper, true)?;
+    if let Some(l) = &layer {
+        let mut stack = state.layers.clone();
+        stack.push(l.clone());
+        adopt_snapshot(state.shared, &stack, &upper);
+    }
     store_entry(state, &key, &layer)?;
     state.key = key;
     state.record(&created_by, layer);

@@ -1,0 +1,191 @@
+//! `pull`: resolve a reference to a manifest (through an index for the wanted
+//! platform), download its config and layers in parallel into the store,
+//! then store the manifest's original bytes and name the image. The manifest
+//! is written last, so an interrupted pull never leaves a named image with
+//! missing blobs.
+
+use crate::auth::repository_scope;
+use crate::download::download_blob;
+use crate::error::{ClientError, Result, Site};
+use crate::local::Local;
+use crate::manifest::{self, BlobRef, Parsed, Platform};
+use crate::progress::{BlobKind, Event, Sink};
+use crate::sources::BlobSources;
+use crate::transport::{header_str, ClientOptions, Registry};
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use hoist_oci::{Digest, Reference};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::StatusCode;
+
+/// Manifests larger than this are refused (hostile or broken registry).
+const MAX_MANIFEST: usize = 4 << 20;
+
+/// What a pull produced.
+#[derive(Debug, Clone)]
+pub struct Pulled {
+    /// The name the image is stored under (empty when pulled by digest only).
+    pub name: String,
+    /// The image manifest's digest (the platform's, when the tag is an index).
+    pub digest: String,
+    pub media_type: String,
+    /// The index's digest when the reference named one.
+    pub index_digest: Option<String>,
+}
+
+/// A manifest as the registry sent it.
+pub struct Fetched {
+    pub bytes: Bytes,
+    pub media_type: String,
+    pub digest: String,
+}
+
+pub async fn pull(
+    reference: &Reference,
+    local: &Local,
+    opts: &ClientOptions,
+    platform: Option<&Platform>,
+    sink: Sink,
+) -> Result<Pulled> {
+    let reg = Registry::connect(reference.registry(), opts, None).await?;
+    let repo = reference.repository();
+    let mut fetched =
+        fetch_manifest(&reg, repo, &reference.tag_or_digest(), reference.digest()).await?;
+    let mut index_digest = None;
+    if manifest::is_index(&fetched.media_type) {
+        let site = Site::new(&reg.host, repo, "reading the index");
+        let Parsed::Index { manifests } =
+            manifest::parse(&fetched.bytes, &fetched.media_type, &site)?
+        else {
+            unreachable!("index media type parses as an index")
+        };
+        let want = platform.cloned().unwrap_or_else(Platform::host);
+        let child = manifest::select_platform(&manifests, &want, &reference.to_string())?;
+        let child_digest: Digest = child
+            .digest
+            .parse()
+            .map_err(|e| ClientError::protocol(&site, format!("bad digest in index: {e}")))?;
+        let child_fetched = fetch_manifest(&reg, repo, &child.digest, Some(&child_digest)).await?;
+        local.store_manifest(&fetched.bytes, &fetched.digest)?;
+        index_digest = Some(fetched.digest.clone());
+        fetched = child_fetched;
+    }
+
+    let site = Site::new(
+        &reg.host,
+        repo,
+        format!("reading manifest {}", fetched.digest),
+    );
+    let Parsed::Image { config, layers } =
+        manifest::parse(&fetched.bytes, &fetched.media_type, &site)?
+    else {
+        return Err(ClientError::protocol(
+            &site,
+            "an index inside an index is not an image",
+        ));
+    };
+    let mut blobs: Vec<(BlobRef, BlobKind)> = vec![(config, BlobKind::Config)];
+    blobs.extend(layers.into_iter().map(|l| (l, BlobKind::Layer)));
+    sink(Event::Plan {
+        blobs: blobs.len(),
+        bytes: blobs.iter().map(|(b, _)| b.size).sum(),
+    });
+    futures::stream::iter(blobs.iter())
+        .map(|(blob, kind)| download_blob(&reg, repo, blob, *kind, local, &sink))
+        .buffer_unordered(opts.concurrency.max(1))
+        .try_collect::<Vec<()>>()
+        .await?;
+
+    local.store_manifest(&fetched.bytes, &fetched.digest)?;
+    // Named by tag (a reference with both tag and digest is named by its
+    // tag); an image pulled by digest alone stays reachable by digest.
+    let name = if let Some(tag) = reference.tag() {
+        local.set_name(
+            &format!("{}:{tag}", reference.name()),
+            &fetched.media_type,
+            &fetched.digest,
+            fetched.bytes.len() as u64,
+        )?
+    } else {
+        String::new()
+    };
+    let digests: Vec<String> = blobs.iter().map(|(b, _)| b.digest.clone()).collect();
+    BlobSources::new(local.root()).record(&digests, &reg.host, repo);
+    sink(Event::Finished {
+        digest: fetched.digest.clone(),
+    });
+    Ok(Pulled {
+        name,
+        digest: fetched.digest,
+        media_type: fetched.media_type,
+        index_digest,
+    })
+}
+
+/// GETs a manifest by tag or digest and checks its digest: against the one
+/// asked for, and against `Docker-Content-Digest` when the registry sends it.
+pub async fn fetch_manifest(
+    reg: &Registry,
+    repository: &str,
+    tag_or_digest: &str,
+    expected: Option<&Digest>,
+) -> Result<Fetched> {
+    let site = Site::new(
+        &reg.host,
+        repository,
+        format!("fetching manifest {tag_or_digest}"),
+    );
+    let scopes = [repository_scope(repository, "pull")];
+    let url = reg.url(&format!("/v2/{repository}/manifests/{tag_or_digest}"));
+    let resp = reg
+        .send(&site, &scopes, true, |h| {
+            h.get(url.clone()).header(ACCEPT, manifest::ACCEPT)
+        })
+        .await?;
+    if resp.status() != StatusCode::OK {
+        let what = if resp.status() == StatusCode::NOT_FOUND {
+            format!("repository or tag {repository}:{tag_or_digest}")
+        } else {
+            "manifest".to_string()
+        };
+        return Err(reg.error_for(&site, resp, &what).await);
+    }
+    let content_type = header_str(resp.headers(), CONTENT_TYPE);
+    let header_digest = header_str(resp.headers(), "docker-content-digest");
+    if resp
+        .content_length()
+        .is_some_and(|n| n as usize > MAX_MANIFEST)
+    {
+        return Err(ClientError::protocol(&site, "manifest larger than 4 MiB"));
+    }
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| crate::transport::classify_send_error(&site, &e))?;
+    if bytes.len() > MAX_MANIFEST {
+        return Err(ClientError::protocol(&site, "manifest larger than 4 MiB"));
+    }
+    let actual = match expected {
+        Some(d) => d.of_same_kind(&bytes),
+        None => Digest::sha256_of(&bytes),
+    };
+    let claimed = expected
+        .map(|d| d.to_string())
+        .or(header_digest.filter(|h| h.starts_with("sha256:")));
+    if let Some(claimed) = claimed {
+        if claimed != actual.to_string() {
+            return Err(ClientError::DigestMismatch {
+                site,
+                expected: claimed,
+                actual: actual.to_string(),
+            });
+        }
+    }
+    let media_type = manifest::media_type_of(&bytes, content_type.as_deref())
+        .ok_or_else(|| ClientError::protocol(&site, "manifest is not valid JSON"))?;
+    Ok(Fetched {
+        bytes,
+        media_type,
+        digest: actual.to_string(),
+    })
+}
