@@ -68,7 +68,9 @@ impl std::str::FromStr for AuthMode {
             "none" => Ok(AuthMode::None),
             "htpasswd" => Ok(AuthMode::Htpasswd),
             "token" => Ok(AuthMode::Token),
-            other => Err(format!("unknown auth mode {other:?} (none, htpasswd or token)")),
+            other => Err(format!(
+                "unknown auth mode {other:?} (none, htpasswd or token)"
+            )),
         }
     }
 }
@@ -204,10 +206,7 @@ impl Config {
             return Ok(SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port)));
         }
         self.addr.parse().map_err(|_| {
-            ConfigError::Invalid(format!(
-                "addr {:?} is not IP:PORT or :PORT",
-                self.addr
-            ))
+            ConfigError::Invalid(format!("addr {:?} is not IP:PORT or :PORT", self.addr))
         })
     }
 
@@ -235,7 +234,9 @@ impl Config {
             }
         }
         if self.root.is_none() {
-            return Err(ConfigError::Invalid("no storage root (set root or --root)".into()));
+            return Err(ConfigError::Invalid(
+                "no storage root (set root or --root)".into(),
+            ));
         }
         Ok(())
     }

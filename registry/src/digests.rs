@@ -4,6 +4,7 @@
 use crate::error::{RegistryError, Result};
 
 pub use hoist_oci::Digest;
+use sha2::Digest as _;
 
 /// Parses a digest from a URL or manifest, as the spec's DIGEST_INVALID.
 pub fn parse(s: &str) -> Result<Digest> {

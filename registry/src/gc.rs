@@ -68,7 +68,9 @@ impl<'a> Gc<'a> {
             .await?
             .map(|m| m.modified)
             .unwrap_or_else(SystemTime::now);
-        let cutoff = now.checked_sub(opts.grace).unwrap_or(SystemTime::UNIX_EPOCH);
+        let cutoff = now
+            .checked_sub(opts.grace)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
         Ok(Gc {
             storage,
             opts,
@@ -109,7 +111,9 @@ impl<'a> Gc<'a> {
                             .delete_manifest(&repo, &ManifestRef::Digest(digest.clone()))
                             .await?;
                     }
-                    self.report.manifests_removed.push((repo.clone(), digest.clone()));
+                    self.report
+                        .manifests_removed
+                        .push((repo.clone(), digest.clone()));
                 }
             }
         }
@@ -168,16 +172,20 @@ impl<'a> Gc<'a> {
         let Ok(v) = serde_json::from_slice::<Value>(&body) else {
             return Ok(());
         };
-        if v.get("mediaType").and_then(Value::as_str).is_some_and(media::is_index)
+        if v.get("mediaType")
+            .and_then(Value::as_str)
+            .is_some_and(media::is_index)
             || v.get("manifests").is_some()
         {
             // Children are revisions of their own and get marked as such.
             return Ok(());
         }
-        let descriptors = v
-            .get("config")
-            .into_iter()
-            .chain(v.get("layers").and_then(Value::as_array).into_iter().flatten());
+        let descriptors = v.get("config").into_iter().chain(
+            v.get("layers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        );
         for d in descriptors {
             if let Some(s) = d.get("digest").and_then(Value::as_str) {
                 self.marked.insert(s.to_string());
@@ -193,7 +201,10 @@ impl<'a> Gc<'a> {
         let repos = self.storage.catalog().await?;
         for alg in driver.list(paths::BLOBS).await? {
             for prefix in driver.list(&format!("{}/{alg}", paths::BLOBS)).await? {
-                for hex in driver.list(&format!("{}/{alg}/{prefix}", paths::BLOBS)).await? {
+                for hex in driver
+                    .list(&format!("{}/{alg}/{prefix}", paths::BLOBS))
+                    .await?
+                {
                     let Ok(digest) = digests::parse(&format!("{alg}:{hex}")) else {
                         continue;
                     };
@@ -212,7 +223,9 @@ impl<'a> Gc<'a> {
                                 .delete(&format!("{}/{alg}/{hex}", paths::layers_dir(repo)))
                                 .await?;
                         }
-                        driver.delete(&format!("{}/{alg}/{prefix}/{hex}", paths::BLOBS)).await?;
+                        driver
+                            .delete(&format!("{}/{alg}/{prefix}/{hex}", paths::BLOBS))
+                            .await?;
                     }
                     self.report.bytes_freed += meta.size;
                     self.report.blobs_removed.push((digest, meta.size));
@@ -257,7 +270,10 @@ impl<'a> Gc<'a> {
                 // The newest chunk says when the session was last used.
                 let mut last = info.modified;
                 for name in driver.list(&paths::upload_dir(repo, &id)).await? {
-                    if let Some(m) = driver.stat(&format!("{}/{name}", paths::upload_dir(repo, &id))).await? {
+                    if let Some(m) = driver
+                        .stat(&format!("{}/{name}", paths::upload_dir(repo, &id)))
+                        .await?
+                    {
                         last = last.max(m.modified);
                     }
                 }

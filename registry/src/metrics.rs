@@ -39,7 +39,9 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP hoist_registry_requests_total HTTP requests by route, method and status.\n");
+        out.push_str(
+            "# HELP hoist_registry_requests_total HTTP requests by route, method and status.\n",
+        );
         out.push_str("# TYPE hoist_registry_requests_total counter\n");
         for ((route, method, status), n) in self.requests.lock().unwrap().iter() {
             let _ = writeln!(
@@ -47,21 +49,53 @@ impl Metrics {
                 "hoist_registry_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
             );
         }
-        out.push_str("# HELP hoist_registry_request_seconds Time spent answering requests by route.\n");
+        out.push_str(
+            "# HELP hoist_registry_request_seconds Time spent answering requests by route.\n",
+        );
         out.push_str("# TYPE hoist_registry_request_seconds summary\n");
         for (route, (sum, count)) in self.durations.lock().unwrap().iter() {
-            let _ = writeln!(out, "hoist_registry_request_seconds_sum{{route=\"{route}\"}} {sum}");
-            let _ = writeln!(out, "hoist_registry_request_seconds_count{{route=\"{route}\"}} {count}");
+            let _ = writeln!(
+                out,
+                "hoist_registry_request_seconds_sum{{route=\"{route}\"}} {sum}"
+            );
+            let _ = writeln!(
+                out,
+                "hoist_registry_request_seconds_count{{route=\"{route}\"}} {count}"
+            );
         }
         let counters = [
-            ("hoist_registry_bytes_received_total", "Request body bytes received.", &self.bytes_in),
-            ("hoist_registry_bytes_sent_total", "Response body bytes sent.", &self.bytes_out),
-            ("hoist_registry_uploads_started_total", "Blob upload sessions started.", &self.uploads_started),
-            ("hoist_registry_uploads_completed_total", "Blob uploads verified and stored.", &self.uploads_completed),
-            ("hoist_registry_storage_errors_total", "Storage backend failures.", &self.storage_errors),
+            (
+                "hoist_registry_bytes_received_total",
+                "Request body bytes received.",
+                &self.bytes_in,
+            ),
+            (
+                "hoist_registry_bytes_sent_total",
+                "Response body bytes sent.",
+                &self.bytes_out,
+            ),
+            (
+                "hoist_registry_uploads_started_total",
+                "Blob upload sessions started.",
+                &self.uploads_started,
+            ),
+            (
+                "hoist_registry_uploads_completed_total",
+                "Blob uploads verified and stored.",
+                &self.uploads_completed,
+            ),
+            (
+                "hoist_registry_storage_errors_total",
+                "Storage backend failures.",
+                &self.storage_errors,
+            ),
         ];
         for (name, help, value) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                value.load(Ordering::Relaxed)
+            );
         }
         out
     }

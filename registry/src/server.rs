@@ -81,7 +81,9 @@ impl Running {
 
     /// Resolves when the server has stopped (after `shutdown_on` fired).
     pub async fn wait(self) -> std::io::Result<()> {
-        self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 
     /// Starts a graceful shutdown when `signal` resolves.
@@ -102,7 +104,8 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
     let service = api::router(app).into_make_service();
     let handle = Handle::new();
     // Bind here so a port in use is reported as such, not as a task failure.
-    let listener = std::net::TcpListener::bind(addr).map_err(|source| ServeError::Listen { addr, source })?;
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|source| ServeError::Listen { addr, source })?;
     listener
         .set_nonblocking(true)
         .map_err(|source| ServeError::Listen { addr, source })?;
@@ -124,13 +127,10 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
             tokio::spawn(async move { server.serve(service).await })
         }
     };
-    let addr = handle
-        .listening()
-        .await
-        .ok_or_else(|| ServeError::Listen {
-            addr,
-            source: std::io::Error::other("the server stopped before listening"),
-        })?;
+    let addr = handle.listening().await.ok_or_else(|| ServeError::Listen {
+        addr,
+        source: std::io::Error::other("the server stopped before listening"),
+    })?;
     tracing::info!(%addr, tls = config.tls.cert.is_some(), "registry listening");
     Ok(Running { addr, handle, task })
 }

@@ -12,7 +12,14 @@ async fn chunked_upload_interrupted_then_resumed() {
     let data = random_bytes(64 * 1024);
     let digest = sha256(&data);
     let loc = reg.start_upload("i").await;
-    let r = reg.http.patch(&loc).header("content-range", "0-16383").body(data[..16384].to_vec()).send().await.unwrap();
+    let r = reg
+        .http
+        .patch(&loc)
+        .header("content-range", "0-16383")
+        .body(data[..16384].to_vec())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
 
     // A second chunk cut off half-way: the connection drops mid-body.
@@ -25,17 +32,36 @@ async fn chunked_upload_interrupted_then_resumed() {
     drop(s);
 
     // The status still says 16384 bytes (the partial chunk is not counted)...
-    hoist_testkit::wait_until("the cut chunk to be discarded", std::time::Duration::from_secs(10), || {
-        reg.files_containing("_tmp/").is_empty()
-    });
+    hoist_testkit::wait_until(
+        "the cut chunk to be discarded",
+        std::time::Duration::from_secs(10),
+        || reg.files_containing("_tmp/").is_empty(),
+    );
     let st = reg.http.get(&loc).send().await.unwrap();
     assert_eq!(st.headers()["range"], "0-16383");
     // ...so the client resumes from there and finishes.
-    let r = reg.http.patch(&loc).header("content-range", format!("16384-{}", data.len() - 1)).body(data[16384..].to_vec()).send().await.unwrap();
+    let r = reg
+        .http
+        .patch(&loc)
+        .header("content-range", format!("16384-{}", data.len() - 1))
+        .body(data[16384..].to_vec())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let r = reg.http.put(format!("{loc}?digest={digest}")).send().await.unwrap();
+    let r = reg
+        .http
+        .put(format!("{loc}?digest={digest}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let got = reg.get(&format!("/v2/i/blobs/{digest}")).await.bytes().await.unwrap();
+    let got = reg
+        .get(&format!("/v2/i/blobs/{digest}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(got.as_ref(), &data[..]);
 }
 
@@ -46,17 +72,40 @@ async fn upload_resumes_after_server_restart() {
     let digest = sha256(&data);
     let loc = reg.start_upload("restart").await;
     let path = loc.trim_start_matches(&reg.url).to_string();
-    reg.http.patch(&loc).header("content-range", "0-29999").body(data[..30000].to_vec()).send().await.unwrap();
+    reg.http
+        .patch(&loc)
+        .header("content-range", "0-29999")
+        .body(data[..30000].to_vec())
+        .send()
+        .await
+        .unwrap();
     reg.restart().await;
     let loc = reg.u(&path);
     let st = reg.http.get(&loc).send().await.unwrap();
     assert_eq!(st.status(), StatusCode::NO_CONTENT);
     assert_eq!(st.headers()["range"], "0-29999");
-    let r = reg.http.patch(&loc).header("content-range", "30000-49999").body(data[30000..].to_vec()).send().await.unwrap();
+    let r = reg
+        .http
+        .patch(&loc)
+        .header("content-range", "30000-49999")
+        .body(data[30000..].to_vec())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let r = reg.http.put(format!("{loc}?digest={digest}")).send().await.unwrap();
+    let r = reg
+        .http
+        .put(format!("{loc}?digest={digest}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let got = reg.get(&format!("/v2/restart/blobs/{digest}")).await.bytes().await.unwrap();
+    let got = reg
+        .get(&format!("/v2/restart/blobs/{digest}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(got.as_ref(), &data[..]);
 }
 
@@ -74,10 +123,25 @@ async fn two_clients_push_the_same_blob_concurrently() {
             let loc = reg.start_upload(repo).await;
             for (i, chunk) in data.chunks(256 * 1024).enumerate() {
                 let start = i * 256 * 1024;
-                let r = reg.http.patch(&loc).header("content-range", format!("{start}-{}", start + chunk.len() - 1)).body(chunk.to_vec()).send().await.unwrap();
+                let r = reg
+                    .http
+                    .patch(&loc)
+                    .header(
+                        "content-range",
+                        format!("{start}-{}", start + chunk.len() - 1),
+                    )
+                    .body(chunk.to_vec())
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(r.status(), StatusCode::ACCEPTED);
             }
-            let r = reg.http.put(format!("{loc}?digest={digest}")).send().await.unwrap();
+            let r = reg
+                .http
+                .put(format!("{loc}?digest={digest}"))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), StatusCode::CREATED);
         }));
     }
@@ -85,7 +149,12 @@ async fn two_clients_push_the_same_blob_concurrently() {
         t.await.unwrap();
     }
     for repo in ["one", "two"] {
-        let got = reg.get(&format!("/v2/{repo}/blobs/{digest}")).await.bytes().await.unwrap();
+        let got = reg
+            .get(&format!("/v2/{repo}/blobs/{digest}"))
+            .await
+            .bytes()
+            .await
+            .unwrap();
         assert_eq!(sha256(&got), digest);
     }
     assert_eq!(reg.files_containing("/blobs/sha256/").len(), 1);
@@ -113,7 +182,12 @@ async fn fifty_concurrent_pushes_land_intact() {
         assert_eq!(r.headers()["docker-content-digest"], digest.as_str());
         let m: serde_json::Value = r.json().await.unwrap();
         let layer_digest = m["layers"][0]["digest"].as_str().unwrap();
-        let got = reg.get(&format!("/v2/{repo}/blobs/{layer_digest}")).await.bytes().await.unwrap();
+        let got = reg
+            .get(&format!("/v2/{repo}/blobs/{layer_digest}"))
+            .await
+            .bytes()
+            .await
+            .unwrap();
         assert_eq!(got.as_ref(), &layer[..]);
     }
     let cat: serde_json::Value = reg.get("/v2/_catalog").await.json().await.unwrap();

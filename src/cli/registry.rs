@@ -12,6 +12,8 @@ pub enum RegistryCommand {
     },
 }
 
+// Parsed once per process; boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum RegistryAction {
     /// Serve an OCI Distribution Spec v1.1 registry over HTTP(S)
@@ -91,7 +93,11 @@ pub struct GcArgs {
     #[arg(long, env = "HOIST_REGISTRY_GC_GRACE_SECONDS", value_name = "SECONDS")]
     pub grace_seconds: Option<u64>,
     /// Abandon upload sessions idle this long [config: gc.upload_max_age_seconds]
-    #[arg(long, env = "HOIST_REGISTRY_GC_UPLOAD_MAX_AGE_SECONDS", value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "HOIST_REGISTRY_GC_UPLOAD_MAX_AGE_SECONDS",
+        value_name = "SECONDS"
+    )]
     pub upload_max_age_seconds: Option<u64>,
     /// Print the report as JSON
     #[arg(long)]

@@ -88,7 +88,11 @@ fn serve_config(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Config>
 async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     let config = serve_config(&args, global)?;
     let running = hoist_registry::start(&config).await?;
-    let scheme = if config.tls.cert.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     eprintln!(
         "hoist registry listening on {scheme}://{} (storage {}, auth {:?})",
         running.addr,
@@ -128,7 +132,11 @@ async fn gc(args: GcArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         upload_max_age: Duration::from_secs(config.gc.upload_max_age_seconds),
     };
     let report = hoist_registry::gc::run(&app.storage, opts).await?;
-    let verb = if args.dry_run { "would remove" } else { "removed" };
+    let verb = if args.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
     if args.json {
         let json = serde_json::json!({
             "dry_run": args.dry_run,

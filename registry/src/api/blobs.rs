@@ -7,7 +7,12 @@ use crate::error::RegistryError;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 
-pub async fn handle(ctx: &Ctx<'_>, method: &Method, headers: &HeaderMap, digest: &Digest) -> ApiResult {
+pub async fn handle(
+    ctx: &Ctx<'_>,
+    method: &Method,
+    headers: &HeaderMap,
+    digest: &Digest,
+) -> ApiResult {
     let storage = &ctx.app.storage;
     if *method == Method::DELETE {
         storage.delete_blob(ctx.name(), digest).await?;
@@ -19,8 +24,10 @@ pub async fn handle(ctx: &Ctx<'_>, method: &Method, headers: &HeaderMap, digest:
         .ok_or_else(|| RegistryError::BlobUnknown(digest.to_string()))?;
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(spec) => Some(parse_range(spec, size).ok_or_else(|| {
-            ApiError::from(RegistryError::RangeNotSatisfiable(format!("{spec} of {size} bytes")))
-                .with_header(header::CONTENT_RANGE, format!("bytes */{size}"))
+            ApiError::from(RegistryError::RangeNotSatisfiable(format!(
+                "{spec} of {size} bytes"
+            )))
+            .with_header(header::CONTENT_RANGE, format!("bytes */{size}"))
         })?),
         None => None,
     };
@@ -43,7 +50,11 @@ pub async fn handle(ctx: &Ctx<'_>, method: &Method, headers: &HeaderMap, digest:
     reply::set(&mut r, "etag", format!("\"{digest}\""));
     reply::set(&mut r, "accept-ranges", "bytes");
     if let Some((start, end)) = range {
-        reply::set(&mut r, "content-range", format!("bytes {start}-{}/{size}", end - 1));
+        reply::set(
+            &mut r,
+            "content-range",
+            format!("bytes {start}-{}/{size}", end - 1),
+        );
     }
     Ok(r)
 }

@@ -12,7 +12,11 @@ use serde_json::json;
 fn page(all: Vec<String>, ctx: &Ctx<'_>) -> Result<(Vec<String>, Option<usize>), ApiError> {
     let n = match ctx.query.get("n") {
         Some(v) => Some(v.parse::<usize>().map_err(|_| {
-            ApiError::status(StatusCode::BAD_REQUEST, "PAGINATION_NUMBER_INVALID", "n must be a number")
+            ApiError::status(
+                StatusCode::BAD_REQUEST,
+                "PAGINATION_NUMBER_INVALID",
+                "n must be a number",
+            )
         })?),
         None => None,
     };
@@ -29,9 +33,18 @@ fn page(all: Vec<String>, ctx: &Ctx<'_>) -> Result<(Vec<String>, Option<usize>),
     }
 }
 
-fn with_link(mut r: axum::response::Response, path: &str, items: &[String], more: Option<usize>) -> axum::response::Response {
+fn with_link(
+    mut r: axum::response::Response,
+    path: &str,
+    items: &[String],
+    more: Option<usize>,
+) -> axum::response::Response {
     if let (Some(n), Some(last)) = (more, items.last()) {
-        reply::set(&mut r, "link", format!("<{path}?last={last}&n={n}>; rel=\"next\""));
+        reply::set(
+            &mut r,
+            "link",
+            format!("<{path}?last={last}&n={n}>; rel=\"next\""),
+        );
     }
     r
 }
@@ -39,8 +52,17 @@ fn with_link(mut r: axum::response::Response, path: &str, items: &[String], more
 pub async fn tags(ctx: &Ctx<'_>) -> ApiResult {
     let all = ctx.app.storage.tags(ctx.name()).await?;
     let (tags, more) = page(all, ctx)?;
-    let r = reply::json(StatusCode::OK, "application/json", &json!({ "name": ctx.name(), "tags": tags }));
-    Ok(with_link(r, &format!("/v2/{}/tags/list", ctx.name()), &tags, more))
+    let r = reply::json(
+        StatusCode::OK,
+        "application/json",
+        &json!({ "name": ctx.name(), "tags": tags }),
+    );
+    Ok(with_link(
+        r,
+        &format!("/v2/{}/tags/list", ctx.name()),
+        &tags,
+        more,
+    ))
 }
 
 pub async fn catalog(ctx: &Ctx<'_>) -> ApiResult {
@@ -53,13 +75,21 @@ pub async fn catalog(ctx: &Ctx<'_>) -> ApiResult {
         .filter(|repo| ctx.app.auth.can_list(&ctx.identity, repo))
         .collect();
     let (repos, more) = page(all, ctx)?;
-    let r = reply::json(StatusCode::OK, "application/json", &json!({ "repositories": repos }));
+    let r = reply::json(
+        StatusCode::OK,
+        "application/json",
+        &json!({ "repositories": repos }),
+    );
     Ok(with_link(r, "/v2/_catalog", &repos, more))
 }
 
 pub async fn referrers(ctx: &Ctx<'_>, subject: &Digest) -> ApiResult {
     let filter = ctx.query.get("artifactType").filter(|s| !s.is_empty());
-    let found = ctx.app.storage.referrers(ctx.name(), subject, filter).await?;
+    let found = ctx
+        .app
+        .storage
+        .referrers(ctx.name(), subject, filter)
+        .await?;
     let index = json!({
         "schemaVersion": 2,
         "mediaType": media::OCI_INDEX,

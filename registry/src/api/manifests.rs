@@ -50,9 +50,15 @@ pub async fn handle(
             let content_type = headers
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok());
-            let put = storage.put_manifest(name, reference, content_type, body).await?;
+            let put = storage
+                .put_manifest(name, reference, content_type, body)
+                .await?;
             let mut r = reply::empty(StatusCode::CREATED);
-            reply::set(&mut r, "location", format!("/v2/{name}/manifests/{}", put.digest));
+            reply::set(
+                &mut r,
+                "location",
+                format!("/v2/{name}/manifests/{}", put.digest),
+            );
             reply::set(&mut r, "docker-content-digest", &put.digest);
             if let Some(subject) = put.subject {
                 reply::set(&mut r, "oci-subject", subject);
@@ -86,7 +92,8 @@ async fn read_limited(body: Body, limit: u64) -> Result<bytes::Bytes, RegistryEr
     let mut stream = body.into_data_stream();
     let mut buf = bytes::BytesMut::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| RegistryError::ManifestInvalid(format!("reading body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| RegistryError::ManifestInvalid(format!("reading body: {e}")))?;
         if (buf.len() + chunk.len()) as u64 > limit {
             return Err(RegistryError::TooLarge(format!(
                 "manifest exceeds the {limit}-byte limit (max_manifest_bytes)"

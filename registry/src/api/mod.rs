@@ -46,7 +46,10 @@ pub fn router(app: Shared) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/token", get(ops::token))
         .fallback(dispatch)
-        .layer(axum::middleware::from_fn_with_state(app.clone(), ops::observe))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            ops::observe,
+        ))
         .with_state(app)
 }
 
@@ -61,13 +64,17 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
     let need = match route.need(&method) {
         Some(n) => n,
         None => {
-            return ApiError::status(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "method not allowed here")
-                .into_response()
+            return ApiError::status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "UNSUPPORTED",
+                "method not allowed here",
+            )
+            .into_response()
         }
     };
     let identity = match authorize(&app, req.headers(), &need) {
         Ok(i) => i,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let deleting = method == Method::DELETE;
     if deleting && !app.config.delete_enabled && !matches!(route.endpoint, Endpoint::Upload(_)) {
@@ -90,10 +97,14 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
         Endpoint::Catalog => discovery::catalog(&ctx).await,
         Endpoint::Tags => discovery::tags(&ctx).await,
         Endpoint::Referrers(d) => discovery::referrers(&ctx, d).await,
-        Endpoint::Manifest(r) => manifests::handle(&ctx, &parts.method, &parts.headers, r, body).await,
+        Endpoint::Manifest(r) => {
+            manifests::handle(&ctx, &parts.method, &parts.headers, r, body).await
+        }
         Endpoint::Blob(d) => blobs::handle(&ctx, &parts.method, &parts.headers, d).await,
         Endpoint::UploadStart => uploads::start(&ctx, &parts.headers, body).await,
-        Endpoint::Upload(id) => uploads::handle(&ctx, &parts.method, &parts.headers, id, body).await,
+        Endpoint::Upload(id) => {
+            uploads::handle(&ctx, &parts.method, &parts.headers, id, body).await
+        }
     };
     match result {
         Ok(r) => r,
@@ -120,7 +131,11 @@ impl Ctx<'_> {
     }
 }
 
-fn authorize(app: &App, headers: &HeaderMap, need: &Need) -> Result<crate::auth::Identity, Response> {
+fn authorize(
+    app: &App,
+    headers: &HeaderMap,
+    need: &Need,
+) -> Result<crate::auth::Identity, Box<Response>> {
     let authz = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -130,15 +145,21 @@ fn authorize(app: &App, headers: &HeaderMap, need: &Need) -> Result<crate::auth:
         .and_then(|v| v.to_str().ok())
         .unwrap_or("localhost");
     let realm = format!("{scheme}://{host}/token");
-    app.auth.check(authz, &realm, need).map_err(|d| match d {
-        Denial::Challenge { header, message } => {
-            let mut r = ApiError::status(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", &message).into_response();
-            if let Ok(v) = header.parse() {
-                r.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, v);
+    app.auth.check(authz, &realm, need).map_err(|d| {
+        Box::new(match d {
+            Denial::Challenge { header, message } => {
+                let mut r = ApiError::status(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", &message)
+                    .into_response();
+                if let Ok(v) = header.parse() {
+                    r.headers_mut()
+                        .insert(axum::http::header::WWW_AUTHENTICATE, v);
+                }
+                r
             }
-            r
-        }
-        Denial::Denied(message) => ApiError::status(StatusCode::FORBIDDEN, "DENIED", &message).into_response(),
+            Denial::Denied(message) => {
+                ApiError::status(StatusCode::FORBIDDEN, "DENIED", &message).into_response()
+            }
+        })
     })
 }
 

@@ -23,7 +23,11 @@ pub async fn readyz(State(app): State<Shared>) -> Response {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(e) => {
             Metrics::add(&app.metrics.storage_errors, 1);
-            (StatusCode::SERVICE_UNAVAILABLE, format!("storage not ready: {e}\n")).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("storage not ready: {e}\n"),
+            )
+                .into_response()
         }
     }
 }
@@ -39,8 +43,12 @@ pub async fn metrics(State(app): State<Shared>) -> Response {
 /// `GET /token?service=..&scope=..`: docker's token endpoint.
 pub async fn token(State(app): State<Shared>, req: Request) -> Response {
     if app.auth.mode() != crate::config::AuthMode::Token {
-        return ApiError::status(StatusCode::NOT_FOUND, "UNSUPPORTED", "this registry does not issue tokens")
-            .into_response();
+        return ApiError::status(
+            StatusCode::NOT_FOUND,
+            "UNSUPPORTED",
+            "this registry does not issue tokens",
+        )
+        .into_response();
     }
     let query = Query::parse(req.uri().query());
     let authz = req
@@ -59,11 +67,14 @@ pub async fn token(State(app): State<Shared>, req: Request) -> Response {
             }),
         ),
         Err(Denial::Challenge { header: h, message }) => {
-            let mut r = ApiError::status(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", &message).into_response();
+            let mut r = ApiError::status(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", &message)
+                .into_response();
             reply::set(&mut r, "www-authenticate", h);
             r
         }
-        Err(Denial::Denied(m)) => ApiError::status(StatusCode::FORBIDDEN, "DENIED", &m).into_response(),
+        Err(Denial::Denied(m)) => {
+            ApiError::status(StatusCode::FORBIDDEN, "DENIED", &m).into_response()
+        }
     }
 }
 
@@ -104,7 +115,11 @@ pub async fn observe(State(app): State<Shared>, req: Request, next: Next) -> Res
         .unwrap_or(0);
     let mut response = next.run(req).await;
     if path.starts_with("/v2") {
-        reply::set(&mut response, "docker-distribution-api-version", "registry/2.0");
+        reply::set(
+            &mut response,
+            "docker-distribution-api-version",
+            "registry/2.0",
+        );
     }
     let status = response.status().as_u16();
     let bytes_out = if method == axum::http::Method::HEAD {

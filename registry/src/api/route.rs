@@ -53,11 +53,14 @@ impl Route {
             (Endpoint::Tags | Endpoint::Referrers(_), _) if read => repo(vec![Action::Pull]),
             (Endpoint::Manifest(_) | Endpoint::Blob(_), _) if read => repo(vec![Action::Pull]),
             (Endpoint::Manifest(_), &Method::PUT) => repo(vec![Action::Pull, Action::Push]),
-            (Endpoint::Manifest(_) | Endpoint::Blob(_), &Method::DELETE) => repo(vec![Action::Delete]),
-            (Endpoint::UploadStart, &Method::POST) => repo(vec![Action::Pull, Action::Push]),
-            (Endpoint::Upload(_), &Method::GET | &Method::PATCH | &Method::PUT | &Method::DELETE) => {
-                repo(vec![Action::Pull, Action::Push])
+            (Endpoint::Manifest(_) | Endpoint::Blob(_), &Method::DELETE) => {
+                repo(vec![Action::Delete])
             }
+            (Endpoint::UploadStart, &Method::POST) => repo(vec![Action::Pull, Action::Push]),
+            (
+                Endpoint::Upload(_),
+                &Method::GET | &Method::PATCH | &Method::PUT | &Method::DELETE,
+            ) => repo(vec![Action::Pull, Action::Push]),
             _ => return None,
         })
     }
@@ -184,10 +187,17 @@ impl Query {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn all(&self, key: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 }

@@ -62,7 +62,13 @@ pub async fn start(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> ApiResult 
     Ok(in_progress(StatusCode::ACCEPTED, name, &id, 0))
 }
 
-pub async fn handle(ctx: &Ctx<'_>, method: &Method, headers: &HeaderMap, id: &str, body: Body) -> ApiResult {
+pub async fn handle(
+    ctx: &Ctx<'_>,
+    method: &Method,
+    headers: &HeaderMap,
+    id: &str,
+    body: Body,
+) -> ApiResult {
     let storage = &ctx.app.storage;
     let name = ctx.name();
     match *method {
@@ -118,7 +124,11 @@ pub async fn handle(ctx: &Ctx<'_>, method: &Method, headers: &HeaderMap, id: &st
             Metrics::add(&ctx.app.metrics.uploads_completed, 1);
             Ok(created(name, &digest))
         }
-        _ => Err(ApiError::status(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "method not allowed")),
+        _ => Err(ApiError::status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "UNSUPPORTED",
+            "method not allowed",
+        )),
     }
 }
 

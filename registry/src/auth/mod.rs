@@ -21,7 +21,10 @@ pub enum Need {
     Base,
     /// `/v2/_catalog`.
     Catalog,
-    Repo { name: String, actions: Vec<Action> },
+    Repo {
+        name: String,
+        actions: Vec<Action>,
+    },
 }
 
 /// Who made a request, as far as auth could tell.
@@ -96,7 +99,12 @@ impl Auth {
 
     /// Decides a request. `authorization` is its Authorization header;
     /// `realm` is the token endpoint URL to advertise.
-    pub fn check(&self, authorization: Option<&str>, realm: &str, need: &Need) -> Result<Identity, Denial> {
+    pub fn check(
+        &self,
+        authorization: Option<&str>,
+        realm: &str,
+        need: &Need,
+    ) -> Result<Identity, Denial> {
         match self.mode {
             AuthMode::None => Ok(Identity::default()),
             AuthMode::Htpasswd => self.check_basic(authorization, need),
@@ -109,12 +117,17 @@ impl Auth {
     pub fn can(&self, identity: &Identity, repo: &str, action: Action) -> bool {
         match self.mode {
             AuthMode::None => true,
-            AuthMode::Htpasswd => self.policy.allowed(identity.user.as_deref(), repo).contains(&action),
-            AuthMode::Token => identity
-                .claims
-                .as_ref()
-                .is_some_and(|c| c.allows(repo, action))
-                || (action == Action::Pull && self.config.anonymous_pull),
+            AuthMode::Htpasswd => self
+                .policy
+                .allowed(identity.user.as_deref(), repo)
+                .contains(&action),
+            AuthMode::Token => {
+                identity
+                    .claims
+                    .as_ref()
+                    .is_some_and(|c| c.allows(repo, action))
+                    || (action == Action::Pull && self.config.anonymous_pull)
+            }
         }
     }
 
@@ -144,7 +157,9 @@ impl Auth {
             .ok()
             .and_then(|d| String::from_utf8(d).ok())
             .ok_or("malformed basic credentials")?;
-        let (user, pass) = decoded.split_once(':').ok_or("malformed basic credentials")?;
+        let (user, pass) = decoded
+            .split_once(':')
+            .ok_or("malformed basic credentials")?;
         match &self.users {
             Some(users) if users.verify(user, pass) => Ok(Some(user.to_string())),
             _ => Err("invalid username or password".to_string()),
@@ -179,7 +194,13 @@ impl Auth {
         }
     }
 
-    fn bearer_challenge(&self, realm: &str, need: &Need, error: Option<&str>, message: &str) -> Denial {
+    fn bearer_challenge(
+        &self,
+        realm: &str,
+        need: &Need,
+        error: Option<&str>,
+        message: &str,
+    ) -> Denial {
         let mut header = format!(
             "Bearer realm=\"{}\",service=\"{}\"",
             self.config.realm.as_deref().unwrap_or(realm),
@@ -188,9 +209,10 @@ impl Auth {
         match need {
             Need::Base => {}
             Need::Catalog => header.push_str(",scope=\"registry:catalog:*\""),
-            Need::Repo { name, actions } => {
-                header.push_str(&format!(",scope=\"repository:{name}:{}\"", join_actions(actions)))
-            }
+            Need::Repo { name, actions } => header.push_str(&format!(
+                ",scope=\"repository:{name}:{}\"",
+                join_actions(actions)
+            )),
         }
         if let Some(e) = error {
             header.push_str(&format!(",error=\"{e}\""));
@@ -201,18 +223,27 @@ impl Auth {
         }
     }
 
-    fn check_bearer(&self, authorization: Option<&str>, realm: &str, need: &Need) -> Result<Identity, Denial> {
+    fn check_bearer(
+        &self,
+        authorization: Option<&str>,
+        realm: &str,
+        need: &Need,
+    ) -> Result<Identity, Denial> {
         let anonymous_ok = self.config.anonymous_pull
             && matches!(need, Need::Repo { actions, .. } if actions.iter().all(|a| *a == Action::Pull));
         let token = match authorization.and_then(|a| a.strip_prefix("Bearer ")) {
             Some(t) => t.trim(),
             None if anonymous_ok => return Ok(Identity::default()),
-            None => return Err(self.bearer_challenge(realm, need, None, "authentication required")),
+            None => {
+                return Err(self.bearer_challenge(realm, need, None, "authentication required"))
+            }
         };
         let claims = self
             .signer
             .verify(token, &self.config.service)
-            .map_err(|e| self.bearer_challenge(realm, need, Some("invalid_token"), &e.to_string()))?;
+            .map_err(|e| {
+                self.bearer_challenge(realm, need, Some("invalid_token"), &e.to_string())
+            })?;
         let identity = Identity {
             user: claims.user().map(String::from),
             claims: Some(claims.clone()),
@@ -235,7 +266,12 @@ impl Auth {
             }
         };
         if could {
-            Err(self.bearer_challenge(realm, need, Some("insufficient_scope"), "token does not cover this scope"))
+            Err(self.bearer_challenge(
+                realm,
+                need,
+                Some("insufficient_scope"),
+                "token does not cover this scope",
+            ))
         } else {
             Err(Denial::Denied(format!(
                 "{} may not do this",
@@ -246,7 +282,11 @@ impl Auth {
 
     /// The token endpoint: checks optional basic credentials and grants the
     /// requested scopes intersected with the policy.
-    pub fn issue(&self, authorization: Option<&str>, scopes: &[String]) -> Result<IssuedToken, Denial> {
+    pub fn issue(
+        &self,
+        authorization: Option<&str>,
+        scopes: &[String],
+    ) -> Result<IssuedToken, Denial> {
         let user = self
             .basic_user(authorization)
             .map_err(|m| self.basic_challenge(&m))?;
@@ -311,5 +351,9 @@ impl Auth {
 }
 
 fn join_actions(actions: &[Action]) -> String {
-    actions.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(",")
+    actions
+        .iter()
+        .map(|a| a.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -108,7 +108,8 @@ impl Signer {
             access,
         };
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialize"));
+        let payload =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialize"));
         let signing_input = format!("{header}.{payload}");
         let mut mac = self.mac();
         mac.update(signing_input.as_bytes());
@@ -131,7 +132,8 @@ impl Signer {
         mac.update(header.as_bytes());
         mac.update(b".");
         mac.update(payload.as_bytes());
-        mac.verify_slice(&sig).map_err(|_| TokenError::BadSignature)?;
+        mac.verify_slice(&sig)
+            .map_err(|_| TokenError::BadSignature)?;
         let header: serde_json::Value = URL_SAFE_NO_PAD
             .decode(header)
             .ok()
@@ -176,7 +178,10 @@ mod tests {
         assert!(c.allows("a", Action::Pull));
         assert!(!c.allows("a", Action::Push));
         assert!(!c.allows("b", Action::Pull));
-        assert_eq!(s.verify(&t, "other").unwrap_err(), TokenError::WrongAudience);
+        assert_eq!(
+            s.verify(&t, "other").unwrap_err(),
+            TokenError::WrongAudience
+        );
     }
 
     #[test]
@@ -188,9 +193,15 @@ mod tests {
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
         claims["access"][0]["actions"] = serde_json::json!(["pull", "push"]);
         parts[1] = URL_SAFE_NO_PAD.encode(claims.to_string());
-        assert_eq!(s.verify(&parts.join("."), "svc").unwrap_err(), TokenError::BadSignature);
+        assert_eq!(
+            s.verify(&parts.join("."), "svc").unwrap_err(),
+            TokenError::BadSignature
+        );
         let other = Signer::new(b"other".to_vec(), "hoist");
-        assert_eq!(other.verify(&t, "svc").unwrap_err(), TokenError::BadSignature);
+        assert_eq!(
+            other.verify(&t, "svc").unwrap_err(),
+            TokenError::BadSignature
+        );
         assert_eq!(s.verify("a.b", "svc").unwrap_err(), TokenError::Malformed);
     }
 

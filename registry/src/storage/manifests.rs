@@ -65,7 +65,11 @@ impl Storage {
         }
     }
 
-    pub async fn get_manifest(&self, repo: &str, reference: &ManifestRef) -> Result<StoredManifest> {
+    pub async fn get_manifest(
+        &self,
+        repo: &str,
+        reference: &ManifestRef,
+    ) -> Result<StoredManifest> {
         let digest = self.resolve(repo, reference).await?;
         let unknown = || RegistryError::ManifestUnknown(format!("{repo}@{digest}"));
         let media_type = self
@@ -73,10 +77,7 @@ impl Storage {
             .get(&paths::revision_link(repo, &digest))
             .await
             .map_err(|e| RegistryError::not_found_as(e, unknown))?;
-        let body = self
-            .blob_bytes(&digest)
-            .await
-            .map_err(|_| unknown())?;
+        let body = self.blob_bytes(&digest).await.map_err(|_| unknown())?;
         Ok(StoredManifest {
             media_type: String::from_utf8_lossy(&media_type).into_owned(),
             digest,
@@ -129,7 +130,10 @@ impl Storage {
         let size = body.len() as u64;
         let digest = self.put_small_blob(repo, body).await?;
         self.driver
-            .put(&paths::revision_link(repo, &digest), Bytes::from(media_type.clone()))
+            .put(
+                &paths::revision_link(repo, &digest),
+                Bytes::from(media_type.clone()),
+            )
             .await?;
         if let Some(subject) = &refs.subject {
             let descriptor = referrer_descriptor(&value, &media_type, &digest, size);
@@ -164,7 +168,10 @@ impl Storage {
         };
         let stored = self.get_manifest(repo, reference).await?;
         for tag in self.tags(repo).await.unwrap_or_default() {
-            let named = self.resolve(repo, &ManifestRef::Tag(tag.clone())).await.ok();
+            let named = self
+                .resolve(repo, &ManifestRef::Tag(tag.clone()))
+                .await
+                .ok();
             if named.as_ref() == Some(&digest) {
                 self.driver
                     .delete(&format!("{}/{tag}", paths::tags_dir(repo)))
@@ -272,7 +279,9 @@ fn referenced(value: &Value, media_type: &str) -> Result<References> {
         let list = value
             .get("manifests")
             .and_then(Value::as_array)
-            .ok_or_else(|| RegistryError::ManifestInvalid("an index needs a manifests array".into()))?;
+            .ok_or_else(|| {
+                RegistryError::ManifestInvalid("an index needs a manifests array".into())
+            })?;
         for d in list {
             required.push((descriptor_digest(d, "manifests[]")?, true));
         }
@@ -284,7 +293,9 @@ fn referenced(value: &Value, media_type: &str) -> Result<References> {
         let layers = value
             .get("layers")
             .and_then(Value::as_array)
-            .ok_or_else(|| RegistryError::ManifestInvalid("a manifest needs a layers array".into()))?;
+            .ok_or_else(|| {
+                RegistryError::ManifestInvalid("a manifest needs a layers array".into())
+            })?;
         for layer in layers {
             let digest = descriptor_digest(layer, "layers[]")?;
             // Foreign (non-distributable) layers live elsewhere by design.
@@ -307,10 +318,9 @@ fn descriptor_digest(d: &Value, what: &str) -> Result<Digest> {
             "{what} descriptor lacks a size"
         )));
     }
-    let s = d
-        .get("digest")
-        .and_then(Value::as_str)
-        .ok_or_else(|| RegistryError::ManifestInvalid(format!("{what} descriptor lacks a digest")))?;
+    let s = d.get("digest").and_then(Value::as_str).ok_or_else(|| {
+        RegistryError::ManifestInvalid(format!("{what} descriptor lacks a digest"))
+    })?;
     s.parse::<Digest>()
         .map_err(|e| RegistryError::ManifestInvalid(format!("{what} digest {s:?}: {e}")))
 }

@@ -38,10 +38,11 @@ pub struct Storage {
     driver: Arc<dyn Driver>,
     limits: Limits,
     /// Running sha256 of uploads this process has been appending to, keyed by
-    /// upload id, valid only at the recorded offset. An optimisation that
-    /// saves re-reading the data at completion; without it (another replica,
-    /// a restart) the data is re-hashed from storage.
-    hashers: Mutex<HashMap<String, (u64, crate::digests::StreamHasher)>>,
+    /// upload id, with the exact chunk keys it covers; used only while the
+    /// session's chunks are still exactly those. An optimisation that saves
+    /// re-reading the data at completion; without it (another replica, a
+    /// restart, a racing write) the data is re-hashed from storage.
+    hashers: Mutex<HashMap<String, (Vec<String>, crate::digests::StreamHasher)>>,
 }
 
 impl Storage {
@@ -88,7 +89,9 @@ impl Storage {
         self.driver
             .get_range(&paths::blob_data(digest), range)
             .await
-            .map_err(|e| RegistryError::not_found_as(e, || RegistryError::BlobUnknown(digest.to_string())))
+            .map_err(|e| {
+                RegistryError::not_found_as(e, || RegistryError::BlobUnknown(digest.to_string()))
+            })
     }
 
     /// Reads a small blob whole (manifests, configs).
@@ -96,13 +99,18 @@ impl Storage {
         self.driver
             .get(&paths::blob_data(digest))
             .await
-            .map_err(|e| RegistryError::not_found_as(e, || RegistryError::BlobUnknown(digest.to_string())))
+            .map_err(|e| {
+                RegistryError::not_found_as(e, || RegistryError::BlobUnknown(digest.to_string()))
+            })
     }
 
     /// Lets `repo` serve a blob that is already stored.
     pub async fn link_blob(&self, repo: &str, digest: &Digest) -> Result<()> {
         self.driver
-            .put(&paths::layer_link(repo, digest), Bytes::from(digest.to_string()))
+            .put(
+                &paths::layer_link(repo, digest),
+                Bytes::from(digest.to_string()),
+            )
             .await?;
         Ok(())
     }
@@ -147,10 +155,7 @@ impl Storage {
                 paths::repo(&prefix)
             };
             let children = self.driver.list(&dir).await?;
-            if children
-                .iter()
-                .any(|c| c == "_manifests" || c == "_layers")
-            {
+            if children.iter().any(|c| c == "_manifests" || c == "_layers") {
                 found.push(prefix.clone());
             }
             for child in children.into_iter().filter(|c| !c.starts_with('_')) {

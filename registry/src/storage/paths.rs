@@ -10,7 +10,7 @@
 //! repositories/<name>/_manifests/tags/<tag>/link       holds the tagged manifest's digest
 //! repositories/<name>/_referrers/<alg>/<hex>/<alg>-<hex>   descriptor of a manifest whose subject is <hex>
 //! repositories/<name>/_uploads/<id>/info               an upload session (start time)
-//! repositories/<name>/_uploads/<id>/chunk-<offset>     the bytes received from <offset> on
+//! repositories/<name>/_uploads/<id>/chunk-<offset>-<nonce>   bytes received from <offset> on
 //! ```
 
 use crate::digests::{parts, Digest};
@@ -75,17 +75,23 @@ pub fn upload_info(name: &str, id: &str) -> String {
     format!("{}/info", upload_dir(name, id))
 }
 
-pub fn upload_chunk(name: &str, id: &str, offset: u64) -> String {
-    format!("{}/chunk-{offset:020}", upload_dir(name, id))
+/// A chunk's key. The nonce makes every write its own object, so two racing
+/// writes at one offset never replace each other's bytes under a hash.
+pub fn upload_chunk(name: &str, id: &str, offset: u64, nonce: &str) -> String {
+    format!("{}/chunk-{offset:020}-{nonce}", upload_dir(name, id))
 }
 
 /// The offset a chunk's file name records, for names made by `upload_chunk`.
 pub fn chunk_offset(file_name: &str) -> Option<u64> {
-    file_name.strip_prefix("chunk-")?.parse().ok()
+    let rest = file_name.strip_prefix("chunk-")?;
+    rest.split('-').next()?.parse().ok()
 }
 
 /// Whether an upload id has the shape this server hands out (so it is safe
 /// as a path component).
 pub fn valid_upload_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }

@@ -47,8 +47,10 @@ impl Storage {
         Ok(id)
     }
 
-    /// The chunks of a session as (offset, key, size), in order, checked to
-    /// be contiguous from 0; unknown session is BLOB_UPLOAD_UNKNOWN.
+    /// The chunks of a session as (offset, key, size), in order and
+    /// contiguous from 0; unknown session is BLOB_UPLOAD_UNKNOWN. A chunk
+    /// that does not start where the previous ended (a racing duplicate, or
+    /// one past a gap) is not part of the upload and is ignored.
     async fn chunks(&self, repo: &str, id: &str) -> Result<Vec<(u64, String, u64)>> {
         if !paths::valid_upload_id(id)
             || self
@@ -59,20 +61,21 @@ impl Storage {
         {
             return Err(RegistryError::BlobUploadUnknown(id.to_string()));
         }
+        let dir = paths::upload_dir(repo, id);
         let mut chunks = Vec::new();
         let mut expected = 0u64;
-        for name in self.driver.list(&paths::upload_dir(repo, id)).await? {
+        for name in self.driver.list(&dir).await? {
             let Some(offset) = paths::chunk_offset(&name) else {
                 continue;
             };
-            let key = paths::upload_chunk(repo, id, offset);
+            if offset != expected {
+                continue;
+            }
+            let key = format!("{dir}/{name}");
             let Some(meta) = self.driver.stat(&key).await? else {
                 continue;
             };
-            if offset != expected {
-                // A chunk past a gap cannot be part of the blob: drop it.
-                // (Only a chunk whose predecessor was lost can be here.)
-                self.driver.delete(&key).await?;
+            if meta.size == 0 {
                 continue;
             }
             expected += meta.size;
@@ -99,7 +102,9 @@ impl Storage {
         declared: Option<u64>,
         body: ByteStream,
     ) -> Result<UploadStatus> {
-        let offset = self.upload_status(repo, id).await?.offset;
+        let chunks = self.chunks(repo, id).await?;
+        let keys: Vec<String> = chunks.iter().map(|c| c.1.clone()).collect();
+        let offset = chunks.last().map(|(o, _, s)| o + s).unwrap_or(0);
         if let Some(start) = start {
             if start != offset {
                 return Err(RegistryError::RangeInvalid(format!(
@@ -114,11 +119,12 @@ impl Storage {
                 "upload exceeds the {cap}-byte limit (registry.max_upload_bytes)"
             )));
         }
-        // Continue this process's running hash when it is at this offset.
+        // Continue this process's running hash when it covers exactly the
+        // chunks stored now.
         let hasher = {
             let mut map = self.hashers.lock().unwrap();
             match map.remove(id) {
-                Some((at, h)) if at == offset => Some(h),
+                Some((covered, h)) if covered == keys => Some(h),
                 _ if offset == 0 => Some(StreamHasher::sha256()),
                 _ => None,
             }
@@ -131,7 +137,8 @@ impl Storage {
             let room = cap - offset;
             body.map(move |chunk| {
                 let chunk = chunk.map_err(|e| std::io::Error::other(ClientBody(e.to_string())))?;
-                let total = counted.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed)
+                let total = counted
+                    .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed)
                     + chunk.len() as u64;
                 if total > room {
                     return Err(std::io::Error::other(LimitExceeded));
@@ -143,7 +150,8 @@ impl Storage {
             })
             .boxed()
         };
-        let key = paths::upload_chunk(repo, id, offset);
+        let nonce = hex::encode(rand::random::<[u8; 6]>());
+        let key = paths::upload_chunk(repo, id, offset, &nonce);
         let written = match self.driver.put_stream(&key, body).await {
             Ok(n) => n,
             Err(e) => return Err(self.body_error(e, cap)),
@@ -162,10 +170,14 @@ impl Storage {
         }
         let new_offset = offset + written;
         if let Some(h) = hasher.lock().unwrap().take() {
+            let mut covered = keys;
+            if written > 0 {
+                covered.push(key);
+            }
             self.hashers
                 .lock()
                 .unwrap()
-                .insert(id.to_string(), (new_offset, h));
+                .insert(id.to_string(), (covered, h));
         }
         Ok(UploadStatus { offset: new_offset })
     }
@@ -189,10 +201,11 @@ impl Storage {
     pub async fn complete_upload(&self, repo: &str, id: &str, expected: &Digest) -> Result<u64> {
         let chunks = self.chunks(repo, id).await?;
         let size: u64 = chunks.iter().map(|c| c.2).sum();
+        let keys: Vec<String> = chunks.iter().map(|c| c.1.clone()).collect();
         let cached = self.hashers.lock().unwrap().remove(id);
         let mut hasher = StreamHasher::for_digest(expected)?;
         let actual = match cached {
-            Some((at, h)) if at == size && hasher.is_sha256() => h.finish(),
+            Some((covered, h)) if covered == keys && hasher.is_sha256() => h.finish(),
             _ => {
                 for (_, key, _) in &chunks {
                     let mut stream = self.driver.get_range(key, None).await?;

@@ -29,7 +29,9 @@ impl Reg {
             ..Config::default()
         };
         adjust(&mut config);
-        let running = hoist_registry::start(&config).await.expect("start registry");
+        let running = hoist_registry::start(&config)
+            .await
+            .expect("start registry");
         Reg {
             url: format!("http://{}", running.addr),
             root,
@@ -44,7 +46,9 @@ impl Reg {
         if let Some(r) = self.running.take() {
             r.stop().await;
         }
-        let running = hoist_registry::start(&self.config).await.expect("restart registry");
+        let running = hoist_registry::start(&self.config)
+            .await
+            .expect("restart registry");
         self.url = format!("http://{}", running.addr);
         self.running = Some(running);
     }
@@ -63,7 +67,12 @@ impl Reg {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
         digest
     }
 
@@ -71,13 +80,21 @@ impl Reg {
     pub async fn push_image(&self, repo: &str, tag: &str, layer: &[u8]) -> (String, Vec<u8>) {
         let manifest = self.image_manifest(repo, layer).await;
         let r = self.put_manifest(repo, tag, OCI_MANIFEST, &manifest).await;
-        assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
         (sha256(&manifest), manifest)
     }
 
     /// Uploads a config and a layer and returns a manifest naming them.
     pub async fn image_manifest(&self, repo: &str, layer: &[u8]) -> Vec<u8> {
-        let config = format!(r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{}"]}}}}"#, sha256(layer));
+        let config = format!(
+            r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{}"]}}}}"#,
+            sha256(layer)
+        );
         let config_digest = self.push_blob(repo, config.as_bytes()).await;
         let layer_digest = self.push_blob(repo, layer).await;
         serde_json::to_vec(&json!({
@@ -89,7 +106,13 @@ impl Reg {
         .unwrap()
     }
 
-    pub async fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, body: &[u8]) -> Response {
+    pub async fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: &[u8],
+    ) -> Response {
         self.http
             .put(self.u(&format!("/v2/{repo}/manifests/{reference}")))
             .header("content-type", media_type)

@@ -22,7 +22,13 @@ fn sigkill_mid_upload_loses_nothing_acknowledged() {
     let big = random_bytes(1 << 20);
     let r = request(port, "POST", "/v2/crash/app/blobs/uploads/", &[], b"");
     let location = r.header("location").unwrap().to_string();
-    let r = request(port, "PATCH", &location, &[("Content-Range", "0-65535")], &big[..65536]);
+    let r = request(
+        port,
+        "PATCH",
+        &location,
+        &[("Content-Range", "0-65535")],
+        &big[..65536],
+    );
     assert_eq!(r.status, 202);
     let mut half_chunk = TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(half_chunk, "PATCH {location} HTTP/1.1\r\nHost: x\r\nContent-Range: 65536-{}\r\nContent-Length: {}\r\n\r\n", big.len() - 1, big.len() - 65536).unwrap();
@@ -40,28 +46,62 @@ fn sigkill_mid_upload_loses_nothing_acknowledged() {
     let port = server.port;
 
     for (digest, data) in &acknowledged {
-        let r = request(port, "GET", &format!("/v2/crash/app/blobs/{digest}"), &[], b"");
+        let r = request(
+            port,
+            "GET",
+            &format!("/v2/crash/app/blobs/{digest}"),
+            &[],
+            b"",
+        );
         assert_eq!(r.status, 200);
         assert_eq!(sha256(&r.body), *digest);
         assert_eq!(r.body.len(), data.len());
     }
-    let r = request(port, "HEAD", &format!("/v2/crash/app/blobs/{mono_digest}"), &[], b"");
+    let r = request(
+        port,
+        "HEAD",
+        &format!("/v2/crash/app/blobs/{mono_digest}"),
+        &[],
+        b"",
+    );
     assert_eq!(r.status, 404, "a half-sent blob is visible");
     let stored = std::fs::read_dir(server.root.join("registry/blobs/sha256"))
         .unwrap()
         .flatten()
         .flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten())
         .count();
-    assert_eq!(stored, acknowledged.len(), "only acknowledged blobs are stored");
+    assert_eq!(
+        stored,
+        acknowledged.len(),
+        "only acknowledged blobs are stored"
+    );
 
     // The session resumes after the last acknowledged chunk.
     let r = request(port, "GET", &location, &[], b"");
     assert_eq!(r.status, 204);
     assert_eq!(r.header("range"), Some("0-65535"));
-    let r = request(port, "PATCH", &location, &[("Content-Range", &format!("65536-{}", big.len() - 1))], &big[65536..]);
+    let r = request(
+        port,
+        "PATCH",
+        &location,
+        &[("Content-Range", &format!("65536-{}", big.len() - 1))],
+        &big[65536..],
+    );
     assert_eq!(r.status, 202);
-    let r = request(port, "PUT", &format!("{location}?digest={mono_digest}"), &[], b"");
+    let r = request(
+        port,
+        "PUT",
+        &format!("{location}?digest={mono_digest}"),
+        &[],
+        b"",
+    );
     assert_eq!(r.status, 201, "{}", r.text());
-    let r = request(port, "GET", &format!("/v2/crash/app/blobs/{mono_digest}"), &[], b"");
+    let r = request(
+        port,
+        "GET",
+        &format!("/v2/crash/app/blobs/{mono_digest}"),
+        &[],
+        b"",
+    );
     assert_eq!(sha256(&r.body), mono_digest);
 }

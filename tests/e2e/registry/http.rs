@@ -23,7 +23,13 @@ impl Reply {
 }
 
 /// One request with `Connection: close`; `headers` are extra header lines.
-pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to registry");
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -71,7 +77,13 @@ pub fn sha256(data: &[u8]) -> String {
 /// Pushes a blob monolithically; returns its digest.
 pub fn push_blob(port: u16, repo: &str, data: &[u8]) -> String {
     let digest = sha256(data);
-    let r = request(port, "POST", &format!("/v2/{repo}/blobs/uploads/?digest={digest}"), &[], data);
+    let r = request(
+        port,
+        "POST",
+        &format!("/v2/{repo}/blobs/uploads/?digest={digest}"),
+        &[],
+        data,
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     digest
 }

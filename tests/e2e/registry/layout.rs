@@ -11,7 +11,9 @@ pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
 fn write_blob(dir: &Path, data: &[u8]) -> String {
     let digest = sha256(data);
-    let path = dir.join("blobs/sha256").join(digest.trim_start_matches("sha256:"));
+    let path = dir
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, data).unwrap();
     digest
@@ -26,7 +28,9 @@ fn layer(size: usize) -> (Vec<u8>, String) {
     header.set_mode(0o644);
     header.set_mtime(0);
     header.set_cksum();
-    builder.append_data(&mut header, "data.bin", &content[..]).unwrap();
+    builder
+        .append_data(&mut header, "data.bin", &content[..])
+        .unwrap();
     let tar = builder.into_inner().unwrap();
     let diff_id = sha256(&tar);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -81,17 +85,27 @@ pub fn single(dir: &Path, tag: &str, layer_sizes: &[usize]) -> String {
 /// An index of amd64 and arm64 images tagged `tag`; returns the index digest.
 pub fn multi_arch(dir: &Path, tag: &str) -> String {
     let manifests = vec![image(dir, "amd64", &[4096]), image(dir, "arm64", &[4096])];
-    let index = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests})).unwrap();
+    let index = serde_json::to_vec(
+        &json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}),
+    )
+    .unwrap();
     let digest = write_blob(dir, &index);
-    finish(dir, json!({"mediaType": OCI_INDEX, "digest": digest, "size": index.len(),
-                       "annotations": {"org.opencontainers.image.ref.name": tag}}));
+    finish(
+        dir,
+        json!({"mediaType": OCI_INDEX, "digest": digest, "size": index.len(),
+                       "annotations": {"org.opencontainers.image.ref.name": tag}}),
+    );
     digest
 }
 
 /// Sorted blob file names of a layout.
 pub fn blob_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir.join("blobs/sha256"))
-        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     names.sort();
     names

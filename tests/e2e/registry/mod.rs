@@ -42,7 +42,12 @@ impl Server {
             .arg(root.join("registry"))
             .args(extra);
         let peer = Peer::start(&mut cmd, port, &log);
-        Server { peer, root, port, log }
+        Server {
+            peer,
+            root,
+            port,
+            log,
+        }
     }
 
     pub fn host(&self) -> String {
@@ -53,9 +58,5 @@ impl Server {
     pub fn kill(mut self) -> TempRoot {
         self.peer.guard.kill();
         self.root
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
