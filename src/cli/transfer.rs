@@ -40,6 +40,10 @@ pub struct PushArgs {
     pub name: String,
     /// Where to push it [default: NAME]
     pub dest: Option<String>,
+    /// Largest upload request (PATCH) per blob, e.g. 16M; a dropped
+    /// connection costs at most one chunk on registries that resume
+    #[arg(long, value_name = "SIZE", default_value = "16M", value_parser = parse_size)]
+    pub chunk_size: u64,
     #[command(flatten)]
     pub tls: TlsArgs,
     #[command(flatten)]
@@ -84,4 +88,28 @@ pub enum ProgressMode {
     Auto,
     Plain,
     Quiet,
+}
+
+/// `1048576`, `512K`, `16M`, `1G` -> bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("{s:?}: unknown unit {c:?} (use K, M or G)")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like 16M"))?;
+    match n.checked_mul(mult) {
+        Some(v) if v > 0 => Ok(v),
+        _ => Err(format!("{s:?} is not a usable size")),
+    }
 }

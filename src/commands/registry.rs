@@ -1,5 +1,168 @@
-use crate::cli::{registry::RegistryCommand, GlobalArgs};
+//! `hoist registry serve|gc`: config file + flags -> the registry crate.
 
-pub fn run(cmd: RegistryCommand, _global: &GlobalArgs) -> anyhow::Result<i32> {
-    match cmd {}
+use crate::cli::registry::{ConfigArgs, GcArgs, RegistryAction, RegistryCommand, ServeArgs};
+use crate::cli::GlobalArgs;
+use anyhow::Context;
+use hoist_registry::Config;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub fn run(cmd: RegistryCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
+    let RegistryCommand::Registry { command } = cmd;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match command {
+        RegistryAction::Serve(args) => runtime.block_on(serve(args, global)),
+        RegistryAction::Gc(args) => runtime.block_on(gc(args, global)),
+    }
+}
+
+/// The config file (if any) with the shared flags applied.
+fn base_config(args: &ConfigArgs, global: &GlobalArgs) -> anyhow::Result<Config> {
+    let mut config = Config::load(args.config.as_deref())?;
+    if let Some(root) = &args.storage_root {
+        config.root = Some(root.clone());
+    }
+    if config.root.is_none() {
+        config.root = Some(hoist_root(global).join("registry"));
+    }
+    Ok(config)
+}
+
+/// hoist's own root: --root / HOIST_ROOT, else /var/lib/hoist for root,
+/// else $XDG_DATA_HOME/hoist.
+fn hoist_root(global: &GlobalArgs) -> PathBuf {
+    if let Some(root) = &global.root {
+        return root.clone();
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return PathBuf::from("/var/lib/hoist");
+    }
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("hoist")
+}
+
+fn serve_config(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Config> {
+    let mut c = base_config(&args.config, global)?;
+    macro_rules! set {
+        ($field:expr, $flag:expr) => {
+            if let Some(v) = $flag.clone() {
+                $field = v;
+            }
+        };
+    }
+    set!(c.addr, args.addr);
+    set!(c.delete_enabled, args.delete_enabled);
+    set!(c.max_manifest_bytes, args.max_manifest_bytes);
+    set!(c.max_upload_bytes, args.max_upload_bytes);
+    set!(c.auth.anonymous_pull, args.anonymous_pull);
+    set!(c.auth.service, args.service);
+    set!(c.auth.token_ttl_seconds, args.token_ttl_seconds);
+    if let Some(mode) = &args.auth_mode {
+        c.auth.mode = mode.parse().map_err(anyhow::Error::msg)?;
+    }
+    if args.tls_cert.is_some() {
+        c.tls.cert = args.tls_cert.clone();
+    }
+    if args.tls_key.is_some() {
+        c.tls.key = args.tls_key.clone();
+    }
+    if args.htpasswd.is_some() {
+        c.auth.htpasswd = args.htpasswd.clone();
+    }
+    if args.realm.is_some() {
+        c.auth.realm = args.realm.clone();
+    }
+    if args.token_secret_file.is_some() {
+        c.auth.token_secret_file = args.token_secret_file.clone();
+    }
+    Ok(c)
+}
+
+async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
+    let config = serve_config(&args, global)?;
+    let running = hoist_registry::start(&config).await?;
+    let scheme = if config.tls.cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    eprintln!(
+        "hoist registry listening on {scheme}://{} (storage {}, auth {:?})",
+        running.addr,
+        config.root.as_ref().expect("root is set").display(),
+        config.auth.mode
+    );
+    running.shutdown_on(async {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    });
+    running.wait().await.context("serving")?;
+    eprintln!("hoist registry stopped");
+    Ok(0)
+}
+
+async fn gc(args: GcArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
+    let mut config = base_config(&args.config, global)?;
+    if let Some(v) = args.delete_untagged {
+        config.gc.delete_untagged = v;
+    }
+    if let Some(v) = args.grace_seconds {
+        config.gc.grace_seconds = v;
+    }
+    if let Some(v) = args.upload_max_age_seconds {
+        config.gc.upload_max_age_seconds = v;
+    }
+    let app = hoist_registry::build(&config)?;
+    let opts = hoist_registry::gc::GcOptions {
+        dry_run: args.dry_run,
+        delete_untagged: config.gc.delete_untagged,
+        grace: Duration::from_secs(config.gc.grace_seconds),
+        upload_max_age: Duration::from_secs(config.gc.upload_max_age_seconds),
+    };
+    let report = hoist_registry::gc::run(&app.storage, opts).await?;
+    let verb = if args.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    if args.json {
+        let json = serde_json::json!({
+            "dry_run": args.dry_run,
+            "blobs": report.blobs_removed.iter().map(|(d, s)| serde_json::json!({"digest": d.to_string(), "size": s})).collect::<Vec<_>>(),
+            "manifests": report.manifests_removed.iter().map(|(r, d)| serde_json::json!({"repository": r, "digest": d.to_string()})).collect::<Vec<_>>(),
+            "uploads": report.uploads_removed.iter().map(|(r, id)| serde_json::json!({"repository": r, "id": id})).collect::<Vec<_>>(),
+            "bytes_freed": report.bytes_freed,
+        });
+        println!("{json}");
+        return Ok(0);
+    }
+    for (repo, digest) in &report.manifests_removed {
+        println!("{verb} manifest {repo}@{digest}");
+    }
+    for (digest, size) in &report.blobs_removed {
+        println!("{verb} blob {digest} ({size} bytes)");
+    }
+    for (repo, id) in &report.uploads_removed {
+        println!("{verb} upload {repo}/{id}");
+    }
+    println!(
+        "{verb} {} blobs, {} manifests, {} uploads; {} bytes freed",
+        report.blobs_removed.len(),
+        report.manifests_removed.len(),
+        report.uploads_removed.len(),
+        report.bytes_freed
+    );
+    Ok(0)
 }

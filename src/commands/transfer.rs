@@ -119,14 +119,11 @@ async fn push(args: PushArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     let dest =
         Reference::parse(&dest_text).with_context(|| format!("destination {dest_text:?}"))?;
     let progress = Progress::new(args.progress.progress, args.progress.quiet);
-    let result = hoist_client::push::push(
-        &local,
-        &args.name,
-        &dest,
-        &options(&args.tls),
-        progress.sink(),
-    )
-    .await;
+    let opts = ClientOptions {
+        chunk_size: args.chunk_size,
+        ..options(&args.tls)
+    };
+    let result = hoist_client::push::push(&local, &args.name, &dest, &opts, progress.sink()).await;
     progress.finish();
     let report = result?;
     if !args.progress.quiet {

@@ -3,6 +3,8 @@
 //! with htpasswd auth and TLS, skopeo as the other client, and a counting
 //! proxy that drops or corrupts connections.
 
+#[path = "transfer/hoist_registry.rs"]
+mod hoist_registry;
 #[path = "transfer/peers.rs"]
 mod peers;
 #[path = "transfer/proxy.rs"]
@@ -24,7 +26,10 @@ fn hoist(root: &Path, auth_dir: &Path) -> Command {
     c.env("DOCKER_CONFIG", auth_dir)
         .env_remove("REGISTRY_AUTH_FILE")
         .env_remove("XDG_RUNTIME_DIR")
-        .env("HOIST_LOG", "warn");
+        .env(
+            "HOIST_LOG",
+            std::env::var("TEST_HOIST_LOG").unwrap_or("warn".into()),
+        );
     c
 }
 

@@ -51,7 +51,7 @@ pub enum ClientError {
         detail: String,
     },
 
-    #[error("{site}: access denied: {detail}; the account lacks permission for this repository")]
+    #[error("{site}: access denied: {detail}")]
     Denied { site: Site, detail: String },
 
     #[error("{site}: {what} not found: {detail}")]

@@ -36,7 +36,7 @@ impl Default for ClientOptions {
             tls_verify: true,
             cert_dir: None,
             concurrency: 4,
-            chunk_size: 256 << 20,
+            chunk_size: 16 << 20,
             retries: retry::DEFAULT_RETRIES,
             credentials: CredentialFiles::from_env(),
         }
@@ -250,7 +250,17 @@ impl Registry {
                     detail,
                 }
             }
-            StatusCode::FORBIDDEN => ClientError::Denied { site, detail },
+            StatusCode::FORBIDDEN if self.auth.credential().is_none() => ClientError::Denied {
+                site,
+                detail: format!(
+                    "{detail}; not logged in to {}: run `hoist login {}`",
+                    self.host, self.host
+                ),
+            },
+            StatusCode::FORBIDDEN => ClientError::Denied {
+                site,
+                detail: format!("{detail}; the account lacks permission for this repository"),
+            },
             StatusCode::NOT_FOUND => ClientError::NotFound {
                 site,
                 what: what.to_string(),

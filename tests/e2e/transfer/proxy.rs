@@ -24,6 +24,10 @@ struct Shared {
     cut_at_total: AtomicU64,
     cut_armed: AtomicBool,
     stop: AtomicBool,
+    /// Client-to-registry bytes per second per connection (0: unlimited).
+    up_rate: AtomicU64,
+    /// Requests seen whose request line starts with `GET /token`.
+    token_requests: AtomicU64,
 }
 
 pub struct Proxy {
@@ -69,6 +73,17 @@ impl Proxy {
         }
     }
 
+    /// Slows uploads to about `bytes_per_sec` per connection.
+    pub fn throttle_up(&self, bytes_per_sec: u64) {
+        self.shared.up_rate.store(bytes_per_sec, Ordering::SeqCst);
+    }
+
+    /// How many token requests went through (hoist's registry advertises
+    /// its realm at the address the client used, so they pass here).
+    pub fn token_requests(&self) -> u64 {
+        self.shared.token_requests.load(Ordering::SeqCst)
+    }
+
     /// Whether the cut happened, and how many bytes went in its direction after it.
     pub fn bytes_after_cut(&self) -> Option<u64> {
         let (dir, _) = self.cut?;
@@ -103,6 +118,16 @@ fn pump(
             Ok(n) => n,
         };
         let chunk = &mut buf[..n];
+        if dir == Dir::Up && chunk.starts_with(b"GET /token") {
+            sh.token_requests.fetch_add(1, Ordering::SeqCst);
+        }
+        let rate = sh.up_rate.load(Ordering::SeqCst);
+        if dir == Dir::Up && rate > 0 {
+            // Pacing, not waiting for a condition: this is the slow link.
+            std::thread::sleep(std::time::Duration::from_micros(
+                n as u64 * 1_000_000 / rate,
+            ));
+        }
         if let Some(at) = corrupt_at {
             if at >= seen && at < seen + n as u64 {
                 chunk[(at - seen) as usize] ^= 0xff;

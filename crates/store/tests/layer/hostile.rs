@@ -213,3 +213,32 @@ fn corrupt_and_non_tar_inputs_are_clear_errors() {
         );
     }
 }
+
+#[test]
+fn a_lower_symlink_is_replaced_not_written_through() {
+    let s = Scene::new();
+    let sentinel = s.tmp.join("outside/sentinel");
+    std::os::unix::fs::symlink(&sentinel, s.target().join("passwd")).unwrap();
+    let tar = RawTar::new().file("passwd", b"new content").finish();
+    unpack(tar.as_slice(), &s.target(), &UnpackOptions::default()).unwrap();
+    assert_eq!(fs::read(&sentinel).unwrap(), b"untouched");
+    let meta = fs::symlink_metadata(s.target().join("passwd")).unwrap();
+    assert!(meta.is_file(), "the symlink was replaced by the file");
+    assert_eq!(fs::read(s.target().join("passwd")).unwrap(), b"new content");
+}
+
+#[test]
+fn oversized_extended_headers_are_refused() {
+    let s = Scene::new();
+    // A PAX header of 20 MiB (over the 16 MiB allowance) before an entry.
+    let tar = RawTar::new()
+        .entry("PaxHeader", b'x', &vec![b'a'; 20 << 20], "")
+        .file("f", b"x")
+        .finish();
+    let err = unpack(tar.as_slice(), &s.target(), &UnpackOptions::default()).unwrap_err();
+    assert!(matches!(err, LayerError::Limit { .. }), "{err}");
+    assert!(
+        fs::read_dir(s.target()).unwrap().next().is_none(),
+        "nothing extracted"
+    );
+}

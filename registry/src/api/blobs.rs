@@ -1,0 +1,99 @@
+//! `GET/HEAD/DELETE /v2/<name>/blobs/<digest>`, with single byte ranges.
+
+use super::reply::{self, ApiError, ApiResult};
+use super::Ctx;
+use crate::digests::Digest;
+use crate::error::RegistryError;
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+
+pub async fn handle(
+    ctx: &Ctx<'_>,
+    method: &Method,
+    headers: &HeaderMap,
+    digest: &Digest,
+) -> ApiResult {
+    let storage = &ctx.app.storage;
+    if *method == Method::DELETE {
+        storage.delete_blob(ctx.name(), digest).await?;
+        return Ok(reply::empty(StatusCode::ACCEPTED));
+    }
+    let size = storage
+        .blob_stat(ctx.name(), digest)
+        .await?
+        .ok_or_else(|| RegistryError::BlobUnknown(digest.to_string()))?;
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        Some(spec) => Some(parse_range(spec, size).ok_or_else(|| {
+            ApiError::from(RegistryError::RangeNotSatisfiable(format!(
+                "{spec} of {size} bytes"
+            )))
+            .with_header(header::CONTENT_RANGE, format!("bytes */{size}"))
+        })?),
+        None => None,
+    };
+    let (status, len) = match range {
+        Some((start, end)) => (StatusCode::PARTIAL_CONTENT, end - start),
+        None => (StatusCode::OK, size),
+    };
+    let body = if *method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from_stream(storage.blob_read(digest, range).await?)
+    };
+    let mut r = axum::response::Response::builder()
+        .status(status)
+        .body(body)
+        .expect("valid response");
+    reply::set(&mut r, "content-length", len);
+    reply::set(&mut r, "content-type", "application/octet-stream");
+    reply::set(&mut r, "docker-content-digest", digest);
+    reply::set(&mut r, "etag", format!("\"{digest}\""));
+    reply::set(&mut r, "accept-ranges", "bytes");
+    if let Some((start, end)) = range {
+        reply::set(
+            &mut r,
+            "content-range",
+            format!("bytes {start}-{}/{size}", end - 1),
+        );
+    }
+    Ok(r)
+}
+
+/// `bytes=a-b`, `bytes=a-` or `bytes=-n` as a half-open range within `size`.
+fn parse_range(spec: &str, size: u64) -> Option<(u64, u64)> {
+    let spec = spec.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (start, end) = if a.is_empty() {
+        let n: u64 = b.parse().ok()?;
+        (size.saturating_sub(n), size)
+    } else {
+        let start: u64 = a.parse().ok()?;
+        let end = if b.is_empty() {
+            size
+        } else {
+            (b.parse::<u64>().ok()? + 1).min(size)
+        };
+        (start, end)
+    };
+    (start < end && start < size).then_some((start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 10)));
+        assert_eq!(parse_range("bytes=90-", 100), Some((90, 100)));
+        assert_eq!(parse_range("bytes=-5", 100), Some((95, 100)));
+        assert_eq!(parse_range("bytes=95-200", 100), Some((95, 100)));
+        assert_eq!(parse_range("bytes=100-", 100), None);
+        assert_eq!(parse_range("bytes=5-2", 100), None);
+        assert_eq!(parse_range("items=0-1", 100), None);
+        assert_eq!(parse_range("bytes=0-1,4-5", 100), None);
+    }
+}

@@ -1,0 +1,170 @@
+//! The HTTP API: the OCI Distribution Spec's `/v2/` endpoints, the token
+//! endpoint and the operational ones (/healthz, /readyz, /metrics).
+//!
+//! Repository names contain slashes, so `/v2/...` paths are taken apart by
+//! hand (`route.rs`) rather than by the router; each kind of endpoint then has
+//! its own handler file.
+
+mod blobs;
+mod discovery;
+mod manifests;
+mod ops;
+mod reply;
+mod route;
+mod uploads;
+
+use crate::auth::{Auth, Denial, Need};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::storage::Storage;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use reply::ApiError;
+use route::{Endpoint, Route};
+use std::sync::Arc;
+
+/// Everything a handler needs, shared by all requests.
+pub struct App {
+    pub storage: Storage,
+    pub auth: Auth,
+    pub metrics: Metrics,
+    pub config: Config,
+    pub tls: bool,
+}
+
+pub type Shared = Arc<App>;
+
+/// The whole HTTP surface as an axum router.
+pub fn router(app: Shared) -> Router {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/token", get(ops::token))
+        .fallback(dispatch)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            ops::observe,
+        ))
+        .with_state(app)
+}
+
+/// Routes a `/v2/` request after checking who may make it.
+async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
+    let route = match route::parse(req.uri().path()) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let method = req.method().clone();
+    let query = route::Query::parse(req.uri().query());
+    let need = match route.need(&method) {
+        Some(n) => n,
+        None => {
+            return ApiError::status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "UNSUPPORTED",
+                "method not allowed here",
+            )
+            .into_response()
+        }
+    };
+    let identity = match authorize(&app, req.headers(), &need) {
+        Ok(i) => i,
+        Err(resp) => return *resp,
+    };
+    let deleting = method == Method::DELETE;
+    if deleting && !app.config.delete_enabled && !matches!(route.endpoint, Endpoint::Upload(_)) {
+        return ApiError::status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "UNSUPPORTED",
+            "deletes are disabled on this registry (delete_enabled = false)",
+        )
+        .into_response();
+    }
+    let ctx = Ctx {
+        app: &app,
+        route: &route,
+        query: &query,
+        identity,
+    };
+    let (parts, body) = req.into_parts();
+    let result = match &route.endpoint {
+        Endpoint::Base => Ok(reply::empty(StatusCode::OK)),
+        Endpoint::Catalog => discovery::catalog(&ctx).await,
+        Endpoint::Tags => discovery::tags(&ctx).await,
+        Endpoint::Referrers(d) => discovery::referrers(&ctx, d).await,
+        Endpoint::Manifest(r) => {
+            manifests::handle(&ctx, &parts.method, &parts.headers, r, body).await
+        }
+        Endpoint::Blob(d) => blobs::handle(&ctx, &parts.method, &parts.headers, d).await,
+        Endpoint::UploadStart => uploads::start(&ctx, &parts.headers, body).await,
+        Endpoint::Upload(id) => {
+            uploads::handle(&ctx, &parts.method, &parts.headers, id, body).await
+        }
+    };
+    match result {
+        Ok(r) => r,
+        Err(e) => {
+            if e.is_storage_fault() {
+                Metrics::add(&app.metrics.storage_errors, 1);
+            }
+            e.into_response()
+        }
+    }
+}
+
+/// Per-request context handed to endpoint handlers.
+pub struct Ctx<'a> {
+    pub app: &'a App,
+    pub route: &'a Route,
+    pub query: &'a route::Query,
+    pub identity: crate::auth::Identity,
+}
+
+impl Ctx<'_> {
+    pub fn name(&self) -> &str {
+        &self.route.name
+    }
+}
+
+fn authorize(
+    app: &App,
+    headers: &HeaderMap,
+    need: &Need,
+) -> Result<crate::auth::Identity, Box<Response>> {
+    let authz = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let scheme = if app.tls { "https" } else { "http" };
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let realm = format!("{scheme}://{host}/token");
+    app.auth.check(authz, &realm, need).map_err(|d| {
+        Box::new(match d {
+            Denial::Challenge { header, message } => {
+                let mut r = ApiError::status(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", &message)
+                    .into_response();
+                if let Ok(v) = header.parse() {
+                    r.headers_mut()
+                        .insert(axum::http::header::WWW_AUTHENTICATE, v);
+                }
+                r
+            }
+            Denial::Denied(message) => {
+                ApiError::status(StatusCode::FORBIDDEN, "DENIED", &message).into_response()
+            }
+        })
+    })
+}
+
+/// A request body as a byte stream for storage.
+pub fn body_stream(body: Body) -> crate::driver::ByteStream {
+    use futures::TryStreamExt;
+    Box::pin(body.into_data_stream().map_err(std::io::Error::other))
+}

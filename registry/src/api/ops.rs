@@ -1,0 +1,171 @@
+//! Operational endpoints (/healthz, /readyz, /metrics), the token endpoint,
+//! and the middleware that logs and counts every request.
+
+use super::reply::{self, ApiError};
+use super::route::{self, Query};
+use super::Shared;
+use crate::auth::Denial;
+use crate::metrics::Metrics;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::time::Instant;
+
+/// Alive: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Ready: the storage backend answers.
+pub async fn readyz(State(app): State<Shared>) -> Response {
+    match app.storage.ready().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => {
+            Metrics::add(&app.metrics.storage_errors, 1);
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("storage not ready: {e}\n"),
+            )
+                .into_response()
+        }
+    }
+}
+
+pub async fn metrics(State(app): State<Shared>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+/// `GET /token?service=..&scope=..`: docker's token endpoint.
+pub async fn token(State(app): State<Shared>, req: Request) -> Response {
+    if app.auth.mode() != crate::config::AuthMode::Token {
+        return ApiError::status(
+            StatusCode::NOT_FOUND,
+            "UNSUPPORTED",
+            "this registry does not issue tokens",
+        )
+        .into_response();
+    }
+    let query = Query::parse(req.uri().query());
+    let authz = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match app.auth.issue(authz, &query.all("scope")) {
+        Ok(t) => reply::json(
+            StatusCode::OK,
+            "application/json",
+            &serde_json::json!({
+                "token": t.token,
+                "access_token": t.token,
+                "expires_in": t.expires_in,
+                "issued_at": rfc3339(t.issued_at),
+            }),
+        ),
+        Err(Denial::Challenge { header: h, message }) => {
+            let mut r = ApiError::status(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", &message)
+                .into_response();
+            reply::set(&mut r, "www-authenticate", h);
+            r
+        }
+        Err(Denial::Denied(m)) => {
+            ApiError::status(StatusCode::FORBIDDEN, "DENIED", &m).into_response()
+        }
+    }
+}
+
+/// Seconds since the epoch as an RFC 3339 UTC timestamp.
+fn rfc3339(secs: u64) -> String {
+    let days = secs / 86400;
+    let rem = secs % 86400;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days as i64 + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Logs each request, counts it by route and status, counts body bytes, and
+/// adds the API version header every `/v2/` response carries.
+pub async fn observe(State(app): State<Shared>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let label = route_label(&path);
+    let bytes_in = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let mut response = next.run(req).await;
+    if path.starts_with("/v2") {
+        reply::set(
+            &mut response,
+            "docker-distribution-api-version",
+            "registry/2.0",
+        );
+    }
+    let status = response.status().as_u16();
+    let bytes_out = if method == axum::http::Method::HEAD {
+        0
+    } else {
+        response
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let elapsed = started.elapsed();
+    Metrics::add(&app.metrics.bytes_in, bytes_in);
+    Metrics::add(&app.metrics.bytes_out, bytes_out);
+    app.metrics
+        .record(label, method.as_str(), status, elapsed.as_secs_f64());
+    tracing::info!(
+        method = %method,
+        path = %path,
+        route = label,
+        status,
+        bytes_in,
+        bytes_out,
+        micros = elapsed.as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+fn route_label(path: &str) -> &'static str {
+    match path {
+        "/healthz" => "healthz",
+        "/readyz" => "readyz",
+        "/metrics" => "metrics",
+        "/token" => "token",
+        p if p.starts_with("/v2") => route::parse(p).map(|r| r.label()).unwrap_or("unknown"),
+        _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+    }
+}

@@ -1,0 +1,152 @@
+//! Blob uploads: `POST /v2/<name>/blobs/uploads/` (monolithic with
+//! `?digest=`, cross-repository mount with `?mount=&from=`, or a new session),
+//! then `PATCH` chunks, `PUT ?digest=` to finish, `GET` for the status and
+//! `DELETE` to abandon.
+
+use super::reply::{self, ApiError, ApiResult};
+use super::{body_stream, Ctx};
+use crate::auth::Action;
+use crate::digests;
+use crate::error::RegistryError;
+use crate::metrics::Metrics;
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::Response;
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+fn created(name: &str, digest: &digests::Digest) -> Response {
+    let mut r = reply::empty(StatusCode::CREATED);
+    reply::set(&mut r, "location", format!("/v2/{name}/blobs/{digest}"));
+    reply::set(&mut r, "docker-content-digest", digest);
+    r
+}
+
+/// 202 with where the session is and how far it got.
+fn in_progress(status: StatusCode, name: &str, id: &str, offset: u64) -> Response {
+    let mut r = reply::empty(status);
+    reply::set(&mut r, "location", format!("/v2/{name}/blobs/uploads/{id}"));
+    // distribution's convention: an empty session reports 0-0.
+    reply::set(&mut r, "range", format!("0-{}", offset.saturating_sub(1)));
+    reply::set(&mut r, "docker-upload-uuid", id);
+    r
+}
+
+pub async fn start(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> ApiResult {
+    let app = ctx.app;
+    let name = ctx.name();
+    if let (Some(mount), Some(from)) = (ctx.query.get("mount"), ctx.query.get("from")) {
+        let digest = digests::parse(mount)?;
+        let from_ok = crate::names::validate_repository_name(from).is_ok()
+            && app.auth.can(&ctx.identity, from, Action::Pull);
+        if from_ok && app.storage.mount_blob(from, name, &digest).await?.is_some() {
+            return Ok(created(name, &digest));
+        }
+        // Not mountable: fall through to an ordinary session, as the spec says.
+    }
+    Metrics::add(&app.metrics.uploads_started, 1);
+    if let Some(d) = ctx.query.get("digest") {
+        let digest = digests::parse(d)?;
+        app.storage
+            .put_blob(name, &digest, content_length(headers), body_stream(body))
+            .await?;
+        Metrics::add(&app.metrics.uploads_completed, 1);
+        return Ok(created(name, &digest));
+    }
+    let id = app.storage.start_upload(name).await?;
+    Ok(in_progress(StatusCode::ACCEPTED, name, &id, 0))
+}
+
+pub async fn handle(
+    ctx: &Ctx<'_>,
+    method: &Method,
+    headers: &HeaderMap,
+    id: &str,
+    body: Body,
+) -> ApiResult {
+    let storage = &ctx.app.storage;
+    let name = ctx.name();
+    match *method {
+        Method::GET => {
+            let status = storage.upload_status(name, id).await?;
+            Ok(in_progress(StatusCode::NO_CONTENT, name, id, status.offset))
+        }
+        Method::DELETE => {
+            storage.cancel_upload(name, id).await?;
+            Ok(reply::empty(StatusCode::NO_CONTENT))
+        }
+        Method::PATCH => {
+            let range = content_range(headers)?;
+            let declared = content_length(headers);
+            if let (Some((start, end)), Some(len)) = (range, declared) {
+                if end + 1 - start != len {
+                    return Err(RegistryError::RangeInvalid(format!(
+                        "Content-Range {start}-{end} is {} bytes but Content-Length is {len}",
+                        end + 1 - start
+                    ))
+                    .into());
+                }
+            }
+            let result = storage
+                .append_upload(name, id, range.map(|r| r.0), declared, body_stream(body))
+                .await;
+            match result {
+                Ok(status) => Ok(in_progress(StatusCode::ACCEPTED, name, id, status.offset)),
+                Err(e @ RegistryError::RangeInvalid(_)) => {
+                    // Tell the client where to resume.
+                    let offset = storage.upload_status(name, id).await?.offset;
+                    Err(ApiError::from(e)
+                        .with_header(header::RANGE, format!("0-{}", offset.saturating_sub(1)))
+                        .with_header(header::LOCATION, format!("/v2/{name}/blobs/uploads/{id}")))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Method::PUT => {
+            let digest = ctx
+                .query
+                .get("digest")
+                .ok_or_else(|| RegistryError::DigestInvalid("PUT needs ?digest=".into()))?;
+            let digest = digests::parse(digest)?;
+            let declared = content_length(headers);
+            if declared != Some(0) {
+                let range = content_range(headers)?;
+                storage
+                    .append_upload(name, id, range.map(|r| r.0), declared, body_stream(body))
+                    .await?;
+            }
+            storage.complete_upload(name, id, &digest).await?;
+            Metrics::add(&ctx.app.metrics.uploads_completed, 1);
+            Ok(created(name, &digest))
+        }
+        _ => Err(ApiError::status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "UNSUPPORTED",
+            "method not allowed",
+        )),
+    }
+}
+
+/// `Content-Range: <start>-<end>` (inclusive; an optional `bytes ` prefix and
+/// `/total` suffix are tolerated).
+fn content_range(headers: &HeaderMap) -> Result<Option<(u64, u64)>, ApiError> {
+    let Some(v) = headers.get(header::CONTENT_RANGE) else {
+        return Ok(None);
+    };
+    let invalid = || RegistryError::RangeInvalid(format!("malformed Content-Range {v:?}"));
+    let s = v.to_str().map_err(|_| invalid())?;
+    let s = s.trim().trim_start_matches("bytes").trim();
+    let s = s.split('/').next().unwrap_or("");
+    let (a, b) = s.split_once('-').ok_or_else(invalid)?;
+    let start: u64 = a.trim().parse().map_err(|_| invalid())?;
+    let end: u64 = b.trim().parse().map_err(|_| invalid())?;
+    if end < start {
+        return Err(invalid().into());
+    }
+    Ok(Some((start, end)))
+}

@@ -1,0 +1,89 @@
+//! The byte store under the registry: an object-store shaped trait (whole
+//! objects by key, ranged reads, listing by prefix), so the filesystem driver
+//! here and an S3-compatible one can stand behind the same storage code.
+//!
+//! Keys are '/'-separated relative paths built by `storage::paths`; a driver
+//! never interprets them. Every write is atomic: a reader sees the old object,
+//! the new one, or nothing — never a partial object.
+
+mod fs;
+
+pub use fs::FsDriver;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::Stream;
+use std::pin::Pin;
+use std::time::SystemTime;
+
+/// A stream of body bytes, as the HTTP layer produces and consumes them.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// What a driver can fail with. `NotFound` is separate because storage turns
+/// it into the spec's `*_UNKNOWN` errors.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("{0}: no such object")]
+    NotFound(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl DriverError {
+    pub fn io(path: &str, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            DriverError::NotFound(path.to_string())
+        } else {
+            DriverError::Io {
+                path: path.to_string(),
+                source,
+            }
+        }
+    }
+    /// The I/O error that ended a streamed body, if that was the cause
+    /// (storage uses it to recognise its own size-limit marker).
+    pub fn io_source(&self) -> Option<&std::io::Error> {
+        match self {
+            DriverError::Io { source, .. } => Some(source),
+            DriverError::NotFound(_) => None,
+        }
+    }
+}
+
+pub type DriverResult<T> = Result<T, DriverError>;
+
+/// Size and modification time of one object.
+#[derive(Debug, Clone, Copy)]
+pub struct Meta {
+    pub size: u64,
+    pub modified: SystemTime,
+}
+
+#[async_trait]
+pub trait Driver: Send + Sync + 'static {
+    /// Stores a small object whole, atomically, replacing any old one.
+    async fn put(&self, key: &str, data: Bytes) -> DriverResult<()>;
+    /// Streams an object into place atomically; returns its size. On error
+    /// nothing is left at `key` (the old object, if any, stays).
+    async fn put_stream(&self, key: &str, body: ByteStream) -> DriverResult<u64>;
+    /// Reads a small object whole.
+    async fn get(&self, key: &str) -> DriverResult<Bytes>;
+    /// Streams an object, or the byte range `start..end` of it.
+    async fn get_range(&self, key: &str, range: Option<(u64, u64)>) -> DriverResult<ByteStream>;
+    /// Size and mtime, or `None` when there is no such object.
+    async fn stat(&self, key: &str) -> DriverResult<Option<Meta>>;
+    /// Names directly under `prefix` (objects and deeper prefixes), sorted;
+    /// empty when the prefix does not exist.
+    async fn list(&self, prefix: &str) -> DriverResult<Vec<String>>;
+    /// Removes an object or everything under a prefix; missing is not an error.
+    async fn delete(&self, key: &str) -> DriverResult<()>;
+    /// Moves an object to a new key atomically (a copy then delete on object
+    /// stores); replaces what was at `to`.
+    async fn rename(&self, from: &str, to: &str) -> DriverResult<()>;
+    /// Whether the backend is reachable and writable (for /readyz).
+    async fn ready(&self) -> DriverResult<()>;
+}

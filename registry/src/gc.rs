@@ -1,0 +1,301 @@
+//! Garbage collection: mark every blob a live manifest references, sweep the
+//! rest. Safe while the server takes pushes: anything written after the GC's
+//! start (minus the grace period) is kept, as is any blob a repository linked
+//! after that point — a push in flight has linked its layers before it puts
+//! the manifest that will reference them.
+//!
+//! A small window remains between the last check of a blob's links and its
+//! deletion; a manifest PUT that lands exactly there fails with
+//! MANIFEST_BLOB_UNKNOWN and the client pushes the blob again.
+
+use crate::digests::{self, Digest};
+use crate::error::Result;
+use crate::media;
+use crate::storage::{paths, ManifestRef, Storage};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashSet};
+use std::time::{Duration, SystemTime};
+
+#[derive(Debug, Clone)]
+pub struct GcOptions {
+    /// Report what would go; delete nothing.
+    pub dry_run: bool,
+    /// Also remove manifests that no tag (directly or through an index or
+    /// as a referrer) reaches.
+    pub delete_untagged: bool,
+    /// Keep anything younger than the GC's start minus this.
+    pub grace: Duration,
+    /// Upload sessions older than this are abandoned.
+    pub upload_max_age: Duration,
+}
+
+#[derive(Debug, Default)]
+pub struct GcReport {
+    pub blobs_removed: Vec<(Digest, u64)>,
+    pub manifests_removed: Vec<(String, Digest)>,
+    pub uploads_removed: Vec<(String, String)>,
+    pub bytes_freed: u64,
+}
+
+pub struct Gc<'a> {
+    storage: &'a Storage,
+    opts: GcOptions,
+    cutoff: SystemTime,
+    marked: HashSet<String>,
+    report: GcReport,
+}
+
+/// Runs a whole collection.
+pub async fn run(storage: &Storage, opts: GcOptions) -> Result<GcReport> {
+    let mut gc = Gc::new(storage, opts).await?;
+    gc.mark().await?;
+    gc.sweep().await
+}
+
+impl<'a> Gc<'a> {
+    /// Starts a collection: the cutoff is now minus the grace period, "now"
+    /// read from the store's own clock (the mtime of a marker it writes), so
+    /// that it compares exactly with the times the store gives every object.
+    pub async fn new(storage: &'a Storage, opts: GcOptions) -> Result<Gc<'a>> {
+        let marker = "_tmp/gc-start";
+        storage
+            .driver()
+            .put(marker, bytes::Bytes::from_static(b"gc"))
+            .await?;
+        let now = storage
+            .driver()
+            .stat(marker)
+            .await?
+            .map(|m| m.modified)
+            .unwrap_or_else(SystemTime::now);
+        let cutoff = now
+            .checked_sub(opts.grace)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        Ok(Gc {
+            storage,
+            opts,
+            cutoff,
+            marked: HashSet::new(),
+            report: GcReport::default(),
+        })
+    }
+
+    fn young(&self, modified: SystemTime) -> bool {
+        modified >= self.cutoff
+    }
+
+    /// Marks every blob that a live manifest of any repository references.
+    pub async fn mark(&mut self) -> Result<()> {
+        for repo in self.storage.catalog().await? {
+            let revisions = self.revisions(&repo).await?;
+            let live = if self.opts.delete_untagged {
+                self.reachable(&repo, &revisions).await?
+            } else {
+                revisions.iter().map(|d| d.to_string()).collect()
+            };
+            for digest in &revisions {
+                if live.contains(&digest.to_string()) {
+                    self.mark_manifest(digest).await?;
+                    continue;
+                }
+                let link = paths::revision_link(&repo, digest);
+                let young = match self.storage.driver().stat(&link).await? {
+                    Some(m) => self.young(m.modified),
+                    None => continue,
+                };
+                if young {
+                    self.mark_manifest(digest).await?;
+                } else {
+                    if !self.opts.dry_run {
+                        self.storage
+                            .delete_manifest(&repo, &ManifestRef::Digest(digest.clone()))
+                            .await?;
+                    }
+                    self.report
+                        .manifests_removed
+                        .push((repo.clone(), digest.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn revisions(&self, repo: &str) -> Result<Vec<Digest>> {
+        let driver = self.storage.driver();
+        let dir = paths::revisions_dir(repo);
+        let mut out = Vec::new();
+        for alg in driver.list(&dir).await? {
+            for hex in driver.list(&format!("{dir}/{alg}")).await? {
+                if let Ok(d) = digests::parse(&format!("{alg}:{hex}")) {
+                    out.push(d);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Manifests reachable from tags: tagged ones, their index children, and
+    /// referrers of anything reachable.
+    async fn reachable(&self, repo: &str, revisions: &[Digest]) -> Result<BTreeSet<String>> {
+        let mut live = BTreeSet::new();
+        let mut pending: Vec<Digest> = Vec::new();
+        for tag in self.storage.tags(repo).await.unwrap_or_default() {
+            if let Ok(d) = self.storage.resolve(repo, &ManifestRef::Tag(tag)).await {
+                pending.push(d);
+            }
+        }
+        while let Some(d) = pending.pop() {
+            if !revisions.contains(&d) || !live.insert(d.to_string()) {
+                continue;
+            }
+            if let Ok(body) = self.storage.blob_bytes(&d).await {
+                if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                    pending.extend(children(&v));
+                }
+            }
+            for r in self.storage.referrers(repo, &d, None).await? {
+                if let Some(rd) = r.get("digest").and_then(Value::as_str) {
+                    if let Ok(rd) = digests::parse(rd) {
+                        pending.push(rd);
+                    }
+                }
+            }
+        }
+        Ok(live)
+    }
+
+    async fn mark_manifest(&mut self, digest: &Digest) -> Result<()> {
+        self.marked.insert(digest.to_string());
+        let Ok(body) = self.storage.blob_bytes(digest).await else {
+            return Ok(());
+        };
+        let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+            return Ok(());
+        };
+        if v.get("mediaType")
+            .and_then(Value::as_str)
+            .is_some_and(media::is_index)
+            || v.get("manifests").is_some()
+        {
+            // Children are revisions of their own and get marked as such.
+            return Ok(());
+        }
+        let descriptors = v.get("config").into_iter().chain(
+            v.get("layers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        );
+        for d in descriptors {
+            if let Some(s) = d.get("digest").and_then(Value::as_str) {
+                self.marked.insert(s.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes unmarked blobs older than the cutoff, their links, and stale
+    /// upload sessions.
+    pub async fn sweep(mut self) -> Result<GcReport> {
+        let driver = self.storage.driver().clone();
+        let repos = self.storage.catalog().await?;
+        for alg in driver.list(paths::BLOBS).await? {
+            for prefix in driver.list(&format!("{}/{alg}", paths::BLOBS)).await? {
+                for hex in driver
+                    .list(&format!("{}/{alg}/{prefix}", paths::BLOBS))
+                    .await?
+                {
+                    let Ok(digest) = digests::parse(&format!("{alg}:{hex}")) else {
+                        continue;
+                    };
+                    if self.marked.contains(&digest.to_string()) {
+                        continue;
+                    }
+                    let Some(meta) = driver.stat(&paths::blob_data(&digest)).await? else {
+                        continue;
+                    };
+                    if self.young(meta.modified) || self.recently_linked(&repos, &digest).await? {
+                        continue;
+                    }
+                    if !self.opts.dry_run {
+                        for repo in &repos {
+                            driver
+                                .delete(&format!("{}/{alg}/{hex}", paths::layers_dir(repo)))
+                                .await?;
+                        }
+                        driver
+                            .delete(&format!("{}/{alg}/{prefix}/{hex}", paths::BLOBS))
+                            .await?;
+                    }
+                    self.report.bytes_freed += meta.size;
+                    self.report.blobs_removed.push((digest, meta.size));
+                }
+            }
+        }
+        self.sweep_uploads(&repos).await?;
+        Ok(self.report)
+    }
+
+    /// Whether some repository linked the blob after the cutoff (a push in
+    /// flight that reuses stored content).
+    async fn recently_linked(&self, repos: &[String], digest: &Digest) -> Result<bool> {
+        for repo in repos {
+            if let Some(m) = self
+                .storage
+                .driver()
+                .stat(&paths::layer_link(repo, digest))
+                .await?
+            {
+                if self.young(m.modified) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    async fn sweep_uploads(&mut self, repos: &[String]) -> Result<()> {
+        let driver = self.storage.driver().clone();
+        let too_old = SystemTime::now()
+            .checked_sub(self.opts.upload_max_age)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        for repo in repos {
+            for id in driver.list(&paths::uploads_dir(repo)).await? {
+                if !paths::valid_upload_id(&id) {
+                    continue;
+                }
+                let Some(info) = driver.stat(&paths::upload_info(repo, &id)).await? else {
+                    continue;
+                };
+                // The newest chunk says when the session was last used.
+                let mut last = info.modified;
+                for name in driver.list(&paths::upload_dir(repo, &id)).await? {
+                    if let Some(m) = driver
+                        .stat(&format!("{}/{name}", paths::upload_dir(repo, &id)))
+                        .await?
+                    {
+                        last = last.max(m.modified);
+                    }
+                }
+                if last < too_old {
+                    if !self.opts.dry_run {
+                        driver.delete(&paths::upload_dir(repo, &id)).await?;
+                    }
+                    self.report.uploads_removed.push((repo.clone(), id));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Digests of the manifests an index lists.
+fn children(v: &Value) -> Vec<Digest> {
+    v.get("manifests")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.get("digest").and_then(Value::as_str))
+        .filter_map(|s| digests::parse(s).ok())
+        .collect()
+}

@@ -1,0 +1,102 @@
+//! Prometheus metrics kept in plain atomics and one small map, rendered in
+//! the text exposition format at /metrics.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub struct Metrics {
+    /// (route, method, status) -> count
+    requests: Mutex<BTreeMap<(&'static str, String, u16), u64>>,
+    /// (route) -> (sum of seconds, count), for mean latency per route
+    durations: Mutex<BTreeMap<&'static str, (f64, u64)>>,
+    pub bytes_in: AtomicU64,
+    pub bytes_out: AtomicU64,
+    pub uploads_started: AtomicU64,
+    pub uploads_completed: AtomicU64,
+    pub storage_errors: AtomicU64,
+}
+
+impl Metrics {
+    pub fn record(&self, route: &'static str, method: &str, status: u16, seconds: f64) {
+        *self
+            .requests
+            .lock()
+            .unwrap()
+            .entry((route, method.to_string(), status))
+            .or_default() += 1;
+        let mut d = self.durations.lock().unwrap();
+        let e = d.entry(route).or_default();
+        e.0 += seconds;
+        e.1 += 1;
+    }
+
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str(
+            "# HELP hoist_registry_requests_total HTTP requests by route, method and status.\n",
+        );
+        out.push_str("# TYPE hoist_registry_requests_total counter\n");
+        for ((route, method, status), n) in self.requests.lock().unwrap().iter() {
+            let _ = writeln!(
+                out,
+                "hoist_registry_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
+            );
+        }
+        out.push_str(
+            "# HELP hoist_registry_request_seconds Time spent answering requests by route.\n",
+        );
+        out.push_str("# TYPE hoist_registry_request_seconds summary\n");
+        for (route, (sum, count)) in self.durations.lock().unwrap().iter() {
+            let _ = writeln!(
+                out,
+                "hoist_registry_request_seconds_sum{{route=\"{route}\"}} {sum}"
+            );
+            let _ = writeln!(
+                out,
+                "hoist_registry_request_seconds_count{{route=\"{route}\"}} {count}"
+            );
+        }
+        let counters = [
+            (
+                "hoist_registry_bytes_received_total",
+                "Request body bytes received.",
+                &self.bytes_in,
+            ),
+            (
+                "hoist_registry_bytes_sent_total",
+                "Response body bytes sent.",
+                &self.bytes_out,
+            ),
+            (
+                "hoist_registry_uploads_started_total",
+                "Blob upload sessions started.",
+                &self.uploads_started,
+            ),
+            (
+                "hoist_registry_uploads_completed_total",
+                "Blob uploads verified and stored.",
+                &self.uploads_completed,
+            ),
+            (
+                "hoist_registry_storage_errors_total",
+                "Storage backend failures.",
+                &self.storage_errors,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                value.load(Ordering::Relaxed)
+            );
+        }
+        out
+    }
+}

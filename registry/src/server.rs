@@ -1,0 +1,136 @@
+//! Starting and stopping the server: storage and auth from the config, plain
+//! HTTP or TLS (rustls) on the configured address, graceful shutdown.
+
+use crate::api::{self, App};
+use crate::auth::Auth;
+use crate::config::{Config, ConfigError};
+use crate::driver::FsDriver;
+use crate::metrics::Metrics;
+use crate::storage::{Limits, Storage};
+use axum_server::tls_rustls::RustlsConfig;
+use axum_server::Handle;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long in-flight requests get to finish after a shutdown signal.
+/// Uploads cut off then stay resumable: their acknowledged chunks are stored.
+const DRAIN: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("storage root {path}: {source}")]
+    Storage {
+        path: String,
+        #[source]
+        source: crate::driver::DriverError,
+    },
+    #[error("auth setup: {0}")]
+    Auth(#[from] crate::auth::AuthSetupError),
+    #[error("TLS setup from {cert} and {key}: {source}")]
+    Tls {
+        cert: String,
+        key: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The shared state for a config: storage driver, auth, metrics.
+pub fn build(config: &Config) -> Result<Arc<App>, ServeError> {
+    config.validate()?;
+    let root = config.root.clone().expect("validated");
+    let driver = FsDriver::new(&root).map_err(|source| ServeError::Storage {
+        path: root.display().to_string(),
+        source,
+    })?;
+    let limits = Limits {
+        max_manifest_bytes: config.max_manifest_bytes,
+        max_upload_bytes: config.max_upload_bytes,
+    };
+    Ok(Arc::new(App {
+        storage: Storage::new(Arc::new(driver), limits),
+        auth: Auth::new(&config.auth)?,
+        metrics: Metrics::default(),
+        config: config.clone(),
+        tls: config.tls.cert.is_some(),
+    }))
+}
+
+/// A server running on a tokio runtime.
+pub struct Running {
+    pub addr: SocketAddr,
+    handle: Handle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn stop(self) {
+        self.handle.graceful_shutdown(Some(DRAIN));
+        let _ = self.task.await;
+    }
+
+    /// Resolves when the server has stopped (after `shutdown_on` fired).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    /// Starts a graceful shutdown when `signal` resolves.
+    pub fn shutdown_on(&self, signal: impl std::future::Future<Output = ()> + Send + 'static) {
+        let handle = self.handle.clone();
+        tokio::spawn(async move {
+            signal.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            handle.graceful_shutdown(Some(DRAIN));
+        });
+    }
+}
+
+/// Binds and starts serving; returns once the listener is up.
+pub async fn start(config: &Config) -> Result<Running, ServeError> {
+    let app = build(config)?;
+    let addr = config.listen_addr()?;
+    let service = api::router(app).into_make_service();
+    let handle = Handle::new();
+    // Bind here so a port in use is reported as such, not as a task failure.
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|source| ServeError::Listen { addr, source })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| ServeError::Listen { addr, source })?;
+    let task = match (&config.tls.cert, &config.tls.key) {
+        (Some(cert), Some(key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(|source| ServeError::Tls {
+                    cert: cert.display().to_string(),
+                    key: key.display().to_string(),
+                    source,
+                })?;
+            let server = axum_server::from_tcp_rustls(listener, tls).handle(handle.clone());
+            tokio::spawn(async move { server.serve(service).await })
+        }
+        _ => {
+            let server = axum_server::from_tcp(listener).handle(handle.clone());
+            tokio::spawn(async move { server.serve(service).await })
+        }
+    };
+    let addr = handle.listening().await.ok_or_else(|| ServeError::Listen {
+        addr,
+        source: std::io::Error::other("the server stopped before listening"),
+    })?;
+    tracing::info!(%addr, tls = config.tls.cert.is_some(), "registry listening");
+    Ok(Running { addr, handle, task })
+}

@@ -1,0 +1,177 @@
+//! What the registry's bytes mean: content-addressed blobs shared by every
+//! repository, per-repository links that say which blobs a repository may
+//! serve, manifests, tags, referrers and upload sessions. Everything goes
+//! through a `Driver`, and nothing here is kept only in memory, so any number
+//! of server processes can share one store.
+
+mod manifests;
+pub mod paths;
+mod uploads;
+
+pub use manifests::{ManifestRef, StoredManifest};
+pub use uploads::UploadStatus;
+
+use crate::digests::Digest;
+use crate::driver::{ByteStream, Driver, Meta};
+use crate::error::{RegistryError, Result};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Size limits the storage layer enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_manifest_bytes: u64,
+    pub max_upload_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_manifest_bytes: 4 * 1024 * 1024,
+            max_upload_bytes: 64 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+pub struct Storage {
+    driver: Arc<dyn Driver>,
+    limits: Limits,
+    /// Running sha256 of uploads this process has been appending to, keyed by
+    /// upload id, with the exact chunk keys it covers; used only while the
+    /// session's chunks are still exactly those. An optimisation that saves
+    /// re-reading the data at completion; without it (another replica, a
+    /// restart, a racing write) the data is re-hashed from storage.
+    hashers: Mutex<HashMap<String, (Vec<String>, crate::digests::StreamHasher)>>,
+}
+
+impl Storage {
+    pub fn new(driver: Arc<dyn Driver>, limits: Limits) -> Self {
+        Storage {
+            driver,
+            limits,
+            hashers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn driver(&self) -> &Arc<dyn Driver> {
+        &self.driver
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The blob's size if `repo` may serve it (linked there and present).
+    pub async fn blob_stat(&self, repo: &str, digest: &Digest) -> Result<Option<u64>> {
+        if self
+            .driver
+            .stat(&paths::layer_link(repo, digest))
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        Ok(self.global_blob(digest).await?.map(|m| m.size))
+    }
+
+    /// The stored blob regardless of repository.
+    pub async fn global_blob(&self, digest: &Digest) -> Result<Option<Meta>> {
+        Ok(self.driver.stat(&paths::blob_data(digest)).await?)
+    }
+
+    /// Streams a blob (or a byte range of it) that `repo` may serve.
+    pub async fn blob_read(
+        &self,
+        digest: &Digest,
+        range: Option<(u64, u64)>,
+    ) -> Result<ByteStream> {
+        self.driver
+            .get_range(&paths::blob_data(digest), range)
+            .await
+            .map_err(|e| {
+                RegistryError::not_found_as(e, || RegistryError::BlobUnknown(digest.to_string()))
+            })
+    }
+
+    /// Reads a small blob whole (manifests, configs).
+    pub async fn blob_bytes(&self, digest: &Digest) -> Result<Bytes> {
+        self.driver
+            .get(&paths::blob_data(digest))
+            .await
+            .map_err(|e| {
+                RegistryError::not_found_as(e, || RegistryError::BlobUnknown(digest.to_string()))
+            })
+    }
+
+    /// Lets `repo` serve a blob that is already stored.
+    pub async fn link_blob(&self, repo: &str, digest: &Digest) -> Result<()> {
+        self.driver
+            .put(
+                &paths::layer_link(repo, digest),
+                Bytes::from(digest.to_string()),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Cross-repository mount: links `digest` into `to` when `from` has it.
+    pub async fn mount_blob(&self, from: &str, to: &str, digest: &Digest) -> Result<Option<u64>> {
+        match self.blob_stat(from, digest).await? {
+            Some(size) => {
+                self.link_blob(to, digest).await?;
+                Ok(Some(size))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Unlinks a blob from a repository (the data stays until GC).
+    pub async fn delete_blob(&self, repo: &str, digest: &Digest) -> Result<()> {
+        if self.blob_stat(repo, digest).await?.is_none() {
+            return Err(RegistryError::BlobUnknown(digest.to_string()));
+        }
+        let (alg, hex) = crate::digests::parts(digest);
+        self.driver
+            .delete(&format!("{}/{alg}/{hex}", paths::layers_dir(repo)))
+            .await?;
+        Ok(())
+    }
+
+    /// Whether any data for the repository exists.
+    pub async fn repo_exists(&self, repo: &str) -> Result<bool> {
+        Ok(!self.driver.list(&paths::repo(repo)).await?.is_empty())
+    }
+
+    /// Every repository name, sorted. Repository names nest (`a/b/c`), so
+    /// this walks down until it meets the `_`-prefixed parts of a repository.
+    pub async fn catalog(&self) -> Result<Vec<String>> {
+        let mut found = Vec::new();
+        let mut pending = vec![String::new()];
+        while let Some(prefix) = pending.pop() {
+            let dir = if prefix.is_empty() {
+                paths::REPOSITORIES.to_string()
+            } else {
+                paths::repo(&prefix)
+            };
+            let children = self.driver.list(&dir).await?;
+            if children.iter().any(|c| c == "_manifests" || c == "_layers") {
+                found.push(prefix.clone());
+            }
+            for child in children.into_iter().filter(|c| !c.starts_with('_')) {
+                pending.push(if prefix.is_empty() {
+                    child
+                } else {
+                    format!("{prefix}/{child}")
+                });
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
+    /// Whether the backend answers (for /readyz).
+    pub async fn ready(&self) -> Result<()> {
+        Ok(self.driver.ready().await?)
+    }
+}

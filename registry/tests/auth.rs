@@ -1,0 +1,332 @@
+//! Auth over HTTP: htpasswd basic auth, the bearer token flow, the access
+//! policy, and attacks on tokens.
+
+mod common;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use common::*;
+use hoist_registry::config::{AccessRule, AuthMode};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+fn rule(subjects: &[&str], repos: &[&str], actions: &[&str]) -> AccessRule {
+    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
+    AccessRule {
+        subjects: v(subjects),
+        repositories: v(repos),
+        actions: v(actions),
+    }
+}
+
+/// A registry with users alice (push+pull on team/**, delete too), bob
+/// (pull only) and the given mode.
+async fn secured(mode: AuthMode, ttl: u64) -> Reg {
+    let root = hoist_testkit::TempRoot::new();
+    let htpasswd = root.join("htpasswd");
+    let entries = format!(
+        "alice:{}\nbob:{}\n",
+        bcrypt::hash("alice-pw", 4).unwrap(),
+        bcrypt::hash("bob-pw", 4).unwrap()
+    );
+    std::fs::write(&htpasswd, entries).unwrap();
+    let reg = Reg::start_with(|c| {
+        c.auth.mode = mode;
+        c.auth.htpasswd = Some(htpasswd.clone());
+        c.auth.token_ttl_seconds = ttl;
+        c.auth.groups.insert("devs".into(), vec!["alice".into()]);
+        c.auth.access = vec![
+            rule(&["group:devs"], &["team/**"], &["pull", "push", "delete"]),
+            rule(&["bob"], &["team/**"], &["pull"]),
+        ];
+    })
+    .await;
+    std::mem::forget(root); // the htpasswd file must outlive the server
+    reg
+}
+
+fn basic(user: &str, pw: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{user}:{pw}")))
+}
+
+async fn token(reg: &Reg, user: Option<(&str, &str)>, scope: &str) -> (StatusCode, String) {
+    let mut req = reg
+        .http
+        .get(reg.u(&format!("/token?service=hoist-registry&scope={scope}")));
+    if let Some((u, p)) = user {
+        req = req.header("authorization", basic(u, p));
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let v: Value = r.json().await.unwrap_or_default();
+    (status, v["token"].as_str().unwrap_or("").to_string())
+}
+
+async fn post_blob(reg: &Reg, repo: &str, auth: Option<String>) -> reqwest::Response {
+    let data = b"auth test blob".to_vec();
+    let mut req = reg
+        .http
+        .post(reg.u(&format!(
+            "/v2/{repo}/blobs/uploads/?digest={}",
+            sha256(&data)
+        )))
+        .body(data);
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn htpasswd_basic_auth_and_policy() {
+    let reg = secured(AuthMode::Htpasswd, 300).await;
+    let r = reg.get("/v2/").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic realm="));
+    assert_eq!(error_code(r).await, "UNAUTHORIZED");
+    let r = post_blob(&reg, "team/app", Some(basic("alice", "wrong"))).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = post_blob(&reg, "team/app", Some(basic("nobody", "x"))).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = post_blob(&reg, "team/app", Some(basic("alice", "alice-pw"))).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // bob may pull but not push; alice may not push outside team/.
+    let r = post_blob(&reg, "team/app", Some(basic("bob", "bob-pw"))).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(r).await, "DENIED");
+    let r = post_blob(&reg, "elsewhere", Some(basic("alice", "alice-pw"))).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let digest = sha256(b"auth test blob");
+    let r = reg
+        .http
+        .get(reg.u(&format!("/v2/team/app/blobs/{digest}")))
+        .header("authorization", basic("bob", "bob-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn token_flow_grants_only_what_policy_allows() {
+    let reg = secured(AuthMode::Token, 300).await;
+    let r = post_blob(&reg, "team/app", None).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let challenge = r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        challenge.starts_with(&format!(
+            "Bearer realm=\"{}/token\",service=\"hoist-registry\"",
+            reg.url
+        )),
+        "{challenge}"
+    );
+    assert!(
+        challenge.contains("scope=\"repository:team/app:pull,push\""),
+        "{challenge}"
+    );
+
+    let (status, t) = token(
+        &reg,
+        Some(("alice", "alice-pw")),
+        "repository:team/app:pull,push",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let r = post_blob(&reg, "team/app", Some(format!("Bearer {t}"))).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    // Bad password: no token at all.
+    let (status, _) = token(&reg, Some(("alice", "nope")), "repository:team/app:pull").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // A pull-only user asks for push: the token holds pull only, push is denied.
+    let (_, t) = token(
+        &reg,
+        Some(("bob", "bob-pw")),
+        "repository:team/app:pull,push",
+    )
+    .await;
+    let claims: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(t.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["access"][0]["actions"], serde_json::json!(["pull"]));
+    let r = post_blob(&reg, "team/app", Some(format!("Bearer {t}"))).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(r).await, "DENIED");
+    let digest = sha256(b"auth test blob");
+    let r = reg
+        .http
+        .get(reg.u(&format!("/v2/team/app/blobs/{digest}")))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Anonymous: a token with nothing in it.
+    let (status, t) = token(&reg, None, "repository:team/app:pull").await;
+    assert_eq!(status, StatusCode::OK);
+    let r = reg
+        .http
+        .get(reg.u(&format!("/v2/team/app/blobs/{digest}")))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn token_for_one_repository_does_not_open_another() {
+    let reg = secured(AuthMode::Token, 300).await;
+    let (_, t) = token(
+        &reg,
+        Some(("alice", "alice-pw")),
+        "repository:team/a:pull,push",
+    )
+    .await;
+    assert_eq!(
+        post_blob(&reg, "team/a", Some(format!("Bearer {t}")))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let r = post_blob(&reg, "team/b", Some(format!("Bearer {t}"))).await;
+    // alice could get a token for team/b, so she is asked to get one.
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    assert!(
+        challenge.contains("repository:team/b:pull,push"),
+        "{challenge}"
+    );
+    // Mounting from a repository the token does not cover is an ordinary upload.
+    let digest = sha256(b"auth test blob");
+    let (_, tb) = token(
+        &reg,
+        Some(("alice", "alice-pw")),
+        "repository:team/b:pull,push",
+    )
+    .await;
+    let r = reg
+        .http
+        .post(reg.u(&format!(
+            "/v2/team/b/blobs/uploads/?mount={digest}&from=team/a"
+        )))
+        .bearer_auth(&tb)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        reg.http
+            .head(reg.u(&format!("/v2/team/b/blobs/{digest}")))
+            .bearer_auth(&tb)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn expired_and_tampered_tokens_are_refused() {
+    let reg = secured(AuthMode::Token, 1).await;
+    let (_, t) = token(
+        &reg,
+        Some(("alice", "alice-pw")),
+        "repository:team/a:pull,push",
+    )
+    .await;
+    // Tampered: widen the scope in the payload, keep the signature.
+    let parts: Vec<&str> = t.split('.').collect();
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    claims["access"][0]["name"] = "team/other".into();
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        parts[2]
+    );
+    let r = post_blob(&reg, "team/other", Some(format!("Bearer {forged}"))).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
+    // "alg": "none" with no signature.
+    let none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+        parts[1]
+    );
+    assert_eq!(
+        post_blob(&reg, "team/a", Some(format!("Bearer {none}")))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Expired: wait out the 1-second lifetime.
+    hoist_testkit::wait_until(
+        "the token to expire",
+        std::time::Duration::from_secs(5),
+        || {
+            claims["exp"].as_u64().unwrap()
+                < std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs()
+        },
+    );
+    let r = post_blob(&reg, "team/a", Some(format!("Bearer {t}"))).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(r).await, "UNAUTHORIZED");
+    assert!(reg.files_containing("/blobs/").is_empty());
+}
+
+#[tokio::test]
+async fn anonymous_pull_when_enabled() {
+    let root = hoist_testkit::TempRoot::new();
+    let htpasswd = root.join("htpasswd");
+    std::fs::write(
+        &htpasswd,
+        format!("alice:{}\n", bcrypt::hash("pw", 4).unwrap()),
+    )
+    .unwrap();
+    let reg = Reg::start_with(|c| {
+        c.auth.mode = AuthMode::Token;
+        c.auth.htpasswd = Some(htpasswd.clone());
+        c.auth.anonymous_pull = true;
+    })
+    .await;
+    let (_, t) = token(&reg, Some(("alice", "pw")), "repository:pub:pull,push").await;
+    assert_eq!(
+        post_blob(&reg, "pub", Some(format!("Bearer {t}")))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let digest = sha256(b"auth test blob");
+    assert_eq!(
+        reg.get(&format!("/v2/pub/blobs/{digest}")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        post_blob(&reg, "pub", None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
