@@ -51,6 +51,13 @@ fn detached_lifecycle_leaves_nothing_behind() {
             .all(|l| l.contains('T') && l.contains("Z tick")),
         "{tail}"
     );
+    assert!(f
+        .ok(&["logs", "--since", "10m", "ticker"])
+        .starts_with("started"));
+    assert_eq!(
+        f.ok(&["logs", "--since", "2100-01-01T00:00:00Z", "ticker"]),
+        ""
+    );
     // exec joins the container.
     let exec = f.ok(&[
         "exec",
