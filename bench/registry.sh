@@ -126,7 +126,7 @@ for side in hoist dist; do
         "http://127.0.0.1:$port/v2/bench/s$first-r1/blobs/${LAYER[$first]}" >"$WORK/hey-$side.txt"
     rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/hey-$side.txt")
     p99=$(awk '/99% in/ {print $3*1000 "ms"}' "$WORK/hey-$side.txt")
-    codes=$(awk '/\[[0-9]+\]/ {printf "%s%s", sep, $0; sep=","}' "$WORK/hey-$side.txt" | tr -s ' ')
+    codes=$(awk '/^[ \t]*\[[0-9]+\]/ {printf "%s%s:%s", sep, $1, $2; sep=","}' "$WORK/hey-$side.txt")
     record "blob_head $side $rps $p99 $codes"
 done
 record "rss hoist $(awk '/VmHWM/ {print $2}' /proc/$HOIST_PID/status)"

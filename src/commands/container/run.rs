@@ -119,7 +119,7 @@ fn foreground(root: &Path, rec: &container::ContainerRecord, stdin: bool) -> any
 /// Starts `hoist __monitor ID` in its own session and waits for its report.
 pub fn start_detached(root: &Path, id: &str) -> anyhow::Result<()> {
     let dir = container::container_dir(root, id);
-    let (r, w) = nix::unistd::pipe().context("creating a pipe")?;
+    let (r, w) = hoist_runtime::core::spawn::pipe().context("creating a pipe")?;
     let exe = std::env::current_exe().context("finding the hoist binary")?;
     let log = std::fs::File::create(dir.join("monitor.log")).context("creating monitor.log")?;
     let wfd = w.as_raw_fd();

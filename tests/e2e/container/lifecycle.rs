@@ -51,6 +51,13 @@ fn detached_lifecycle_leaves_nothing_behind() {
             .all(|l| l.contains('T') && l.contains("Z tick")),
         "{tail}"
     );
+    assert!(f
+        .ok(&["logs", "--since", "10m", "ticker"])
+        .starts_with("started"));
+    assert_eq!(
+        f.ok(&["logs", "--since", "2100-01-01T00:00:00Z", "ticker"]),
+        ""
+    );
     // exec joins the container.
     let exec = f.ok(&[
         "exec",
@@ -157,4 +164,23 @@ fn published_port_reaches_httpd_on_loopback() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "proxy still listening"
     );
+}
+
+#[test]
+fn rm_cleans_up_after_a_killed_monitor() {
+    let Some(f) = Fixture::new() else { return };
+    let id = f.ok(&["run", "-d", "busybox", "sleep", "60"]);
+    let state_file = f.root.join("containers").join(&id).join("state.json");
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(state_file).unwrap()).unwrap();
+    let monitor = state["monitor_pid"].as_i64().unwrap() as i32;
+    // SAFETY: signalling the monitor this test started (by PID).
+    unsafe { libc::kill(monitor, libc::SIGKILL) };
+    wait_until(
+        "ps to see the monitor gone",
+        Duration::from_secs(10),
+        || f.ok(&["ps", "-a"]).contains("Exited (255)"),
+    );
+    f.ok(&["rm", &id]);
+    assert_nothing_left(&id);
 }

@@ -27,8 +27,25 @@ pub enum Hierarchy {
     V2(PathBuf),
 }
 
-const V1_USED: [&str; 7] = [
-    "memory", "cpu", "cpuacct", "pids", "devices", "freezer", "blkio",
+/// The v1 controllers a container joins: the ones hoist writes limits or
+/// rules to (every extra hierarchy costs a cgroup migration at each start).
+const V1_USED: [&str; 4] = ["memory", "cpu", "pids", "devices"];
+
+const V1_ALL: [&str; 14] = [
+    "cpuset",
+    "cpu",
+    "cpuacct",
+    "blkio",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls",
+    "perf_event",
+    "net_prio",
+    "hugetlb",
+    "pids",
+    "rdma",
+    "misc",
 ];
 
 /// The machine's cgroup layout (read once from /proc/self/mountinfo).
@@ -62,9 +79,11 @@ fn parse_mountinfo(info: &str) -> Hierarchy {
                     .filter(|o| V1_USED.contains(o))
                     .map(str::to_string)
                     .collect();
+                // Mount options name every controller of the hierarchy (a
+                // mount inside the container must repeat them all).
                 let options: Vec<&str> = rfields[2]
                     .split(',')
-                    .filter(|o| V1_USED.contains(o) || o.starts_with("name="))
+                    .filter(|o| V1_ALL.contains(o) || o.starts_with("name="))
                     .collect();
                 v1.push(V1Hierarchy {
                     mountpoint,
@@ -265,7 +284,7 @@ mod tests {
 
     #[test]
     fn hybrid_mountinfo_uses_v1_controllers() {
-        let info = "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n\
+        let info = "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct\n\
                     35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n\
                     40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n\
                     41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
@@ -273,6 +292,8 @@ mod tests {
             panic!("expected v1")
         };
         assert_eq!(hs.len(), 3);
+        assert_eq!(hs[0].options, "cpu,cpuacct");
+        assert_eq!(hs[0].controllers, vec!["cpu"]);
         assert_eq!(hs[1].controllers, vec!["memory"]);
         assert_eq!(hs[2].options, "name=systemd");
         assert!(hs[2].controllers.is_empty());
