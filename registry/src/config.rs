@@ -23,6 +23,15 @@ pub struct Config {
     pub tls: TlsConfig,
     pub auth: AuthConfig,
     pub gc: GcConfig,
+    /// Where blobs live: files under `root` (default) or `[storage.s3]`.
+    pub storage: StorageConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// An S3-compatible bucket instead of the filesystem (driver/s3).
+    pub s3: Option<crate::driver::S3Config>,
 }
 
 impl Default for Config {
@@ -36,6 +45,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
             gc: GcConfig::default(),
+            storage: StorageConfig::default(),
         }
     }
 }
@@ -233,7 +243,9 @@ impl Config {
                 }
             }
         }
-        if self.root.is_none() {
+        if let Some(s3) = &self.storage.s3 {
+            s3.validate().map_err(ConfigError::Invalid)?;
+        } else if self.root.is_none() {
             return Err(ConfigError::Invalid(
                 "no storage root (set root or --root)".into(),
             ));

@@ -60,6 +60,7 @@ impl RegistryError {
             RangeInvalid(_) | RangeNotSatisfiable(_) => "RANGE_INVALID",
             TagInvalid(_) => "TAG_INVALID",
             Unsupported(_) => "UNSUPPORTED",
+            Storage(DriverError::Unavailable { .. }) => "UNAVAILABLE",
             Storage(_) => "UNKNOWN",
         }
     }
@@ -73,6 +74,7 @@ impl RegistryError {
             TooLarge(_) => 413,
             Unsupported(_) => 405,
             Storage(DriverError::NotFound(_)) => 404,
+            Storage(DriverError::Unavailable { .. }) => 503,
             Storage(_) => 500,
             _ => 400,
         }

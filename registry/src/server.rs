@@ -4,7 +4,7 @@
 use crate::api::{self, App};
 use crate::auth::Auth;
 use crate::config::{Config, ConfigError};
-use crate::driver::FsDriver;
+use crate::driver::{Driver, FsDriver, S3Driver};
 use crate::metrics::Metrics;
 use crate::storage::{Limits, Storage};
 use axum_server::tls_rustls::RustlsConfig;
@@ -47,22 +47,35 @@ pub enum ServeError {
 /// The shared state for a config: storage driver, auth, metrics.
 pub fn build(config: &Config) -> Result<Arc<App>, ServeError> {
     config.validate()?;
-    let root = config.root.clone().expect("validated");
-    let driver = FsDriver::new(&root).map_err(|source| ServeError::Storage {
-        path: root.display().to_string(),
-        source,
-    })?;
+    let driver = open_driver(config)?;
     let limits = Limits {
         max_manifest_bytes: config.max_manifest_bytes,
         max_upload_bytes: config.max_upload_bytes,
     };
     Ok(Arc::new(App {
-        storage: Storage::new(Arc::new(driver), limits),
+        storage: Storage::new(driver, limits),
         auth: Auth::new(&config.auth)?,
         metrics: Metrics::default(),
         config: config.clone(),
         tls: config.tls.cert.is_some(),
     }))
+}
+
+/// The byte store the config names: `[storage.s3]`, else files under `root`.
+fn open_driver(config: &Config) -> Result<Arc<dyn Driver>, ServeError> {
+    if let Some(s3) = &config.storage.s3 {
+        let driver = S3Driver::new(s3).map_err(|source| ServeError::Storage {
+            path: format!("s3://{}/{}", s3.bucket, s3.prefix),
+            source,
+        })?;
+        return Ok(Arc::new(driver));
+    }
+    let root = config.root.clone().expect("validated");
+    let driver = FsDriver::new(&root).map_err(|source| ServeError::Storage {
+        path: root.display().to_string(),
+        source,
+    })?;
+    Ok(Arc::new(driver))
 }
 
 /// A server running on a tokio runtime.

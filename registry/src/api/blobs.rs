@@ -22,6 +22,21 @@ pub async fn handle(
         .blob_stat(ctx.name(), digest)
         .await?
         .ok_or_else(|| RegistryError::BlobUnknown(digest.to_string()))?;
+    if *method == Method::GET {
+        // S3 `redirect = true`: the client fetches the bytes from the store.
+        let key = crate::storage::paths::blob_data(digest);
+        if let Some(url) = storage
+            .driver()
+            .presign_get(&key)
+            .await
+            .map_err(RegistryError::Storage)?
+        {
+            let mut r = reply::empty(StatusCode::TEMPORARY_REDIRECT);
+            reply::set(&mut r, "location", url);
+            reply::set(&mut r, "docker-content-digest", digest);
+            return Ok(r);
+        }
+    }
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(spec) => Some(parse_range(spec, size).ok_or_else(|| {
             ApiError::from(RegistryError::RangeNotSatisfiable(format!(

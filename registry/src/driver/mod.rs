@@ -7,8 +7,10 @@
 //! the new one, or nothing — never a partial object.
 
 mod fs;
+pub mod s3;
 
 pub use fs::FsDriver;
+pub use s3::{S3Config, S3Driver};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -31,6 +33,10 @@ pub enum DriverError {
         #[source]
         source: std::io::Error,
     },
+    /// The backend did not answer (unreachable, timing out, refusing) after
+    /// its retries; the API answers 503 so clients retry.
+    #[error("{path}: storage unavailable: {message}")]
+    Unavailable { path: String, message: String },
 }
 
 impl DriverError {
@@ -49,7 +55,7 @@ impl DriverError {
     pub fn io_source(&self) -> Option<&std::io::Error> {
         match self {
             DriverError::Io { source, .. } => Some(source),
-            DriverError::NotFound(_) => None,
+            DriverError::NotFound(_) | DriverError::Unavailable { .. } => None,
         }
     }
 }
@@ -86,4 +92,9 @@ pub trait Driver: Send + Sync + 'static {
     async fn rename(&self, from: &str, to: &str) -> DriverResult<()>;
     /// Whether the backend is reachable and writable (for /readyz).
     async fn ready(&self) -> DriverResult<()>;
+    /// A URL a client may GET the object from directly, when the driver is
+    /// set up to redirect blob downloads (S3 `redirect = true`).
+    async fn presign_get(&self, _key: &str) -> DriverResult<Option<String>> {
+        Ok(None)
+    }
 }
