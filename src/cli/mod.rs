@@ -6,6 +6,7 @@ pub mod build;
 pub mod container;
 pub mod image;
 pub mod registry;
+pub mod registry_s3;
 pub mod transfer;
 
 use clap::{Args, Parser, Subcommand};

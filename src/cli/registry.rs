@@ -32,6 +32,8 @@ pub struct ConfigArgs {
     /// Where the registry keeps its data [config: root; default: <hoist root>/registry]
     #[arg(long, env = "HOIST_REGISTRY_ROOT", value_name = "DIR")]
     pub storage_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub s3: super::registry_s3::S3Args,
 }
 
 #[derive(Args, Debug)]

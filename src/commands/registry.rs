@@ -28,6 +28,7 @@ fn base_config(args: &ConfigArgs, global: &GlobalArgs) -> anyhow::Result<Config>
     if config.root.is_none() {
         config.root = Some(hoist_root(global).join("registry"));
     }
+    args.s3.apply(&mut config.storage.s3);
     Ok(config)
 }
 
@@ -96,7 +97,10 @@ async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     eprintln!(
         "hoist registry listening on {scheme}://{} (storage {}, auth {:?})",
         running.addr,
-        config.root.as_ref().expect("root is set").display(),
+        match &config.storage.s3 {
+            Some(s3) => format!("s3://{}/{}", s3.bucket, s3.prefix),
+            None => config.root.as_ref().expect("root is set").display().to_string(),
+        },
         config.auth.mode
     );
     running.shutdown_on(async {

@@ -7,5 +7,6 @@ mod build;
 mod container;
 mod image;
 mod registry;
+mod registry_s3;
 mod tidy;
 mod transfer;

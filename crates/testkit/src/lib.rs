@@ -3,11 +3,15 @@
 //! ports, temporary store roots, child processes that die with the test, and
 //! waiting for a condition instead of sleeping.
 
+mod moto;
 mod process;
+mod proxy;
 mod skip;
 mod wait;
 
+pub use moto::{http_request, moto_server_path, shared_moto, Moto};
 pub use process::{ChildGuard, Peer};
+pub use proxy::TcpProxy;
 pub use skip::{is_root, skip_or_fail, strict};
 pub use wait::{wait_until, wait_until_ok};
 

@@ -1,0 +1,178 @@
+//! `hoist registry serve` replicas over one S3 bucket (moto on 127.0.0.1):
+//! push through one replica, pull through the other; a chunked upload whose
+//! PATCHes alternate between replicas; concurrent pushes over both; and the
+//! object store going away (a TCP relay between the registry and moto is cut,
+//! since moto keeps data in memory only and a restart would lose it).
+
+#[allow(dead_code)]
+#[path = "registry/http.rs"]
+mod http;
+#[allow(dead_code)]
+#[path = "registry/layout.rs"]
+mod layout;
+
+use crate::common::hoist;
+use hoist_testkit::{require_program, shared_moto, Peer, TcpProxy, TempRoot};
+use http::{random_bytes, request, sha256};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// One replica serving `bucket` through `endpoint_port`.
+struct Replica {
+    _peer: Peer,
+    port: u16,
+}
+
+fn replica(root: &TempRoot, endpoint_port: u16, bucket: &str) -> Replica {
+    let port = hoist_testkit::free_port();
+    let mut cmd = hoist(root.path());
+    cmd.args(["registry", "serve", "--addr", &format!("127.0.0.1:{port}")])
+        .arg("--storage-root")
+        .arg(root.join("unused"))
+        .args(["--storage-s3-bucket", bucket])
+        .args(["--storage-s3-endpoint", &format!("http://127.0.0.1:{endpoint_port}")])
+        .args(["--storage-s3-path-style", "true"])
+        .args(["--storage-s3-max-retries", "1"])
+        .args(["--storage-s3-retry-timeout-seconds", "3"])
+        .args(["--storage-s3-connect-timeout-seconds", "2"])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test");
+    let peer = Peer::start(&mut cmd, port, &root.join(format!("replica-{port}.log")));
+    Replica { _peer: peer, port }
+}
+
+fn bucket_name(test: &str) -> String {
+    let tag: String = sha256(format!("{test}{:?}", Instant::now()).as_bytes())[7..19].into();
+    format!("e2e-{tag}")
+}
+
+#[test]
+fn skopeo_push_through_a_pull_through_b() {
+    require_program!("skopeo");
+    let Some(moto) = shared_moto("registry_s3::skopeo_push_through_a_pull_through_b") else {
+        return;
+    };
+    let bucket = bucket_name("skopeo");
+    moto.create_bucket(&bucket);
+    let tmp = TempRoot::new();
+    let (a, b) = (replica(&tmp, moto.port, &bucket), replica(&tmp, moto.port, &bucket));
+    let src = tmp.join("src");
+    let digest = layout::single(&src, "v1", &[64 * 1024, 6 * 1024 * 1024]);
+    let skopeo = |args: &[&str]| {
+        let out = Command::new("skopeo")
+            .arg("--insecure-policy")
+            .args(args)
+            .env("REGISTRY_AUTH_FILE", tmp.join("auth.json"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "skopeo {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:v1", src.display()),
+        &format!("docker://127.0.0.1:{}/s3/app:v1", a.port),
+    ]);
+    let raw = skopeo(&["inspect", "--tls-verify=false", "--raw", &format!("docker://127.0.0.1:{}/s3/app:v1", b.port)]);
+    assert_eq!(sha256(raw.as_bytes()), digest);
+    let back = tmp.join("back");
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://127.0.0.1:{}/s3/app:v1", b.port),
+        &format!("oci:{}:v1", back.display()),
+    ]);
+    assert_eq!(layout::blob_names(&src), layout::blob_names(&back));
+}
+
+#[test]
+fn chunked_upload_alternating_replicas_and_concurrent_pushes() {
+    let Some(moto) = shared_moto("registry_s3::chunked_upload_alternating_replicas") else {
+        return;
+    };
+    let bucket = bucket_name("chunked");
+    moto.create_bucket(&bucket);
+    let tmp = TempRoot::new();
+    let replicas = [replica(&tmp, moto.port, &bucket), replica(&tmp, moto.port, &bucket)];
+    let data = random_bytes(3 * 1024 * 1024 + 123);
+    let digest = sha256(&data);
+    let r = request(replicas[0].port, "POST", "/v2/s3/chunked/blobs/uploads/", &[], b"");
+    assert_eq!(r.status, 202, "{}", r.text());
+    let mut location = r.header("location").unwrap().to_string();
+    let mut offset = 0usize;
+    for (i, chunk) in data.chunks(1024 * 1024).enumerate() {
+        let port = replicas[i % 2].port;
+        let range = format!("{}-{}", offset, offset + chunk.len() - 1);
+        let r = request(port, "PATCH", &location, &[("Content-Range", &range), ("Content-Type", "application/octet-stream")], chunk);
+        assert_eq!(r.status, 202, "PATCH {i} on replica {}: {}", i % 2, r.text());
+        offset += chunk.len();
+        assert_eq!(r.header("range").unwrap(), format!("0-{}", offset - 1));
+        location = r.header("location").unwrap().to_string();
+        // The other replica sees the same progress.
+        let status = request(replicas[(i + 1) % 2].port, "GET", &location, &[], b"");
+        assert_eq!(status.status, 204, "{}", status.text());
+        assert_eq!(status.header("range").unwrap(), format!("0-{}", offset - 1));
+    }
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let r = request(replicas[1].port, "PUT", &format!("{location}{sep}digest={digest}"), &[], b"");
+    assert_eq!(r.status, 201, "{}", r.text());
+    let got = request(replicas[0].port, "GET", &format!("/v2/s3/chunked/blobs/{digest}"), &[], b"");
+    assert_eq!(got.status, 200);
+    assert!(got.body == data, "blob read through replica A differs");
+
+    // 20 concurrent monolithic pushes spread over both replicas land intact.
+    let ports = [replicas[0].port, replicas[1].port];
+    let pushed: Vec<(String, Vec<u8>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                s.spawn(move || {
+                    let blob = random_bytes(64 * 1024 + i);
+                    let digest = sha256(&blob);
+                    let r = request(ports[i % 2], "POST", &format!("/v2/s3/many{i}/blobs/uploads/?digest={digest}"), &[], &blob);
+                    assert_eq!(r.status, 201, "{}", r.text());
+                    (format!("/v2/s3/many{i}/blobs/{digest}"), blob)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (i, (path, blob)) in pushed.iter().enumerate() {
+        let r = request(ports[(i + 1) % 2], "GET", path, &[], b"");
+        assert!(r.status == 200 && &r.body == blob, "{path} not intact through the other replica");
+    }
+}
+
+#[test]
+fn store_outage_is_503_then_recovers_with_data_intact() {
+    let Some(moto) = shared_moto("registry_s3::store_outage") else {
+        return;
+    };
+    let bucket = bucket_name("outage");
+    moto.create_bucket(&bucket);
+    let proxy = TcpProxy::start(moto.port);
+    let tmp = TempRoot::new();
+    let a = replica(&tmp, proxy.port, &bucket);
+    assert_eq!(request(a.port, "GET", "/readyz", &[], b"").status, 200);
+    let before = random_bytes(200 * 1024);
+    let before_digest = http::push_blob(a.port, "s3/outage", &before);
+
+    proxy.cut();
+    hoist_testkit::wait_until("readyz fails while the store is cut", Duration::from_secs(30), || {
+        request(a.port, "GET", "/readyz", &[], b"").status == 503
+    });
+    let started = Instant::now();
+    let blob = random_bytes(100 * 1024);
+    let r = request(a.port, "POST", &format!("/v2/s3/outage/blobs/uploads/?digest={}", sha256(&blob)), &[], &blob);
+    assert_eq!(r.status, 503, "push during the outage: {}", r.text());
+    assert!(r.text().contains("UNAVAILABLE"), "{}", r.text());
+    assert!(started.elapsed() < Duration::from_secs(30), "the registry hung for {:?}", started.elapsed());
+
+    proxy.restore();
+    hoist_testkit::wait_until("readyz recovers", Duration::from_secs(30), || {
+        request(a.port, "GET", "/readyz", &[], b"").status == 200
+    });
+    let got = request(a.port, "GET", &format!("/v2/s3/outage/blobs/{before_digest}"), &[], b"");
+    assert!(got.status == 200 && got.body == before, "acknowledged blob lost");
+    http::push_blob(a.port, "s3/outage", &blob);
+}
