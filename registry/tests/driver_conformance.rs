@@ -132,7 +132,11 @@ async fn put_get_stat_overwrite(h: &Harness) {
     assert_eq!(d.get(&key).await.unwrap(), Bytes::from_static(b"hello"));
     let meta = d.stat(&key).await.unwrap().expect("stat after put");
     assert_eq!(meta.size, 5);
-    assert!(meta.modified > before, "mtime {:?} is not recent", meta.modified);
+    assert!(
+        meta.modified > before,
+        "mtime {:?} is not recent",
+        meta.modified
+    );
     d.put(&key, Bytes::from_static(b"bye")).await.unwrap();
     assert_eq!(d.get(&key).await.unwrap(), Bytes::from_static(b"bye"));
     assert_eq!(d.stat(&key).await.unwrap().unwrap().size, 3);
@@ -140,7 +144,9 @@ async fn put_get_stat_overwrite(h: &Harness) {
     let empty = h.key("a/empty");
     d.put(&empty, Bytes::new()).await.unwrap();
     assert_eq!(d.stat(&empty).await.unwrap().unwrap().size, 0);
-    assert!(collect(d.get_range(&empty, None).await.unwrap()).await.is_empty());
+    assert!(collect(d.get_range(&empty, None).await.unwrap())
+        .await
+        .is_empty());
     d.delete(&key).await.unwrap();
     d.delete(&empty).await.unwrap();
     assert!(d.stat(&key).await.unwrap().is_none());
@@ -160,7 +166,9 @@ async fn ranges(h: &Harness) {
         collect(d.get_range(&key, Some((9_000, 10_000))).await.unwrap()).await,
         data[9_000..]
     );
-    assert!(collect(d.get_range(&key, Some((7, 7))).await.unwrap()).await.is_empty());
+    assert!(collect(d.get_range(&key, Some((7, 7))).await.unwrap())
+        .await
+        .is_empty());
     d.delete(&key).await.unwrap();
 }
 
@@ -168,19 +176,35 @@ async fn missing_keys(h: &Harness) {
     let d = &*h.driver;
     let key = h.key("nothing/here");
     assert!(matches!(d.get(&key).await, Err(DriverError::NotFound(_))));
-    assert!(matches!(d.get_range(&key, None).await, Err(DriverError::NotFound(_))));
-    assert!(matches!(d.get_range(&key, Some((0, 1))).await, Err(DriverError::NotFound(_))));
+    assert!(matches!(
+        d.get_range(&key, None).await,
+        Err(DriverError::NotFound(_))
+    ));
+    assert!(matches!(
+        d.get_range(&key, Some((0, 1))).await,
+        Err(DriverError::NotFound(_))
+    ));
     assert!(d.stat(&key).await.unwrap().is_none());
     assert!(d.list(&key).await.unwrap().is_empty());
-    d.delete(&key).await.expect("deleting a missing key is not an error");
+    d.delete(&key)
+        .await
+        .expect("deleting a missing key is not an error");
     let renamed = d.rename(&key, &h.key("elsewhere")).await;
-    assert!(matches!(renamed, Err(DriverError::NotFound(_))), "{renamed:?}");
+    assert!(
+        matches!(renamed, Err(DriverError::NotFound(_))),
+        "{renamed:?}"
+    );
     // A prefix of a name is not a parent of it.
-    d.put(&h.key("abc"), Bytes::from_static(b"x")).await.unwrap();
+    d.put(&h.key("abc"), Bytes::from_static(b"x"))
+        .await
+        .unwrap();
     assert!(d.stat(&h.key("ab")).await.unwrap().is_none());
     assert!(d.list(&h.key("ab")).await.unwrap().is_empty());
     d.delete(&h.key("ab")).await.unwrap();
-    assert!(d.stat(&h.key("abc")).await.unwrap().is_some(), "delete(ab) removed abc");
+    assert!(
+        d.stat(&h.key("abc")).await.unwrap().is_some(),
+        "delete(ab) removed abc"
+    );
     d.delete(&h.key("abc")).await.unwrap();
 }
 
@@ -224,7 +248,10 @@ async fn delete_prefix(h: &Harness) {
     }
     d.delete(&h.key("p")).await.unwrap();
     assert!(walk(d, &h.key("p")).await.is_empty());
-    assert!(d.stat(&h.key("pp/keep")).await.unwrap().is_some(), "a sibling prefix went too");
+    assert!(
+        d.stat(&h.key("pp/keep")).await.unwrap().is_some(),
+        "a sibling prefix went too"
+    );
     d.delete(&h.key("pp")).await.unwrap();
 }
 
@@ -232,7 +259,9 @@ async fn rename_replaces(h: &Harness) {
     let d = &*h.driver;
     let (from, to) = (h.key("m/from"), h.key("n/to"));
     d.put(&from, Bytes::from_static(b"new")).await.unwrap();
-    d.put(&to, Bytes::from_static(b"old contents")).await.unwrap();
+    d.put(&to, Bytes::from_static(b"old contents"))
+        .await
+        .unwrap();
     d.rename(&from, &to).await.unwrap();
     assert!(d.stat(&from).await.unwrap().is_none());
     assert_eq!(d.get(&to).await.unwrap(), Bytes::from_static(b"new"));
@@ -267,7 +296,9 @@ async fn put_stream_error_leaves_nothing(h: &Harness) {
     let body = futures::stream::iter(
         (0..120)
             .map(|_| Ok(Bytes::from(vec![7u8; 64 * 1024])))
-            .chain(std::iter::once(Err(std::io::Error::other("client went away")))),
+            .chain(std::iter::once(Err(std::io::Error::other(
+                "client went away",
+            )))),
     )
     .boxed();
     let err = d.put_stream(&key, body).await.unwrap_err();
@@ -298,7 +329,10 @@ async fn concurrent_writers_one_key(h: &Harness) {
     // One writer's bytes, whole: never a mix or a partial object.
     let got = h.driver.get(&key).await.unwrap();
     assert_eq!(got.len(), 1024 * 1024);
-    assert!(got.iter().all(|b| *b == got[0]) && got[0] < 6, "mixed object");
+    assert!(
+        got.iter().all(|b| *b == got[0]) && got[0] < 6,
+        "mixed object"
+    );
     h.driver.delete(&key).await.unwrap();
 }
 

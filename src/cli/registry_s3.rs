@@ -20,43 +20,89 @@ pub struct S3Args {
     #[arg(long, env = "HOIST_REGISTRY_STORAGE_S3_PREFIX")]
     pub storage_s3_prefix: Option<String>,
     /// Path-style addressing (host/bucket/key) [config: storage.s3.path_style]
-    #[arg(long, env = "HOIST_REGISTRY_STORAGE_S3_PATH_STYLE", value_name = "BOOL")]
+    #[arg(
+        long,
+        env = "HOIST_REGISTRY_STORAGE_S3_PATH_STYLE",
+        value_name = "BOOL"
+    )]
     pub storage_s3_path_style: Option<bool>,
     /// Allow a plain-HTTP endpoint [config: storage.s3.allow_http; loopback always allowed]
-    #[arg(long, env = "HOIST_REGISTRY_STORAGE_S3_ALLOW_HTTP", value_name = "BOOL")]
+    #[arg(
+        long,
+        env = "HOIST_REGISTRY_STORAGE_S3_ALLOW_HTTP",
+        value_name = "BOOL"
+    )]
     pub storage_s3_allow_http: Option<bool>,
     /// Access key id; else AWS_ACCESS_KEY_ID or the AWS chain [config: storage.s3.access_key_id]
-    #[arg(long, env = "HOIST_REGISTRY_STORAGE_S3_ACCESS_KEY_ID", value_name = "ID")]
+    #[arg(
+        long,
+        env = "HOIST_REGISTRY_STORAGE_S3_ACCESS_KEY_ID",
+        value_name = "ID"
+    )]
     pub storage_s3_access_key_id: Option<String>,
     /// Secret access key [config: storage.s3.secret_access_key]
-    #[arg(long, env = "HOIST_REGISTRY_STORAGE_S3_SECRET_ACCESS_KEY", value_name = "SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "HOIST_REGISTRY_STORAGE_S3_SECRET_ACCESS_KEY",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
     pub storage_s3_secret_access_key: Option<String>,
     /// Session token [config: storage.s3.session_token]
-    #[arg(long, env = "HOIST_REGISTRY_STORAGE_S3_SESSION_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "HOIST_REGISTRY_STORAGE_S3_SESSION_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
     pub storage_s3_session_token: Option<String>,
     /// Redirect blob GETs to presigned URLs [config: storage.s3.redirect]
     #[arg(long, env = "HOIST_REGISTRY_STORAGE_S3_REDIRECT", value_name = "BOOL")]
     pub storage_s3_redirect: Option<bool>,
     /// Presigned URL lifetime [config: storage.s3.redirect_ttl_seconds]
-    #[arg(long, env = "HOIST_REGISTRY_STORAGE_S3_REDIRECT_TTL_SECONDS", value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "HOIST_REGISTRY_STORAGE_S3_REDIRECT_TTL_SECONDS",
+        value_name = "SECONDS"
+    )]
     pub storage_s3_redirect_ttl_seconds: Option<u64>,
     /// Per-request timeout [config: storage.s3.request_timeout_seconds]
-    #[arg(long, env = "HOIST_REGISTRY_STORAGE_S3_REQUEST_TIMEOUT_SECONDS", value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "HOIST_REGISTRY_STORAGE_S3_REQUEST_TIMEOUT_SECONDS",
+        value_name = "SECONDS"
+    )]
     pub storage_s3_request_timeout_seconds: Option<u64>,
     /// Connect timeout [config: storage.s3.connect_timeout_seconds]
-    #[arg(long, env = "HOIST_REGISTRY_STORAGE_S3_CONNECT_TIMEOUT_SECONDS", value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "HOIST_REGISTRY_STORAGE_S3_CONNECT_TIMEOUT_SECONDS",
+        value_name = "SECONDS"
+    )]
     pub storage_s3_connect_timeout_seconds: Option<u64>,
     /// Retries per request [config: storage.s3.max_retries]
     #[arg(long, env = "HOIST_REGISTRY_STORAGE_S3_MAX_RETRIES", value_name = "N")]
     pub storage_s3_max_retries: Option<usize>,
     /// Time budget for retrying one request [config: storage.s3.retry_timeout_seconds]
-    #[arg(long, env = "HOIST_REGISTRY_STORAGE_S3_RETRY_TIMEOUT_SECONDS", value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "HOIST_REGISTRY_STORAGE_S3_RETRY_TIMEOUT_SECONDS",
+        value_name = "SECONDS"
+    )]
     pub storage_s3_retry_timeout_seconds: Option<u64>,
     /// Multipart part size, at least 5 MiB [config: storage.s3.part_size_bytes]
-    #[arg(long, env = "HOIST_REGISTRY_STORAGE_S3_PART_SIZE_BYTES", value_name = "BYTES")]
+    #[arg(
+        long,
+        env = "HOIST_REGISTRY_STORAGE_S3_PART_SIZE_BYTES",
+        value_name = "BYTES"
+    )]
     pub storage_s3_part_size_bytes: Option<usize>,
     /// Parts in flight per upload [config: storage.s3.part_concurrency]
-    #[arg(long, env = "HOIST_REGISTRY_STORAGE_S3_PART_CONCURRENCY", value_name = "N")]
+    #[arg(
+        long,
+        env = "HOIST_REGISTRY_STORAGE_S3_PART_CONCURRENCY",
+        value_name = "N"
+    )]
     pub storage_s3_part_concurrency: Option<usize>,
 }
 

@@ -99,7 +99,12 @@ async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         running.addr,
         match &config.storage.s3 {
             Some(s3) => format!("s3://{}/{}", s3.bucket, s3.prefix),
-            None => config.root.as_ref().expect("root is set").display().to_string(),
+            None => config
+                .root
+                .as_ref()
+                .expect("root is set")
+                .display()
+                .to_string(),
         },
         config.auth.mode
     );

@@ -30,7 +30,10 @@ fn replica(root: &TempRoot, endpoint_port: u16, bucket: &str) -> Replica {
         .arg("--storage-root")
         .arg(root.join("unused"))
         .args(["--storage-s3-bucket", bucket])
-        .args(["--storage-s3-endpoint", &format!("http://127.0.0.1:{endpoint_port}")])
+        .args([
+            "--storage-s3-endpoint",
+            &format!("http://127.0.0.1:{endpoint_port}"),
+        ])
         .args(["--storage-s3-path-style", "true"])
         .args(["--storage-s3-max-retries", "1"])
         .args(["--storage-s3-retry-timeout-seconds", "3"])
@@ -55,7 +58,10 @@ fn skopeo_push_through_a_pull_through_b() {
     let bucket = bucket_name("skopeo");
     moto.create_bucket(&bucket);
     let tmp = TempRoot::new();
-    let (a, b) = (replica(&tmp, moto.port, &bucket), replica(&tmp, moto.port, &bucket));
+    let (a, b) = (
+        replica(&tmp, moto.port, &bucket),
+        replica(&tmp, moto.port, &bucket),
+    );
     let src = tmp.join("src");
     let digest = layout::single(&src, "v1", &[64 * 1024, 6 * 1024 * 1024]);
     let skopeo = |args: &[&str]| {
@@ -65,7 +71,11 @@ fn skopeo_push_through_a_pull_through_b() {
             .env("REGISTRY_AUTH_FILE", tmp.join("auth.json"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "skopeo {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "skopeo {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     skopeo(&[
@@ -74,7 +84,12 @@ fn skopeo_push_through_a_pull_through_b() {
         &format!("oci:{}:v1", src.display()),
         &format!("docker://127.0.0.1:{}/s3/app:v1", a.port),
     ]);
-    let raw = skopeo(&["inspect", "--tls-verify=false", "--raw", &format!("docker://127.0.0.1:{}/s3/app:v1", b.port)]);
+    let raw = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
+        &format!("docker://127.0.0.1:{}/s3/app:v1", b.port),
+    ]);
     assert_eq!(sha256(raw.as_bytes()), digest);
     let back = tmp.join("back");
     skopeo(&[
@@ -94,18 +109,42 @@ fn chunked_upload_alternating_replicas_and_concurrent_pushes() {
     let bucket = bucket_name("chunked");
     moto.create_bucket(&bucket);
     let tmp = TempRoot::new();
-    let replicas = [replica(&tmp, moto.port, &bucket), replica(&tmp, moto.port, &bucket)];
+    let replicas = [
+        replica(&tmp, moto.port, &bucket),
+        replica(&tmp, moto.port, &bucket),
+    ];
     let data = random_bytes(3 * 1024 * 1024 + 123);
     let digest = sha256(&data);
-    let r = request(replicas[0].port, "POST", "/v2/s3/chunked/blobs/uploads/", &[], b"");
+    let r = request(
+        replicas[0].port,
+        "POST",
+        "/v2/s3/chunked/blobs/uploads/",
+        &[],
+        b"",
+    );
     assert_eq!(r.status, 202, "{}", r.text());
     let mut location = r.header("location").unwrap().to_string();
     let mut offset = 0usize;
     for (i, chunk) in data.chunks(1024 * 1024).enumerate() {
         let port = replicas[i % 2].port;
         let range = format!("{}-{}", offset, offset + chunk.len() - 1);
-        let r = request(port, "PATCH", &location, &[("Content-Range", &range), ("Content-Type", "application/octet-stream")], chunk);
-        assert_eq!(r.status, 202, "PATCH {i} on replica {}: {}", i % 2, r.text());
+        let r = request(
+            port,
+            "PATCH",
+            &location,
+            &[
+                ("Content-Range", &range),
+                ("Content-Type", "application/octet-stream"),
+            ],
+            chunk,
+        );
+        assert_eq!(
+            r.status,
+            202,
+            "PATCH {i} on replica {}: {}",
+            i % 2,
+            r.text()
+        );
         offset += chunk.len();
         assert_eq!(r.header("range").unwrap(), format!("0-{}", offset - 1));
         location = r.header("location").unwrap().to_string();
@@ -115,9 +154,21 @@ fn chunked_upload_alternating_replicas_and_concurrent_pushes() {
         assert_eq!(status.header("range").unwrap(), format!("0-{}", offset - 1));
     }
     let sep = if location.contains('?') { '&' } else { '?' };
-    let r = request(replicas[1].port, "PUT", &format!("{location}{sep}digest={digest}"), &[], b"");
+    let r = request(
+        replicas[1].port,
+        "PUT",
+        &format!("{location}{sep}digest={digest}"),
+        &[],
+        b"",
+    );
     assert_eq!(r.status, 201, "{}", r.text());
-    let got = request(replicas[0].port, "GET", &format!("/v2/s3/chunked/blobs/{digest}"), &[], b"");
+    let got = request(
+        replicas[0].port,
+        "GET",
+        &format!("/v2/s3/chunked/blobs/{digest}"),
+        &[],
+        b"",
+    );
     assert_eq!(got.status, 200);
     assert!(got.body == data, "blob read through replica A differs");
 
@@ -129,7 +180,13 @@ fn chunked_upload_alternating_replicas_and_concurrent_pushes() {
                 s.spawn(move || {
                     let blob = random_bytes(64 * 1024 + i);
                     let digest = sha256(&blob);
-                    let r = request(ports[i % 2], "POST", &format!("/v2/s3/many{i}/blobs/uploads/?digest={digest}"), &[], &blob);
+                    let r = request(
+                        ports[i % 2],
+                        "POST",
+                        &format!("/v2/s3/many{i}/blobs/uploads/?digest={digest}"),
+                        &[],
+                        &blob,
+                    );
                     assert_eq!(r.status, 201, "{}", r.text());
                     (format!("/v2/s3/many{i}/blobs/{digest}"), blob)
                 })
@@ -139,7 +196,10 @@ fn chunked_upload_alternating_replicas_and_concurrent_pushes() {
     });
     for (i, (path, blob)) in pushed.iter().enumerate() {
         let r = request(ports[(i + 1) % 2], "GET", path, &[], b"");
-        assert!(r.status == 200 && &r.body == blob, "{path} not intact through the other replica");
+        assert!(
+            r.status == 200 && &r.body == blob,
+            "{path} not intact through the other replica"
+        );
     }
 }
 
@@ -158,21 +218,42 @@ fn store_outage_is_503_then_recovers_with_data_intact() {
     let before_digest = http::push_blob(a.port, "s3/outage", &before);
 
     proxy.cut();
-    hoist_testkit::wait_until("readyz fails while the store is cut", Duration::from_secs(30), || {
-        request(a.port, "GET", "/readyz", &[], b"").status == 503
-    });
+    hoist_testkit::wait_until(
+        "readyz fails while the store is cut",
+        Duration::from_secs(30),
+        || request(a.port, "GET", "/readyz", &[], b"").status == 503,
+    );
     let started = Instant::now();
     let blob = random_bytes(100 * 1024);
-    let r = request(a.port, "POST", &format!("/v2/s3/outage/blobs/uploads/?digest={}", sha256(&blob)), &[], &blob);
+    let r = request(
+        a.port,
+        "POST",
+        &format!("/v2/s3/outage/blobs/uploads/?digest={}", sha256(&blob)),
+        &[],
+        &blob,
+    );
     assert_eq!(r.status, 503, "push during the outage: {}", r.text());
     assert!(r.text().contains("UNAVAILABLE"), "{}", r.text());
-    assert!(started.elapsed() < Duration::from_secs(30), "the registry hung for {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the registry hung for {:?}",
+        started.elapsed()
+    );
 
     proxy.restore();
     hoist_testkit::wait_until("readyz recovers", Duration::from_secs(30), || {
         request(a.port, "GET", "/readyz", &[], b"").status == 200
     });
-    let got = request(a.port, "GET", &format!("/v2/s3/outage/blobs/{before_digest}"), &[], b"");
-    assert!(got.status == 200 && got.body == before, "acknowledged blob lost");
+    let got = request(
+        a.port,
+        "GET",
+        &format!("/v2/s3/outage/blobs/{before_digest}"),
+        &[],
+        b"",
+    );
+    assert!(
+        got.status == 200 && got.body == before,
+        "acknowledged blob lost"
+    );
     http::push_blob(a.port, "s3/outage", &blob);
 }

@@ -82,12 +82,11 @@ fn start() -> Option<Moto> {
                 Ok(())
             });
         }
-        let child = cmd.spawn().expect("start moto_server");
+        let mut child = cmd.spawn().expect("start moto_server");
         tx.send(child.id()).unwrap();
-        // This thread must outlive every test: the death signal follows it.
-        loop {
-            std::thread::park();
-        }
+        // This thread must outlive every test (the death signal follows
+        // it): it waits on moto, which only ends with the test binary.
+        let _ = child.wait();
     });
     let pid = rx.recv().ok()?;
     crate::wait_until(

@@ -65,10 +65,8 @@ impl TcpProxy {
     pub fn cut(&self) {
         self.state.up.store(false, Ordering::SeqCst);
         // Wake the accept loop so it drops the listener.
-        let _ = TcpStream::connect_timeout(
-            &([127, 0, 0, 1], self.port).into(),
-            Duration::from_secs(1),
-        );
+        let _ =
+            TcpStream::connect_timeout(&([127, 0, 0, 1], self.port).into(), Duration::from_secs(1));
         for c in self.state.connections.lock().unwrap().drain(..) {
             let _ = c.shutdown(Shutdown::Both);
         }
@@ -76,9 +74,10 @@ impl TcpProxy {
 
     /// Listens again on the same port.
     pub fn restore(&self) {
-        let listener = crate::wait_until_ok("proxy port free again", Duration::from_secs(10), || {
-            TcpListener::bind(("127.0.0.1", self.port)).ok()
-        });
+        let listener =
+            crate::wait_until_ok("proxy port free again", Duration::from_secs(10), || {
+                TcpListener::bind(("127.0.0.1", self.port)).ok()
+            });
         self.state.up.store(true, Ordering::SeqCst);
         self.accept_on(listener);
     }

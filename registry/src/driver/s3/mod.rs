@@ -41,7 +41,9 @@ pub struct S3Driver {
 impl S3Driver {
     /// A driver for `config` (nothing is contacted until the first request).
     pub fn new(config: &S3Config) -> DriverResult<Self> {
-        config.validate().map_err(|m| unavailable(&config.bucket, m))?;
+        config
+            .validate()
+            .map_err(|m| unavailable(&config.bucket, m))?;
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(&config.bucket)
             .with_region(&config.region)
@@ -126,8 +128,9 @@ impl Driver for S3Driver {
     }
 
     async fn put_stream(&self, key: &str, mut body: ByteStream) -> DriverResult<u64> {
-        let mut writer = BufWriter::with_capacity(self.store.clone(), self.path(key), self.part_size)
-            .with_max_concurrency(self.part_concurrency);
+        let mut writer =
+            BufWriter::with_capacity(self.store.clone(), self.path(key), self.part_size)
+                .with_max_concurrency(self.part_concurrency);
         let mut size = 0u64;
         while let Some(chunk) = body.next().await {
             let result = match chunk {
