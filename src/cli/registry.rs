@@ -33,7 +33,7 @@ pub struct ConfigArgs {
     #[arg(long, env = "HOIST_REGISTRY_ROOT", value_name = "DIR")]
     pub storage_root: Option<PathBuf>,
     #[command(flatten)]
-    pub s3: super::registry_s3::S3Args,
+    pub s3: Box<super::registry_s3::S3Args>,
 }
 
 #[derive(Args, Debug)]

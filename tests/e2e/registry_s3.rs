@@ -4,14 +4,8 @@
 //! object store going away (a TCP relay between the registry and moto is cut,
 //! since moto keeps data in memory only and a restart would lose it).
 
-#[allow(dead_code)]
-#[path = "registry/http.rs"]
-mod http;
-#[allow(dead_code)]
-#[path = "registry/layout.rs"]
-mod layout;
-
 use crate::common::hoist;
+use crate::registry::{http, layout};
 use hoist_testkit::{require_program, shared_moto, Peer, TcpProxy, TempRoot};
 use http::{random_bytes, request, sha256};
 use std::process::Command;

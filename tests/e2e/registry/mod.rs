@@ -9,8 +9,8 @@
 
 mod cli;
 mod crash;
-mod http;
-mod layout;
+pub(crate) mod http;
+pub(crate) mod layout;
 mod secure;
 mod skopeo;
 
