@@ -1,47 +1,12 @@
-//! `hoist registry serve` replicas over one S3 bucket (moto on 127.0.0.1):
-//! push through one replica, pull through the other; a chunked upload whose
-//! PATCHes alternate between replicas; concurrent pushes over both; and the
-//! object store going away (a TCP relay between the registry and moto is cut,
-//! since moto keeps data in memory only and a restart would lose it).
+//! Replicas sharing one bucket: a skopeo push through A pulls through B byte
+//! for byte; a chunked upload whose PATCHes alternate between replicas
+//! completes; 20 concurrent pushes spread over both land intact.
 
-use crate::common::hoist;
+use super::{bucket_name, replica};
 use crate::registry::{http, layout};
-use hoist_testkit::{require_program, shared_moto, Peer, TcpProxy, TempRoot};
+use hoist_testkit::{require_program, shared_moto, TempRoot};
 use http::{random_bytes, request, sha256};
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-/// One replica serving `bucket` through `endpoint_port`.
-struct Replica {
-    _peer: Peer,
-    port: u16,
-}
-
-fn replica(root: &TempRoot, endpoint_port: u16, bucket: &str) -> Replica {
-    let port = hoist_testkit::free_port();
-    let mut cmd = hoist(root.path());
-    cmd.args(["registry", "serve", "--addr", &format!("127.0.0.1:{port}")])
-        .arg("--storage-root")
-        .arg(root.join("unused"))
-        .args(["--storage-s3-bucket", bucket])
-        .args([
-            "--storage-s3-endpoint",
-            &format!("http://127.0.0.1:{endpoint_port}"),
-        ])
-        .args(["--storage-s3-path-style", "true"])
-        .args(["--storage-s3-max-retries", "1"])
-        .args(["--storage-s3-retry-timeout-seconds", "3"])
-        .args(["--storage-s3-connect-timeout-seconds", "2"])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test");
-    let peer = Peer::start(&mut cmd, port, &root.join(format!("replica-{port}.log")));
-    Replica { _peer: peer, port }
-}
-
-fn bucket_name(test: &str) -> String {
-    let tag: String = sha256(format!("{test}{:?}", Instant::now()).as_bytes())[7..19].into();
-    format!("e2e-{tag}")
-}
 
 #[test]
 fn skopeo_push_through_a_pull_through_b() {
@@ -195,59 +160,4 @@ fn chunked_upload_alternating_replicas_and_concurrent_pushes() {
             "{path} not intact through the other replica"
         );
     }
-}
-
-#[test]
-fn store_outage_is_503_then_recovers_with_data_intact() {
-    let Some(moto) = shared_moto("registry_s3::store_outage") else {
-        return;
-    };
-    let bucket = bucket_name("outage");
-    moto.create_bucket(&bucket);
-    let proxy = TcpProxy::start(moto.port);
-    let tmp = TempRoot::new();
-    let a = replica(&tmp, proxy.port, &bucket);
-    assert_eq!(request(a.port, "GET", "/readyz", &[], b"").status, 200);
-    let before = random_bytes(200 * 1024);
-    let before_digest = http::push_blob(a.port, "s3/outage", &before);
-
-    proxy.cut();
-    hoist_testkit::wait_until(
-        "readyz fails while the store is cut",
-        Duration::from_secs(30),
-        || request(a.port, "GET", "/readyz", &[], b"").status == 503,
-    );
-    let started = Instant::now();
-    let blob = random_bytes(100 * 1024);
-    let r = request(
-        a.port,
-        "POST",
-        &format!("/v2/s3/outage/blobs/uploads/?digest={}", sha256(&blob)),
-        &[],
-        &blob,
-    );
-    assert_eq!(r.status, 503, "push during the outage: {}", r.text());
-    assert!(r.text().contains("UNAVAILABLE"), "{}", r.text());
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "the registry hung for {:?}",
-        started.elapsed()
-    );
-
-    proxy.restore();
-    hoist_testkit::wait_until("readyz recovers", Duration::from_secs(30), || {
-        request(a.port, "GET", "/readyz", &[], b"").status == 200
-    });
-    let got = request(
-        a.port,
-        "GET",
-        &format!("/v2/s3/outage/blobs/{before_digest}"),
-        &[],
-        b"",
-    );
-    assert!(
-        got.status == 200 && got.body == before,
-        "acknowledged blob lost"
-    );
-    http::push_blob(a.port, "s3/outage", &blob);
 }
