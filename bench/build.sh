@@ -75,16 +75,16 @@ PY
 cp bench/Dockerfile.bench "$CTX/Dockerfile"
 echo "context: $(find "$CTX/files" -type f | wc -l) files, $(du -sh --apparent-size "$CTX/files" | cut -f1); $(nproc) cores"
 
-H="$HOIST --root $ROOT build --progress quiet -t bench $CTX"
-B="$BUILDAH bud --quiet --format docker --layers -t bench $CTX"
+H="$HOIST --root $ROOT build --progress quiet -t bench"
+B="$BUILDAH bud --quiet --format docker --layers -t bench"
 CHANGE="date +%s%N > $CTX/files/d00/f000.txt"
 
-hyperfine --runs "$RUNS" --warmup 1 --export-json "$WORK/cold.json" \
-  -n hoist "$H --no-cache >/dev/null" -n buildah "$B --no-cache >/dev/null"
-hyperfine --runs "$RUNS" --warmup 1 --export-json "$WORK/cached.json" \
-  -n hoist "$H >/dev/null" -n buildah "$B >/dev/null"
-hyperfine --runs "$RUNS" --warmup 1 --export-json "$WORK/one-file.json" \
-  --prepare "$CHANGE" -n hoist "$H >/dev/null" -n buildah "$B >/dev/null"
+hyperfine ${HYPERFINE_OPTS:-} --runs "$RUNS" --warmup 1 --export-json "$WORK/cold.json" \
+  -n hoist "$H --no-cache $CTX >/dev/null" -n buildah "$B --no-cache $CTX >/dev/null"
+hyperfine ${HYPERFINE_OPTS:-} --runs "$RUNS" --warmup 1 --export-json "$WORK/cached.json" \
+  -n hoist "$H $CTX >/dev/null" -n buildah "$B $CTX >/dev/null"
+hyperfine ${HYPERFINE_OPTS:-} --runs "$RUNS" --warmup 1 --export-json "$WORK/one-file.json" \
+  --prepare "$CHANGE" -n hoist "$H $CTX >/dev/null" -n buildah "$B $CTX >/dev/null"
 
 # The images really are equivalent: both kept the HEALTHCHECK.
 "$HOIST" --root "$ROOT" inspect bench | grep -q '"Healthcheck"' || { echo "hoist image lacks Healthcheck" >&2; exit 1; }

@@ -8,6 +8,7 @@ pub mod context;
 pub mod dockerfile;
 pub mod error;
 pub mod exec;
+pub mod filehash;
 pub mod glob;
 pub mod ignore;
 pub mod plan;

@@ -20,6 +20,9 @@ use super::layers::{adopt_snapshot, pack_into_store, RootView};
 use super::stage::{cached, StageState};
 use super::staging::{parse_chown, Owner, Staging};
 
+/// Threads copying a directory's files into the staging tree.
+const COPY_THREADS: usize = 4;
+
 /// Where COPY reads from.
 enum From {
     Context,
@@ -121,7 +124,7 @@ pub(crate) fn copy(
                     .select(src)
                     .map_err(|m| state.error_at(*pos, format!("{keyword} {m}")))?;
                 for s in &found {
-                    hash_source(&state.shared.context, s, &mut h)
+                    hash_source(state.shared, s, &mut h)
                         .map_err(|m| state.error_at(*pos, format!("{keyword} {m}")))?;
                 }
                 selected.push(found);
@@ -233,15 +236,33 @@ fn place(
         // A directory's contents go into the destination, not the directory itself.
         let root = clean_absolute(dest);
         staging.put(&s.path, &meta, &root).map_err(io)?;
-        for e in tree.walk(s)? {
+        let entries = tree.walk(s)?;
+        // Directories first (the walk lists parents before children), then
+        // the files in parallel: creating many small files is latency-bound.
+        let (dirs, files): (Vec<_>, Vec<_>) = entries.iter().partition(|e| e.meta.is_dir());
+        let target = |e: &crate::context::Entry| clean_absolute(&format!("{root}/{}", e.rel));
+        for e in dirs {
             staging
-                .put(
-                    &e.path,
-                    &e.meta,
-                    &clean_absolute(&format!("{root}/{}", e.rel)),
-                )
+                .put_in_place(&e.path, &e.meta, &target(e))
                 .map_err(io)?;
         }
+        let chunk = files.len().div_ceil(COPY_THREADS).max(1);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .try_for_each(|e| staging.put_in_place(&e.path, &e.meta, &target(e)))
+                    })
+                })
+                .collect();
+            workers.into_iter().try_for_each(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("a copy thread panicked")))
+            })
+        })
+        .map_err(io)?;
         return Ok(());
     }
     if extract_archives && is_archive(&s.path) {
@@ -278,18 +299,24 @@ fn is_archive(path: &std::path::Path) -> bool {
 }
 
 /// Feeds what COPY will read from `s` into `h`: names, types, modes, contents.
-fn hash_source(tree: &SourceTree, s: &Source, h: &mut Sha256) -> std::result::Result<(), String> {
+fn hash_source(
+    shared: &super::Shared,
+    s: &Source,
+    h: &mut Sha256,
+) -> std::result::Result<(), String> {
     let meta = fs::metadata(&s.path).map_err(|e| e.to_string())?;
-    hash_entry(&s.rel, &s.path, &meta, h)?;
+    let memo = &shared.file_hashes;
+    hash_entry(memo, &s.rel, &s.path, &meta, h)?;
     if s.is_dir {
-        for e in tree.walk(s)? {
-            hash_entry(&e.rel, &e.path, &e.meta, h)?;
+        for e in shared.context.walk(s)? {
+            hash_entry(memo, &e.rel, &e.path, &e.meta, h)?;
         }
     }
     Ok(())
 }
 
 fn hash_entry(
+    memo: &crate::filehash::FileHashes,
     name: &str,
     path: &std::path::Path,
     meta: &fs::Metadata,
@@ -310,10 +337,10 @@ fn hash_entry(
         let target = fs::read_link(path).map_err(|e| e.to_string())?;
         h.update(target.to_string_lossy().as_bytes());
     } else if ft.is_file() {
-        let mut f = fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
-        let mut content = Sha256::new();
-        std::io::copy(&mut f, &mut content).map_err(|e| format!("{name}: {e}"))?;
-        h.update(content.finalize());
+        let content = memo
+            .sha256(path, meta)
+            .map_err(|e| format!("{name}: {e}"))?;
+        h.update(content.as_bytes());
     }
     h.update(b"\n");
     Ok(())

@@ -23,6 +23,7 @@ use crate::config::ImageConfig;
 use crate::context::SourceTree;
 use crate::dockerfile::{self, Dockerfile};
 use crate::error::{BuildError, Result};
+use crate::filehash::FileHashes;
 use crate::plan::{self, Plan};
 
 /// Network for RUN steps.
@@ -109,6 +110,8 @@ pub(crate) struct Shared<'a> {
     pub events: Events<'a>,
     pub outputs: Mutex<Vec<Option<StageOutput>>>,
     pub created: String,
+    /// Content hashes of context files, remembered between builds.
+    pub file_hashes: FileHashes,
 }
 
 impl Shared<'_> {
@@ -151,6 +154,7 @@ pub fn build(store: &Store, opts: &BuildOptions, events: Events) -> Result<Built
         source: std::io::Error::other(message),
     })?;
     let cache = Cache::open(store.root()).map_err(BuildError::io("cannot open the build cache"))?;
+    let file_hashes = FileHashes::load(&store.root().join("build-cache"), context.root());
     let shared = Shared {
         store,
         cache,
@@ -161,10 +165,14 @@ pub fn build(store: &Store, opts: &BuildOptions, events: Events) -> Result<Built
         events,
         outputs: Mutex::new(vec![None; plan.stages.len()]),
         created: crate::config::rfc3339(opts.source_date_epoch),
+        file_hashes,
     };
-    for wave in &plan.waves {
-        run_wave(&shared, wave)?;
-    }
+    let result = plan
+        .waves
+        .iter()
+        .try_for_each(|wave| run_wave(&shared, wave));
+    shared.file_hashes.save();
+    result?;
     let output = shared.output_of(plan.target);
     let built = image::write_image(&shared, output)?;
     events(Event::Written {

@@ -129,6 +129,16 @@ impl Staging<'_> {
     /// Copies one file, symlink or directory (not its contents) to `image_path`.
     pub fn put(&self, source: &Path, meta: &fs::Metadata, image_path: &str) -> std::io::Result<()> {
         self.parents(image_path, false)?;
+        self.put_in_place(source, meta, image_path)
+    }
+
+    /// Like `put`, when the parent directory is known to be staged already.
+    pub fn put_in_place(
+        &self,
+        source: &Path,
+        meta: &fs::Metadata,
+        image_path: &str,
+    ) -> std::io::Result<()> {
         let dst = self.staged(image_path);
         let ft = meta.file_type();
         if ft.is_dir() {
