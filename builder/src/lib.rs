@@ -14,4 +14,4 @@ pub mod ignore;
 pub mod plan;
 
 pub use error::{BuildError, Result};
-pub use exec::{build, BuildOptions, Built, Event, Events, Network};
+pub use exec::{build, BuildOptions, Built, Event, Events, Network, PullMissing};

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 #[derive(Subcommand, Debug)]
 pub enum BuildCommand {
     /// Build an image from a Dockerfile and a context directory
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Show an image's layers and the instruction that made each
     History(HistoryArgs),
 }
@@ -36,6 +36,11 @@ pub struct BuildArgs {
     /// Push the image to its registry after a successful build
     #[arg(long)]
     pub push: bool,
+    /// Base images: pull when missing from the store (missing), or only use local ones (never)
+    #[arg(long, default_value = "missing", value_parser = ["missing", "never"])]
+    pub pull: String,
+    #[command(flatten)]
+    pub tls: crate::cli::transfer::TlsArgs,
     /// Progress output: auto (steps, lines on a TTY), plain, quiet (only the digest)
     #[arg(long, default_value = "auto", value_parser = ["auto", "plain", "quiet"])]
     pub progress: String,

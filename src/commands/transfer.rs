@@ -12,11 +12,7 @@ use hoist_oci::Reference;
 use std::io::{BufRead, IsTerminal, Write};
 
 pub fn run(cmd: TransferCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("start the async runtime")?;
+    let rt = async_runtime()?;
     match cmd {
         TransferCommand::Login(args) => rt.block_on(login(args)),
         TransferCommand::Logout { registry } => logout(&registry),
@@ -25,7 +21,16 @@ pub fn run(cmd: TransferCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
     }
 }
 
-fn options(tls: &TlsArgs) -> ClientOptions {
+/// The runtime every registry call runs on (two workers: transfers are I/O bound).
+pub(crate) fn async_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("start the async runtime")
+}
+
+pub(crate) fn options(tls: &TlsArgs) -> ClientOptions {
     ClientOptions {
         tls_verify: tls.tls_verify,
         cert_dir: tls.cert_dir.clone(),
@@ -33,7 +38,7 @@ fn options(tls: &TlsArgs) -> ClientOptions {
     }
 }
 
-fn open_local(global: &GlobalArgs) -> anyhow::Result<Local> {
+pub(crate) fn open_local(global: &GlobalArgs) -> anyhow::Result<Local> {
     let root = global
         .root
         .clone()

@@ -4,6 +4,7 @@
 //! `hoist run` in `interop`.
 
 mod interop;
+mod registry;
 mod run_steps;
 
 use std::fs;
@@ -290,14 +291,19 @@ fn copy_outside_the_context_is_refused() {
 fn missing_base_image_and_target() {
     let root = TempRoot::new();
     let ctx = context(&[("Dockerfile", "FROM scratch AS a\nFROM no-such-image:1\n")]);
-    let out = build(root.path(), &[], ctx.path());
+    // --pull never: no registry is asked (the default would ask docker.io).
+    let out = build(root.path(), &["--pull", "never"], ctx.path());
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(
         err.contains("Dockerfile:2:6: base image no-such-image:1 is not in the local store"),
         "{err}"
     );
-    let out = build(root.path(), &["--target", "zzz"], ctx.path());
+    let out = build(
+        root.path(),
+        &["--pull", "never", "--target", "zzz"],
+        ctx.path(),
+    );
     assert!(
         text(&out.stderr).contains("target stage \"zzz\" is not in the Dockerfile (stages: a, 1)")
     );

@@ -85,7 +85,7 @@ pub(crate) fn copy(
                     }
                 }
                 None => {
-                    let base = load_base(state.shared.store, &name)
+                    let base = load_base(state.shared, &name)
                         .map_err(|m| state.error_at(w.pos, format!("COPY --from={name}: {m}")))?;
                     From::Layers {
                         id: format!("image {}", base.manifest_digest),

@@ -3,7 +3,6 @@
 
 use hoist_oci::oci_spec::image::{Descriptor, MediaType};
 use hoist_oci::Digest;
-use hoist_store::Store;
 
 use crate::cache::LayerRecord;
 use crate::config::ImageConfig;
@@ -23,14 +22,31 @@ pub(crate) fn host_architecture() -> String {
     hoist_store::host_platform().architecture
 }
 
-/// Loads `name` from the store; the error text says what to do.
-pub(crate) fn load_base(store: &Store, name: &str) -> std::result::Result<BaseImage, String> {
-    let named = store.resolve(name).map_err(|e| match e {
-        hoist_store::StoreError::ImageNotFound(_) => format!(
-            "base image {name} is not in the local store: pull it first (hoist pull {name}) or import it"
-        ),
-        other => format!("base image {name}: {other}"),
-    })?;
+/// Loads `name` from the store, pulling it first when it is missing and the
+/// build may pull; the error text says what to do.
+pub(crate) fn load_base(shared: &Shared, name: &str) -> std::result::Result<BaseImage, String> {
+    let store = shared.store;
+    let missing = matches!(
+        store.resolve(name),
+        Err(hoist_store::StoreError::ImageNotFound(_))
+    );
+    if missing {
+        match &shared.opts.pull_missing {
+            Some(pull) => {
+                pull.0(name).map_err(|e| {
+                    format!("base image {name} is not in the local store and pulling it failed: {e}")
+                })?;
+            }
+            None => {
+                return Err(format!(
+                    "base image {name} is not in the local store: pull it first (hoist pull {name}) or import it"
+                ))
+            }
+        }
+    }
+    let named = store
+        .resolve(name)
+        .map_err(|e| format!("base image {name}: {e}"))?;
     let image = store
         .load_image(&named.descriptor)
         .map_err(|e| format!("base image {name}: {e}"))?;

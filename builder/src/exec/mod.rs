@@ -13,7 +13,7 @@ mod staging;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use hoist_store::layer::Compression;
 use hoist_store::Store;
@@ -50,6 +50,23 @@ pub struct BuildOptions {
     pub compression: Compression,
     /// Timestamps for files and history (SOURCE_DATE_EPOCH, default 0).
     pub source_date_epoch: i64,
+    /// Fetches a base image that is not in the store (docker's pull-if-missing);
+    /// `None` means only local images may be used.
+    pub pull_missing: Option<PullMissing>,
+}
+
+/// Brings the named image into the store, or says why it could not. The
+/// builder knows nothing of registries: the CLI supplies this.
+#[derive(Clone)]
+pub struct PullMissing(pub Arc<PullFn>);
+
+/// `name -> Ok(())` once the image is in the store, else why not.
+pub type PullFn = dyn Fn(&str) -> std::result::Result<(), String> + Send + Sync;
+
+impl std::fmt::Debug for PullMissing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PullMissing(..)")
+    }
 }
 
 /// Progress, for the CLI to render.

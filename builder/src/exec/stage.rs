@@ -96,7 +96,7 @@ pub(crate) fn run_stage(shared: &Shared, index: usize) -> Result<StageOutput> {
             (out.layers, out.config, out.key)
         }
         Base::Image(name) => {
-            let base = image::load_base(shared.store, name).map_err(|message| {
+            let base = image::load_base(shared, name).map_err(|message| {
                 BuildError::from(shared.df.error_at(plan::from_pos(stage), message))
             })?;
             let key = StepKey::root(&base.manifest_digest);

@@ -2,6 +2,7 @@
 
 mod history;
 mod progress;
+mod registry;
 
 use std::collections::BTreeMap;
 
@@ -14,7 +15,7 @@ use crate::cli::GlobalArgs;
 
 pub fn run(cmd: BuildCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
     match cmd {
-        BuildCommand::Build(args) => build(args, global),
+        BuildCommand::Build(args) => build(*args, global),
         BuildCommand::History(args) => history::run(args, global),
     }
 }
@@ -46,6 +47,9 @@ fn build(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
             .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?,
         _ => 0,
     };
+    if args.push && args.tags.is_empty() {
+        bail!("--push needs a name to push to: add -t REGISTRY/REPO:TAG");
+    }
     if !args.context.is_dir() {
         bail!(
             "build context {} is not a directory: give the folder holding your files",
@@ -66,6 +70,8 @@ fn build(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         },
         compression: args.compression.parse().expect("clap checked the value"),
         source_date_epoch,
+        pull_missing: (args.pull == "missing")
+            .then(|| registry::pull_missing(global, &args.tls, args.progress == "quiet")),
     };
     let printer = progress::Printer::new(&args.progress);
     let built = hoist_builder::build(&store, &opts, &|e| printer.event(e))?;
@@ -73,18 +79,8 @@ fn build(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         printer.note(&format!("Named {name}"));
     }
     if args.push {
-        if args.tags.is_empty() {
-            bail!("--push needs a name to push to: add -t REGISTRY/REPO:TAG");
-        }
-        push(&args.tags)?;
+        registry::push_tags(global, &args.tags, &args.tls, &args.progress)?;
     }
     println!("{}", built.digest);
     Ok(0)
-}
-
-fn push(tags: &[String]) -> anyhow::Result<()> {
-    bail!(
-        "--push is not available yet; the image is built and named {}; push it with `hoist push`",
-        tags.join(", ")
-    )
 }
