@@ -6,7 +6,7 @@ use super::{bucket_name, replica};
 use crate::registry::http;
 use hoist_testkit::{shared_moto, TcpProxy, TempRoot};
 use http::{random_bytes, request, sha256};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -23,8 +23,44 @@ fn store_outage_is_503_then_recovers_with_data_intact() {
     assert_eq!(request(a.port, "GET", "/readyz", &[], b"").status, 200);
     let before = random_bytes(200 * 1024);
     let before_digest = http::push_blob(a.port, "s3/outage", &before);
+    // A push in flight when the store goes: half its body is sent before the
+    // cut, the rest after; it must end in an error, never in a hang or a
+    // half-visible blob.
+    let torn = random_bytes(300 * 1024);
+    let torn_digest = sha256(&torn);
+    let mut in_flight = TcpStream::connect(("127.0.0.1", a.port)).unwrap();
+    in_flight
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        in_flight,
+        "POST /v2/s3/outage/blobs/uploads/?digest={torn_digest} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        torn.len()
+    )
+    .unwrap();
+    in_flight.write_all(&torn[..torn.len() / 2]).unwrap();
+    in_flight.flush().unwrap();
+    // Cut once its session exists in the bucket, so the failure hits the
+    // body's write, not the session's start.
+    let listing = format!("/{bucket}?list-type=2&prefix=repositories/s3/outage/_uploads/");
+    hoist_testkit::wait_until("the torn push's session", Duration::from_secs(30), || {
+        request(moto.port, "GET", &listing, &[], b"")
+            .text()
+            .contains("/info</Key>")
+    });
 
     proxy.cut();
+    let started = Instant::now();
+    in_flight.write_all(&torn[torn.len() / 2..]).unwrap();
+    let mut reply = String::new();
+    let _ = in_flight.read_to_string(&mut reply);
+    let status = reply.split_whitespace().nth(1).unwrap_or("none");
+    assert_eq!(status, "503", "push torn by the outage: {reply}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the torn push hung for {:?}",
+        started.elapsed()
+    );
     hoist_testkit::wait_until(
         "readyz fails while the store is cut",
         Duration::from_secs(30),
@@ -62,7 +98,16 @@ fn store_outage_is_503_then_recovers_with_data_intact() {
         got.status == 200 && got.body == before,
         "acknowledged blob lost"
     );
+    let r = request(
+        a.port,
+        "HEAD",
+        &format!("/v2/s3/outage/blobs/{torn_digest}"),
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 404, "the torn push left a visible blob");
     http::push_blob(a.port, "s3/outage", &blob);
+    http::push_blob(a.port, "s3/outage", &torn);
 }
 
 #[test]

@@ -161,3 +161,53 @@ fn chunked_upload_alternating_replicas_and_concurrent_pushes() {
         );
     }
 }
+
+#[test]
+fn example_config_and_kubernetes_manifest() {
+    let Some(moto) = shared_moto("registry_s3::example_config_and_kubernetes_manifest") else {
+        return;
+    };
+    let bucket = bucket_name("example");
+    moto.create_bucket(&bucket);
+    let tmp = TempRoot::new();
+    let examples = crate::common::repo_dir().join("examples/registry-s3");
+    // The example's endpoint and bucket are placeholders: the flags override them.
+    let port = hoist_testkit::free_port();
+    let mut cmd = super::s3_command(&tmp, moto.port, &bucket, "serve");
+    cmd.arg("--config")
+        .arg(examples.join("config.toml"))
+        .args(["--addr", &format!("127.0.0.1:{port}")]);
+    let _server = hoist_testkit::Peer::start(&mut cmd, port, &tmp.join("example.log"));
+    for path in ["/healthz", "/readyz", "/v2/"] {
+        let r = request(port, "GET", path, &[], b"");
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
+    http::push_blob(port, "example/app", b"stored under the example's prefix");
+    let listing = request(
+        moto.port,
+        "GET",
+        &format!("/{bucket}?list-type=2&prefix=registry/blobs/"),
+        &[],
+        b"",
+    );
+    assert!(listing.text().contains("/data</Key>"), "{}", listing.text());
+
+    let manifest = std::fs::read_to_string(examples.join("kubernetes.yaml")).unwrap();
+    for needed in [
+        "kind: Deployment",
+        "replicas: 3",
+        "path: /healthz",
+        "path: /readyz",
+    ] {
+        assert!(
+            manifest.contains(needed),
+            "kubernetes.yaml lacks {needed:?}"
+        );
+    }
+    for volume in ["persistentVolumeClaim", "hostPath", "emptyDir"] {
+        assert!(
+            !manifest.contains(volume),
+            "kubernetes.yaml has a {volume} data volume"
+        );
+    }
+}
