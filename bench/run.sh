@@ -8,7 +8,8 @@
 # Targets (BENCHMARKS.md): faster than crun, >= 10x faster than podman; first
 # run <= 0.7x podman.
 #
-#   bench/run.sh              RUNS=30 by default; BENCH_DIR=/var/tmp/x to move the work dir
+#   bench/run.sh              RUNS=30 by default; BENCH_DIR=/var/tmp/x to move the work dir;
+#                             HOIST=path/to/hoist to skip the release build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +21,10 @@ for tool in hyperfine crun podman python3; do
 done
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: needs root" >&2; exit 1; }
 
-cargo build --release --bin hoist -q
-HOIST=$PWD/target/release/hoist
+if [ -z "${HOIST:-}" ]; then
+  cargo build --release --bin hoist -q
+  HOIST=$PWD/target/release/hoist
+fi
 rm -rf "$WORK"; mkdir -p "$WORK"
 ROOT=$WORK/root
 export HOIST_ROOT=$ROOT

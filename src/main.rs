@@ -9,7 +9,7 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|err| exit_on_usage_error(err));
     init_tracing(&cli.global);
     let result = dispatch(cli);
     match result {
@@ -20,6 +20,21 @@ fn main() {
             std::process::exit(code);
         }
     }
+}
+
+/// Help and version go to stdout with status 0; a usage error (unknown flag,
+/// bad value, missing argument) exits 125 as docker and podman do, so scripts
+/// can tell "hoist refused the command" from the container's own exit status.
+fn exit_on_usage_error(err: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let code = match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+        _ => 125,
+    };
+    let _ = err.print();
+    std::process::exit(code)
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {

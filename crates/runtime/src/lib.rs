@@ -17,6 +17,7 @@ pub mod user;
 pub use oneshot::{run_oneshot, ExitStatusInfo, OneShot, Stdio};
 pub mod container;
 pub mod exec;
+pub mod exec_pty;
 pub mod health;
 pub mod logs;
 pub mod monitor;

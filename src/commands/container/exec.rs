@@ -21,8 +21,23 @@ pub fn exec(root: &Path, a: ExecArgs) -> anyhow::Result<i32> {
             .collect(),
         workdir: a.workdir.clone(),
         user: a.user.clone(),
-        tty: false,
+        tty: a.tty && !a.detach,
     };
+    if opts.tty {
+        use hoist_runtime::container::state::{read_live, Status};
+        let st = read_live(&container::container_dir(root, &rec.id));
+        if st.status != Status::Running || st.pid <= 0 {
+            let not_running = hoist_runtime::error::RuntimeError::NotRunning(rec.name.clone());
+            return Err(run_error(not_running));
+        }
+        let (master, slave) =
+            hoist_runtime::exec_pty::open_container_pty(st.pid).map_err(run_error)?;
+        let fd = slave.as_raw_fd();
+        let pid = exec_in(root, &rec, &opts, [fd, fd, fd]).map_err(run_error)?;
+        // Only the process holds the slave now: its exit hangs the pty up.
+        drop(slave);
+        return super::exec_tty::relay(master, a.interactive, || Ok(wait_exit_code(pid)?));
+    }
     let null = std::fs::File::open("/dev/null")?;
     let stdin = if a.interactive { 0 } else { null.as_raw_fd() };
     let stdio = if a.detach {

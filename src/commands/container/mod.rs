@@ -2,6 +2,7 @@
 //! the library and print like docker.
 
 mod exec;
+mod exec_tty;
 mod inspect;
 mod logs;
 mod manage;

@@ -26,6 +26,10 @@ fn run_prints_and_exits_like_docker() {
         code(&["run", "--rm", "--memory", "lots", "busybox", "true"]),
         125
     );
+    // An unknown flag is a usage error: 125, like docker.
+    let bad_flag = f.out(&["run", "--no-such-flag", "busybox", "true"]);
+    assert_eq!(bad_flag.status.code(), Some(125), "{}", stderr(&bad_flag));
+    assert!(stderr(&bad_flag).contains("--no-such-flag"));
     let unknown = f.out(&["run", "--rm", "no-such-image", "true"]);
     assert_eq!(unknown.status.code(), Some(125), "{}", stderr(&unknown));
     // Killed by a signal: 128 + 9.
