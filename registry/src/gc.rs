@@ -40,6 +40,8 @@ pub struct GcReport {
 pub struct Gc<'a> {
     storage: &'a Storage,
     opts: GcOptions,
+    /// The GC's start by the store's clock.
+    now: SystemTime,
     cutoff: SystemTime,
     marked: HashSet<String>,
     report: GcReport,
@@ -74,6 +76,7 @@ impl<'a> Gc<'a> {
         Ok(Gc {
             storage,
             opts,
+            now,
             cutoff,
             marked: HashSet::new(),
             report: GcReport::default(),
@@ -232,7 +235,8 @@ impl<'a> Gc<'a> {
                 }
             }
         }
-        self.sweep_uploads(&repos).await?;
+        let with_uploads = self.storage.repositories_with_uploads().await?;
+        self.sweep_uploads(&with_uploads).await?;
         Ok(self.report)
     }
 
@@ -256,7 +260,10 @@ impl<'a> Gc<'a> {
 
     async fn sweep_uploads(&mut self, repos: &[String]) -> Result<()> {
         let driver = self.storage.driver().clone();
-        let too_old = SystemTime::now()
+        // The store's clock, like the mtimes it is compared with (replicas'
+        // and the store's clocks may disagree).
+        let too_old = self
+            .now
             .checked_sub(self.opts.upload_max_age)
             .unwrap_or(SystemTime::UNIX_EPOCH);
         for repo in repos {

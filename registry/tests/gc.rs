@@ -129,12 +129,23 @@ async fn stale_uploads_and_untagged_manifests() {
         .send()
         .await
         .unwrap();
+    // A session in a repository that holds nothing else yet.
+    let lonely = reg.start_upload("lonely").await;
     let app = storage(&reg).await;
     let mut o = opts(false);
     o.upload_max_age = Duration::ZERO;
     o.delete_untagged = true;
     let report = hoist_registry::gc::run(&app.storage, o).await.unwrap();
-    assert_eq!(report.uploads_removed.len(), 1);
+    assert_eq!(
+        report.uploads_removed.len(),
+        2,
+        "{:?}",
+        report.uploads_removed
+    );
+    assert_eq!(
+        reg.http.get(&lonely).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(report.manifests_removed.len(), 1);
     assert_eq!(report.manifests_removed[0].1.to_string(), untagged);
     assert_eq!(

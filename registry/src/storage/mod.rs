@@ -146,6 +146,17 @@ impl Storage {
     /// Every repository name, sorted. Repository names nest (`a/b/c`), so
     /// this walks down until it meets the `_`-prefixed parts of a repository.
     pub async fn catalog(&self) -> Result<Vec<String>> {
+        self.repositories_having(&["_manifests", "_layers"]).await
+    }
+
+    /// Repositories with upload sessions, including ones that hold nothing
+    /// else yet (GC purges abandoned sessions there too).
+    pub async fn repositories_with_uploads(&self) -> Result<Vec<String>> {
+        self.repositories_having(&["_uploads"]).await
+    }
+
+    /// Repository names whose directory holds one of `markers`.
+    async fn repositories_having(&self, markers: &[&str]) -> Result<Vec<String>> {
         let mut found = Vec::new();
         let mut pending = vec![String::new()];
         while let Some(prefix) = pending.pop() {
@@ -155,7 +166,7 @@ impl Storage {
                 paths::repo(&prefix)
             };
             let children = self.driver.list(&dir).await?;
-            if children.iter().any(|c| c == "_manifests" || c == "_layers") {
+            if children.iter().any(|c| markers.contains(&c.as_str())) {
                 found.push(prefix.clone());
             }
             for child in children.into_iter().filter(|c| !c.starts_with('_')) {

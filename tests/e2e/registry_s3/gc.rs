@@ -205,4 +205,38 @@ fn gc_on_one_replica_while_another_takes_pushes() {
         b"",
     );
     assert_eq!(r.status, 201, "{}", r.text());
+
+    // An abandoned session goes once it is older than gc.upload_max_age
+    // (0 here) by the store's clock, whose mtimes have whole seconds.
+    let r = request(b.port, "POST", "/v2/gc/abandoned/blobs/uploads/", &[], b"");
+    assert_eq!(r.status, 202, "{}", r.text());
+    let abandoned = r.header("location").unwrap().to_string();
+    let id = abandoned
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    wait_until(
+        "GC purges the abandoned session",
+        Duration::from_secs(30),
+        || {
+            let out = s3_command(&tmp, moto.port, &bucket, "gc")
+                .args(["--upload-max-age-seconds", "0", "--json"])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "gc: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+            report["uploads"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|u| u["id"] == id.as_str())
+        },
+    );
+    assert_eq!(request(a.port, "GET", &abandoned, &[], b"").status, 404);
 }
