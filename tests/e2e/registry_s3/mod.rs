@@ -43,9 +43,15 @@ pub fn s3_command(root: &TempRoot, endpoint_port: u16, bucket: &str, verb: &str)
 }
 
 pub fn replica(root: &TempRoot, endpoint_port: u16, bucket: &str) -> Replica {
+    replica_with(root, endpoint_port, bucket, &[])
+}
+
+/// A replica with extra `registry serve` flags.
+pub fn replica_with(root: &TempRoot, endpoint_port: u16, bucket: &str, extra: &[&str]) -> Replica {
     let port = hoist_testkit::free_port();
     let mut cmd = s3_command(root, endpoint_port, bucket, "serve");
-    cmd.args(["--addr", &format!("127.0.0.1:{port}")]);
+    cmd.args(["--addr", &format!("127.0.0.1:{port}")])
+        .args(extra);
     let log: PathBuf = root.join(format!("replica-{port}.log"));
     let peer = Peer::start(&mut cmd, port, &log);
     Replica { peer, port }

@@ -211,3 +211,103 @@ fn example_config_and_kubernetes_manifest() {
         );
     }
 }
+
+#[test]
+fn racing_tag_updates_on_two_replicas_leave_one_whole_manifest() {
+    let Some(moto) = shared_moto("registry_s3::racing_tag_updates") else {
+        return;
+    };
+    let bucket = bucket_name("tagrace");
+    moto.create_bucket(&bucket);
+    let tmp = TempRoot::new();
+    let replicas = [
+        replica(&tmp, moto.port, &bucket),
+        replica(&tmp, moto.port, &bucket),
+    ];
+    let ports = [replicas[0].port, replicas[1].port];
+    let config = http::push_blob(ports[0], "s3/race", b"{}");
+    // Each replica writes its own manifests to one tag, at the same time.
+    let manifests: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|side| {
+                let config = config.clone();
+                s.spawn(move || {
+                    let mut digests = Vec::new();
+                    for round in 0..8 {
+                        let body = format!(
+                            r#"{{"schemaVersion":2,"mediaType":"{OCI}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":2}},"layers":[],"annotations":{{"writer":"{side}-{round}"}}}}"#,
+                            OCI = layout::OCI_MANIFEST
+                        );
+                        let r = request(
+                            ports[side],
+                            "PUT",
+                            "/v2/s3/race/manifests/latest",
+                            &[("Content-Type", layout::OCI_MANIFEST)],
+                            body.as_bytes(),
+                        );
+                        assert_eq!(r.status, 201, "{}", r.text());
+                        digests.push(sha256(body.as_bytes()));
+                    }
+                    digests
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    // Both replicas agree on the tag, and it is one writer's manifest, whole.
+    let seen: Vec<String> = ports
+        .iter()
+        .map(|&port| {
+            let r = request(
+                port,
+                "GET",
+                "/v2/s3/race/manifests/latest",
+                &[("Accept", layout::OCI_MANIFEST)],
+                b"",
+            );
+            assert_eq!(r.status, 200, "{}", r.text());
+            let digest = sha256(&r.body);
+            assert_eq!(r.header("docker-content-digest"), Some(digest.as_str()));
+            digest
+        })
+        .collect();
+    assert_eq!(seen[0], seen[1], "replicas disagree on the tag");
+    assert!(
+        manifests.contains(&seen[0]),
+        "the tag names a manifest nobody wrote"
+    );
+}
+
+#[test]
+fn redirect_answers_307_to_a_presigned_url_of_the_store() {
+    let Some(moto) = shared_moto("registry_s3::redirect") else {
+        return;
+    };
+    let bucket = bucket_name("redirect");
+    moto.create_bucket(&bucket);
+    let tmp = TempRoot::new();
+    let r = super::replica_with(&tmp, moto.port, &bucket, &["--storage-s3-redirect", "true"]);
+    let data = random_bytes(100 * 1024);
+    let digest = http::push_blob(r.port, "s3/redirect", &data);
+    let reply = request(
+        r.port,
+        "GET",
+        &format!("/v2/s3/redirect/blobs/{digest}"),
+        &[],
+        b"",
+    );
+    assert_eq!(reply.status, 307, "{}", reply.text());
+    let location = reply.header("location").unwrap();
+    let prefix = format!("http://127.0.0.1:{}/", moto.port);
+    assert!(
+        location.starts_with(&prefix) && location.contains("X-Amz-Signature="),
+        "not a presigned URL of the store: {location}"
+    );
+    let path = &location[prefix.len() - 1..];
+    let got = request(moto.port, "GET", path, &[], b"");
+    assert_eq!(got.status, 200, "{}", got.text());
+    assert!(got.body == data, "the presigned URL serves other bytes");
+}
