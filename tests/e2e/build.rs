@@ -3,6 +3,7 @@
 //! and scratch-based tests here; RUN steps in `run_steps`, other tools and
 //! `hoist run` in `interop`.
 
+mod add_archives;
 mod interop;
 mod registry;
 mod run_steps;

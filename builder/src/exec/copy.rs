@@ -286,7 +286,8 @@ fn place(
     staging.put(&s.path, &meta, &target).map_err(io)
 }
 
-/// Whether a file is a tar archive (plain, gzip or zstd) ADD should extract.
+/// Whether a file is a tar archive (plain, gzip, zstd, xz or bzip2) ADD
+/// should extract, by its first bytes as docker decides (not its name).
 fn is_archive(path: &std::path::Path) -> bool {
     let mut head = [0u8; 512];
     let Ok(mut f) = fs::File::open(path) else {
@@ -295,6 +296,8 @@ fn is_archive(path: &std::path::Path) -> bool {
     let n = f.read(&mut head).unwrap_or(0);
     (n >= 2 && head[..2] == [0x1f, 0x8b])
         || (n >= 4 && head[..4] == [0x28, 0xb5, 0x2f, 0xfd])
+        || (n >= 6 && head[..6] == [0xfd, b'7', b'z', b'X', b'Z', 0])
+        || (n >= 3 && &head[..3] == b"BZh")
         || (n >= 262 && &head[257..262] == b"ustar")
 }
 

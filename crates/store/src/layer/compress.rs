@@ -130,6 +130,10 @@ pub(crate) enum Detected {
     Plain,
     Gzip,
     Zstd,
+    /// Read only (ADD of a .tar.xz, as docker extracts): never written.
+    Xz,
+    /// Read only, like xz.
+    Bzip2,
 }
 
 const READ_BUF: usize = 256 * 1024;
@@ -146,13 +150,9 @@ pub(crate) fn decoder<'a, R: Read + Send + 'a>(
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         Detected::Zstd
     } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-        return Err(LayerError::Invalid(
-            "xz-compressed layers are not supported (use gzip, zstd or plain tar)".into(),
-        ));
+        Detected::Xz
     } else if head.starts_with(b"BZh") {
-        return Err(LayerError::Invalid(
-            "bzip2-compressed layers are not supported (use gzip, zstd or plain tar)".into(),
-        ));
+        Detected::Bzip2
     } else {
         Detected::Plain
     };
@@ -161,6 +161,9 @@ pub(crate) fn decoder<'a, R: Read + Send + 'a>(
         // Multi-member: gzip allows concatenated members and docker reads them.
         Detected::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buf)),
         Detected::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buf)?),
+        // Concatenated streams, as `xz -d` and `bzip2 -d` accept them.
+        Detected::Xz => Box::new(xz2::bufread::XzDecoder::new_multi_decoder(buf)),
+        Detected::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buf)),
     };
     Ok((kind, reader))
 }
