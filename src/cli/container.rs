@@ -48,6 +48,8 @@ pub enum ContainerCommand {
         #[arg(required = true)]
         containers: Vec<String>,
     },
+    /// Show container events (start, die, oom, restart, health_status, probe failures)
+    Events(crate::cli::container::EventsArgs),
     /// Remove containers
     Rm {
         /// Kill and remove running containers
@@ -218,9 +220,19 @@ pub struct CreateArgs {
     /// Allocate a pseudo-terminal
     #[arg(short, long)]
     pub tty: bool,
-    /// Restart policy (no, on-failure[:N], always, unless-stopped) — recorded
+    /// Restart policy: no, on-failure[:N], always, unless-stopped (the monitor restarts the container)
     #[arg(long)]
     pub restart: Option<String>,
+    /// Startup probe: 'http :PORT[/PATH]', 'tcp :PORT' or 'exec CMD...', then
+    /// initialDelay= period= timeout= success= failure= (e.g. period=5s)
+    #[arg(long)]
+    pub startup_probe: Option<String>,
+    /// Liveness probe (same syntax); failing it kills the container
+    #[arg(long)]
+    pub liveness_probe: Option<String>,
+    /// Readiness probe (same syntax); while failing, published ports refuse new connections
+    #[arg(long)]
+    pub readiness_probe: Option<String>,
     /// Health check command (run with /bin/sh -c)
     #[arg(long)]
     pub health_cmd: Option<String>,
@@ -272,4 +284,23 @@ pub struct ExecArgs {
     pub container: String,
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Only events at or after this time (RFC 3339, unix seconds, or a duration like 10m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only events before this time
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Filter: container=NAME|ID, event=ACTION (repeatable)
+    #[arg(short, long = "filter")]
+    pub filter: Vec<String>,
+    /// Output: "json" for one JSON object per line
+    #[arg(long, default_value = "")]
+    pub format: String,
+    /// Keep printing new events as they happen
+    #[arg(short = 'F', long)]
+    pub follow: bool,
 }

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod container;
+pub mod events;
 pub mod image;
 pub mod registry;
 pub mod transfer;

@@ -16,12 +16,16 @@ pub mod user;
 
 pub use oneshot::{run_oneshot, ExitStatusInfo, OneShot, Stdio};
 pub mod container;
+pub mod events;
 pub mod exec;
 pub mod exec_pty;
+pub mod gate;
 pub mod health;
 pub mod logs;
 pub mod monitor;
 pub mod ports;
+pub mod probe;
+pub mod restart;
 pub mod snapshot;
 pub mod time;
 pub mod volumes;

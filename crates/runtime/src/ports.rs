@@ -5,10 +5,11 @@
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 use crate::container::config::PortMapping;
 use crate::error::{Result, RuntimeError};
+use crate::gate::Gate;
 
 /// Binds every published port (port 0 gets a free one); fails like docker
 /// when an address is in use.
@@ -29,18 +30,25 @@ pub fn bind_all(ports: &[PortMapping]) -> Result<Vec<(TcpListener, PortMapping)>
 
 type ConnectRequest = (u16, mpsc::Sender<std::io::Result<TcpStream>>);
 
-/// Starts the proxies for a container whose PID 1 is `pid`.
-pub fn start_proxies(listeners: Vec<(TcpListener, PortMapping)>, pid: i32) {
+/// Starts the proxies; they follow `gate` (the current PID, readiness)
+/// across restarts of the container.
+pub fn start_proxies(listeners: Vec<(TcpListener, PortMapping)>, gate: Arc<Gate>) {
     if listeners.is_empty() {
         return;
     }
     let (tx, rx) = mpsc::channel::<ConnectRequest>();
-    std::thread::spawn(move || connector(pid, rx));
+    let g = gate.clone();
+    std::thread::spawn(move || connector(&g, rx));
     for (listener, m) in listeners {
         let tx = tx.clone();
+        let gate = gate.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
+                if !gate.open() {
+                    drop(client); // not running or not ready: refuse new connections
+                    continue;
+                }
                 let (rtx, rrx) = mpsc::channel();
                 if tx.send((m.container_port, rtx)).is_err() {
                     return;
@@ -54,23 +62,30 @@ pub fn start_proxies(listeners: Vec<(TcpListener, PortMapping)>, pid: i32) {
     }
 }
 
-/// Lives in the container's network namespace and connects on request.
-fn connector(pid: i32, rx: mpsc::Receiver<ConnectRequest>) {
-    let entered = std::fs::File::open(format!("/proc/{pid}/ns/net")).and_then(|ns| {
-        // SAFETY: setns affects only this thread's network namespace.
-        if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } < 0 {
-            Err(std::io::Error::last_os_error())
+/// Lives in the network namespace of the gate's current PID (entering the
+/// new one after a restart) and connects on request.
+fn connector(gate: &Gate, rx: mpsc::Receiver<ConnectRequest>) {
+    let mut entered_pid = 0;
+    for (port, reply) in rx {
+        let pid = gate.pid();
+        let r = if pid != entered_pid {
+            enter_netns(pid).map(|()| entered_pid = pid)
         } else {
             Ok(())
-        }
-    });
-    for (port, reply) in rx {
-        let r = match &entered {
-            Ok(()) => TcpStream::connect(("127.0.0.1", port)),
-            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
         };
+        let r = r.and_then(|()| TcpStream::connect(("127.0.0.1", port)));
         let _ = reply.send(r);
     }
+}
+
+/// Moves the calling thread into the network namespace of `pid`.
+pub fn enter_netns(pid: i32) -> std::io::Result<()> {
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))?;
+    // SAFETY: setns affects only this thread's network namespace.
+    if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Copies both ways until each side closes.

@@ -23,21 +23,43 @@ pub fn stop_one(
     signal: Option<i32>,
 ) -> anyhow::Result<()> {
     let dir = container::container_dir(root, &rec.id);
-    let st = state::read_live(&dir);
-    if st.status != Status::Running {
-        return Ok(());
+    // The restart policy must not undo this stop (restart.rs): the monitor
+    // checks this flag before every restart.
+    hoist_runtime::restart::request_stop(&dir);
+    let deadline = Instant::now() + Duration::from_secs(time + 30);
+    loop {
+        let st = state::read_live(&dir);
+        match st.status {
+            Status::Running => {
+                let req = Request::Stop {
+                    timeout: time,
+                    signal,
+                };
+                match call(&dir, &req, Some(Duration::from_secs(time + 30))) {
+                    Ok(reply) => {
+                        if let Some(e) = reply.error {
+                            return Err(anyhow!("stopping {}: {e}", rec.name));
+                        }
+                        wait_monitor_gone(&st);
+                        return Ok(());
+                    }
+                    // Between two runs of a restarting container the socket
+                    // is briefly gone: try again.
+                    Err(e) if Instant::now() >= deadline => {
+                        return Err(anyhow!("stopping {}: {e}", rec.name));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+            Status::Restarting => {
+                wait_monitor_gone(&st);
+                if Instant::now() >= deadline {
+                    return Err(anyhow!("stopping {}: its monitor does not end", rec.name));
+                }
+            }
+            _ => return Ok(()),
+        }
     }
-    let req = Request::Stop {
-        timeout: time,
-        signal,
-    };
-    let reply = call(&dir, &req, Some(Duration::from_secs(time + 30)))
-        .with_context(|| format!("stopping {}", rec.name))?;
-    if let Some(e) = reply.error {
-        return Err(anyhow!("stopping {}: {e}", rec.name));
-    }
-    wait_monitor_gone(&st);
-    Ok(())
 }
 
 pub fn stop(root: &Path, names: &[String], time: u64) -> anyhow::Result<i32> {
@@ -76,7 +98,8 @@ pub fn rm(root: &Path, names: &[String], force: bool, volumes: bool) -> anyhow::
         let result = (|| -> anyhow::Result<()> {
             let rec = container::find(root, name)?;
             let dir = container::container_dir(root, &rec.id);
-            if state::read_live(&dir).status == Status::Running {
+            let status = state::read_live(&dir).status;
+            if matches!(status, Status::Running | Status::Restarting) {
                 if !force {
                     return Err(hoist_runtime::RuntimeError::Running(name.clone()).into());
                 }

@@ -68,6 +68,7 @@ pub fn run(cmd: ContainerCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
             since.as_deref(),
             timestamps,
         ),
+        ContainerCommand::Events(a) => crate::commands::events::run(&root, a),
         ContainerCommand::Exec(a) => exec::exec(&root, *a),
         ContainerCommand::Volume { command } => volume::run(&root, command),
         ContainerCommand::Healthcheck {

@@ -16,8 +16,14 @@ pub fn status_text(st: &State) -> String {
                 Some(s) => format!(" ({s})"),
                 None => String::new(),
             };
-            format!("Up {}{health}", human_duration(up))
+            let ready = match st.ready {
+                Some(true) => " (ready)",
+                Some(false) => " (not ready)",
+                None => "",
+            };
+            format!("Up {}{health}{ready}", human_duration(up))
         }
+        Status::Restarting => format!("Restarting ({})", st.exit_code),
         Status::Exited => {
             let when = st.finished_at.as_deref().map(ago).unwrap_or_default();
             format!("Exited ({}) {} ago", st.exit_code, human_duration(when))
@@ -48,7 +54,7 @@ fn command_text(rec: &ContainerRecord) -> String {
 pub fn ps(root: &Path, all: bool, quiet: bool, format: &str) -> anyhow::Result<i32> {
     let rows: Vec<(ContainerRecord, State)> = container::list(root)
         .into_iter()
-        .filter(|(_, s)| all || s.status == Status::Running)
+        .filter(|(_, s)| all || matches!(s.status, Status::Running | Status::Restarting))
         .collect();
     if quiet {
         for (r, _) in &rows {

@@ -40,6 +40,7 @@ fn duration(flag: &str, v: &Option<String>) -> anyhow::Result<Option<std::time::
 }
 
 fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
+    crate::commands::events::check_restart_flags(a.restart.as_deref(), a.rm)?;
     Ok(RunOptions {
         name: a.name.clone(),
         env: a.env.clone(),
@@ -75,7 +76,13 @@ fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
 
 fn create_record(root: &Path, a: &CreateArgs) -> anyhow::Result<container::ContainerRecord> {
     let opts = options(a).map_err(|e| coded(125, e))?;
-    container::create(root, &a.image, &opts).map_err(run_error)
+    let probes = crate::commands::events::probes_of(a)?;
+    let rec = container::create(root, &a.image, &opts).map_err(run_error)?;
+    if let Err(e) = probes.save(&container::container_dir(root, &rec.id)) {
+        let _ = container::remove(root, &rec, true);
+        return Err(run_error(e));
+    }
+    Ok(rec)
 }
 
 pub fn create(root: &Path, a: CreateArgs) -> anyhow::Result<i32> {
@@ -183,7 +190,7 @@ pub fn start(
     for name in names {
         let rec = container::find(root, name)?;
         let st = state::read_live(&container::container_dir(root, &rec.id));
-        if st.status != Status::Running {
+        if !matches!(st.status, Status::Running | Status::Restarting) {
             start_detached(root, &rec.id)?;
         }
         println!("{name}");

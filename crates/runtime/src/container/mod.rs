@@ -208,7 +208,10 @@ pub fn live_image_digests(root: &Path) -> Vec<String> {
 /// volumes with `volumes`). Snapshots and named volumes stay.
 pub fn remove(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result<()> {
     let dir = container_dir(root, &rec.id);
-    if state::read_live(&dir).status == Status::Running {
+    if matches!(
+        state::read_live(&dir).status,
+        Status::Running | Status::Restarting
+    ) {
         return Err(RuntimeError::Running(rec.name.clone()));
     }
     // Processes left by a monitor that died (killed -9) go with the container.

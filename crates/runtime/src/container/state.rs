@@ -14,6 +14,8 @@ pub enum Status {
     #[default]
     Created,
     Running,
+    /// Waiting out the restart delay (restart policy); the monitor lives.
+    Restarting,
     Exited,
 }
 
@@ -22,6 +24,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Restarting => "restarting",
             Status::Exited => "exited",
         }
     }
@@ -46,6 +49,12 @@ pub struct State {
     /// Published ports as bound (host port filled in when it was 0).
     #[serde(default)]
     pub ports: Vec<crate::container::config::PortMapping>,
+    /// Restarts by the restart policy since the last `start` (restart.rs).
+    #[serde(default)]
+    pub restart_count: u32,
+    /// Readiness (probe/): None without a readiness probe.
+    #[serde(default)]
+    pub ready: Option<bool>,
 }
 
 pub fn read(dir: &Path) -> State {
@@ -79,7 +88,8 @@ pub fn monitor_alive(s: &State) -> bool {
 /// The state as it really is: running only while its monitor lives.
 pub fn read_live(dir: &Path) -> State {
     let mut s = read(dir);
-    if s.status == Status::Running && !monitor_alive(&s) {
+    let live = matches!(s.status, Status::Running | Status::Restarting);
+    if live && !monitor_alive(&s) {
         s.status = Status::Exited;
         s.pid = 0;
         if s.error.is_empty() {

@@ -146,17 +146,45 @@ impl Ready {
     }
 }
 
-/// Runs the container to its end; returns its exit code. `ready` receives
-/// "ok" once it runs, or "err CODE MESSAGE".
+/// Runs the container to its end (through the restarts its restart policy
+/// asks for: restart.rs); returns its last exit code. `ready` receives "ok"
+/// once it runs, or "err CODE MESSAGE".
 pub fn run(root: &Path, id: &str, attach: Option<Attach>, mut ready: Ready) -> Result<i32> {
-    match start(root, id, attach) {
-        Err(e) => {
-            ready.send(&format!("err {} {e}", e.exit_code()));
-            Err(e)
-        }
-        Ok(running) => {
-            ready.send("ok");
-            Ok(finish(running))
+    let fail = |ready: &mut Ready, e: RuntimeError| {
+        ready.send(&format!("err {} {e}", e.exit_code()));
+        Err(e)
+    };
+    let dir = container::container_dir(root, id);
+    crate::restart::clear_stop(&dir);
+    let rec = match container::load(root, id) {
+        Ok(r) => r,
+        Err(e) => return fail(&mut ready, e),
+    };
+    // Published ports are bound once and survive restarts; the gate tells
+    // the proxies where the container currently is.
+    let listeners = match crate::ports::bind_all(&rec.ports) {
+        Ok(l) => l,
+        Err(e) => return fail(&mut ready, e),
+    };
+    let ports: Vec<_> = listeners.iter().map(|(_, m)| *m).collect();
+    let gate = Arc::new(crate::gate::Gate::default());
+    crate::ports::start_proxies(listeners, gate.clone());
+    let policy = crate::restart::Policy::of(rec.restart.as_deref());
+    let mut backoff = crate::restart::Backoff::default();
+    let mut attach = attach;
+    let mut restarts = 0;
+    loop {
+        crate::probe::prepare(&dir, &gate);
+        let running = match start(root, id, attach.take(), &ports, &gate, restarts) {
+            Ok(r) => r,
+            Err(e) => return fail(&mut ready, e),
+        };
+        ready.send("ok");
+        let began = Instant::now();
+        let code = finish(running, &gate);
+        match crate::restart::next_run(root, &rec, policy, code, restarts, &mut backoff, began) {
+            Some(n) => restarts = n,
+            None => return Ok(code),
         }
     }
 }
@@ -181,7 +209,14 @@ fn lock_monitor(dir: &Path) -> Result<File> {
     Ok(f)
 }
 
-fn start(root: &Path, id: &str, attach: Option<Attach>) -> Result<Running> {
+fn start(
+    root: &Path,
+    id: &str,
+    attach: Option<Attach>,
+    ports: &[crate::container::config::PortMapping],
+    gate: &Arc<crate::gate::Gate>,
+    restart_count: u32,
+) -> Result<Running> {
     let rec = container::load(root, id)?;
     let dir = container::container_dir(root, id);
     let lock = lock_monitor(&dir)?;
@@ -189,7 +224,6 @@ fn start(root: &Path, id: &str, attach: Option<Attach>) -> Result<Running> {
         .map_err(|e| RuntimeError::Invalid(format!("reading the container's spec: {e}")))?;
     let log = LogWriter::open(&container::log_path(&dir, id))?;
     let io = attach::Stdio::new(&rec, attach.as_ref())?;
-    let listeners = crate::ports::bind_all(&rec.ports)?;
     let overlay = overlay_options(&rec.lowerdirs, &dir.join("upper"), &dir.join("work"));
     let mut plan = container_plan(
         &spec,
@@ -221,7 +255,6 @@ fn start(root: &Path, id: &str, attach: Option<Attach>) -> Result<Running> {
             return Err(e);
         }
     };
-    let ports: Vec<_> = listeners.iter().map(|(_, m)| *m).collect();
     let me = std::process::id() as i32;
     let st = State {
         status: Status::Running,
@@ -233,7 +266,8 @@ fn start(root: &Path, id: &str, attach: Option<Attach>) -> Result<Running> {
             .healthcheck
             .as_ref()
             .map(|_| crate::health::HealthState::starting()),
-        ports,
+        ports: ports.to_vec(),
+        restart_count,
         ..Default::default()
     };
     state::write(&dir, &st)?;
@@ -256,7 +290,12 @@ fn start(root: &Path, id: &str, attach: Option<Attach>) -> Result<Running> {
     let listener = control::bind(&dir)?;
     let s = shared.clone();
     std::thread::spawn(move || control::serve(listener, s));
-    crate::ports::start_proxies(listeners, pid);
+    crate::probe::start(&shared, gate, pid);
+    gate.set_pid(pid);
+    crate::events::emit(
+        root,
+        &crate::events::Event::container(&rec, "start").with("restartCount", restart_count),
+    );
     if let Some(h) = rec.healthcheck.clone() {
         let s = shared.clone();
         std::thread::spawn(move || healthloop::run(&s, &h));
@@ -271,11 +310,13 @@ fn start(root: &Path, id: &str, attach: Option<Attach>) -> Result<Running> {
     })
 }
 
-fn finish(r: Running) -> i32 {
+fn finish(r: Running, gate: &crate::gate::Gate) -> i32 {
     let shared = r.shared;
     let pid = shared.pid();
     let code = wait_exit_code(pid).unwrap_or(255);
+    gate.set_pid(0);
     let oom = r.cgroup.oom_killed();
+    crate::restart::record_exit(&shared.root, &shared.rec, code, oom);
     for p in r.pumps {
         let _ = p.join();
     }
