@@ -91,11 +91,13 @@ pub fn run(root: &Path, a: EventsArgs) -> anyhow::Result<i32> {
     };
     let (evs, mut offset) = events::read_from(root, 0, &filter);
     print(evs);
-    while a.follow {
+    if !a.follow {
+        return Ok(0);
+    }
+    loop {
         std::thread::sleep(Duration::from_millis(100));
         let (evs, next) = events::read_from(root, offset, &filter);
         offset = next;
         print(evs);
     }
-    Ok(0)
 }

@@ -171,7 +171,8 @@ fn bad_restart_flags_fail_before_anything_starts() {
 fn events_filter_and_since() {
     let Some(f) = Fixture::new() else { return };
     f.ok(&["run", "--name", "one", "busybox", "true"]);
-    f.ok(&["run", "--name", "two", "busybox", "sh", "-c", "exit 7"]);
+    let out = f.out(&["run", "--name", "two", "busybox", "sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7));
     let lines = f.ok(&["events", "--filter", "container=two"]);
     assert!(lines.contains("container die"), "{lines}");
     assert!(lines.contains("exitCode=7"), "{lines}");
@@ -318,18 +319,18 @@ fn http_and_tcp_probes_pass_and_fail() {
 #[test]
 fn probe_timeouts_count_as_failures() {
     let Some(f) = Fixture::new() else { return };
-    // nc accepts and never answers: the GET times out.
+    // nc accepts and never answers (its stdin stays open): the GET times out.
     let http = f.ok(&[
         "run",
         "-d",
         "--name",
         "silent",
         "--liveness-probe",
-        "http :9000 period=200ms timeout=300ms failure=2",
+        "http :9000 period=200ms timeout=300ms failure=1",
         "busybox",
         "sh",
         "-c",
-        "exec nc -l -p 9000",
+        "sleep 100 | nc -l -p 9000",
     ]);
     let exec = f.ok(&[
         "run",

@@ -1,6 +1,6 @@
 //! stop, kill, rm, wait, port, healthcheck run.
 
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use hoist_runtime::container::{self, state, ContainerRecord, Status};
 use hoist_runtime::monitor::control::{call, Request};
 use hoist_runtime::monitor::parse_signal;
