@@ -320,11 +320,16 @@ fn http_and_tcp_probes_pass_and_fail() {
 fn probe_timeouts_count_as_failures() {
     let Some(f) = Fixture::new() else { return };
     // nc accepts and never answers (its stdin stays open): the GET times out.
+    // The startup probe waits until nc listens (9000 = 0x2328 in
+    // /proc/net/tcp6, where nc listens on ::) so the first liveness check
+    // cannot be refused instead.
     let http = f.ok(&[
         "run",
         "-d",
         "--name",
         "silent",
+        "--startup-probe",
+        "exec grep -q :2328 /proc/net/tcp /proc/net/tcp6 period=100ms failure=100",
         "--liveness-probe",
         "http :9000 period=200ms timeout=300ms failure=1",
         "busybox",
