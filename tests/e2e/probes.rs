@@ -207,6 +207,10 @@ fn get(port: u16, path: &str) -> Option<String> {
 
 const WEB: &str = "echo hello > /tmp/index.html; touch /tmp/ready; exec httpd -f -p 8080 -h /tmp";
 
+/// A startup probe that passes once httpd listens, so the probes after it
+/// never see a refused connection from a server still starting.
+const STARTED: &str = "tcp :8080 period=100ms failure=100";
+
 #[test]
 fn readiness_gates_new_connections_only() {
     use std::io::{Read, Write};
@@ -220,6 +224,8 @@ fn readiness_gates_new_connections_only() {
         "web",
         "-p",
         &publish,
+        "--startup-probe",
+        STARTED,
         "--readiness-probe",
         "exec cat /tmp/ready period=200ms failure=1",
         "busybox",
@@ -262,6 +268,8 @@ fn http_and_tcp_probes_pass_and_fail() {
         "-d",
         "--name",
         "ok",
+        "--startup-probe",
+        STARTED,
         "--readiness-probe",
         "http :8080/index.html period=200ms",
         "--liveness-probe",
@@ -278,6 +286,8 @@ fn http_and_tcp_probes_pass_and_fail() {
         "-d",
         "--name",
         "missing",
+        "--startup-probe",
+        STARTED,
         "--readiness-probe",
         "http :8080/nothing-here period=200ms failure=1",
         "busybox",

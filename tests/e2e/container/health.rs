@@ -21,18 +21,24 @@ fn check_passes_then_fails_after_retries() {
         "--name",
         "h",
         "--health-cmd",
-        "test ! -e /tmp/broken && echo fine",
+        "test -e /tmp/go && test ! -e /tmp/broken && echo fine",
         "--health-interval",
         "100ms",
         "--health-retries",
         "3",
+        "--health-start-period",
+        "60s",
         "busybox",
         "sleep",
         "60",
     ]);
+    // Failures in the start period do not count: it stays "starting" until
+    // /tmp/go exists, however slowly this test gets to look.
     assert_eq!(health(&f.inspect("h")).0, "starting");
+    f.ok(&["exec", "h", "touch", "/tmp/go"]);
     let v = f.wait_for("healthy", 20, |v| health(v).0 == "healthy", "h");
-    assert_eq!(v["State"]["Health"]["Log"][0]["Output"], "fine\n");
+    let log = v["State"]["Health"]["Log"].as_array().unwrap();
+    assert_eq!(log.last().unwrap()["Output"], "fine\n");
     assert!(f.ok(&["ps"]).contains("(healthy)"));
     assert_eq!(f.out(&["healthcheck", "run", "h"]).status.code(), Some(0));
     f.ok(&["exec", "h", "touch", "/tmp/broken"]);
