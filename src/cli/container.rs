@@ -119,6 +119,69 @@ pub enum ContainerCommand {
         #[arg(long)]
         ready_fd: Option<i32>,
     },
+    /// Manage pods: containers sharing network (127.0.0.1), IPC, host name and volumes
+    Pod {
+        #[command(subcommand)]
+        command: PodCommand,
+    },
+    /// (internal) a pod's holder process (its namespaces and published ports)
+    #[command(name = "__pod", hide = true)]
+    PodHolder {
+        id: String,
+        #[arg(long)]
+        ready_fd: Option<i32>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PodCommand {
+    /// Create a pod (its containers join it with `hoist run --pod NAME`)
+    Create {
+        /// Name the pod (also the host name inside it)
+        #[arg(long, required = true)]
+        name: String,
+        /// Publish a port of the pod ([IP:]HOSTPORT:CTRPORT[/tcp]; IP defaults to 127.0.0.1)
+        #[arg(short, long = "publish")]
+        publish: Vec<String>,
+        /// Mount into every container of the pod (NAME:/path[:ro] or /host:/path[:ro])
+        #[arg(short, long = "volume")]
+        volume: Vec<String>,
+    },
+    /// Start pods and all their containers
+    Start {
+        #[arg(required = true)]
+        pods: Vec<String>,
+    },
+    /// Stop all containers of pods, then the pods
+    Stop {
+        /// Seconds to wait for each container before killing it
+        #[arg(short = 't', long = "time", default_value_t = 10)]
+        time: u64,
+        #[arg(required = true)]
+        pods: Vec<String>,
+    },
+    /// Remove pods and their containers
+    Rm {
+        /// Stop running pods first
+        #[arg(short, long)]
+        force: bool,
+        #[arg(required = true)]
+        pods: Vec<String>,
+    },
+    /// List pods
+    Ps {
+        /// Only print IDs
+        #[arg(short, long)]
+        quiet: bool,
+        /// Output format: table or json
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Show pods as JSON
+    Inspect {
+        #[arg(required = true)]
+        pods: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -220,6 +283,9 @@ pub struct CreateArgs {
     /// Allocate a pseudo-terminal
     #[arg(short, long)]
     pub tty: bool,
+    /// Join a pod (name or ID): share its network, IPC, host name and volumes
+    #[arg(long)]
+    pub pod: Option<String>,
     /// Restart policy: no, on-failure[:N], always, unless-stopped (the monitor restarts the container)
     #[arg(long)]
     pub restart: Option<String>,

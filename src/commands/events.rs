@@ -29,8 +29,10 @@ pub fn check_restart_flags(restart: Option<&str>, rm: bool) -> anyhow::Result<()
 
 /// The probe flags, parsed and checked against the published ports before
 /// anything is created.
-pub fn probes_of(a: &CreateArgs) -> anyhow::Result<Probes> {
-    let mut published = Vec::new();
+/// The probe flags, checked against the container ports published by the
+/// container (`-p`) or by its pod (`pod_ports`).
+pub fn probes_of(a: &CreateArgs, pod_ports: &[u16]) -> anyhow::Result<Probes> {
+    let mut published = pod_ports.to_vec();
     for p in &a.publish {
         let m = parse_publish(p).map_err(|e| coded(125, e.into()))?;
         published.push(m.container_port);

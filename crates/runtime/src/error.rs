@@ -33,6 +33,14 @@ pub enum RuntimeError {
     VolumeInUse(String),
     #[error("image {name}: {message}")]
     Image { name: String, message: String },
+    #[error("no such pod: {0} (create it with `hoist pod create --name {0}`; see `hoist pod ps`)")]
+    NoSuchPod(String),
+    #[error("the pod name {0:?} is already in use (remove it with `hoist pod rm {0}` or choose another --name)")]
+    PodNameInUse(String),
+    #[error("pod {0} is running (stop it with `hoist pod stop {0}` first, or use -f)")]
+    PodRunning(String),
+    #[error("pod {0} is not running (start it with `hoist pod start {0}`)")]
+    PodNotRunning(String),
     #[error("the container's monitor did not answer: {0}")]
     Monitor(String),
 }

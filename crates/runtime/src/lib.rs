@@ -23,6 +23,7 @@ pub mod gate;
 pub mod health;
 pub mod logs;
 pub mod monitor;
+pub mod pod;
 pub mod ports;
 pub mod probe;
 pub mod restart;

@@ -6,6 +6,7 @@ mod exec_tty;
 mod inspect;
 mod logs;
 mod manage;
+mod pod;
 mod ps;
 mod run;
 mod volume;
@@ -44,6 +45,8 @@ pub fn run(cmd: ContainerCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
         } => run::start(&root, &containers, attach, interactive),
         ContainerCommand::Restart { time, containers } => run::restart(&root, &containers, time),
         ContainerCommand::Monitor { id, ready_fd } => run::monitor(&root, &id, ready_fd),
+        ContainerCommand::Pod { command } => pod::run(&root, command),
+        ContainerCommand::PodHolder { id, ready_fd } => pod::holder(&root, &id, ready_fd),
         ContainerCommand::Stop { time, containers } => manage::stop(&root, &containers, time),
         ContainerCommand::Kill { signal, containers } => manage::kill(&root, &containers, &signal),
         ContainerCommand::Rm {

@@ -70,13 +70,21 @@ fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
             start_interval: duration("--health-start-interval", &a.health_start_interval)?,
             none: a.no_healthcheck,
         },
+        pod: a.pod.clone(),
         cmd: a.command.clone(),
     })
 }
 
 fn create_record(root: &Path, a: &CreateArgs) -> anyhow::Result<container::ContainerRecord> {
     let opts = options(a).map_err(|e| coded(125, e))?;
-    let probes = crate::commands::events::probes_of(a)?;
+    // A pod that does not exist fails before anything else is looked at.
+    let pod_ports = match a.pod.as_deref() {
+        Some(p) => hoist_runtime::pod::find(root, p)
+            .map_err(run_error)?
+            .container_ports(),
+        None => Vec::new(),
+    };
+    let probes = crate::commands::events::probes_of(a, &pod_ports)?;
     let rec = container::create(root, &a.image, &opts).map_err(run_error)?;
     if let Err(e) = probes.save(&container::container_dir(root, &rec.id)) {
         let _ = container::remove(root, &rec, true);
@@ -93,6 +101,12 @@ pub fn create(root: &Path, a: CreateArgs) -> anyhow::Result<i32> {
 
 pub fn run(root: &Path, a: RunArgs) -> anyhow::Result<i32> {
     let rec = create_record(root, &a.create)?;
+    if let Err(e) = super::pod::ensure_running(root, &rec) {
+        if rec.auto_remove {
+            let _ = container::remove(root, &rec, true);
+        }
+        return Err(e);
+    }
     if a.detach {
         if let Err(e) = start_detached(root, &rec.id) {
             if rec.auto_remove {
@@ -126,14 +140,27 @@ fn foreground(root: &Path, rec: &container::ContainerRecord, stdin: bool) -> any
 /// Starts `hoist __monitor ID` in its own session and waits for its report.
 pub fn start_detached(root: &Path, id: &str) -> anyhow::Result<()> {
     let dir = container::container_dir(root, id);
+    spawn_reporting(root, "__monitor", id, &dir.join("monitor.log"), "container monitor")
+}
+
+/// Starts `hoist VERB ID --ready-fd 3` in its own session (stderr to `log`)
+/// and waits for its "ok" or "err CODE MESSAGE".
+pub fn spawn_reporting(
+    root: &Path,
+    verb: &str,
+    id: &str,
+    log_path: &Path,
+    what: &str,
+) -> anyhow::Result<()> {
     let (r, w) = hoist_runtime::core::spawn::pipe().context("creating a pipe")?;
     let exe = std::env::current_exe().context("finding the hoist binary")?;
-    let log = std::fs::File::create(dir.join("monitor.log")).context("creating monitor.log")?;
+    let log = std::fs::File::create(log_path)
+        .with_context(|| format!("creating {}", log_path.display()))?;
     let wfd = w.as_raw_fd();
     let mut cmd = Command::new(exe);
     cmd.arg("--root")
         .arg(root)
-        .arg("__monitor")
+        .arg(verb)
         .arg(id)
         .arg("--ready-fd")
         .arg("3")
@@ -150,7 +177,7 @@ pub fn start_detached(root: &Path, id: &str) -> anyhow::Result<()> {
             Ok(())
         });
     }
-    let child = cmd.spawn().context("starting the container monitor")?;
+    let child = cmd.spawn().with_context(|| format!("starting the {what}"))?;
     drop(w);
     drop(cmd);
     let mut line = String::new();
@@ -167,10 +194,10 @@ pub fn start_detached(root: &Path, id: &str) -> anyhow::Result<()> {
         let (code, msg) = rest.split_once(' ').unwrap_or(("125", rest));
         return Err(coded(code.parse().unwrap_or(125), anyhow!("{msg}")));
     }
-    let log = std::fs::read_to_string(dir.join("monitor.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(log_path).unwrap_or_default();
     Err(coded(
         125,
-        anyhow!("the container monitor failed to start: {}", log.trim()),
+        anyhow!("the {what} failed to start: {}", log.trim()),
     ))
 }
 
@@ -185,12 +212,14 @@ pub fn start(
             return Err(anyhow!("start -a takes exactly one container"));
         };
         let rec = container::find(root, name)?;
+        super::pod::ensure_running(root, &rec)?;
         return foreground(root, &rec, interactive);
     }
     for name in names {
         let rec = container::find(root, name)?;
         let st = state::read_live(&container::container_dir(root, &rec.id));
         if !matches!(st.status, Status::Running | Status::Restarting) {
+            super::pod::ensure_running(root, &rec)?;
             start_detached(root, &rec.id)?;
         }
         println!("{name}");
@@ -202,6 +231,7 @@ pub fn restart(root: &Path, names: &[String], time: u64) -> anyhow::Result<i32> 
     for name in names {
         let rec = container::find(root, name)?;
         super::manage::stop_one(root, &rec, time, None)?;
+        super::pod::ensure_running(root, &rec)?;
         start_detached(root, &rec.id)?;
         println!("{name}");
     }

@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub auto_remove: bool,
     pub restart: Option<String>,
     pub health: HealthOverrides,
+    /// The pod (name or ID) whose namespaces and volumes the container shares.
+    pub pod: Option<String>,
     /// The command after the image name.
     pub cmd: Vec<String>,
 }

@@ -51,9 +51,13 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         .load_image(&named.descriptor)
         .map_err(|e| img_err(e.to_string()))?;
     let defaults = ImageDefaults::from_config_json(&loaded.config_json);
+    // Parse every flag before anything is written (or unpacked).
+    let pod = opts.pod.as_deref().map(|p| pod_of(root, p, opts)).transpose()?;
     let lowerdirs = crate::snapshot::image_snapshots(&store, &loaded)?;
-    // Parse every flag before anything is written.
     let mut mounts: Vec<MountRequest> = Vec::new();
+    for v in pod.iter().flat_map(|p| &p.volumes) {
+        mounts.push(parse_volume(v)?);
+    }
     for v in &opts.volumes {
         mounts.push(parse_volume(v)?);
     }
@@ -99,6 +103,7 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
     let resolved = resolve_user(&user, |p| view.read(p))?;
     let id = random_hex(64);
     let hostname = match (&opts.hostname, opts.network) {
+        _ if pod.is_some() => pod.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
         (Some(h), _) => h.clone(),
         (None, NetworkMode::Host) => nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
@@ -141,6 +146,7 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         healthcheck: crate::health::merge(defaults.healthcheck.clone(), &opts.health),
         stop_signal: defaults.stop_signal.clone(),
         lowerdirs,
+        pod: pod.map(|p| p.id),
     };
     let dir = container_dir(root, &id);
     let result = write_container(root, &dir, &rec, &resolved);
@@ -149,6 +155,30 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         super::release_name(root, &name);
     }
     result.map(|_| rec)
+}
+
+/// The pod a container joins, with the flags a pod member may not have:
+/// the pod publishes the ports and owns the network and the host name.
+fn pod_of(root: &Path, what: &str, opts: &RunOptions) -> Result<crate::pod::PodRecord> {
+    let pod = crate::pod::find(root, what)?;
+    let refuse = |flag: &str, why: &str| {
+        Err(RuntimeError::Invalid(format!(
+            "{flag} cannot be used with --pod: {why}"
+        )))
+    };
+    if !opts.publish.is_empty() {
+        return refuse(
+            "-p",
+            "the pod publishes ports (hoist pod create --name P -p HOST:CTR)",
+        );
+    }
+    if opts.network != NetworkMode::Private {
+        return refuse("--network", "the container shares the pod's network");
+    }
+    if opts.hostname.is_some() {
+        return refuse("--hostname", "the host name is the pod's name");
+    }
+    Ok(pod)
 }
 
 fn write_container(

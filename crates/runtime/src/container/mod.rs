@@ -50,6 +50,9 @@ pub struct ContainerRecord {
     pub stop_signal: Option<String>,
     /// Snapshot dirs, bottom first.
     pub lowerdirs: Vec<PathBuf>,
+    /// The ID of the pod the container belongs to (pod/).
+    #[serde(default)]
+    pub pod: Option<String>,
 }
 
 impl ContainerRecord {

@@ -52,11 +52,25 @@ pub fn container_plan(spec: &Spec, bundle: &Path, opts: PlanOptions) -> Result<C
     let mut clone_flags = 0;
     let mut cgroup_ns = false;
     let mut loopback_up = false;
+    let mut join_namespaces = Vec::new();
     for ns in linux.namespaces().iter().flatten() {
-        if ns.path().is_some() {
-            return Err(invalid(
-                "joining an existing namespace by path is not supported",
-            ));
+        if let Some(path) = ns.path() {
+            // Joining is for a pod's shared namespaces only.
+            let flag = match ns.typ() {
+                LinuxNamespaceType::Network => libc::CLONE_NEWNET,
+                LinuxNamespaceType::Ipc => libc::CLONE_NEWIPC,
+                LinuxNamespaceType::Uts => libc::CLONE_NEWUTS,
+                other => {
+                    return Err(invalid(format!(
+                        "joining an existing {other:?} namespace is not supported"
+                    )))
+                }
+            };
+            let f = std::fs::File::open(path).map_err(|e| {
+                invalid(format!("opening the namespace {}: {e}", path.display()))
+            })?;
+            join_namespaces.push((std::os::fd::OwnedFd::from(f), flag));
+            continue;
         }
         match ns.typ() {
             LinuxNamespaceType::Pid => clone_flags |= libc::CLONE_NEWPID,
@@ -92,6 +106,7 @@ pub fn container_plan(spec: &Spec, bundle: &Path, opts: PlanOptions) -> Result<C
     Ok(ContainerPlan {
         clone_flags,
         cgroup_ns,
+        join_namespaces,
         loopback_up,
         rootfs: c(&rootfs.to_string_lossy())?,
         overlay: opts.overlay.as_deref().map(c).transpose()?,

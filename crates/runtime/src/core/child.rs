@@ -136,6 +136,10 @@ fn setup_container(args: &ChildArgs) -> Result<(), Fail> {
     // SAFETY: raw syscalls on prepared NUL-terminated strings follow.
     unsafe {
         libc::close(args.sync_fd);
+        for (i, (fd, flag)) in plan.join_namespaces.iter().enumerate() {
+            sys::check(libc::setns(std::os::fd::AsRawFd::as_raw_fd(fd), *flag) as _)
+                .map_err(err(Step::Setns, i))?;
+        }
         if plan.cgroup_ns {
             sys::check(libc::unshare(libc::CLONE_NEWCGROUP) as _)
                 .map_err(err(Step::CgroupNs, 0))?;
@@ -402,7 +406,10 @@ unsafe fn readonly_path(p: *const libc::c_char) -> Result<(), i32> {
 }
 
 /// Brings `lo` up in a fresh network namespace.
-unsafe fn loopback_up() -> Result<(), i32> {
+///
+/// # Safety
+/// Raw syscalls only; safe to call in a forked child.
+pub unsafe fn loopback_up() -> Result<(), i32> {
     let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
     if s < 0 {
         return Err(sys::errno());

@@ -163,6 +163,9 @@ pub struct ContainerPlan {
     /// once the parent has moved the child into its cgroup).
     pub clone_flags: c_int,
     pub cgroup_ns: bool,
+    /// Existing namespaces to enter first (a pod's net, ipc and uts),
+    /// opened in the parent; the child setns()es into each.
+    pub join_namespaces: Vec<(std::os::fd::OwnedFd, c_int)>,
     pub loopback_up: bool,
     /// Host path of the directory that becomes `/`.
     pub rootfs: CString,

@@ -138,7 +138,7 @@ impl Ready {
     pub fn new(fd: Option<OwnedFd>) -> Ready {
         Ready(fd.map(File::from))
     }
-    fn send(&mut self, line: &str) {
+    pub(crate) fn send(&mut self, line: &str) {
         use std::io::Write;
         if let Some(mut f) = self.0.take() {
             let _ = writeln!(f, "{line}");
@@ -222,6 +222,7 @@ fn start(
     let lock = lock_monitor(&dir)?;
     let spec = oci_spec::runtime::Spec::load(dir.join("config.json"))
         .map_err(|e| RuntimeError::Invalid(format!("reading the container's spec: {e}")))?;
+    let (spec, pod_holder) = crate::pod::join_spec(root, &rec, spec)?;
     let log = LogWriter::open(&container::log_path(&dir, id))?;
     let io = attach::Stdio::new(&rec, attach.as_ref())?;
     let overlay = overlay_options(&rec.lowerdirs, &dir.join("upper"), &dir.join("work"));
@@ -236,6 +237,7 @@ fn start(
     if let Some(step) = io.console_step() {
         plan.steps.push(step);
     }
+    crate::pod::confirm(&rec, &pod_holder)?;
     let limits = Limits::from_spec(spec.linux().as_ref().and_then(|l| l.resources().as_ref()));
     let cgroup = Cgroup::create(id, &limits)?;
     let signals = attach.as_ref().is_some_and(|a| a.forward_signals);

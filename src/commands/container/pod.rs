@@ -1,0 +1,206 @@
+//! `hoist pod create|start|stop|rm|ps|inspect` and the hidden holder verb.
+
+use anyhow::anyhow;
+use hoist_runtime::container::{self, state, ContainerRecord, Status};
+use hoist_runtime::monitor::Ready;
+use hoist_runtime::pod::{self, holder, PodRecord};
+use serde_json::json;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::Path;
+use std::time::Duration;
+
+use super::run_error;
+use crate::cli::container::PodCommand;
+use crate::commands::coded;
+
+pub fn run(root: &Path, cmd: PodCommand) -> anyhow::Result<i32> {
+    match cmd {
+        PodCommand::Create {
+            name,
+            publish,
+            volume,
+        } => {
+            let rec = pod::create(root, &name, &publish, &volume).map_err(run_error)?;
+            println!("{}", rec.id);
+            Ok(0)
+        }
+        PodCommand::Start { pods } => each(root, &pods, start),
+        PodCommand::Stop { time, pods } => each(root, &pods, |root, p| stop(root, p, time)),
+        PodCommand::Rm { force, pods } => each(root, &pods, |root, p| rm(root, p, force)),
+        PodCommand::Ps { quiet, format } => ps(root, quiet, &format),
+        PodCommand::Inspect { pods } => {
+            let mut out = Vec::new();
+            for p in &pods {
+                out.push(describe(root, &pod::find(root, p)?));
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(0)
+        }
+    }
+}
+
+/// Runs `f` on each named pod, printing its name like docker does.
+fn each(
+    root: &Path,
+    names: &[String],
+    f: impl Fn(&Path, &PodRecord) -> anyhow::Result<()>,
+) -> anyhow::Result<i32> {
+    for name in names {
+        let p = pod::find(root, name)?;
+        f(root, &p)?;
+        println!("{name}");
+    }
+    Ok(0)
+}
+
+/// Starts the holder of the container's pod unless it runs already.
+pub fn ensure_running(root: &Path, rec: &ContainerRecord) -> anyhow::Result<()> {
+    let Some(id) = rec.pod.as_deref() else {
+        return Ok(());
+    };
+    start_holder(root, &pod::load(root, id).map_err(run_error)?)
+}
+
+fn start_holder(root: &Path, p: &PodRecord) -> anyhow::Result<()> {
+    if pod::live(root, &p.id).is_some() {
+        return Ok(());
+    }
+    let log = pod::pod_dir(root, &p.id).join("holder.log");
+    match super::run::spawn_reporting(root, "__pod", &p.id, &log, "pod") {
+        // Two starts at once: the loser's holder finds the lock taken.
+        Err(_) if pod::live(root, &p.id).is_some() => Ok(()),
+        r => r,
+    }
+}
+
+fn start(root: &Path, p: &PodRecord) -> anyhow::Result<()> {
+    start_holder(root, p)?;
+    for c in pod::members(root, &p.id) {
+        let st = state::read_live(&container::container_dir(root, &c.id));
+        if !matches!(st.status, Status::Running | Status::Restarting) {
+            super::run::start_detached(root, &c.id)?;
+        }
+    }
+    Ok(())
+}
+
+fn stop(root: &Path, p: &PodRecord, time: u64) -> anyhow::Result<()> {
+    // Containers first (newest first), so none outlives the pod's ports.
+    for c in pod::members(root, &p.id).iter().rev() {
+        super::manage::stop_one(root, c, time, None)?;
+    }
+    holder::stop(root, &p.id, Duration::from_secs(10)).map_err(|e| anyhow!(e))
+}
+
+fn rm(root: &Path, p: &PodRecord, force: bool) -> anyhow::Result<()> {
+    let running = pod::members(root, &p.id).into_iter().find(|c| {
+        let st = state::read_live(&container::container_dir(root, &c.id));
+        matches!(st.status, Status::Running | Status::Restarting)
+    });
+    if !force {
+        if let Some(c) = running {
+            return Err(coded(
+                1,
+                anyhow!(
+                    "pod {} has running container {}: stop it with `hoist pod stop {}` first, or use -f",
+                    p.name,
+                    c.name,
+                    p.name
+                ),
+            ));
+        }
+    }
+    stop(root, p, if force { 0 } else { 10 })?;
+    for c in pod::members(root, &p.id) {
+        container::remove(root, &c, true).map_err(|e| anyhow!(e))?;
+    }
+    pod::remove(root, p).map_err(|e| anyhow!(e))
+}
+
+fn status(root: &Path, p: &PodRecord) -> (&'static str, Vec<serde_json::Value>) {
+    let holder = pod::live(root, &p.id);
+    let members: Vec<_> = pod::members(root, &p.id)
+        .into_iter()
+        .map(|c| {
+            let st = state::read_live(&container::container_dir(root, &c.id));
+            json!({"Id": c.id, "Name": c.name, "State": st.status.as_str()})
+        })
+        .collect();
+    let any_running = members.iter().any(|m| m["State"] == "running");
+    let s = match (&holder, any_running) {
+        (Some(_), true) => "running",
+        (Some(_), false) => "degraded",
+        (None, _) if members.is_empty() => "created",
+        (None, true) => "degraded",
+        (None, false) => "stopped",
+    };
+    (s, members)
+}
+
+fn describe(root: &Path, p: &PodRecord) -> serde_json::Value {
+    let (s, members) = status(root, p);
+    let holder = pod::live(root, &p.id);
+    let ports = holder
+        .as_ref()
+        .map(|h| h.ports.clone())
+        .unwrap_or_else(|| p.ports.clone());
+    json!({
+        "Id": p.id,
+        "Name": p.name,
+        "Created": p.created,
+        "State": s,
+        "Hostname": p.name,
+        "HolderPid": holder.as_ref().map_or(0, |h| h.pid),
+        "SharedNamespaces": ["net", "ipc", "uts"],
+        "Ports": ports.iter().map(|m| json!({
+            "HostIp": m.host_ip.to_string(),
+            "HostPort": m.host_port,
+            "ContainerPort": m.container_port,
+        })).collect::<Vec<_>>(),
+        "Volumes": p.volumes,
+        "Containers": members,
+    })
+}
+
+fn ps(root: &Path, quiet: bool, format: &str) -> anyhow::Result<i32> {
+    let pods = pod::list(root);
+    if quiet {
+        for (p, _) in &pods {
+            println!("{}", p.short_id());
+        }
+        return Ok(0);
+    }
+    if format == "json" {
+        let v: Vec<_> = pods.iter().map(|(p, _)| describe(root, p)).collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(0);
+    }
+    println!(
+        "{:<14}{:<20}{:<10}{:<12}{}",
+        "POD ID", "NAME", "STATUS", "CONTAINERS", "PORTS"
+    );
+    for (p, h) in &pods {
+        let (s, members) = status(root, p);
+        let ports = h.as_ref().map_or(&p.ports, |h| &h.ports);
+        let ports: Vec<String> = ports
+            .iter()
+            .map(|m| format!("{}:{}->{}/tcp", m.host_ip, m.host_port, m.container_port))
+            .collect();
+        println!(
+            "{:<14}{:<20}{:<10}{:<12}{}",
+            p.short_id(),
+            p.name,
+            s,
+            members.len(),
+            ports.join(", ")
+        );
+    }
+    Ok(0)
+}
+
+/// `hoist __pod ID --ready-fd N`: the pod's holder process.
+pub fn holder(root: &Path, id: &str, ready_fd: Option<i32>) -> anyhow::Result<i32> {
+    // SAFETY: the fd was set up for us by spawn_reporting.
+    let ready = ready_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
+    holder::run(root, id, Ready::new(ready)).map_err(run_error)
+}
