@@ -6,6 +6,7 @@ mod common;
 mod build;
 mod container;
 mod image;
+mod pods;
 mod probes;
 mod registry;
 mod registry_s3;

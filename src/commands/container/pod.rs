@@ -176,8 +176,8 @@ fn ps(root: &Path, quiet: bool, format: &str) -> anyhow::Result<i32> {
         return Ok(0);
     }
     println!(
-        "{:<14}{:<20}{:<10}{:<12}{}",
-        "POD ID", "NAME", "STATUS", "CONTAINERS", "PORTS"
+        "{:<14}{:<20}{:<10}{:<12}PORTS",
+        "POD ID", "NAME", "STATUS", "CONTAINERS"
     );
     for (p, h) in &pods {
         let (s, members) = status(root, p);

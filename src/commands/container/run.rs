@@ -140,7 +140,13 @@ fn foreground(root: &Path, rec: &container::ContainerRecord, stdin: bool) -> any
 /// Starts `hoist __monitor ID` in its own session and waits for its report.
 pub fn start_detached(root: &Path, id: &str) -> anyhow::Result<()> {
     let dir = container::container_dir(root, id);
-    spawn_reporting(root, "__monitor", id, &dir.join("monitor.log"), "container monitor")
+    spawn_reporting(
+        root,
+        "__monitor",
+        id,
+        &dir.join("monitor.log"),
+        "container monitor",
+    )
 }
 
 /// Starts `hoist VERB ID --ready-fd 3` in its own session (stderr to `log`)
@@ -177,7 +183,9 @@ pub fn spawn_reporting(
             Ok(())
         });
     }
-    let child = cmd.spawn().with_context(|| format!("starting the {what}"))?;
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("starting the {what}"))?;
     drop(w);
     drop(cmd);
     let mut line = String::new();

@@ -52,7 +52,11 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         .map_err(|e| img_err(e.to_string()))?;
     let defaults = ImageDefaults::from_config_json(&loaded.config_json);
     // Parse every flag before anything is written (or unpacked).
-    let pod = opts.pod.as_deref().map(|p| pod_of(root, p, opts)).transpose()?;
+    let pod = opts
+        .pod
+        .as_deref()
+        .map(|p| pod_of(root, p, opts))
+        .transpose()?;
     let lowerdirs = crate::snapshot::image_snapshots(&store, &loaded)?;
     let mut mounts: Vec<MountRequest> = Vec::new();
     for v in pod.iter().flat_map(|p| &p.volumes) {

@@ -66,9 +66,8 @@ pub fn container_plan(spec: &Spec, bundle: &Path, opts: PlanOptions) -> Result<C
                     )))
                 }
             };
-            let f = std::fs::File::open(path).map_err(|e| {
-                invalid(format!("opening the namespace {}: {e}", path.display()))
-            })?;
+            let f = std::fs::File::open(path)
+                .map_err(|e| invalid(format!("opening the namespace {}: {e}", path.display())))?;
             join_namespaces.push((std::os::fd::OwnedFd::from(f), flag));
             continue;
         }

@@ -97,7 +97,12 @@ pub fn create(
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(RuntimeError::PodNameInUse(name.into()))
         }
-        Err(e) => return Err(RuntimeError::io(format!("creating {}", name_file.display()), e)),
+        Err(e) => {
+            return Err(RuntimeError::io(
+                format!("creating {}", name_file.display()),
+                e,
+            ))
+        }
     }
     let rec = PodRecord {
         id: id.clone(),

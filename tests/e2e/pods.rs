@@ -1,0 +1,289 @@
+//! End-to-end tests: pods (root, on the busybox base image;
+//! crates/runtime/src/pod/, src/commands/container/pod.rs): shared loopback,
+//! IPC, host name and volumes, the pod's published ports, start/stop/rm
+//! together, nothing left behind, bad input refused before anything starts.
+
+use crate::container::{assert_nothing_left, stderr, Fixture};
+use serde_json::Value;
+use std::time::Duration;
+
+/// A store root whose pods are force-removed at the end, pass or fail.
+struct Pods(Fixture);
+
+impl Pods {
+    fn new() -> Option<Pods> {
+        Fixture::new().map(Pods)
+    }
+    fn inspect(&self, pod: &str) -> Value {
+        let v: Value = serde_json::from_str(&self.0.ok(&["pod", "inspect", pod])).unwrap();
+        v[0].clone()
+    }
+}
+
+impl Drop for Pods {
+    fn drop(&mut self) {
+        for id in self.0.ok(&["pod", "ps", "-q"]).split_whitespace() {
+            let _ = self.0.out(&["pod", "rm", "-f", id]);
+        }
+    }
+}
+
+/// The body of a GET on 127.0.0.1:`port`, if one came back.
+fn get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
+}
+
+/// A busybox httpd on `port` serving `text` at /index.html.
+fn web(port: u16, text: &str) -> String {
+    format!("mkdir -p /www && echo {text} > /www/index.html && exec httpd -f -p {port} -h /www")
+}
+
+fn ns(pid: i64, which: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/{which}"))
+        .unwrap()
+        .display()
+        .to_string()
+}
+
+#[test]
+fn containers_share_loopback_ipc_uts_volumes_and_the_pod_port() {
+    let Some(p) = Pods::new() else { return };
+    let f = &p.0;
+    let port = hoist_testkit::free_port();
+    let publish = format!("127.0.0.1:{port}:8080");
+    f.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "duo",
+        "-p",
+        &publish,
+        "--volume",
+        "duo-data:/shared",
+    ]);
+    f.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "duo",
+        "--name",
+        "front",
+        "busybox",
+        "sh",
+        "-c",
+        &web(8080, "from-front"),
+    ]);
+    f.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "duo",
+        "--name",
+        "back",
+        "busybox",
+        "sh",
+        "-c",
+        &web(9090, "from-back"),
+    ]);
+    // Each reaches the other on 127.0.0.1.
+    let wget = |from: &str, port: u16| {
+        let url = format!("http://127.0.0.1:{port}/index.html");
+        let o = f.out(&["exec", from, "wget", "-qO-", &url]);
+        o.status
+            .success()
+            .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let got = hoist_testkit::wait_until_ok("back via front", Duration::from_secs(20), || {
+        wget("front", 9090)
+    });
+    assert_eq!(got, "from-back");
+    let got = hoist_testkit::wait_until_ok("front via back", Duration::from_secs(20), || {
+        wget("back", 8080)
+    });
+    assert_eq!(got, "from-front");
+    // The pod's published port reaches the container listening on 8080.
+    assert_eq!(get(port, "/index.html").unwrap().trim(), "from-front");
+    // Same net, ipc and uts namespaces (not the host's); own pid namespaces.
+    let pid = |c: &str| f.inspect(c)["State"]["Pid"].as_i64().unwrap();
+    let (a, b) = (pid("front"), pid("back"));
+    for which in ["net", "ipc", "uts"] {
+        assert_eq!(ns(a, which), ns(b, which), "{which}");
+        assert_ne!(
+            ns(a, which),
+            ns(std::process::id() as i64, which),
+            "{which}"
+        );
+    }
+    assert_ne!(ns(a, "pid"), ns(b, "pid"));
+    assert_eq!(f.ok(&["exec", "back", "hostname"]), "duo");
+    // The pod's volume is seen by both.
+    f.ok(&[
+        "exec",
+        "front",
+        "sh",
+        "-c",
+        "echo shared-bytes > /shared/note",
+    ]);
+    assert_eq!(
+        f.ok(&["exec", "back", "cat", "/shared/note"]),
+        "shared-bytes"
+    );
+    let v = p.inspect("duo");
+    assert_eq!(v["State"], "running", "{v}");
+    assert_eq!(v["Containers"].as_array().unwrap().len(), 2);
+    assert_eq!(v["Ports"][0]["HostPort"], port);
+    assert!(f.ok(&["pod", "ps"]).contains("duo"));
+}
+
+#[test]
+fn pod_stop_start_and_rm_act_on_all_and_leave_nothing_behind() {
+    let Some(p) = Pods::new() else { return };
+    let f = &p.0;
+    f.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "trio",
+        "--volume",
+        "trio-data:/data",
+    ]);
+    let ids: Vec<String> = ["one", "two"]
+        .iter()
+        .map(|n| {
+            f.ok(&[
+                "run", "-d", "--pod", "trio", "--name", n, "busybox", "sleep", "600",
+            ])
+        })
+        .collect();
+    let v = p.inspect("trio");
+    let holder = v["HolderPid"].as_i64().unwrap();
+    assert!(holder > 0, "{v}");
+    let netns = ns(holder, "net");
+    f.ok(&["pod", "stop", "-t", "1", "trio"]);
+    for n in ["one", "two"] {
+        assert_eq!(f.inspect(n)["State"]["Status"], "exited");
+    }
+    assert_eq!(p.inspect("trio")["State"], "stopped");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{holder}")).exists() || {
+            // A zombie not yet reaped by init counts as gone.
+            let stat = std::fs::read_to_string(format!("/proc/{holder}/stat")).unwrap_or_default();
+            stat.rsplit(')')
+                .next()
+                .is_some_and(|s| s.trim_start().starts_with('Z'))
+        }
+    );
+    f.ok(&["pod", "start", "trio"]);
+    for n in ["one", "two"] {
+        assert_eq!(f.inspect(n)["State"]["Status"], "running");
+    }
+    let holder = p.inspect("trio")["HolderPid"].as_i64().unwrap();
+    let netns2 = ns(holder, "net");
+    // Without -f a running pod stays.
+    let out = f.out(&["pod", "rm", "trio"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("pod stop"), "{}", stderr(&out));
+    f.ok(&["pod", "rm", "-f", "trio"]);
+    assert_eq!(f.ok(&["pod", "ps", "-q"]), "");
+    assert_eq!(f.ok(&["ps", "-aq"]), "");
+    for id in &ids {
+        assert_nothing_left(id);
+    }
+    let root = f.path().display().to_string();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&root), "a mount under {root} remains");
+    // No process is left in either network namespace the pod had.
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(link) = std::fs::read_link(e.path().join("ns/net")) else {
+            continue;
+        };
+        let link = link.display().to_string();
+        assert!(
+            link != netns && link != netns2,
+            "process {:?} is still in the pod's network namespace",
+            e.file_name()
+        );
+        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&cmd).contains("__pod"),
+            "a pod holder runs"
+        );
+    }
+    assert!(!f
+        .path()
+        .join("pods")
+        .read_dir()
+        .unwrap()
+        .any(|e| e.unwrap().file_name().len() == 64));
+}
+
+#[test]
+fn bad_pod_input_fails_before_anything_starts() {
+    let Some(p) = Pods::new() else { return };
+    let f = &p.0;
+    f.ok(&["pod", "create", "--name", "p1", "-p", "127.0.0.1:0:8080"]);
+    for (args, want) in [
+        (vec!["--pod", "nope"], "no such pod: nope"),
+        (
+            vec!["--pod", "p1", "--liveness-probe", "tcp 8080"],
+            "should start with ':'",
+        ),
+        (
+            vec!["--pod", "p1", "--startup-probe", "udp :53"],
+            "unknown probe kind",
+        ),
+        (
+            vec!["--pod", "p1", "--readiness-probe", "tcp :5432"],
+            "not published",
+        ),
+        (
+            vec!["--pod", "p1", "-p", "127.0.0.1:0:80"],
+            "-p cannot be used with --pod",
+        ),
+        (
+            vec!["--pod", "p1", "--hostname", "x"],
+            "--hostname cannot be used with --pod",
+        ),
+        (
+            vec!["--pod", "p1", "--network", "host"],
+            "--network cannot be used with --pod",
+        ),
+    ] {
+        let mut a = vec!["run", "-d"];
+        a.extend(args.iter());
+        a.extend(["busybox", "true"]);
+        let out = f.out(&a);
+        assert_eq!(out.status.code(), Some(125), "{a:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(want), "{a:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    // Nothing was created, nothing started (the pod's holder neither).
+    assert_eq!(f.ok(&["ps", "-aq"]), "");
+    assert_eq!(p.inspect("p1")["State"], "created");
+    for (args, want) in [
+        (vec!["--name", "p1"], "already in use"),
+        (vec!["--name", "a/b"], "invalid pod name"),
+        (vec!["--name", "p2", "-p", "nonsense"], "not a port"),
+        (
+            vec!["--name", "p3", "--volume", "v:relative"],
+            "must be absolute",
+        ),
+    ] {
+        let mut a = vec!["pod", "create"];
+        a.extend(args.iter());
+        let out = f.out(&a);
+        assert!(!out.status.success(), "{a:?}");
+        assert!(stderr(&out).contains(want), "{a:?}: {}", stderr(&out));
+    }
+    assert_eq!(f.ok(&["pod", "ps", "-q"]).lines().count(), 1);
+    let out = f.out(&["pod", "start", "nope"]);
+    assert!(stderr(&out).contains("no such pod"), "{}", stderr(&out));
+}
