@@ -287,3 +287,37 @@ fn bad_pod_input_fails_before_anything_starts() {
     let out = f.out(&["pod", "start", "nope"]);
     assert!(stderr(&out).contains("no such pod"), "{}", stderr(&out));
 }
+
+#[test]
+fn sidecar_example_ships_the_access_log() {
+    let Some(p) = Pods::new() else { return };
+    let port = hoist_testkit::free_port();
+    let out = std::process::Command::new("bash")
+        .arg(crate::common::repo_dir().join("examples/sidecar/run.sh"))
+        .env("HOIST", crate::common::hoist_bin())
+        .env("HOIST_ROOT", p.0.path())
+        .env("PORT", port.to_string())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(
+        text.contains("GET /index.html -> hello from the pod"),
+        "{text}"
+    );
+    for want in [
+        "url:/index.html",
+        "response:200",
+        "url:/missing",
+        "response:404",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("shipped: ") && l.contains(want)),
+            "{want} not shipped:\n{text}"
+        );
+    }
+    // The script removed its pod and volume.
+    assert_eq!(p.0.ok(&["pod", "ps", "-q"]), "");
+    assert_eq!(p.0.ok(&["volume", "ls", "-q"]), "");
+}
