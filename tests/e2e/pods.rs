@@ -321,3 +321,38 @@ fn sidecar_example_ships_the_access_log() {
     assert_eq!(p.0.ok(&["pod", "ps", "-q"]), "");
     assert_eq!(p.0.ok(&["volume", "ls", "-q"]), "");
 }
+
+#[test]
+fn a_not_ready_member_closes_the_pods_port_to_new_connections() {
+    let Some(p) = Pods::new() else { return };
+    let f = &p.0;
+    let port = hoist_testkit::free_port();
+    let publish = format!("127.0.0.1:{port}:8080");
+    f.ok(&["pod", "create", "--name", "gated", "-p", &publish]);
+    f.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "gated",
+        "--name",
+        "web",
+        "--startup-probe",
+        "tcp :8080 period=100ms failure=100",
+        "--readiness-probe",
+        "exec cat /tmp/ready period=100ms failure=1",
+        "busybox",
+        "sh",
+        "-c",
+        &format!("touch /tmp/ready; {}", web(8080, "gated-web")),
+    ]);
+    f.wait_for("ready", 20, |v| v["State"]["Ready"] == true, "web");
+    let up = || get(port, "/index.html").is_some_and(|b| b.contains("gated-web"));
+    hoist_testkit::wait_until("the pod's port to open", Duration::from_secs(20), up);
+    f.ok(&["exec", "web", "rm", "/tmp/ready"]);
+    f.wait_for("not ready", 20, |v| v["State"]["Ready"] == false, "web");
+    hoist_testkit::wait_until("the pod's port to close", Duration::from_secs(20), || {
+        get(port, "/index.html").is_none()
+    });
+    f.ok(&["exec", "web", "touch", "/tmp/ready"]);
+    hoist_testkit::wait_until("the pod's port to reopen", Duration::from_secs(20), up);
+}

@@ -84,6 +84,10 @@ fn setup(root: &Path, id: &str) -> Result<File> {
     let me = std::process::id() as i32;
     let gate = Arc::new(crate::gate::Gate::default());
     gate.set_pid(me);
+    if !listeners.is_empty() {
+        let (root, id, gate) = (root.to_path_buf(), id.to_string(), gate.clone());
+        std::thread::spawn(move || follow_readiness(&root, &id, &gate));
+    }
     crate::ports::start_proxies(listeners, gate);
     let st = PodState {
         pid: me,
@@ -94,6 +98,22 @@ fn setup(root: &Path, id: &str) -> Result<File> {
     let data = serde_json::to_vec_pretty(&st).unwrap_or_default();
     crate::fsutil::write_atomic(&dir.join("state.json"), &data)?;
     Ok(lock)
+}
+
+/// Kubernetes' pod readiness: the pod's ports take new connections only
+/// while no running member says it is not ready (members' monitors record
+/// their readiness probe's verdict in state.json). Polled: members come and
+/// go without telling the holder.
+fn follow_readiness(root: &Path, id: &str, gate: &crate::gate::Gate) {
+    use crate::container::{container_dir, state, Status};
+    loop {
+        let ready = super::members(root, id).iter().all(|c| {
+            let st = state::read_live(&container_dir(root, &c.id));
+            st.status != Status::Running || st.ready != Some(false)
+        });
+        gate.set_ready(ready);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// Ends the holder (SIGTERM) and waits until it is gone, at most `timeout`.
