@@ -22,7 +22,9 @@ impl Pods {
 
 impl Drop for Pods {
     fn drop(&mut self) {
-        for id in self.0.ok(&["pod", "ps", "-q"]).split_whitespace() {
+        // `out`, not `ok`: a panic here while unwinding would abort.
+        let ids = self.0.out(&["pod", "ps", "-q"]);
+        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
             let _ = self.0.out(&["pod", "rm", "-f", id]);
         }
     }

@@ -51,7 +51,7 @@ impl Probes {
         if let Some(port) = probes.readiness.as_ref().and_then(Probe::port) {
             if !published.is_empty() && !published.contains(&port) {
                 return Err(RuntimeError::Invalid(format!(
-                    "--readiness-probe checks container port {port}, which is not published (published: {}); readiness gates the published ports, so probe one of them or publish {port} with -p",
+                    "--readiness-probe checks container port {port}, which is not published (published: {}); readiness gates the published ports, so probe one of them or publish {port} (with -p, or the pod's -p for a container of a pod)",
                     published.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
                 )));
             }
