@@ -21,3 +21,5 @@ if [ -f /sys/fs/cgroup/unified/cgroup.controllers ] && [ -s /sys/fs/cgroup/unifi
   mkdir -p /sys/fs/cgroup/hugetlb
   mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb || true
 fi
+# moto, the S3-compatible server of the S3 driver's tests, from PyPI in a venv.
+bash "$(dirname "$0")/moto.sh" install
