@@ -3,10 +3,11 @@
 //! /sys/fs/cgroup is a cgroup2 mount, else the v1 controllers mounted under it
 //! (a hybrid machine's empty unified tree is ignored).
 
+pub mod devices_bpf;
 mod v1;
-mod v2;
+pub mod v2;
 
-use oci_spec::runtime::LinuxResources;
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxResources};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -107,6 +108,8 @@ pub struct Limits {
     /// Device rules in v1 `devices.allow` syntax ("c 1:3 rwm"); deny-all first.
     pub device_allow: Vec<String>,
     pub device_deny_all: bool,
+    /// The spec's device rules in order (v2 compiles them into a program).
+    pub devices: Vec<LinuxDeviceCgroup>,
 }
 
 impl Limits {
@@ -123,6 +126,7 @@ impl Limits {
         if let Some(p) = r.pids() {
             l.pids = Some(p.limit());
         }
+        l.devices = r.devices().clone().unwrap_or_default();
         for d in r.devices().iter().flatten() {
             let typ = d
                 .typ()

@@ -1,12 +1,10 @@
 //! cgroup v2 (unified): one directory `hoist/<name>`, controllers enabled in
-//! the parents' cgroup.subtree_control. The devices controller of v2 is an eBPF
-//! program; hoist does not attach one yet (device nodes are still limited to
-//! the minimal /dev the container gets, and CAP_MKNOD alone cannot open new ones
-//! without the node being created by root in the container).
+//! the parents' cgroup.subtree_control. The device rules become an eBPF
+//! program attached to the directory (devices_bpf), before the child joins.
 
 use std::path::{Path, PathBuf};
 
-use super::{mkdir, write, Limits};
+use super::{devices_bpf, mkdir, write, Limits};
 use crate::error::Result;
 
 pub fn create(root: &Path, name: &str, limits: &Limits) -> Result<PathBuf> {
@@ -34,6 +32,13 @@ pub fn create(root: &Path, name: &str, limits: &Limits) -> Result<PathBuf> {
     if let Some(p) = limits.pids {
         let v = if p > 0 { p.to_string() } else { "max".into() };
         write(&dir.join("pids.max"), &v)?;
+    }
+    // No rules (not hoist's own specs): like v1, nothing is restricted.
+    if !limits.devices.is_empty() {
+        if let Err(e) = devices_bpf::attach(&dir, &limits.devices) {
+            let _ = std::fs::remove_dir(&dir);
+            return Err(e);
+        }
     }
     Ok(dir)
 }
