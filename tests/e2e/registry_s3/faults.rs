@@ -55,7 +55,12 @@ fn store_outage_is_503_then_recovers_with_data_intact() {
     let mut reply = String::new();
     let _ = in_flight.read_to_string(&mut reply);
     let status = reply.split_whitespace().nth(1).unwrap_or("none");
-    assert_eq!(status, "503", "push torn by the outage: {reply}");
+    assert_eq!(
+        status,
+        "503",
+        "push torn by the outage: {reply}; replica log:\n{}",
+        std::fs::read_to_string(tmp.join(format!("replica-{}.log", a.port))).unwrap_or_default()
+    );
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "the torn push hung for {:?}",

@@ -153,8 +153,9 @@ impl Driver for S3Driver {
             }
         }
         if let Err(e) = writer.shutdown().await {
-            // shutdown failed half-way: make sure no multipart upload lingers.
-            let _ = writer.abort().await;
+            // No abort here: BufWriter panics on abort after shutdown. A failed
+            // completion aborts its own multipart upload; one whose parts
+            // failed is left to the bucket's AbortIncompleteMultipartUpload rule.
             return Err(unavailable(key, e.to_string()));
         }
         Ok(size)
