@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The log-shipper pattern in a hoist pod: busybox httpd writes its access log
-# into a volume the pod shares; a second container in the same pod tails it
+# into a tmpfs volume the pod shares; a second container in the same pod tails it
 # and "ships" each line (prints it with a prefix, where a real shipper would
 # send it on). Requests go to the pod's published port on 127.0.0.1.
 #
@@ -17,6 +17,8 @@ h() { "$hoist" ${HOIST_ROOT:+--root "$HOIST_ROOT"} "$@"; }
 # The busybox base image, made from Debian's busybox-static when missing.
 h inspect busybox:latest >/dev/null 2>&1 || HOIST=$hoist bash "$here/../../testdata/make-base-image.sh" >/dev/null
 
+# The shared log volume is memory-backed (a tmpfs, as docker's --opt type=tmpfs).
+h volume create --opt type=tmpfs --opt device=tmpfs --opt o=size=16m,mode=1777 "$pod-logs" >/dev/null
 h pod create --name "$pod" -p "127.0.0.1:$port:8080" --volume "$pod-logs:/logs" >/dev/null
 cleanup() {
   if [ "${KEEP:-}" != 1 ]; then

@@ -187,7 +187,12 @@ pub enum PodCommand {
 #[derive(Subcommand, Debug)]
 pub enum VolumeCommand {
     /// Create a volume (a random name when none is given)
-    Create { name: Option<String> },
+    Create {
+        name: Option<String>,
+        /// Driver option, as docker's local driver: type=tmpfs, device=tmpfs, o=size=64m,mode=1777
+        #[arg(short, long = "opt", value_name = "KEY=VALUE")]
+        opt: Vec<String>,
+    },
     /// List volumes
     Ls {
         #[arg(short, long)]

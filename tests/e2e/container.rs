@@ -9,6 +9,7 @@ mod hostile;
 mod lifecycle;
 mod limits;
 mod run;
+mod tmpfs_volumes;
 mod volumes;
 
 use crate::common::{hoist, hoist_out, import_busybox};

@@ -322,6 +322,10 @@ fn sidecar_example_ships_the_access_log() {
     // The script removed its pod and volume.
     assert_eq!(p.0.ok(&["pod", "ps", "-q"]), "");
     assert_eq!(p.0.ok(&["volume", "ls", "-q"]), "");
+    // Its tmpfs volume was unmounted with it.
+    let root = p.0.path().to_string_lossy().to_string();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&root), "{mounts}");
 }
 
 #[test]

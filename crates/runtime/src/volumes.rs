@@ -1,7 +1,11 @@
 //! Named volumes: `<root>/volumes/<name>/_data`, created on first use, kept
-//! after the containers using them are removed.
+//! after the containers using them are removed. Like docker's local driver,
+//! a volume created with `type=tmpfs` options is memory-backed: a tmpfs is
+//! mounted on `_data` (at creation, and again on use if it is gone, e.g.
+//! after a reboot) and unmounted when the volume is removed.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, Result, RuntimeError};
@@ -16,6 +20,91 @@ pub struct Volume {
     pub created_at: String,
     #[serde(default)]
     pub anonymous: bool,
+    /// docker's driver options (`type`, `device`, `o`), as given.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+/// tmpfs options a volume may set; anything else is refused.
+const TMPFS_OPTIONS: &[&str] = &["size", "mode", "uid", "gid", "nr_inodes", "nr_blocks"];
+
+/// Checks docker-style driver options and returns the tmpfs mount data
+/// (`o=`), or None for a plain directory volume.
+pub fn tmpfs_data(options: &BTreeMap<String, String>) -> Result<Option<String>> {
+    if options.is_empty() {
+        return Ok(None);
+    }
+    let bad = |m: String| Err(RuntimeError::Invalid(m));
+    for key in options.keys() {
+        if !["type", "device", "o"].contains(&key.as_str()) {
+            return bad(format!(
+                "volume option {key:?} is not known (the local driver takes type, device and o)"
+            ));
+        }
+    }
+    match options.get("type").map(String::as_str) {
+        Some("tmpfs") => {}
+        Some(other) => {
+            return bad(format!(
+            "volume type {other:?} is not supported: hoist's volumes are directories or type=tmpfs"
+        ))
+        }
+        None => return bad("volume options need type=tmpfs".into()),
+    }
+    if let Some(device) = options.get("device") {
+        if device != "tmpfs" {
+            return bad(format!(
+                "a tmpfs volume's device must be tmpfs, not {device:?}"
+            ));
+        }
+    }
+    let data = options.get("o").cloned().unwrap_or_default();
+    for part in data.split(',').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        if !TMPFS_OPTIONS.contains(&k)
+            || v.is_empty()
+            || !v.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return bad(format!(
+                "tmpfs volume option {part:?} is not one of {} with a value (e.g. o=size=64m,mode=1777)",
+                TMPFS_OPTIONS.join(", ")
+            ));
+        }
+    }
+    Ok(Some(data))
+}
+
+/// Whether `dir` is the root of a mount (its device differs from its parent's).
+fn is_mount_point(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(dir), dir.parent().map(std::fs::metadata)) {
+        (Ok(d), Some(Ok(p))) => d.dev() != p.dev(),
+        _ => false,
+    }
+}
+
+/// Mounts the volume's tmpfs when it has one and it is not mounted yet.
+fn mount_tmpfs_if_needed(v: &Volume) -> Result<()> {
+    let Some(data) = tmpfs_data(&v.options)? else {
+        return Ok(());
+    };
+    if is_mount_point(&v.mountpoint) {
+        return Ok(());
+    }
+    use nix::mount::{mount, MsFlags};
+    mount(
+        Some("tmpfs"),
+        &v.mountpoint,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some(data.as_str()),
+    )
+    .map_err(|e| {
+        RuntimeError::io(
+            format!("mounting the tmpfs of volume {} ({data})", v.name),
+            e.into(),
+        )
+    })
 }
 
 pub fn volumes_dir(root: &Path) -> PathBuf {
@@ -38,11 +127,34 @@ pub fn check_name(name: &str) -> Result<()> {
     }
 }
 
-/// Creates the volume if it does not exist; returns it either way.
+/// Creates the volume if it does not exist; returns it either way (with its
+/// tmpfs mounted, for a tmpfs volume).
 pub fn ensure(root: &Path, name: &str, anonymous: bool) -> Result<Volume> {
+    if let Ok(v) = inspect(root, name) {
+        mount_tmpfs_if_needed(&v)?;
+        return Ok(v);
+    }
+    create(root, name, anonymous, BTreeMap::new())
+}
+
+/// Creates a volume with docker-style driver options (`type=tmpfs`, `o=...`);
+/// an existing volume is returned only if its options are the same.
+pub fn create(
+    root: &Path,
+    name: &str,
+    anonymous: bool,
+    options: BTreeMap<String, String>,
+) -> Result<Volume> {
     check_name(name)?;
+    tmpfs_data(&options)?;
     let dir = volumes_dir(root).join(name);
     if let Ok(v) = inspect(root, name) {
+        if v.options != options {
+            return Err(RuntimeError::Invalid(format!(
+                "volume {name} already exists with other options; remove it first"
+            )));
+        }
+        mount_tmpfs_if_needed(&v)?;
         return Ok(v);
     }
     let data = dir.join("_data");
@@ -53,7 +165,12 @@ pub fn ensure(root: &Path, name: &str, anonymous: bool) -> Result<Volume> {
         mountpoint: data,
         created_at: time::now(),
         anonymous,
+        options,
     };
+    if let Err(e) = mount_tmpfs_if_needed(&v) {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e);
+    }
     let meta = serde_json::to_vec_pretty(&v).unwrap_or_default();
     crate::fsutil::write_atomic(&dir.join("volume.json"), &meta)?;
     Ok(v)
@@ -89,6 +206,11 @@ pub fn remove(root: &Path, name: &str, in_use: bool) -> Result<()> {
         return Err(RuntimeError::VolumeInUse(name.into()));
     }
     let dir = volumes_dir(root).join(name);
+    let data = dir.join("_data");
+    if is_mount_point(&data) {
+        nix::mount::umount2(&data, nix::mount::MntFlags::MNT_DETACH)
+            .map_err(|e| RuntimeError::io(format!("unmounting volume {name}"), e.into()))?;
+    }
     std::fs::remove_dir_all(&dir).ctx(|| format!("removing {}", dir.display()))
 }
 

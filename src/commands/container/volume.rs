@@ -8,9 +8,16 @@ use crate::cli::container::VolumeCommand;
 
 pub fn run(root: &Path, cmd: VolumeCommand) -> anyhow::Result<i32> {
     match cmd {
-        VolumeCommand::Create { name } => {
+        VolumeCommand::Create { name, opt } => {
             let name = name.unwrap_or_else(|| hoist_runtime::container::config::random_hex(64));
-            let v = volumes::ensure(root, &name, false)?;
+            let mut options = std::collections::BTreeMap::new();
+            for o in &opt {
+                let Some((k, v)) = o.split_once('=') else {
+                    anyhow::bail!("--opt {o:?} is not KEY=VALUE (e.g. --opt type=tmpfs)");
+                };
+                options.insert(k.to_string(), v.to_string());
+            }
+            let v = volumes::create(root, &name, false, options)?;
             println!("{}", v.name);
         }
         VolumeCommand::Ls { quiet } => {
