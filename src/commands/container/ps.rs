@@ -81,21 +81,31 @@ pub fn ps(root: &Path, all: bool, quiet: bool, format: &str) -> anyhow::Result<i
             }
         }
         "table" => {
-            println!(
-                "{:<14}{:<20}{:<24}{:<26}{:<28}{:<28}NAMES",
-                "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS"
-            );
-            for (r, s) in &rows {
-                println!(
-                    "{:<14}{:<20}{:<24}{:<26}{:<28}{:<28}{}",
-                    r.short_id(),
-                    r.image,
-                    command_text(r),
-                    format!("{} ago", human_duration(ago(&r.created))),
-                    status_text(s),
-                    ports_text(s),
-                    r.name
-                );
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|(r, s)| {
+                    vec![
+                        r.short_id().to_string(),
+                        r.image.clone(),
+                        command_text(r),
+                        format!("{} ago", human_duration(ago(&r.created))),
+                        status_text(s),
+                        ports_text(s),
+                        r.name.clone(),
+                    ]
+                })
+                .collect();
+            let headers = [
+                "CONTAINER ID",
+                "IMAGE",
+                "COMMAND",
+                "CREATED",
+                "STATUS",
+                "PORTS",
+                "NAMES",
+            ];
+            for line in crate::render::table::lines(&headers, &table) {
+                println!("{line}");
             }
         }
         other => anyhow::bail!("unknown --format {other:?} (use table or json)"),
