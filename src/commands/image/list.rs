@@ -67,31 +67,28 @@ pub fn run(store: &Store, args: ImagesArgs) -> anyhow::Result<i32> {
 }
 
 fn print_table(rows: &[Row], digests: bool) {
-    let w_repo = rows
-        .iter()
-        .map(|r| r.repository.len())
-        .max()
-        .unwrap_or(0)
-        .max(10);
-    let w_tag = rows.iter().map(|r| r.tag.len()).max().unwrap_or(0).max(3);
-    let mut header = format!("{:<w_repo$}   {:<w_tag$}   ", "REPOSITORY", "TAG");
+    let mut headers = vec!["REPOSITORY", "TAG"];
     if digests {
-        header += &format!("{:<71}   ", "DIGEST");
+        headers.push("DIGEST");
     }
-    header += &format!("{:<12}   {:<20}   SIZE", "IMAGE ID", "CREATED");
-    println!("{header}");
-    for r in rows {
-        let mut line = format!("{:<w_repo$}   {:<w_tag$}   ", r.repository, r.tag);
-        if digests {
-            line += &format!("{:<71}   ", r.digest);
-        }
-        let short = r.id.split_once(':').map_or(r.id.as_str(), |p| p.1);
-        line += &format!(
-            "{:<12}   {:<20}   {}",
-            &short[..short.len().min(12)],
-            r.created,
-            human_size(r.size)
-        );
+    headers.extend(["IMAGE ID", "CREATED", "SIZE"]);
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let short = r.id.split_once(':').map_or(r.id.as_str(), |p| p.1);
+            let mut row = vec![r.repository.clone(), r.tag.clone()];
+            if digests {
+                row.push(r.digest.clone());
+            }
+            row.extend([
+                short[..short.len().min(12)].to_string(),
+                r.created.clone(),
+                human_size(r.size),
+            ]);
+            row
+        })
+        .collect();
+    for line in crate::render::table::lines(&headers, &cells) {
         println!("{line}");
     }
 }
