@@ -101,12 +101,7 @@ pub fn exec_in(
     }
     process.set_terminal(Some(opts.tty));
     let plan = process_plan(&process, stdio)?;
-    let cgroup = Cgroup::existing(&rec.id);
-    let procs: Vec<_> = cgroup
-        .procs_files()
-        .into_iter()
-        .filter(|p| p.exists())
-        .collect();
-    let join = JoinPlan::new(st.pid, &procs, plan)?;
+    let cgroup_files = Cgroup::existing(&rec.id).open_join_files()?;
+    let join = JoinPlan::new(st.pid, cgroup_files, plan)?;
     spawn_in(&join)
 }

@@ -149,7 +149,7 @@ fn run_in(
         stdio_fd(&shot.stderr, &null, 2),
     ];
     let overlay = overlay_options(&shot.lowerdirs, &shot.upperdir, &shot.workdir);
-    let plan = container_plan(
+    let mut plan = container_plan(
         &spec,
         mountpoint,
         PlanOptions {
@@ -159,7 +159,14 @@ fn run_in(
     )?;
     let limits = Limits::from_spec(spec.linux().as_ref().and_then(|l| l.resources().as_ref()));
     let cgroup = Cgroup::create(id, &limits)?;
-    let pid = match spawn(&plan, |pid| cgroup.add(pid)) {
+    plan.cgroup_join = match cgroup.open_join_files() {
+        Ok(files) => files,
+        Err(e) => {
+            cgroup.remove();
+            return Err(e);
+        }
+    };
+    let pid = match spawn(&plan) {
         Ok(pid) => pid,
         Err(e) => {
             cgroup.remove();

@@ -188,16 +188,29 @@ impl Cgroup {
         }
     }
 
-    /// Moves `pid` into the cgroup.
-    pub fn add(&self, pid: i32) -> Result<()> {
-        for d in &self.dirs {
-            write(&d.join("cgroup.procs"), &pid.to_string())?;
-        }
-        Ok(())
+    /// The files a single-threaded process writes "0" to in order to move
+    /// itself in. On v1 that is `tasks`, not `cgroup.procs`: the kernel moves
+    /// the calling thread without taking the global threadgroup rwsem, whose
+    /// write side waits for an RCU grace period (about 15 ms here, more than
+    /// a whole container start). A freshly cloned child has one thread, so
+    /// moving that thread moves the process. v2 has no `tasks` file.
+    pub fn join_files(&self) -> Vec<PathBuf> {
+        let file = if self.v2 { "cgroup.procs" } else { "tasks" };
+        self.dirs.iter().map(|d| d.join(file)).collect()
     }
 
-    pub fn procs_files(&self) -> Vec<PathBuf> {
-        self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
+    /// `join_files`, opened for writing (close-on-exec), for a child to use;
+    /// a hierarchy where the directory is missing is skipped.
+    pub fn open_join_files(&self) -> Result<Vec<std::fs::File>> {
+        let mut files = Vec::new();
+        for p in self.join_files() {
+            match std::fs::OpenOptions::new().write(true).open(&p) {
+                Ok(f) => files.push(f),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(RuntimeError::io(format!("opening {}", p.display()), e)),
+            }
+        }
+        Ok(files)
     }
 
     /// Whether the kernel's OOM killer killed a process of this cgroup.
@@ -269,6 +282,24 @@ pub(crate) fn write(path: &Path, value: &str) -> Result<()> {
         path: path.display().to_string(),
         message: format!("writing {value:?}: {e}"),
     })
+}
+
+/// Writes each value with its own write(2) on one open file: files like
+/// v1's devices.allow take one rule per write.
+pub(crate) fn write_each(path: &Path, values: &[String]) -> Result<()> {
+    use std::io::Write;
+    let fail = |value: &str, e: std::io::Error| RuntimeError::Cgroup {
+        path: path.display().to_string(),
+        message: format!("writing {value:?}: {e}"),
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| fail("", e))?;
+    for v in values {
+        f.write_all(v.as_bytes()).map_err(|e| fail(v, e))?;
+    }
+    Ok(())
 }
 
 pub(crate) fn mkdir(path: &Path) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{mkdir, write, Limits, V1Hierarchy};
+use super::{mkdir, write, write_each, Limits, V1Hierarchy};
 use crate::error::Result;
 
 pub fn create(hs: &[V1Hierarchy], name: &str, limits: &Limits) -> Result<Vec<PathBuf>> {
@@ -41,9 +41,7 @@ pub fn create(hs: &[V1Hierarchy], name: &str, limits: &Limits) -> Result<Vec<Pat
         }
         if has("devices") && limits.device_deny_all {
             write(&dir.join("devices.deny"), "a")?;
-            for rule in &limits.device_allow {
-                write(&dir.join("devices.allow"), rule)?;
-            }
+            write_each(&dir.join("devices.allow"), &limits.device_allow)?;
         }
     }
     Ok(dirs)

@@ -8,7 +8,7 @@ use super::config::{
     merge_command, merge_env, parse_publish, parse_tmpfs, parse_volume, random_hex, set_env,
     ImageDefaults, MountRequest, RunOptions,
 };
-use super::{container_dir, reserve_name, save, state, ContainerRecord, State};
+use super::{container_dir, reserve_name, save, ContainerRecord};
 use crate::error::{IoContext, Result, RuntimeError};
 use crate::rootview::RootView;
 use crate::spec::{build_spec, write_spec, NetworkMode, SpecInput, UserMount};
@@ -197,8 +197,9 @@ fn write_container(
     }
     let spec = build_spec(&spec_input(root, dir, rec, user)?)?;
     write_spec(&spec, dir)?;
-    save(root, rec)?;
-    state::write(dir, &State::default())
+    // No state.json yet: a missing one reads as "created" (state::read),
+    // and the first write (running) then replaces nothing.
+    save(root, rec)
 }
 
 /// The spec input for a record: volumes created on first use, bind sources

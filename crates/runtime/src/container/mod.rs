@@ -217,10 +217,29 @@ pub fn remove(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result<()> {
     ) {
         return Err(RuntimeError::Running(rec.name.clone()));
     }
+    remove_stopped(root, rec, volumes)
+}
+
+/// `remove` for a container known to have stopped (its own monitor, after
+/// the exit, for --rm): no state check.
+pub fn remove_stopped(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result<()> {
+    let dir = container_dir(root, &rec.id);
     // Processes left by a monitor that died (killed -9) go with the container.
     let cgroup = crate::cgroup::Cgroup::existing(&rec.id);
     cgroup.kill_all();
     cgroup.remove();
+    // The overlay's upper dir holds whatever the container wrote: removed on
+    // a second thread while this one removes the rest.
+    let upper = dir.join("upper");
+    let upper_done = std::thread::spawn(move || match std::fs::remove_dir_all(&upper) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err((upper, e)),
+        _ => Ok(()),
+    });
+    let rest = remove_all_but(&dir, "upper");
+    if let Ok(Err((path, e))) = upper_done.join() {
+        return Err(RuntimeError::io(format!("removing {}", path.display()), e));
+    }
+    rest.ctx(|| format!("removing {}", dir.display()))?;
     std::fs::remove_dir_all(&dir).ctx(|| format!("removing {}", dir.display()))?;
     release_name(root, &rec.name);
     if volumes {
@@ -233,6 +252,27 @@ pub fn remove(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result<()> {
             {
                 let _ = crate::volumes::remove(root, name, false);
             }
+        }
+    }
+    Ok(())
+}
+
+/// Removes everything in `dir` except the entry `keep`.
+fn remove_all_but(dir: &Path, keep: &str) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_name() == keep {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        } else {
+            std::fs::remove_file(entry.path())?;
         }
     }
     Ok(())

@@ -105,6 +105,7 @@ pub fn container_plan(spec: &Spec, bundle: &Path, opts: PlanOptions) -> Result<C
     Ok(ContainerPlan {
         clone_flags,
         cgroup_ns,
+        cgroup_join: Vec::new(),
         join_namespaces,
         loopback_up,
         rootfs: c(&rootfs.to_string_lossy())?,

@@ -14,8 +14,7 @@ use super::sys;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Step {
-    Sync = 1,
-    CgroupNs,
+    CgroupNs = 1,
     Propagation,
     Rootfs,
     OpenRoot,
@@ -45,8 +44,7 @@ pub enum Step {
 impl Step {
     pub fn from_u32(n: u32) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 26] = [
-            Sync,
+        const ALL: [Step; 25] = [
             CgroupNs,
             Propagation,
             Rootfs,
@@ -106,7 +104,6 @@ fn err(step: Step, idx: usize) -> impl Fn(i32) -> Fail {
 /// The arguments the clone callback receives.
 pub struct ChildArgs<'a> {
     pub plan: &'a ContainerPlan,
-    pub sync_fd: c_int,
     pub err_fd: c_int,
 }
 
@@ -122,20 +119,15 @@ pub fn container_main(args: &ChildArgs) -> ! {
 
 fn setup_container(args: &ChildArgs) -> Result<(), Fail> {
     let plan = args.plan;
-    // Wait until the parent has put us in our cgroup.
-    let mut byte = [0u8; 1];
-    // SAFETY: reading one byte into a stack buffer.
-    let n = unsafe { libc::read(args.sync_fd, byte.as_mut_ptr() as *mut c_void, 1) };
-    if n != 1 {
-        return Err((
-            Step::Sync,
-            0,
-            if n < 0 { sys::errno() } else { libc::EPIPE },
-        ));
+    // Into the cgroup before anything else, so every later step (and the
+    // process) is limited and accounted. We are a single thread here, so
+    // writing "0" moves the whole process (see Cgroup::join_files).
+    for (i, f) in plan.cgroup_join.iter().enumerate() {
+        sys::write_all(std::os::fd::AsRawFd::as_raw_fd(f), b"0")
+            .map_err(err(Step::JoinCgroup, i))?;
     }
     // SAFETY: raw syscalls on prepared NUL-terminated strings follow.
     unsafe {
-        libc::close(args.sync_fd);
         for (i, (fd, flag)) in plan.join_namespaces.iter().enumerate() {
             sys::check(libc::setns(std::os::fd::AsRawFd::as_raw_fd(fd), *flag) as _)
                 .map_err(err(Step::Setns, i))?;

@@ -1,5 +1,6 @@
 //! `exec`: start a process inside a running container. A cloned child joins the
-//! container's cgroups (writing "0" to pre-opened cgroup.procs files), enters
+//! container's cgroups (writing "0" to pre-opened `tasks` files on v1,
+//! `cgroup.procs` on v2: see Cgroup::join_files), enters
 //! each of its namespaces with setns, then forks once more with CLONE_PARENT so
 //! the new process is really inside the PID namespace and is our own child.
 //! The same fork-safety rules as container creation apply (see child.rs).
@@ -7,7 +8,6 @@
 use libc::{c_int, c_void};
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::PathBuf;
 
 use super::child::{self, Step};
 use super::plan::ProcessPlan;
@@ -33,9 +33,9 @@ const NAMESPACES: [(&str, c_int); 6] = [
 ];
 
 impl JoinPlan {
-    /// Opens the namespaces of `pid` that differ from ours, and the given
-    /// cgroup.procs files.
-    pub fn new(pid: i32, cgroup_procs: &[PathBuf], process: ProcessPlan) -> Result<JoinPlan> {
+    /// Opens the namespaces of `pid` that differ from ours; `cgroup_procs`
+    /// are the cgroup files to write "0" to (Cgroup::open_join_files).
+    pub fn new(pid: i32, cgroup_procs: Vec<File>, process: ProcessPlan) -> Result<JoinPlan> {
         let mut namespaces = Vec::new();
         for (name, flag) in NAMESPACES {
             let theirs = format!("/proc/{pid}/ns/{name}");
@@ -50,15 +50,6 @@ impl JoinPlan {
             let f = File::open(&theirs).ctx(|| format!("opening {theirs}"))?;
             namespaces.push((f, flag));
         }
-        let cgroup_procs = cgroup_procs
-            .iter()
-            .map(|p| {
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(p)
-                    .ctx(|| format!("opening {}", p.display()))
-            })
-            .collect::<Result<Vec<_>>>()?;
         Ok(JoinPlan {
             namespaces,
             cgroup_procs,

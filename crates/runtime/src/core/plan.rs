@@ -160,9 +160,12 @@ pub struct ProcessPlan {
 #[derive(Debug)]
 pub struct ContainerPlan {
     /// CLONE_NEW* flags for clone (the cgroup namespace is unshared later,
-    /// once the parent has moved the child into its cgroup).
+    /// once the child has moved itself into its cgroup).
     pub clone_flags: c_int,
     pub cgroup_ns: bool,
+    /// The container's cgroup files the child writes "0" to first thing,
+    /// opened in the parent (Cgroup::open_join_files). Empty: stay put.
+    pub cgroup_join: Vec<std::fs::File>,
     /// Existing namespaces to enter first (a pod's net, ipc and uts),
     /// opened in the parent; the child setns()es into each.
     pub join_namespaces: Vec<(std::os::fd::OwnedFd, c_int)>,

@@ -1,7 +1,7 @@
-//! The parent side of starting a container: one clone(2) into new namespaces,
-//! a sync pipe that holds the child until the parent has placed it in its
-//! cgroup, and a close-on-exec error pipe that carries (step, errno) back if
-//! anything fails before execve. Safe to call from many threads at once: the
+//! The parent side of starting a container: one clone(2) into new namespaces
+//! (the cgroup exists with its limits written; the child moves itself in as
+//! its first step), and a close-on-exec error pipe that carries (step, errno)
+//! back if anything fails before execve. Safe to call from many threads at once: the
 //! child never allocates and never takes a lock (see child.rs).
 
 use libc::{c_int, c_void};
@@ -31,15 +31,40 @@ pub fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     unsafe { Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))) }
 }
 
-/// Starts the container described by `plan`. `place` runs after clone with the
-/// child's PID (host namespace) and must put it in its cgroup; the child then
-/// continues and execs. Returns the PID once execve succeeded.
-pub fn spawn(plan: &ContainerPlan, place: impl FnOnce(i32) -> Result<()>) -> Result<i32> {
-    let (sync_r, sync_w) = pipe().map_err(|e| RuntimeError::io("creating a pipe", e))?;
+/// Starts the container described by `plan` (its `cgroup_join` files say
+/// which cgroup the child enters before anything else). Returns the PID
+/// (host namespace) once execve succeeded.
+pub fn spawn(plan: &ContainerPlan) -> Result<i32> {
+    spawn_begin(plan)?.wait_exec(plan)
+}
+
+/// A cloned container child that is still setting itself up.
+pub struct Started {
+    pub pid: i32,
+    err_r: OwnedFd,
+}
+
+impl Started {
+    /// Waits until the child has exec'd (Ok(pid)) or reported a failure
+    /// (then it is reaped and the error says which step failed).
+    pub fn wait_exec(self, plan: &ContainerPlan) -> Result<i32> {
+        match read_failure(&self.err_r) {
+            None => Ok(self.pid),
+            Some(report) => {
+                reap(self.pid);
+                Err(start_error(plan, report))
+            }
+        }
+    }
+}
+
+/// Clones the child and returns at once, so the caller can do its own
+/// set-up on the other CPU while the child mounts its rootfs; the caller
+/// must then call `wait_exec`.
+pub fn spawn_begin(plan: &ContainerPlan) -> Result<Started> {
     let (err_r, err_w) = pipe().map_err(|e| RuntimeError::io("creating a pipe", e))?;
     let args = ChildArgs {
         plan,
-        sync_fd: sync_r.as_raw_fd(),
         err_fd: err_w.as_raw_fd(),
     };
     let mut stack = vec![0u8; STACK_SIZE];
@@ -62,27 +87,8 @@ pub fn spawn(plan: &ContainerPlan, place: impl FnOnce(i32) -> Result<()>) -> Res
         ));
     }
     drop(stack);
-    drop(sync_r);
     drop(err_w);
-    if let Err(e) = place(pid) {
-        kill_and_reap(pid);
-        return Err(e);
-    }
-    // SAFETY: writing one byte to our pipe.
-    let n = unsafe { libc::write(sync_w.as_raw_fd(), b"x".as_ptr() as *const c_void, 1) };
-    if n != 1 {
-        let e = std::io::Error::last_os_error();
-        kill_and_reap(pid);
-        return Err(RuntimeError::io("releasing the container process", e));
-    }
-    drop(sync_w);
-    match read_failure(&err_r) {
-        None => Ok(pid),
-        Some(report) => {
-            reap(pid);
-            Err(start_error(plan, report))
-        }
-    }
+    Ok(Started { pid, err_r })
 }
 
 /// Reads a 12-byte failure report, or None at EOF (execve succeeded).
@@ -121,6 +127,7 @@ pub fn start_error(plan: &ContainerPlan, report: [u8; 12]) -> RuntimeError {
             .unwrap_or_else(|| "preparing the rootfs".into()),
         Some(Step::Mask) => format!("masking {:?}", plan.masked.get(idx as usize)),
         Some(Step::Readonly) => format!("making {:?} read-only", plan.readonly.get(idx as usize)),
+        Some(Step::JoinCgroup) => "joining the container's cgroup".into(),
         _ => return process_error(&plan.process, step, idx, errno),
     };
     RuntimeError::Start {
@@ -160,12 +167,6 @@ pub fn process_error(
             exit_code: 125,
         },
     }
-}
-
-fn kill_and_reap(pid: i32) {
-    // SAFETY: our own child.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-    reap(pid);
 }
 
 fn reap(pid: i32) {

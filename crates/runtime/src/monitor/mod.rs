@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use crate::cgroup::{Cgroup, Limits};
 use crate::container::{self, state, ContainerRecord, State, Status};
-use crate::core::{container_plan, spawn, wait_exit_code, PlanOptions};
+use crate::core::spawn::spawn_begin;
+use crate::core::{container_plan, wait_exit_code, PlanOptions};
 use crate::error::{IoContext, Result, RuntimeError};
 use crate::logs::LogWriter;
 use crate::oneshot::overlay_options;
@@ -99,7 +100,11 @@ impl Shared {
     pub fn update(&self, f: impl FnOnce(&mut State)) {
         let mut s = self.state.lock().unwrap();
         f(&mut s);
-        if let Err(e) = state::write(&self.dir, &s) {
+        self.record(&s);
+    }
+
+    fn record(&self, s: &State) {
+        if let Err(e) = state::write(&self.dir, s) {
             tracing::warn!("recording state: {e}");
         }
     }
@@ -198,8 +203,10 @@ struct Running {
     _stdin_keepalive: Option<OwnedFd>,
 }
 
+/// One monitor per container: an exclusive flock on the container's
+/// directory itself (no lock file to create and delete on every run).
 fn lock_monitor(dir: &Path) -> Result<File> {
-    let f = File::create(dir.join("monitor.lock")).ctx(|| format!("locking {}", dir.display()))?;
+    let f = File::open(dir).ctx(|| format!("locking {}", dir.display()))?;
     // SAFETY: flock on our own descriptor.
     if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } < 0 {
         return Err(RuntimeError::Invalid(
@@ -240,29 +247,65 @@ fn start(
     crate::pod::confirm(&rec, &pod_holder)?;
     let limits = Limits::from_spec(spec.linux().as_ref().and_then(|l| l.resources().as_ref()));
     let cgroup = Cgroup::create(id, &limits)?;
+    plan.cgroup_join = match cgroup.open_join_files() {
+        Ok(files) => files,
+        Err(e) => {
+            cgroup.remove();
+            return Err(e);
+        }
+    };
     let signals = attach.as_ref().is_some_and(|a| a.forward_signals);
     if signals {
         attach::block_forwarded_signals();
     }
-    let pid = match spawn(&plan, |pid| cgroup.add(pid)) {
-        Ok(pid) => pid,
+    let start_failed = |e: RuntimeError| {
+        cgroup.remove();
+        let mut s = state::read(&dir);
+        s.status = Status::Exited;
+        s.exit_code = e.exit_code();
+        s.error = e.to_string();
+        s.finished_at = Some(crate::time::now());
+        let _ = state::write(&dir, &s);
+        Err(e)
+    };
+    let child = match spawn_begin(&plan) {
+        Ok(c) => c,
+        Err(e) => return start_failed(e),
+    };
+    // While the child mounts its rootfs (milliseconds, on the other CPU):
+    // the log pumps, the control socket, our own start time.
+    let (pumps, attach_guard, keepalive) = io.start_pumps(&log, attach.as_ref());
+    let listener = control::bind(&dir);
+    let me = std::process::id() as i32;
+    let monitor_start = state::process_start_time(me).unwrap_or(0);
+    if listener.is_err() {
+        // SAFETY: our own child, not yet reaped.
+        unsafe { libc::kill(child.pid, libc::SIGKILL) };
+    }
+    let started = match (child.wait_exec(&plan), listener) {
+        (Ok(pid), Ok(l)) => Ok((pid, l)),
+        (Ok(pid), Err(e)) => {
+            let _ = wait_exit_code(pid);
+            Err(e)
+        }
+        (Err(e), _) => Err(e),
+    };
+    let (pid, listener) = match started {
+        Ok(started) => started,
         Err(e) => {
-            cgroup.remove();
-            let mut s = state::read(&dir);
-            s.status = Status::Exited;
-            s.exit_code = e.exit_code();
-            s.error = e.to_string();
-            s.finished_at = Some(crate::time::now());
-            let _ = state::write(&dir, &s);
-            return Err(e);
+            for p in pumps {
+                let _ = p.join();
+            }
+            drop(attach_guard);
+            let _ = std::fs::remove_file(dir.join(control::SOCKET));
+            return start_failed(e);
         }
     };
-    let me = std::process::id() as i32;
     let st = State {
         status: Status::Running,
         pid,
         monitor_pid: me,
-        monitor_start: state::process_start_time(me).unwrap_or(0),
+        monitor_start,
         started_at: Some(crate::time::now()),
         health: rec
             .healthcheck
@@ -284,12 +327,10 @@ fn start(
         busy_cv: Condvar::new(),
         state: Mutex::new(st),
     });
-    let (pumps, attach_guard, keepalive) = io.start_pumps(&log, attach.as_ref());
     if signals {
         let s = shared.clone();
         std::thread::spawn(move || attach::forward_signals(&s));
     }
-    let listener = control::bind(&dir)?;
     let s = shared.clone();
     std::thread::spawn(move || control::serve(listener, s));
     crate::probe::start(&shared, gate, pid);
@@ -324,13 +365,19 @@ fn finish(r: Running, gate: &crate::gate::Gate) -> i32 {
     }
     drop(r.attach_guard);
     r.cgroup.remove();
-    shared.update(|s| {
+    {
+        // A --rm container's directory is about to go: its final state is
+        // written only if removing it fails.
+        let mut s = shared.state.lock().unwrap();
         s.status = Status::Exited;
         s.pid = 0;
         s.exit_code = code;
         s.oom_killed = oom;
         s.finished_at = Some(crate::time::now());
-    });
+        if !shared.rec.auto_remove {
+            shared.record(&s);
+        }
+    }
     {
         *shared.exit.lock().unwrap() = Some(code);
         shared.exit_cv.notify_all();
@@ -348,8 +395,9 @@ fn finish(r: Running, gate: &crate::gate::Gate) -> i32 {
     drop(b);
     let _ = std::fs::remove_file(shared.dir.join(control::SOCKET));
     if shared.rec.auto_remove {
-        if let Err(e) = container::remove(&shared.root, &shared.rec, true) {
+        if let Err(e) = container::remove_stopped(&shared.root, &shared.rec, true) {
             tracing::warn!("removing the container (--rm): {e}");
+            shared.record(&shared.state.lock().unwrap());
         }
     }
     code
