@@ -6,6 +6,12 @@
 //! gzip at the same level, readers see an ordinary single-member gzip file, and
 //! the output depends only on the input (chunking is fixed), never on the
 //! number of threads, so digests are deterministic.
+//!
+//! Chunks that deflate cannot shrink (already-compressed files, random data)
+//! are detected with a cheap level-1 trial on samples and written as stored
+//! blocks instead: gzip -6 spends most of its time on exactly that data and
+//! gains nothing from it. The decision depends only on the chunk's bytes, so
+//! the output stays deterministic.
 
 use flate2::{Compress, Crc, FlushCompress};
 use std::collections::BTreeMap;
@@ -25,6 +31,15 @@ const LEVEL: u32 = 6;
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 /// An empty final fixed-Huffman block: ends the deflate stream.
 const FINAL_BLOCK: [u8; 2] = [0x03, 0x00];
+/// The incompressibility trial: this many samples of SAMPLE bytes, spread
+/// evenly over a chunk (about 6% of it), deflated at level 1.
+const SAMPLES: usize = 4;
+const SAMPLE: usize = 16 * 1024;
+/// A chunk is stored when level 1 saves less than 2% on its samples; level 6
+/// would save at most a few percent more there, at many times the cost.
+const STORE_RATIO: f64 = 0.98;
+/// The largest stored deflate block (LEN is 16 bits).
+const MAX_STORED: usize = 65_535;
 
 struct Job {
     index: u64,
@@ -84,7 +99,8 @@ impl<W: Write> ParallelGz<W> {
             if self.pool.is_none() {
                 // Small input: one chunk, compressed here without threads.
                 let data = std::mem::take(&mut self.chunk);
-                let done = deflate_chunk(&mut new_compressor(), self.next_index, &data, &self.dict);
+                let done =
+                    deflate_chunk(&mut Compressors::new(), self.next_index, &data, &self.dict);
                 self.next_index += 1;
                 self.ready.insert(done.index, done);
                 self.write_ready()?;
@@ -212,8 +228,23 @@ impl Pool {
     }
 }
 
+/// The compressors one worker reuses: level 6 for the data, level 1 for the trial.
+struct Compressors {
+    main: Compress,
+    trial: Compress,
+}
+
+impl Compressors {
+    fn new() -> Self {
+        Compressors {
+            main: new_compressor(),
+            trial: Compress::new(flate2::Compression::new(1), false),
+        }
+    }
+}
+
 fn worker(jobs: Arc<Mutex<Receiver<Job>>>, done: mpsc::Sender<Done>) {
-    let mut compressor = new_compressor();
+    let mut compressor = Compressors::new();
     loop {
         let job = match jobs.lock() {
             Ok(rx) => match rx.recv() {
@@ -234,15 +265,52 @@ fn new_compressor() -> Compress {
     Compress::new(flate2::Compression::new(LEVEL), false)
 }
 
-/// Deflates one chunk, primed with `dict`, ending in a sync flush.
-fn deflate_chunk(c: &mut Compress, index: u64, data: &[u8], dict: &[u8]) -> Done {
+/// Deflates one chunk, primed with `dict`, ending in a sync flush (byte
+/// aligned), or stores it when deflate would not shrink it.
+fn deflate_chunk(c: &mut Compressors, index: u64, data: &[u8], dict: &[u8]) -> Done {
     let mut crc = Crc::new();
     crc.update(data);
+    let deflated = match incompressible(&mut c.trial, data) {
+        Ok(true) => Ok(stored_blocks(data)),
+        Ok(false) => deflate_into_vec(&mut c.main, data, dict),
+        Err(e) => Err(e),
+    };
     Done {
         index,
-        deflated: deflate_into_vec(c, data, dict),
+        deflated,
         crc,
     }
+}
+
+/// Whether level-1 deflate of evenly spread samples saves less than 2%.
+fn incompressible(trial: &mut Compress, data: &[u8]) -> io::Result<bool> {
+    if data.len() < SAMPLES * SAMPLE * 2 {
+        return Ok(false);
+    }
+    let stride = data.len() / SAMPLES;
+    let (mut input, mut output) = (0usize, 0usize);
+    for i in 0..SAMPLES {
+        let sample = &data[i * stride..i * stride + SAMPLE];
+        output += deflate_into_vec(trial, sample, &[])?.len();
+        input += sample.len();
+    }
+    Ok(output as f64 >= input as f64 * STORE_RATIO)
+}
+
+/// `data` as non-final stored deflate blocks. Each starts on a byte boundary
+/// (every chunk before it ended in a sync flush or a stored block): a header
+/// byte (BFINAL=0, BTYPE=00, padding), LEN and its complement, the bytes.
+fn stored_blocks(data: &[u8]) -> Vec<u8> {
+    let blocks = data.len().div_ceil(MAX_STORED).max(1);
+    let mut out = Vec::with_capacity(data.len() + blocks * 5);
+    for block in data.chunks(MAX_STORED) {
+        let len = block.len() as u16;
+        out.push(0);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    out
 }
 
 fn deflate_into_vec(c: &mut Compress, data: &[u8], dict: &[u8]) -> io::Result<Vec<u8>> {
@@ -311,6 +379,45 @@ mod tests {
             let data = sample(len);
             assert_eq!(gunzip(&gz(&data)), data, "length {len}");
         }
+    }
+
+    /// xorshift bytes: nothing for deflate to find.
+    fn noise(len: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 32) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn incompressible_chunks_are_stored_and_round_trip() {
+        // Noise, then text, then noise again: stored and deflated chunks mix
+        // in one stream, and the text after stored chunks still compresses.
+        let mut data = noise(2 * CHUNK + 999, 7);
+        data.extend(sample(2 * CHUNK));
+        data.extend(noise(CHUNK / 2, 9));
+        let out = gz(&data);
+        assert_eq!(gunzip(&out), data);
+        assert_eq!(out, gz(&data), "deterministic");
+        let noise_len = 2 * CHUNK + 999 + CHUNK / 2;
+        // Stored noise costs 5 bytes per 64 KiB block; the text compresses
+        // as well as it does alone.
+        let text_alone = gz(&sample(2 * CHUNK)).len();
+        let stored_overhead = (noise_len / MAX_STORED + 2) * 5;
+        assert!(
+            out.len() < noise_len + stored_overhead + text_alone + 4096,
+            "{} bytes",
+            out.len()
+        );
+        assert!(out.len() > noise_len, "{} bytes", out.len());
+        let mut c = Compressors::new();
+        assert!(incompressible(&mut c.trial, &noise(CHUNK, 3)).unwrap());
+        assert!(!incompressible(&mut c.trial, &sample(CHUNK)).unwrap());
     }
 
     #[test]
