@@ -9,6 +9,7 @@ mod hostile;
 mod lifecycle;
 mod limits;
 mod run;
+mod run_tty;
 mod tmpfs_volumes;
 mod volumes;
 
@@ -42,6 +43,33 @@ impl Fixture {
     }
     pub fn out(&self, args: &[&str]) -> Output {
         hoist_out(self.path(), args)
+    }
+    /// Runs `args` (a shell with -i -t) feeding it a command through the pty;
+    /// asserts the shell ran it: its output and its exit code.
+    pub fn assert_shell_reads_stdin(&self, args: &[&str]) {
+        let out = self.out_with_stdin(args, b"echo from-stdin-$((6*7)); exit 3\n");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(3), "{stdout}");
+        assert!(stdout.contains("from-stdin-42"), "{stdout}");
+    }
+    /// Runs hoist with `input` on its stdin (then closed).
+    pub fn out_with_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = crate::common::hoist(self.path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting hoist");
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(input)
+            .expect("writing hoist's stdin");
+        child.wait_with_output().expect("waiting for hoist")
     }
     /// Runs hoist; asserts success; returns trimmed stdout.
     pub fn ok(&self, args: &[&str]) -> String {

@@ -1,8 +1,6 @@
 //! `exec -t`: a pty of the container's own devpts, relayed by the CLI.
 
 use super::Fixture;
-use std::io::Write;
-use std::process::Stdio;
 
 #[test]
 fn exec_t_gets_a_pty_of_the_container() {
@@ -25,26 +23,7 @@ fn exec_t_gets_a_pty_of_the_container() {
     );
 
     // -i relays our stdin into the pty: the shell reads a command from it.
-    let mut child = crate::common::hoist(f.path())
-        .args(["exec", "-i", "-t", "t", "sh"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .as_mut()
-        .unwrap()
-        .write_all(b"echo from-stdin-$((6*7)); exit 3\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("from-stdin-42"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    f.assert_shell_reads_stdin(&["exec", "-i", "-t", "t", "sh"]);
 
     // A backgrounded process keeping the pty open does not hold exec up.
     let out = f.out(&["exec", "-t", "t", "sh", "-c", "sleep 30 & echo bg"]);

@@ -106,6 +106,7 @@ pub fn container_plan(spec: &Spec, bundle: &Path, opts: PlanOptions) -> Result<C
         clone_flags,
         cgroup_ns,
         cgroup_join: Vec::new(),
+        console_socket: None,
         join_namespaces,
         loopback_up,
         rootfs: c(&rootfs.to_string_lossy())?,

@@ -39,12 +39,13 @@ pub enum Step {
     Setns,
     JoinCgroup,
     Fork,
+    Console,
 }
 
 impl Step {
     pub fn from_u32(n: u32) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 25] = [
+        const ALL: [Step; 26] = [
             CgroupNs,
             Propagation,
             Rootfs,
@@ -70,6 +71,7 @@ impl Step {
             Setns,
             JoinCgroup,
             Fork,
+            Console,
         ];
         ALL.iter().copied().find(|s| *s as u32 == n)
     }
@@ -189,6 +191,11 @@ fn setup_container(args: &ChildArgs) -> Result<(), Fail> {
         }
         for (i, p) in plan.readonly.iter().enumerate() {
             readonly_path(p.as_ptr()).map_err(err(Step::Readonly, i))?;
+        }
+        if let Some(sock) = &plan.console_socket {
+            let sock = std::os::fd::AsRawFd::as_raw_fd(sock);
+            super::console::make_console(sock, &plan.process.stdio)
+                .map_err(err(Step::Console, 0))?;
         }
         if plan.readonly_root {
             sys::mount(

@@ -4,6 +4,7 @@
 pub mod build;
 pub mod caps;
 pub mod child;
+pub mod console;
 pub mod join;
 pub mod plan;
 pub mod spawn;

@@ -166,6 +166,9 @@ pub struct ContainerPlan {
     /// The container's cgroup files the child writes "0" to first thing,
     /// opened in the parent (Cgroup::open_join_files). Empty: stay put.
     pub cgroup_join: Vec<std::fs::File>,
+    /// With a terminal (-t): the child's end of the socket it sends its pty
+    /// master on (console.rs); the parent drops its copy after clone.
+    pub console_socket: Option<std::os::fd::OwnedFd>,
     /// Existing namespaces to enter first (a pod's net, ipc and uts),
     /// opened in the parent; the child setns()es into each.
     pub join_namespaces: Vec<(std::os::fd::OwnedFd, c_int)>,

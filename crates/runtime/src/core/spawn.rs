@@ -128,6 +128,7 @@ pub fn start_error(plan: &ContainerPlan, report: [u8; 12]) -> RuntimeError {
         Some(Step::Mask) => format!("masking {:?}", plan.masked.get(idx as usize)),
         Some(Step::Readonly) => format!("making {:?} read-only", plan.readonly.get(idx as usize)),
         Some(Step::JoinCgroup) => "joining the container's cgroup".into(),
+        Some(Step::Console) => "making the terminal in the container's /dev/pts".into(),
         _ => return process_error(&plan.process, step, idx, errno),
     };
     RuntimeError::Start {

@@ -27,7 +27,10 @@ pub struct Stdio {
     child: [OwnedFd; 3],
     stdout: Option<File>,
     stderr: Option<File>,
+    /// With -t: the pty master, once the child has sent it.
     master: Option<File>,
+    /// With -t: our end and the child's end of the console socket.
+    console: Option<(OwnedFd, Option<OwnedFd>)>,
     stdin_keepalive: Option<OwnedFd>,
 }
 
@@ -44,14 +47,24 @@ impl Stdio {
     pub fn new(rec: &ContainerRecord, attach: Option<&Attach>) -> Result<Stdio> {
         let stdin_attached = attach.is_some_and(|a| a.stdin);
         if rec.tty {
-            let pty =
-                nix::pty::openpty(None, None).map_err(|e| RuntimeError::io("openpty", e.into()))?;
-            let slave = pty.slave;
+            // The pty is made inside the container (core/console.rs); until
+            // then the child's stdio are /dev/null placeholders the slave
+            // replaces.
+            use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+            let (ours, theirs) = socketpair(
+                AddressFamily::Unix,
+                SockType::Stream,
+                None,
+                SockFlag::SOCK_CLOEXEC,
+            )
+            .map_err(|e| RuntimeError::io("creating the console socket", e.into()))?;
+            let null = OwnedFd::from(File::open("/dev/null").map_err(io_err("opening /dev/null"))?);
             return Ok(Stdio {
-                child: [dup(&slave)?, dup(&slave)?, slave],
+                child: [dup(&null)?, dup(&null)?, null],
                 stdout: None,
                 stderr: None,
-                master: Some(File::from(pty.master)),
+                master: None,
+                console: Some((ours, Some(theirs))),
                 stdin_keepalive: None,
             });
         }
@@ -73,26 +86,24 @@ impl Stdio {
             stdout: Some(File::from(out_r)),
             stderr: Some(File::from(err_r)),
             master: None,
+            console: None,
             stdin_keepalive: keepalive,
         })
     }
 
-    /// With -t: the pty bind-mounted on /dev/console, so the container's
-    /// `tty` finds a name for its terminal.
-    pub fn console_step(&self) -> Option<crate::core::plan::RootStep> {
-        use crate::core::plan::{cstring, InRootPath, MountStep, RootStep, TargetKind};
-        self.master.as_ref()?;
-        let slave =
-            std::fs::read_link(format!("/proc/self/fd/{}", self.child[0].as_raw_fd())).ok()?;
-        Some(RootStep::Mount(MountStep {
-            target: InRootPath::new("/dev/console").ok()?,
-            kind: TargetKind::File,
-            source: Some(cstring(&slave.to_string_lossy()).ok()?),
-            fstype: None,
-            flags: libc::MS_BIND,
-            data: None,
-            remount_flags: None,
-        }))
+    /// With -t: the child's end of the console socket, for its plan.
+    pub fn take_console_socket(&mut self) -> Option<OwnedFd> {
+        self.console.as_mut().and_then(|(_, theirs)| theirs.take())
+    }
+
+    /// With -t, after clone: waits for the pty master the child sends. A
+    /// child that fails first sends nothing; its error pipe tells why.
+    pub fn receive_console(&mut self) -> Result<()> {
+        if let Some((ours, _)) = self.console.take() {
+            self.master = crate::core::console::receive_console(&ours)
+                .map_err(io_err("receiving the container's terminal"))?;
+        }
+        Ok(())
     }
 
     pub fn child_fds(&self) -> [i32; 3] {

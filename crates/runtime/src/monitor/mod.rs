@@ -231,7 +231,7 @@ fn start(
         .map_err(|e| RuntimeError::Invalid(format!("reading the container's spec: {e}")))?;
     let (spec, pod_holder) = crate::pod::join_spec(root, &rec, spec)?;
     let log = LogWriter::open(&container::log_path(&dir, id))?;
-    let io = attach::Stdio::new(&rec, attach.as_ref())?;
+    let mut io = attach::Stdio::new(&rec, attach.as_ref())?;
     let overlay = overlay_options(&rec.lowerdirs, &dir.join("upper"), &dir.join("work"));
     let mut plan = container_plan(
         &spec,
@@ -241,9 +241,7 @@ fn start(
             stdio: io.child_fds(),
         },
     )?;
-    if let Some(step) = io.console_step() {
-        plan.steps.push(step);
-    }
+    plan.console_socket = io.take_console_socket();
     crate::pod::confirm(&rec, &pod_holder)?;
     let limits = Limits::from_spec(spec.linux().as_ref().and_then(|l| l.resources().as_ref()));
     let cgroup = Cgroup::create(id, &limits)?;
@@ -272,12 +270,17 @@ fn start(
         Ok(c) => c,
         Err(e) => return start_failed(e),
     };
+    // Our copy of the child's console socket end goes, so a child that dies
+    // before sending its terminal ends our wait for it.
+    drop(plan.console_socket.take());
+    let console = io.receive_console();
     // While the child mounts its rootfs (milliseconds, on the other CPU):
     // the log pumps, the control socket, our own start time.
     let (pumps, attach_guard, keepalive) = io.start_pumps(&log, attach.as_ref());
     let listener = control::bind(&dir);
     let me = std::process::id() as i32;
     let monitor_start = state::process_start_time(me).unwrap_or(0);
+    let listener = console.and(listener);
     if listener.is_err() {
         // SAFETY: our own child, not yet reaped.
         unsafe { libc::kill(child.pid, libc::SIGKILL) };

@@ -1,0 +1,76 @@
+//! `run -t`: the container's terminal is a pty of its own devpts (made by the
+//! child, sent to the monitor), not a host pty.
+
+use super::Fixture;
+use std::time::Duration;
+
+#[test]
+fn run_t_gets_a_pty_of_the_container() {
+    let Some(f) = Fixture::new() else { return };
+    // PID 1's stdio is the first pty of the container's fresh devpts.
+    let tty = f.ok(&["run", "--rm", "-t", "busybox", "tty"]);
+    assert_eq!(tty, "/dev/pts/0");
+    // Output goes through the pty (\n becomes \r\n); no -t, no terminal.
+    let out = f.out(&[
+        "run",
+        "--rm",
+        "-t",
+        "busybox",
+        "sh",
+        "-c",
+        "echo one; echo two",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "one\r\ntwo\r\n");
+    let plain = f.ok(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "test -t 1 || echo not-a-tty",
+    ]);
+    assert_eq!(plain, "not-a-tty");
+    // The host's ptys are not in the container.
+    let listing = f.ok(&["run", "--rm", "-t", "busybox", "ls", "/dev/pts"]);
+    assert_eq!(
+        listing.split_whitespace().collect::<Vec<_>>(),
+        ["0", "ptmx"],
+        "{listing:?}"
+    );
+    assert_eq!(
+        f.out(&["run", "--rm", "-t", "busybox", "sh", "-c", "exit 4"])
+            .status
+            .code(),
+        Some(4)
+    );
+    // A command that is not there: 127 as without -t, and nothing left over.
+    let missing = f.out(&["run", "--rm", "-t", "busybox", "no-such-command"]);
+    assert_eq!(missing.status.code(), Some(127));
+    assert_eq!(f.ok(&["ps", "-a", "-q"]), "");
+
+    // -it: our stdin reaches the shell through the pty.
+    f.assert_shell_reads_stdin(&["run", "--rm", "-i", "-t", "busybox", "sh"]);
+
+    // Detached with -t: the pty's output is logged; restart makes a new one.
+    f.ok(&[
+        "run",
+        "-d",
+        "-t",
+        "--name",
+        "dt",
+        "busybox",
+        "sh",
+        "-c",
+        "tty; sleep 600",
+    ]);
+    let logged = |times: usize| {
+        hoist_testkit::wait_until_ok("the tty line in the log", Duration::from_secs(10), || {
+            let logs = f.ok(&["logs", "dt"]);
+            (logs.matches("/dev/pts/0").count() >= times).then_some(logs)
+        })
+    };
+    logged(1);
+    f.ok(&["restart", "-t", "0", "dt"]);
+    logged(2);
+    f.ok(&["rm", "-f", "dt"]);
+}
