@@ -1,6 +1,7 @@
 //! `hoist import`: a rootfs tarball (plain, gzip or zstd), a directory, or
 //! stdin becomes a single-layer image. A tarball is checked entry by entry
-//! as it streams and refused if any entry would land outside the root.
+//! as it streams and refused if any entry would land outside the root;
+//! device nodes are kept (docker's import keeps them).
 
 use super::change;
 use crate::cli::image::ImportArgs;
@@ -79,7 +80,13 @@ fn restream(
     opts: &PackOptions,
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<PackedLayer> {
-    let limits = ValidateOptions::default();
+    // Device nodes are kept, as `docker import` keeps them: a node in an
+    // image grants nothing by itself, the container's devices cgroup
+    // decides what can be opened (deny-all plus docker's allow list).
+    let limits = ValidateOptions {
+        allow_devices: true,
+        ..ValidateOptions::default()
+    };
     Ok(layer::pack_tar_stream_to(reader, opts, &limits, out)?)
 }
 

@@ -98,3 +98,60 @@ fn host_processes_are_invisible_and_unsignallable() {
     let own = f.out(&["run", "--rm", "busybox", "kill", "-0", "1"]);
     assert_eq!(own.status.code(), Some(0), "its own PID 1 is itself");
 }
+
+#[test]
+fn device_nodes_from_an_imported_tar_open_only_where_the_cgroup_allows() {
+    let Some(f) = Fixture::new() else { return };
+    // A rootfs tar with busybox and two device nodes: 1:3 (null, on docker's
+    // allow list) and 8:0 (the first SCSI disk, not on it).
+    let tarball = f.path().join("devs.tar");
+    {
+        let mut b = tar::Builder::new(std::fs::File::create(&tarball).unwrap());
+        b.append_path_with_name("/bin/busybox", "bin/busybox")
+            .unwrap();
+        for applet in ["sh", "head", "echo"] {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            b.append_link(&mut h, format!("bin/{applet}"), "busybox")
+                .unwrap();
+        }
+        for (name, kind, major, minor) in [
+            ("null2", tar::EntryType::Char, 1, 3),
+            ("disk", tar::EntryType::Block, 8, 0),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_size(0);
+            h.set_mode(0o666);
+            h.set_device_major(major).unwrap();
+            h.set_device_minor(minor).unwrap();
+            b.append_data(&mut h, name, std::io::empty()).unwrap();
+        }
+        b.finish().unwrap();
+    }
+    f.ok(&[
+        "import",
+        tarball.to_str().unwrap(),
+        "-t",
+        "devs:1",
+        "--change",
+        "ENV PATH=/bin",
+    ]);
+    let out = f.out(&[
+        "run",
+        "--rm",
+        "devs:1",
+        "sh",
+        "-c",
+        "echo x > /null2 && echo null-ok; head -c1 /disk >/dev/null || echo disk-refused",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("null-ok"), "{text} {}", stderr(&out));
+    assert!(text.contains("disk-refused"), "{text} {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Operation not permitted"),
+        "{}",
+        stderr(&out)
+    );
+}
