@@ -79,3 +79,26 @@ pub fn open_container_pty(pid: i32) -> Result<(OwnedFd, OwnedFd)> {
         Ok((master, OwnedFd::from_raw_fd(slave)))
     }
 }
+
+/// Our terminal's size, when stdin or stdout is a terminal.
+pub fn terminal_size() -> Option<libc::winsize> {
+    // SAFETY: TIOCGWINSZ writes one winsize struct.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        [0, 1]
+            .into_iter()
+            .any(|fd| libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) == 0 && ws.ws_col > 0)
+            .then_some(ws)
+    }
+}
+
+/// Gives a pty our terminal's size, so full-screen programs in the
+/// container draw to fit. Done before the process starts: a size set
+/// afterwards races with a program that asks for it at once.
+pub fn copy_window_size(master: std::os::fd::BorrowedFd) {
+    use std::os::fd::AsRawFd;
+    if let Some(ws) = terminal_size() {
+        // SAFETY: TIOCSWINSZ reads one winsize struct.
+        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    }
+}

@@ -32,6 +32,7 @@ pub fn exec(root: &Path, a: ExecArgs) -> anyhow::Result<i32> {
         }
         let (master, slave) =
             hoist_runtime::exec_pty::open_container_pty(st.pid).map_err(run_error)?;
+        hoist_runtime::exec_pty::copy_window_size(std::os::fd::AsFd::as_fd(&master));
         let fd = slave.as_raw_fd();
         let pid = exec_in(root, &rec, &opts, [fd, fd, fd]).map_err(run_error)?;
         // Only the process holds the slave now: its exit hangs the pty up.

@@ -3,7 +3,7 @@
 //! pty does the line editing and echo) and is restored however we leave.
 
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -32,21 +32,6 @@ impl Drop for RawMode {
     }
 }
 
-/// Gives the pty our terminal's size (when we have one), so full-screen
-/// programs in the container draw to fit.
-fn copy_window_size(master: BorrowedFd) {
-    // SAFETY: TIOCGWINSZ/TIOCSWINSZ read and write one winsize struct.
-    unsafe {
-        let mut ws: libc::winsize = std::mem::zeroed();
-        for fd in [0, 1] {
-            if libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) == 0 && ws.ws_col > 0 {
-                libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws);
-                return;
-            }
-        }
-    }
-}
-
 /// Relays until `wait` (the process's exit) returns, then drains what the
 /// process wrote last, and returns its exit code.
 pub fn relay(
@@ -54,7 +39,6 @@ pub fn relay(
     interactive: bool,
     wait: impl FnOnce() -> anyhow::Result<i32>,
 ) -> anyhow::Result<i32> {
-    copy_window_size(master.as_fd());
     let _raw = if interactive && nix::unistd::isatty(std::io::stdin()).unwrap_or(false) {
         RawMode::enter()
     } else {

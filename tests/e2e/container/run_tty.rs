@@ -74,3 +74,34 @@ fn run_t_gets_a_pty_of_the_container() {
     logged(2);
     f.ok(&["rm", "-f", "dt"]);
 }
+
+#[test]
+fn run_t_and_exec_t_take_the_terminal_size() {
+    let Some(f) = Fixture::new() else { return };
+    // `script` gives hoist a terminal of a known size; the container's pty
+    // must report the same size.
+    let hoist = format!(
+        "{} --root {}",
+        crate::common::hoist_bin().display(),
+        f.path().display()
+    );
+    f.ok(&["run", "-d", "--name", "sized", "busybox", "sleep", "600"]);
+    for cmd in [
+        format!("{hoist} run --rm -t busybox stty size"),
+        format!("{hoist} exec -t sized stty size"),
+    ] {
+        let out = std::process::Command::new("script")
+            .args([
+                "-qec",
+                &format!("stty cols 123 rows 45; {cmd}"),
+                "/dev/null",
+            ])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("script (bsdutils) runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{cmd}: {text}");
+        assert!(text.contains("45 123"), "{cmd}: {text:?}");
+    }
+    f.ok(&["rm", "-f", "sized"]);
+}

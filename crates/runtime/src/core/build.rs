@@ -107,6 +107,7 @@ pub fn container_plan(spec: &Spec, bundle: &Path, opts: PlanOptions) -> Result<C
         cgroup_ns,
         cgroup_join: Vec::new(),
         console_socket: None,
+        console_size: None,
         join_namespaces,
         loopback_up,
         rootfs: c(&rootfs.to_string_lossy())?,

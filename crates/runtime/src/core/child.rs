@@ -194,7 +194,7 @@ fn setup_container(args: &ChildArgs) -> Result<(), Fail> {
         }
         if let Some(sock) = &plan.console_socket {
             let sock = std::os::fd::AsRawFd::as_raw_fd(sock);
-            super::console::make_console(sock, &plan.process.stdio)
+            super::console::make_console(sock, &plan.process.stdio, plan.console_size.as_ref())
                 .map_err(err(Step::Console, 0))?;
         }
         if plan.readonly_root {

@@ -11,13 +11,18 @@ use std::os::fd::RawFd;
 use super::sys;
 
 /// Opens a pty pair in the devpts at /dev/pts (the container's, after
-/// pivot_root), sends the master on `sock` and makes the slave the
-/// descriptors in `stdio` (which exec_process then moves to 0, 1 and 2).
+/// pivot_root), gives it `size`, sends the master on `sock` and makes the
+/// slave the descriptors in `stdio` (which exec_process then moves to 0, 1
+/// and 2).
 ///
 /// # Safety
 /// To be called in the container child only, with `sock` a connected unix
 /// socket and `stdio` open descriptors.
-pub unsafe fn make_console(sock: c_int, stdio: &[RawFd; 3]) -> Result<(), i32> {
+pub unsafe fn make_console(
+    sock: c_int,
+    stdio: &[RawFd; 3],
+    size: Option<&libc::winsize>,
+) -> Result<(), i32> {
     let master = sys::check(libc::open(
         c"/dev/pts/ptmx".as_ptr(),
         libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
@@ -25,6 +30,9 @@ pub unsafe fn make_console(sock: c_int, stdio: &[RawFd; 3]) -> Result<(), i32> {
     let result = (|| {
         let unlock: c_int = 0;
         sys::check(libc::ioctl(master, libc::TIOCSPTLCK, &unlock) as _)?;
+        if let Some(ws) = size {
+            sys::check(libc::ioctl(master, libc::TIOCSWINSZ, ws as *const libc::winsize) as _)?;
+        }
         // TIOCGPTPEER opens the slave from the master: no path to look up.
         let slave =
             sys::check(libc::ioctl(master, libc::TIOCGPTPEER, libc::O_RDWR | libc::O_NOCTTY) as _)?

@@ -169,6 +169,8 @@ pub struct ContainerPlan {
     /// With a terminal (-t): the child's end of the socket it sends its pty
     /// master on (console.rs); the parent drops its copy after clone.
     pub console_socket: Option<std::os::fd::OwnedFd>,
+    /// The size the child gives that pty (the attached terminal's).
+    pub console_size: Option<libc::winsize>,
     /// Existing namespaces to enter first (a pod's net, ipc and uts),
     /// opened in the parent; the child setns()es into each.
     pub join_namespaces: Vec<(std::os::fd::OwnedFd, c_int)>,

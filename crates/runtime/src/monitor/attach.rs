@@ -91,6 +91,14 @@ impl Stdio {
         })
     }
 
+    /// With -t and a terminal attached: its size, for the child to give the
+    /// pty before the process starts.
+    pub fn console_size(&self, attach: Option<&Attach>) -> Option<libc::winsize> {
+        self.console.as_ref()?;
+        attach?;
+        crate::exec_pty::terminal_size()
+    }
+
     /// With -t: the child's end of the console socket, for its plan.
     pub fn take_console_socket(&mut self) -> Option<OwnedFd> {
         self.console.as_mut().and_then(|(_, theirs)| theirs.take())

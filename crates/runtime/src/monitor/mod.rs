@@ -241,6 +241,7 @@ fn start(
             stdio: io.child_fds(),
         },
     )?;
+    plan.console_size = io.console_size(attach.as_ref());
     plan.console_socket = io.take_console_socket();
     crate::pod::confirm(&rec, &pod_holder)?;
     let limits = Limits::from_spec(spec.linux().as_ref().and_then(|l| l.resources().as_ref()));
