@@ -102,3 +102,22 @@ pub fn copy_window_size(master: std::os::fd::BorrowedFd) {
         unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
     }
 }
+
+/// Keeps `master` at our terminal's size: SIGWINCH is blocked in the calling
+/// thread (so in every thread it starts afterwards; call this before starting
+/// any) and a thread waits for it and copies the size.
+pub fn follow_window_size(master: std::sync::Arc<std::fs::File>) {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGWINCH);
+    if set.thread_block().is_err() {
+        return;
+    }
+    // Not joined: it waits for resizes until the process ends.
+    std::thread::spawn(move || {
+        while set.wait().is_ok() {
+            use std::os::fd::AsFd;
+            copy_window_size(master.as_fd());
+        }
+    });
+}

@@ -45,6 +45,7 @@ pub fn relay(
         None
     };
     let master = Arc::new(std::fs::File::from(master));
+    hoist_runtime::exec_pty::follow_window_size(master.clone());
     if interactive {
         // Not joined: it blocks in read(stdin) and ends with the process.
         let to_pty = master.clone();

@@ -80,11 +80,7 @@ fn run_t_and_exec_t_take_the_terminal_size() {
     let Some(f) = Fixture::new() else { return };
     // `script` gives hoist a terminal of a known size; the container's pty
     // must report the same size.
-    let hoist = format!(
-        "{} --root {}",
-        crate::common::hoist_bin().display(),
-        f.path().display()
-    );
+    let hoist = shell_hoist(&f);
     f.ok(&["run", "-d", "--name", "sized", "busybox", "sleep", "600"]);
     for cmd in [
         format!("{hoist} run --rm -t busybox stty size"),
@@ -104,4 +100,61 @@ fn run_t_and_exec_t_take_the_terminal_size() {
         assert!(text.contains("45 123"), "{cmd}: {text:?}");
     }
     f.ok(&["rm", "-f", "sized"]);
+}
+
+#[test]
+fn run_t_and_exec_t_follow_terminal_resizes() {
+    let Some(f) = Fixture::new() else { return };
+    let hoist = shell_hoist(&f);
+    let shared = tempfile::tempdir().unwrap();
+    let dir = shared.path().display().to_string();
+    f.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "resized",
+        "-v",
+        &format!("{dir}:/m"),
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    // Inside: say "started" through a file, then wait (bounded) until the
+    // pty reports the new size. Outside, in script(1)'s terminal: resize
+    // once the container has started, which sends SIGWINCH to hoist.
+    let inner = "touch /m/mark; i=0; \
+        while [ \"$(stty size)\" != \"20 70\" ]; do \
+          i=$((i+1)); [ $i -gt 100 ] && { echo stuck at $(stty size); exit 1; }; sleep 0.1; \
+        done; echo resized";
+    for (n, cmd) in [
+        format!("{hoist} run --rm -t -v {dir}:/m busybox sh -c '{inner}'"),
+        format!("{hoist} exec -t resized sh -c '{inner}'"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let _ = std::fs::remove_file(shared.path().join("mark"));
+        let script = format!(
+            "stty cols 100 rows 30; \
+             ( until [ -e {dir}/mark ]; do sleep 0.05; done; stty cols 70 rows 20 < /dev/tty ) & \
+             {cmd}"
+        );
+        let out = std::process::Command::new("script")
+            .args(["-qec", &script, "/dev/null"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("script (bsdutils) runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("resized"), "case {n}: {cmd}: {text:?}");
+    }
+    f.ok(&["rm", "-f", "resized"]);
+}
+
+/// `hoist --root ROOT` as a shell command line, for script(1).
+fn shell_hoist(f: &Fixture) -> String {
+    format!(
+        "{} --root {}",
+        crate::common::hoist_bin().display(),
+        f.path().display()
+    )
 }

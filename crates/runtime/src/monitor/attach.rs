@@ -99,6 +99,11 @@ impl Stdio {
         crate::exec_pty::terminal_size()
     }
 
+    /// With -t, once received: another handle on the pty master.
+    pub fn master_clone(&self) -> Option<File> {
+        self.master.as_ref()?.try_clone().ok()
+    }
+
     /// With -t: the child's end of the console socket, for its plan.
     pub fn take_console_socket(&mut self) -> Option<OwnedFd> {
         self.console.as_mut().and_then(|(_, theirs)| theirs.take())
@@ -204,6 +209,7 @@ fn forwarded() -> SigSet {
         Signal::SIGQUIT,
         Signal::SIGUSR1,
         Signal::SIGUSR2,
+        Signal::SIGWINCH,
     ] {
         set.add(s);
     }
@@ -222,6 +228,15 @@ pub fn forward_signals(shared: &Shared) {
     while let Ok(sig) = set.wait() {
         if shared.exited() {
             break;
+        }
+        if sig == Signal::SIGWINCH {
+            // Our terminal was resized: the container's pty follows (a
+            // container without one has no terminal to resize).
+            if let Some(master) = &shared.console {
+                use std::os::fd::AsFd;
+                crate::exec_pty::copy_window_size(master.as_fd());
+            }
+            continue;
         }
         let _ = shared.signal(sig as i32);
     }

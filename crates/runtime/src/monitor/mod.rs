@@ -38,6 +38,8 @@ pub struct Shared {
     busy: Mutex<i32>,
     busy_cv: Condvar,
     pub state: Mutex<State>,
+    /// With -t and a terminal attached: the pty master, resized on SIGWINCH.
+    pub console: Option<File>,
 }
 
 impl Shared {
@@ -159,6 +161,11 @@ pub fn run(root: &Path, id: &str, attach: Option<Attach>, mut ready: Ready) -> R
         ready.send(&format!("err {} {e}", e.exit_code()));
         Err(e)
     };
+    // Before any thread starts (port proxies below): a forwarded signal must
+    // reach only the forwarding thread, never end the CLI by its default action.
+    if attach.is_some_and(|a| a.forward_signals) {
+        attach::block_forwarded_signals();
+    }
     let dir = container::container_dir(root, id);
     crate::restart::clear_stop(&dir);
     let rec = match container::load(root, id) {
@@ -277,6 +284,7 @@ fn start(
     let console = io.receive_console();
     // While the child mounts its rootfs (milliseconds, on the other CPU):
     // the log pumps, the control socket, our own start time.
+    let io_console = attach.as_ref().and_then(|_| io.master_clone());
     let (pumps, attach_guard, keepalive) = io.start_pumps(&log, attach.as_ref());
     let listener = control::bind(&dir);
     let me = std::process::id() as i32;
@@ -330,6 +338,7 @@ fn start(
         busy: Mutex::new(0),
         busy_cv: Condvar::new(),
         state: Mutex::new(st),
+        console: io_console,
     });
     if signals {
         let s = shared.clone();
