@@ -260,10 +260,8 @@ fn start(
             return Err(e);
         }
     };
+    // Forwarded signals were blocked in `run`, before any thread started.
     let signals = attach.as_ref().is_some_and(|a| a.forward_signals);
-    if signals {
-        attach::block_forwarded_signals();
-    }
     let start_failed = |e: RuntimeError| {
         cgroup.remove();
         let mut s = state::read(&dir);

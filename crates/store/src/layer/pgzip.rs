@@ -228,17 +228,18 @@ impl Pool {
     }
 }
 
-/// The compressors one worker reuses: level 6 for the data, level 1 for the trial.
+/// The compressors one worker reuses: level 6 for the data, level 1 for the
+/// trial (made on first use: inputs under two trials' worth never need it).
 struct Compressors {
     main: Compress,
-    trial: Compress,
+    trial: Option<Compress>,
 }
 
 impl Compressors {
     fn new() -> Self {
         Compressors {
             main: new_compressor(),
-            trial: Compress::new(flate2::Compression::new(1), false),
+            trial: None,
         }
     }
 }
@@ -283,10 +284,11 @@ fn deflate_chunk(c: &mut Compressors, index: u64, data: &[u8], dict: &[u8]) -> D
 }
 
 /// Whether level-1 deflate of evenly spread samples saves less than 2%.
-fn incompressible(trial: &mut Compress, data: &[u8]) -> io::Result<bool> {
+fn incompressible(trial: &mut Option<Compress>, data: &[u8]) -> io::Result<bool> {
     if data.len() < SAMPLES * SAMPLE * 2 {
         return Ok(false);
     }
+    let trial = trial.get_or_insert_with(|| Compress::new(flate2::Compression::new(1), false));
     let stride = data.len() / SAMPLES;
     let (mut input, mut output) = (0usize, 0usize);
     for i in 0..SAMPLES {
