@@ -386,13 +386,14 @@ fn startup_probe_holds_off_liveness_then_liveness_restarts() {
         "-c",
         "sleep 1; touch /tmp/started; exec sleep 60",
     ]);
-    hoist_testkit::wait_until("the slow start", Duration::from_secs(20), || {
-        f.out(&["exec", "slowstart", "cat", "/tmp/started"])
-            .status
-            .success()
-    });
-    // Liveness (failure=1) would have killed it at once without the startup probe.
-    let v = f.inspect("slowstart");
+    // Liveness (failure=1) would have killed it at once without the
+    // startup probe, which passes once the file is there.
+    let v = f.wait_for(
+        "the startup probe to pass",
+        20,
+        |v| v["State"]["Started"] == true,
+        "slowstart",
+    );
     assert_eq!(v["RestartCount"], 0, "{v}");
     assert!(probe_events(&f, "slowstart", "liveness").is_empty());
     f.ok(&["exec", "slowstart", "rm", "/tmp/started"]);
@@ -402,7 +403,19 @@ fn startup_probe_holds_off_liveness_then_liveness_restarts() {
         |v| v["RestartCount"] == 1,
         "slowstart",
     );
-    assert_eq!(probe_events(&f, "slowstart", "liveness").len(), 1);
+    let all = events(&f, "slowstart");
+    assert_eq!(
+        probe_events(&f, "slowstart", "liveness").len(),
+        1,
+        "{all:#?}"
+    );
+    // The new run starts over: its startup probe passes again.
+    f.wait_for(
+        "the startup probe of the restarted run",
+        20,
+        |v| v["State"]["Started"] == true && v["RestartCount"] == 1,
+        "slowstart",
+    );
     f.ok(&["rm", "-f", "slowstart"]);
     wait_monitor_gone(&id);
     assert_nothing_left(&id);

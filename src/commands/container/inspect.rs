@@ -72,6 +72,7 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
             "Paused": false,
             "Restarting": st.status == Status::Restarting,
             "Ready": st.ready,
+            "Started": st.started,
             "OOMKilled": st.oom_killed,
             "Dead": false,
             "Pid": st.pid,

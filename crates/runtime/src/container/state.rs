@@ -55,6 +55,10 @@ pub struct State {
     /// Readiness (probe/): None without a readiness probe.
     #[serde(default)]
     pub ready: Option<bool>,
+    /// Whether the startup probe has passed in this run (Kubernetes'
+    /// `started`): None without a startup probe.
+    #[serde(default)]
+    pub started: Option<bool>,
 }
 
 pub fn read(dir: &Path) -> State {

@@ -91,15 +91,17 @@ pub fn start(shared: &Arc<Shared>, gate: &Arc<Gate>, pid: i32) {
     if probes.is_empty() {
         return;
     }
-    if probes.readiness.is_some() {
-        shared.update(|s| s.ready = Some(false));
-    }
+    shared.update(|s| {
+        s.ready = probes.readiness.as_ref().map(|_| false);
+        s.started = probes.startup.as_ref().map(|_| false);
+    });
     let (shared, gate) = (shared.clone(), gate.clone());
     std::thread::spawn(move || {
         if let Some(p) = &probes.startup {
             if !run_probe(&shared, pid, p, "startup", |_| {}) {
                 return;
             }
+            shared.update(|s| s.started = Some(true));
         }
         if let Some(p) = probes.readiness.clone() {
             let (shared, gate) = (shared.clone(), gate.clone());
