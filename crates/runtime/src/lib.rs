@@ -10,6 +10,7 @@ pub mod error;
 pub use error::{Result, RuntimeError};
 pub mod fsutil;
 pub mod oneshot;
+pub mod overlay;
 pub mod rootview;
 pub mod spec;
 pub mod user;

@@ -226,3 +226,31 @@ fn foreground_run_forwards_signals_and_stdin() {
         (Some(4), "got:hello\n")
     );
 }
+
+#[test]
+fn only_rm_containers_mount_their_rootfs_volatile() {
+    let Some(f) = Fixture::new() else { return };
+    let root_mount = "grep '^overlay / ' /proc/mounts";
+    // --rm: the upper dir goes at exit, so overlayfs skips its syncs.
+    let rm = f.ok(&["run", "--rm", "busybox", "sh", "-c", root_mount]);
+    // (newer kernels show the option as fsync=volatile)
+    assert!(rm.contains("volatile"), "{rm}");
+    let kept = f.ok(&["run", "--name", "kept", "busybox", "sh", "-c", root_mount]);
+    assert!(!kept.contains("volatile"), "{kept}");
+    // A volatile mount leaves a marker that makes overlayfs refuse the next
+    // mount; a created --rm container started after one (a crash) still runs.
+    let id = f.ok(&["create", "--rm", "busybox", "echo", "again"]);
+    let marker = f
+        .path()
+        .join("containers")
+        .join(&id)
+        .join("work/work/incompat/volatile");
+    std::fs::create_dir_all(&marker).unwrap();
+    assert_eq!(f.ok(&["start", "-a", &id]), "again");
+    assert_eq!(
+        f.ok(&["ps", "-aq"]).lines().count(),
+        1,
+        "only 'kept' is left"
+    );
+    f.ok(&["rm", "kept"]);
+}

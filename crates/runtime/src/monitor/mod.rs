@@ -22,7 +22,7 @@ use crate::core::spawn::spawn_begin;
 use crate::core::{container_plan, wait_exit_code, PlanOptions};
 use crate::error::{IoContext, Result, RuntimeError};
 use crate::logs::LogWriter;
-use crate::oneshot::overlay_options;
+use crate::overlay::container_overlay;
 
 pub use attach::Attach;
 pub use healthloop::run_check;
@@ -239,7 +239,7 @@ fn start(
     let (spec, pod_holder) = crate::pod::join_spec(root, &rec, spec)?;
     let log = LogWriter::open(&container::log_path(&dir, id))?;
     let mut io = attach::Stdio::new(&rec, attach.as_ref())?;
-    let overlay = overlay_options(&rec.lowerdirs, &dir.join("upper"), &dir.join("work"));
+    let overlay = container_overlay(&rec.lowerdirs, &dir, rec.auto_remove);
     let mut plan = container_plan(
         &spec,
         &dir,
