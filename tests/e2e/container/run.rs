@@ -146,6 +146,12 @@ fn isolation_hostname_pid1_and_network() {
         "/sys/class/net/lo/operstate",
     ]);
     assert_ne!(up, "down");
+    // A network namespace of its own (made on a helper thread,
+    // core/netns.rs), not the host's.
+    let netns = f.ok(&["run", "--rm", "busybox", "readlink", "/proc/self/ns/net"]);
+    let host = std::fs::read_link("/proc/self/ns/net").unwrap();
+    assert!(netns.starts_with("net:["), "{netns}");
+    assert_ne!(netns, host.to_string_lossy());
     let host = f.ok(&[
         "run",
         "--rm",

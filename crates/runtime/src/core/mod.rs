@@ -6,6 +6,7 @@ pub mod caps;
 pub mod child;
 pub mod console;
 pub mod join;
+pub mod netns;
 pub mod plan;
 pub mod spawn;
 pub mod sys;

@@ -18,11 +18,13 @@ use std::time::{Duration, Instant};
 
 use crate::cgroup::{Cgroup, Limits};
 use crate::container::{self, state, ContainerRecord, State, Status};
+use crate::core::netns::{self, PendingNetns};
 use crate::core::spawn::spawn_begin;
 use crate::core::{container_plan, wait_exit_code, PlanOptions};
 use crate::error::{IoContext, Result, RuntimeError};
 use crate::logs::LogWriter;
 use crate::overlay::container_overlay;
+use crate::spec::NetworkMode;
 
 pub use attach::Attach;
 pub use healthloop::run_check;
@@ -155,8 +157,16 @@ impl Ready {
 
 /// Runs the container to its end (through the restarts its restart policy
 /// asks for: restart.rs); returns its last exit code. `ready` receives "ok"
-/// once it runs, or "err CODE MESSAGE".
-pub fn run(root: &Path, id: &str, attach: Option<Attach>, mut ready: Ready) -> Result<i32> {
+/// once it runs, or "err CODE MESSAGE". `netns`: a network namespace the
+/// caller began making for the first run (netns::begin), else one is begun
+/// here as early as the record says one is needed.
+pub fn run(
+    root: &Path,
+    id: &str,
+    attach: Option<Attach>,
+    mut ready: Ready,
+    netns: Option<PendingNetns>,
+) -> Result<i32> {
     let fail = |ready: &mut Ready, e: RuntimeError| {
         ready.send(&format!("err {} {e}", e.exit_code()));
         Err(e)
@@ -172,6 +182,8 @@ pub fn run(root: &Path, id: &str, attach: Option<Attach>, mut ready: Ready) -> R
         Ok(r) => r,
         Err(e) => return fail(&mut ready, e),
     };
+    let own_network = rec.network != NetworkMode::Host && rec.pod.is_none();
+    let mut netns = netns.or_else(|| own_network.then(netns::begin));
     // Published ports are bound once and survive restarts; the gate tells
     // the proxies where the container currently is.
     let listeners = match crate::ports::bind_all(&rec.ports) {
@@ -187,7 +199,16 @@ pub fn run(root: &Path, id: &str, attach: Option<Attach>, mut ready: Ready) -> R
     let mut restarts = 0;
     loop {
         crate::probe::prepare(&dir, &gate);
-        let running = match start(root, id, attach.take(), &ports, &gate, restarts) {
+        let first_netns = netns.take();
+        let running = match start(
+            root,
+            id,
+            attach.take(),
+            &ports,
+            &gate,
+            restarts,
+            first_netns,
+        ) {
             Ok(r) => r,
             Err(e) => return fail(&mut ready, e),
         };
@@ -230,6 +251,7 @@ fn start(
     ports: &[crate::container::config::PortMapping],
     gate: &Arc<crate::gate::Gate>,
     restart_count: u32,
+    netns: Option<PendingNetns>,
 ) -> Result<Running> {
     let rec = container::load(root, id)?;
     let dir = container::container_dir(root, id);
@@ -237,6 +259,8 @@ fn start(
     let spec = oci_spec::runtime::Spec::load(dir.join("config.json"))
         .map_err(|e| RuntimeError::Invalid(format!("reading the container's spec: {e}")))?;
     let (spec, pod_holder) = crate::pod::join_spec(root, &rec, spec)?;
+    // Made on another thread while the plan and the cgroup are prepared.
+    let netns = netns::wanted(&spec).then(|| netns.unwrap_or_else(netns::begin));
     let log = LogWriter::open(&container::log_path(&dir, id))?;
     let mut io = attach::Stdio::new(&rec, attach.as_ref())?;
     let overlay = container_overlay(&rec.lowerdirs, &dir, rec.auto_remove);
@@ -272,6 +296,11 @@ fn start(
         let _ = state::write(&dir, &s);
         Err(e)
     };
+    if let Some(netns) = netns {
+        if let Err(e) = netns.hand_over(&mut plan) {
+            return start_failed(e);
+        }
+    }
     let child = match spawn_begin(&plan) {
         Ok(c) => c,
         Err(e) => return start_failed(e),
