@@ -220,14 +220,19 @@ pub fn remove(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result<()> {
     remove_stopped(root, rec, volumes)
 }
 
-/// `remove` for a container known to have stopped (its own monitor, after
-/// the exit, for --rm): no state check.
+/// `remove` for a container known to have stopped: no state check.
 pub fn remove_stopped(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result<()> {
-    let dir = container_dir(root, &rec.id);
     // Processes left by a monitor that died (killed -9) go with the container.
     let cgroup = crate::cgroup::Cgroup::existing(&rec.id);
     cgroup.kill_all();
     cgroup.remove();
+    remove_files(root, rec, volumes)
+}
+
+/// Removes the directory, name and (with `volumes`) anonymous volumes of a
+/// container whose cgroup its monitor removes.
+pub fn remove_files(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result<()> {
+    let dir = container_dir(root, &rec.id);
     // The overlay's upper dir holds whatever the container wrote: removed on
     // a second thread while this one removes the rest.
     let upper = dir.join("upper");

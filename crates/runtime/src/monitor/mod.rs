@@ -404,7 +404,9 @@ fn finish(r: Running, gate: &crate::gate::Gate) -> i32 {
         let _ = p.join();
     }
     drop(r.attach_guard);
-    r.cgroup.remove();
+    // The cgroup goes on another thread while the state and files are done.
+    let cgroup = r.cgroup;
+    let cgroup_gone = std::thread::spawn(move || cgroup.remove());
     {
         // A --rm container's directory is about to go: its final state is
         // written only if removing it fails.
@@ -435,10 +437,12 @@ fn finish(r: Running, gate: &crate::gate::Gate) -> i32 {
     drop(b);
     let _ = std::fs::remove_file(shared.dir.join(control::SOCKET));
     if shared.rec.auto_remove {
-        if let Err(e) = container::remove_stopped(&shared.root, &shared.rec, true) {
+        // Its processes are gone with its PID 1 (its own PID namespace).
+        if let Err(e) = container::remove_files(&shared.root, &shared.rec, true) {
             tracing::warn!("removing the container (--rm): {e}");
             shared.record(&shared.state.lock().unwrap());
         }
     }
+    let _ = cgroup_gone.join();
     code
 }
