@@ -56,6 +56,10 @@ tar -C "$BUNDLE/rootfs" -cf "$WORK/busybox.tar" .
 "${PODMAN[@]}" import "$WORK/busybox.tar" localhost/hoist-bench-busybox >/dev/null
 "${PODMAN[@]}" "${PODMAN_RUN[@]}" localhost/hoist-bench-busybox true
 
+# The preparation leaves ~300 MiB of dirty pages (imports, the bundle copy);
+# written back during a measurement they stall every tool's metadata writes
+# behind the ext4 journal, so they go to disk first.
+sync
 echo "== 1. start to exit of \`true\` (nproc=$(nproc), $RUNS runs each)"
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$WORK/start.json" \
   -n hoist "$HOIST run --rm busybox true" \

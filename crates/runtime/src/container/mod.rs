@@ -233,15 +233,23 @@ pub fn remove_stopped(root: &Path, rec: &ContainerRecord, volumes: bool) -> Resu
 /// container whose cgroup its monitor removes.
 pub fn remove_files(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result<()> {
     let dir = container_dir(root, &rec.id);
-    // The overlay's upper dir holds whatever the container wrote: removed on
-    // a second thread while this one removes the rest.
-    let upper = dir.join("upper");
-    let upper_done = std::thread::spawn(move || match std::fs::remove_dir_all(&upper) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err((upper, e)),
-        _ => Ok(()),
+    // The overlay's directories (upper: whatever the container wrote; work:
+    // overlayfs' own, several levels deep) go on a second thread while this
+    // one removes the files: ext4 spends ~0.1 ms on each directory here.
+    const OVERLAY_DIRS: [&str; 2] = ["upper", "work"];
+    let overlay_dir = dir.clone();
+    let overlay_done = std::thread::spawn(move || {
+        for sub in OVERLAY_DIRS {
+            let path = overlay_dir.join(sub);
+            match std::fs::remove_dir_all(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err((path, e)),
+                _ => {}
+            }
+        }
+        Ok(())
     });
-    let rest = remove_all_but(&dir, "upper");
-    if let Ok(Err((path, e))) = upper_done.join() {
+    let rest = remove_all_but(&dir, &OVERLAY_DIRS);
+    if let Ok(Err((path, e))) = overlay_done.join() {
         return Err(RuntimeError::io(format!("removing {}", path.display()), e));
     }
     rest.ctx(|| format!("removing {}", dir.display()))?;
@@ -262,8 +270,8 @@ pub fn remove_files(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result
     Ok(())
 }
 
-/// Removes everything in `dir` except the entry `keep`.
-fn remove_all_but(dir: &Path, keep: &str) -> std::io::Result<()> {
+/// Removes everything in `dir` except the entries named in `keep`.
+fn remove_all_but(dir: &Path, keep: &[&str]) -> std::io::Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -271,7 +279,7 @@ fn remove_all_but(dir: &Path, keep: &str) -> std::io::Result<()> {
     };
     for entry in entries {
         let entry = entry?;
-        if entry.file_name() == keep {
+        if keep.iter().any(|k| entry.file_name() == *k) {
             continue;
         }
         if entry.file_type()?.is_dir() {
