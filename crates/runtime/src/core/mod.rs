@@ -5,6 +5,7 @@ pub mod build;
 pub mod caps;
 pub mod child;
 pub mod console;
+pub mod helper_thread;
 pub mod join;
 pub mod netns;
 pub mod plan;

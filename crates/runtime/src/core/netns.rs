@@ -10,6 +10,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::os::fd::OwnedFd;
 use std::thread::JoinHandle;
 
+use super::helper_thread::{join, spawn_with_signals_blocked};
 use super::plan::ContainerPlan;
 use crate::error::{Result, RuntimeError};
 
@@ -27,19 +28,9 @@ pub fn wanted(spec: &Spec) -> bool {
 /// A network namespace being made; `hand_over` puts it into the plan.
 pub struct PendingNetns(JoinHandle<std::io::Result<OwnedFd>>);
 
-/// Starts making a network namespace with `lo` up. The helper thread starts
-/// with every signal blocked, so a Ctrl-C meant for the container can never
-/// land on it (a foreground run may call this before it blocks the signals
-/// it forwards).
+/// Starts making a network namespace with `lo` up.
 pub fn begin() -> PendingNetns {
-    // SAFETY: sigset operations on local sets; the mask is restored below.
-    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
-    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
-    }
-    let pending = PendingNetns(std::thread::spawn(|| {
+    PendingNetns(spawn_with_signals_blocked(|| {
         // SAFETY: unshare moves only this thread, which ends right after; the
         // namespace lives on through the descriptor.
         if unsafe { libc::unshare(libc::CLONE_NEWNET) } < 0 {
@@ -49,20 +40,14 @@ pub fn begin() -> PendingNetns {
         // SAFETY: a socket and an ioctl on a local struct.
         unsafe { super::child::loopback_up() }.map_err(std::io::Error::from_raw_os_error)?;
         Ok(ns.into())
-    }));
-    // SAFETY: restores the mask saved above.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
-    pending
+    }))
 }
 
 impl PendingNetns {
     /// Waits for the namespace and makes the child join it instead of
     /// cloning a new one.
     pub fn hand_over(self, plan: &mut ContainerPlan) -> Result<()> {
-        let ns = self
-            .0
-            .join()
-            .map_err(|_| RuntimeError::Invalid("making the network namespace panicked".into()))?
+        let ns = join(self.0)
             .map_err(|e| RuntimeError::io("making the container's network namespace", e))?;
         plan.clone_flags &= !libc::CLONE_NEWNET;
         plan.loopback_up = false;
