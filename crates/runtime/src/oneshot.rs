@@ -158,14 +158,8 @@ fn run_in(
         },
     )?;
     let limits = Limits::from_spec(spec.linux().as_ref().and_then(|l| l.resources().as_ref()));
-    let cgroup = Cgroup::create(id, &limits)?;
-    plan.cgroup_join = match cgroup.open_join_files() {
-        Ok(files) => files,
-        Err(e) => {
-            cgroup.remove();
-            return Err(e);
-        }
-    };
+    let (cgroup, join_files) = Cgroup::create_joinable(id, &limits)?;
+    plan.cgroup_join = join_files;
     let pid = match spawn(&plan) {
         Ok(pid) => pid,
         Err(e) => {

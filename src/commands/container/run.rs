@@ -3,7 +3,6 @@
 use anyhow::{anyhow, Context};
 use hoist_runtime::container::config::{HealthOverrides, RunOptions};
 use hoist_runtime::container::{self, state, Status};
-use hoist_runtime::core::netns::PendingNetns;
 use hoist_runtime::monitor::{self, Attach, Ready};
 use hoist_runtime::time::parse_duration;
 use std::io::{BufRead, BufReader};
@@ -101,10 +100,6 @@ pub fn create(root: &Path, a: CreateArgs) -> anyhow::Result<i32> {
 }
 
 pub fn run(root: &Path, a: RunArgs) -> anyhow::Result<i32> {
-    // A foreground run's network namespace is made on another thread while
-    // the record is written (netns.rs says why); the spec has the last word.
-    let own_network = !a.detach && a.create.network != "host" && a.create.pod.is_none();
-    let netns = own_network.then(hoist_runtime::core::netns::begin);
     let rec = create_record(root, &a.create)?;
     if let Err(e) = super::pod::ensure_running(root, &rec) {
         if rec.auto_remove {
@@ -122,21 +117,16 @@ pub fn run(root: &Path, a: RunArgs) -> anyhow::Result<i32> {
         println!("{}", rec.id);
         return Ok(0);
     }
-    foreground(root, &rec, a.create.interactive, netns)
+    foreground(root, &rec, a.create.interactive)
 }
 
 /// Runs the monitor in this process with the terminal attached.
-fn foreground(
-    root: &Path,
-    rec: &container::ContainerRecord,
-    stdin: bool,
-    netns: Option<PendingNetns>,
-) -> anyhow::Result<i32> {
+fn foreground(root: &Path, rec: &container::ContainerRecord, stdin: bool) -> anyhow::Result<i32> {
     let attach = Attach {
         stdin,
         forward_signals: true,
     };
-    match monitor::run(root, &rec.id, Some(attach), Ready::new(None), netns) {
+    match monitor::run(root, &rec.id, Some(attach), Ready::new(None)) {
         Ok(code) => Ok(code),
         Err(e) => {
             if rec.auto_remove {
@@ -231,7 +221,7 @@ pub fn start(
         };
         let rec = container::find(root, name)?;
         super::pod::ensure_running(root, &rec)?;
-        return foreground(root, &rec, interactive, None);
+        return foreground(root, &rec, interactive);
     }
     for name in names {
         let rec = container::find(root, name)?;
@@ -260,6 +250,6 @@ pub fn restart(root: &Path, names: &[String], time: u64) -> anyhow::Result<i32> 
 pub fn monitor(root: &Path, id: &str, ready_fd: Option<i32>) -> anyhow::Result<i32> {
     // SAFETY: the fd was set up for us by start_detached.
     let ready = ready_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
-    let code = monitor::run(root, id, None, Ready::new(ready), None).map_err(run_error)?;
+    let code = monitor::run(root, id, None, Ready::new(ready)).map_err(run_error)?;
     Ok(code)
 }

@@ -170,6 +170,19 @@ impl Cgroup {
         }
     }
 
+    /// `create`, then `open_join_files` for the child that is to enter it;
+    /// the cgroup is removed again if the files cannot be opened.
+    pub fn create_joinable(name: &str, limits: &Limits) -> Result<(Cgroup, Vec<std::fs::File>)> {
+        let cgroup = Cgroup::create(name, limits)?;
+        match cgroup.open_join_files() {
+            Ok(files) => Ok((cgroup, files)),
+            Err(e) => {
+                cgroup.remove();
+                Err(e)
+            }
+        }
+    }
+
     /// The cgroup of an existing container (for exec, stats, cleanup).
     pub fn existing(name: &str) -> Cgroup {
         match hierarchy() {

@@ -1,8 +1,9 @@
 //! A container's new network namespace, made on a helper thread while the
 //! parent still prepares the rest. Why: creating a network namespace is the
 //! largest part of clone() here (0.7-1.3 ms of a ~1.5 ms clone, measured with
-//! `unshare -n`), and on a thread it overlaps loading the spec, building the
-//! plan and creating the cgroup on the other CPU. The child then setns()es
+//! `unshare -n`), and on a thread it overlaps opening the log, building the
+//! plan and creating the cgroup on the other CPU (starting it earlier, in
+//! the CLI before the record is written, measured no better). The child then setns()es
 //! into it first thing, as it does into a pod's network namespace, and finds
 //! `lo` already up.
 

@@ -18,13 +18,12 @@ use std::time::{Duration, Instant};
 
 use crate::cgroup::{Cgroup, Limits};
 use crate::container::{self, state, ContainerRecord, State, Status};
-use crate::core::netns::{self, PendingNetns};
+use crate::core::netns;
 use crate::core::spawn::spawn_begin;
 use crate::core::{container_plan, wait_exit_code, PlanOptions};
 use crate::error::{IoContext, Result, RuntimeError};
 use crate::logs::LogWriter;
 use crate::overlay::container_overlay;
-use crate::spec::NetworkMode;
 
 pub use attach::Attach;
 pub use healthloop::run_check;
@@ -157,16 +156,8 @@ impl Ready {
 
 /// Runs the container to its end (through the restarts its restart policy
 /// asks for: restart.rs); returns its last exit code. `ready` receives "ok"
-/// once it runs, or "err CODE MESSAGE". `netns`: a network namespace the
-/// caller began making for the first run (netns::begin), else one is begun
-/// here as early as the record says one is needed.
-pub fn run(
-    root: &Path,
-    id: &str,
-    attach: Option<Attach>,
-    mut ready: Ready,
-    netns: Option<PendingNetns>,
-) -> Result<i32> {
+/// once it runs, or "err CODE MESSAGE".
+pub fn run(root: &Path, id: &str, attach: Option<Attach>, mut ready: Ready) -> Result<i32> {
     let fail = |ready: &mut Ready, e: RuntimeError| {
         ready.send(&format!("err {} {e}", e.exit_code()));
         Err(e)
@@ -182,8 +173,6 @@ pub fn run(
         Ok(r) => r,
         Err(e) => return fail(&mut ready, e),
     };
-    let own_network = rec.network != NetworkMode::Host && rec.pod.is_none();
-    let mut netns = netns.or_else(|| own_network.then(netns::begin));
     // Published ports are bound once and survive restarts; the gate tells
     // the proxies where the container currently is.
     let listeners = match crate::ports::bind_all(&rec.ports) {
@@ -199,16 +188,7 @@ pub fn run(
     let mut restarts = 0;
     loop {
         crate::probe::prepare(&dir, &gate);
-        let first_netns = netns.take();
-        let running = match start(
-            root,
-            id,
-            attach.take(),
-            &ports,
-            &gate,
-            restarts,
-            first_netns,
-        ) {
+        let running = match start(root, id, attach.take(), &ports, &gate, restarts) {
             Ok(r) => r,
             Err(e) => return fail(&mut ready, e),
         };
@@ -251,7 +231,6 @@ fn start(
     ports: &[crate::container::config::PortMapping],
     gate: &Arc<crate::gate::Gate>,
     restart_count: u32,
-    netns: Option<PendingNetns>,
 ) -> Result<Running> {
     let rec = container::load(root, id)?;
     let dir = container::container_dir(root, id);
@@ -260,7 +239,7 @@ fn start(
         .map_err(|e| RuntimeError::Invalid(format!("reading the container's spec: {e}")))?;
     let (spec, pod_holder) = crate::pod::join_spec(root, &rec, spec)?;
     // Made on another thread while the plan and the cgroup are prepared.
-    let netns = netns::wanted(&spec).then(|| netns.unwrap_or_else(netns::begin));
+    let netns = netns::wanted(&spec).then(netns::begin);
     let log = LogWriter::open(&container::log_path(&dir, id))?;
     let mut io = attach::Stdio::new(&rec, attach.as_ref())?;
     let overlay = container_overlay(&rec.lowerdirs, &dir, rec.auto_remove);
@@ -276,14 +255,8 @@ fn start(
     plan.console_socket = io.take_console_socket();
     crate::pod::confirm(&rec, &pod_holder)?;
     let limits = Limits::from_spec(spec.linux().as_ref().and_then(|l| l.resources().as_ref()));
-    let cgroup = Cgroup::create(id, &limits)?;
-    plan.cgroup_join = match cgroup.open_join_files() {
-        Ok(files) => files,
-        Err(e) => {
-            cgroup.remove();
-            return Err(e);
-        }
-    };
+    let (cgroup, join_files) = Cgroup::create_joinable(id, &limits)?;
+    plan.cgroup_join = join_files;
     // Forwarded signals were blocked in `run`, before any thread started.
     let signals = attach.as_ref().is_some_and(|a| a.forward_signals);
     let start_failed = |e: RuntimeError| {
