@@ -4,12 +4,14 @@
 //! waiting for a condition instead of sleeping.
 
 mod moto;
+mod netns;
 mod process;
 mod proxy;
 mod skip;
 mod wait;
 
 pub use moto::{http_request, moto_server_path, shared_moto, Moto};
+pub use netns::Netns;
 pub use process::{ChildGuard, Peer};
 pub use proxy::TcpProxy;
 pub use skip::{is_root, skip_or_fail, strict};
