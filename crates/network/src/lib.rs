@@ -3,4 +3,18 @@
 //! The runtime asks this crate to attach a network namespace and to detach it; nothing here
 //! knows containers beyond an id, a name and aliases.
 
+pub mod attach;
 pub mod dns;
+pub mod error;
+pub mod firewall;
+pub mod host;
+pub mod lease;
+mod lock;
+pub mod netlink;
+pub mod record;
+pub mod subnet;
+
+pub use attach::{plumb, release, reserve, Attachment, Request};
+pub use error::{NetworkError, Result};
+pub use lease::{Lease, Owner};
+pub use record::{CreateOptions, Network, DEFAULT_NETWORK};

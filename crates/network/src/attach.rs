@@ -1,0 +1,243 @@
+//! Attaching a container's network namespace to networks, in two halves so
+//! the runtime can overlap them with the rest of a start:
+//! `reserve` (host namespace: the bridge and rules if missing, an address
+//! lease per network) then `plumb` (veth pairs whose peers are born in the
+//! container's namespace as eth0, eth1..., addresses, the default route).
+//! `release` undoes both when the container stops or is removed.
+
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+use std::os::fd::BorrowedFd;
+use std::path::Path;
+
+use crate::error::{NetworkError, Result};
+use crate::lease::{self, lock_path, Claim, Owner};
+use crate::lock::Lock;
+use crate::netlink::{index_of, Netlink};
+use crate::record::{self, Network};
+
+/// One network a container asks to be on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Request {
+    pub network: String,
+    /// `--ip`: this address, else the lowest free one.
+    #[serde(default)]
+    pub ip: Option<Ipv4Addr>,
+    /// `--network-alias`: more names the container answers to on this network.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// A container on a network: what `inspect` shows as
+/// `NetworkSettings.Networks.<name>` and what `release` needs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Attachment {
+    pub network: String,
+    pub network_id: String,
+    /// Inside the container: eth0, eth1, ...
+    pub interface: String,
+    /// The host end of the veth pair, a port of `bridge`.
+    pub host_interface: String,
+    pub bridge: String,
+    #[serde(skip)]
+    pub bridge_index: u32,
+    pub ipv4: Ipv4Addr,
+    pub prefix_len: u8,
+    pub gateway: Ipv4Addr,
+    pub mac: String,
+    pub aliases: Vec<String>,
+    pub internal: bool,
+    /// The network's DNS responder (its gateway) when it resolves names.
+    pub dns: Option<Ipv4Addr>,
+}
+
+/// Reserves an address on each requested network (making bridges and rules
+/// that are missing). Runs in the host's namespace. On error nothing stays
+/// reserved.
+pub fn reserve(
+    root: &Path,
+    container_id: &str,
+    name: &str,
+    requests: &[Request],
+    owner: Owner,
+) -> Result<Vec<Attachment>> {
+    let mut done: Vec<Attachment> = Vec::new();
+    for (n, req) in requests.iter().enumerate() {
+        match reserve_one(root, container_id, name, req, owner, n) {
+            Ok(a) => done.push(a),
+            Err(e) => {
+                release(root, container_id, &done);
+                return Err(e);
+            }
+        }
+    }
+    Ok(done)
+}
+
+fn reserve_one(
+    root: &Path,
+    container_id: &str,
+    name: &str,
+    req: &Request,
+    owner: Owner,
+    n: usize,
+) -> Result<Attachment> {
+    let net = record::find(root, &req.network)?;
+    let _lock = Lock::exclusive(&lock_path(root, &net.name))?;
+    let bridge_index = crate::host::ensure_bridge(&net)?;
+    let claim = Claim {
+        container_id,
+        name,
+        aliases: &req.aliases,
+        ip: req.ip,
+        owner,
+    };
+    let lease = match lease::allocate(root, &net, &claim) {
+        Ok(l) => l,
+        Err(e) => {
+            // A bridge made just now for this container alone goes again.
+            if lease::sweep(root, &net.name)? == 0 {
+                crate::host::teardown(&net);
+            }
+            return Err(e);
+        }
+    };
+    Ok(Attachment {
+        network: net.name.clone(),
+        network_id: net.id.clone(),
+        interface: format!("eth{n}"),
+        host_interface: veth_name(),
+        bridge: net.bridge.clone(),
+        bridge_index,
+        ipv4: lease.ipv4,
+        prefix_len: net.subnet.prefix,
+        gateway: net.gateway,
+        mac: lease.mac,
+        aliases: req.aliases.clone(),
+        internal: net.internal,
+        dns: net.dns_enabled.then_some(net.gateway),
+    })
+}
+
+/// `veth` and 8 random hex digits (a restarted container's old pair may
+/// still be on its way out of a dying namespace).
+fn veth_name() -> String {
+    let mut b = [0u8; 4];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut b);
+    }
+    format!("veth{:08x}", u32::from_ne_bytes(b))
+}
+
+/// Makes the veth pairs and configures the container's side. `host` is a
+/// socket opened in the host's namespace, `ctr` one opened in the container's;
+/// the calling thread must be in the container's namespace (interface names
+/// are looked up there).
+pub fn plumb(
+    atts: &[Attachment],
+    host: &mut Netlink,
+    ctr: &mut Netlink,
+    netns: BorrowedFd,
+) -> Result<()> {
+    let mut have_route = false;
+    for a in atts {
+        let step = |what: &str| {
+            let what = format!("{what} ({} on network {})", a.interface, a.network);
+            move |source| NetworkError::Netlink { step: what, source }
+        };
+        let mac = parse_mac(&a.mac);
+        host.add_veth(&a.host_interface, a.bridge_index, &a.interface, netns, mac)
+            .map_err(step("creating the veth pair"))?;
+        let index = index_of(&a.interface).ok_or_else(|| NetworkError::Netlink {
+            step: format!("finding {} in the container", a.interface),
+            source: std::io::Error::from_raw_os_error(libc::ENODEV),
+        })?;
+        ctr.add_address(index, a.ipv4, a.prefix_len)
+            .map_err(step("adding the address"))?;
+        if !a.internal && !have_route {
+            ctr.add_default_route(index, a.gateway)
+                .map_err(step("adding the default route"))?;
+            have_route = true;
+        }
+    }
+    Ok(())
+}
+
+fn parse_mac(s: &str) -> [u8; 6] {
+    let mut mac = [0u8; 6];
+    for (i, part) in s.split(':').take(6).enumerate() {
+        mac[i] = u8::from_str_radix(part, 16).unwrap_or(0);
+    }
+    mac
+}
+
+/// The leases now follow `owner` (the container's PID 1 once it runs): a
+/// container whose monitor was SIGKILLed keeps its address while it lives.
+pub fn hand_over(root: &Path, container_id: &str, atts: &[Attachment], owner: Owner) -> Result<()> {
+    for a in atts {
+        let _lock = Lock::exclusive(&lock_path(root, &a.network))?;
+        lease::set_owner(root, &a.network, a.ipv4, container_id, owner)?;
+    }
+    Ok(())
+}
+
+/// Gives the addresses back, deletes the veths, and removes bridges and rules
+/// that no live lease needs any more. Runs in the host's namespace; errors
+/// are logged, not returned (a stale lease is reclaimed later anyway).
+pub fn release(root: &Path, container_id: &str, atts: &[Attachment]) {
+    for a in atts {
+        crate::host::delete_veth(&a.host_interface);
+        let net = match record::load(root, &a.network) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!("releasing {} on {}: {e}", a.ipv4, a.network);
+                continue;
+            }
+        };
+        let lock = match Lock::exclusive(&lock_path(root, &net.name)) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!("releasing {} on {}: {e}", a.ipv4, a.network);
+                continue;
+            }
+        };
+        if let Err(e) = lease::release(root, &net.name, a.ipv4, container_id) {
+            tracing::warn!("releasing {} on {}: {e}", a.ipv4, a.network);
+        }
+        if lease::sweep(root, &net.name).is_ok_and(|live| live == 0) {
+            crate::host::teardown(&net);
+        }
+        drop(lock);
+    }
+}
+
+/// `network rm`: refused while a live lease exists; else the bridge, rules,
+/// DNS responder and record go.
+pub fn remove_network(root: &Path, name: &str) -> Result<Network> {
+    let net = record::find(root, name)?;
+    if net.name == record::DEFAULT_NETWORK {
+        return Err(NetworkError::Predefined(net.name));
+    }
+    let lock = Lock::exclusive(&lock_path(root, &net.name))?;
+    if lease::sweep(root, &net.name)? > 0 {
+        let users: Vec<String> = lease::all(root, &net.name)?
+            .into_iter()
+            .map(|l| l.name)
+            .collect();
+        return Err(NetworkError::InUse {
+            network: net.name.clone(),
+            users: users.join(", "),
+        });
+    }
+    crate::host::teardown(&net);
+    record::remove_record(root, &net)?;
+    drop(lock);
+    Ok(net)
+}
+
+/// Whether a network has live users (for prune).
+pub fn in_use(root: &Path, net: &Network) -> Result<bool> {
+    let _lock = Lock::exclusive(&lock_path(root, &net.name))?;
+    Ok(lease::sweep(root, &net.name)? > 0)
+}

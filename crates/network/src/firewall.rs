@@ -1,0 +1,123 @@
+//! The nftables rules of one network, in a table of its own
+//! (`table ip hoist_<bridge>`), loaded with one `nft -f -` when the bridge is
+//! made and deleted with it: masquerade for traffic leaving the subnet (not
+//! for internal networks), and drops for traffic between this network and
+//! another hoist network (and, for internal networks, anything in or out).
+//! A table per network makes teardown one atomic `delete table`.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::error::{NetworkError, Result};
+use crate::record::Network;
+
+/// Every hoist bridge's name starts with this (hoist0, hoist-<id>).
+pub const BRIDGE_PREFIX: &str = "hoist";
+
+pub fn table_name(net: &Network) -> String {
+    format!("hoist_{}", net.bridge.replace('-', "_"))
+}
+
+/// The ruleset for `net` (replacing any older copy of its table).
+pub fn ruleset(net: &Network) -> String {
+    let t = table_name(net);
+    let br = &net.bridge;
+    let mut forward = vec![format!(
+        "iifname \"{br}\" oifname \"{BRIDGE_PREFIX}*\" oifname != \"{br}\" drop"
+    )];
+    let mut postrouting = Vec::new();
+    if net.internal {
+        forward.push(format!("iifname \"{br}\" oifname != \"{br}\" drop"));
+        forward.push(format!("oifname \"{br}\" iifname != \"{br}\" drop"));
+    } else {
+        postrouting.push(format!(
+            "ip saddr {} oifname != \"{br}\" masquerade",
+            net.subnet
+        ));
+    }
+    let mut s = format!("add table ip {t}\ndelete table ip {t}\ntable ip {t} {{\n");
+    s += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n";
+    for r in forward {
+        s += &format!("    {r}\n");
+    }
+    s += "  }\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n";
+    for r in postrouting {
+        s += &format!("    {r}\n");
+    }
+    s += "  }\n}\n";
+    s
+}
+
+/// Loads the network's table.
+pub fn apply(net: &Network) -> Result<()> {
+    nft(&ruleset(net))
+}
+
+/// Deletes the network's table (gone already is fine).
+pub fn remove(net: &Network) -> Result<()> {
+    let t = table_name(net);
+    nft(&format!("add table ip {t}\ndelete table ip {t}\n"))
+}
+
+/// Whether the network's table is loaded (for `network inspect`).
+pub fn present(net: &Network) -> bool {
+    Command::new("nft")
+        .args(["list", "table", "ip", &table_name(net)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn nft(script: &str) -> Result<()> {
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| NetworkError::Firewall(format!("running nft: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(script.as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| NetworkError::Firewall(format!("waiting for nft: {e}")))?;
+    if !out.status.success() {
+        return Err(NetworkError::Firewall(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// Turns on IPv4 forwarding in the namespace hoist runs in (docker and
+/// podman do the same); a no-op when it is on.
+pub fn enable_forwarding() -> Result<()> {
+    const PATH: &str = "/proc/sys/net/ipv4/ip_forward";
+    if std::fs::read_to_string(PATH).is_ok_and(|v| v.trim() == "1") {
+        return Ok(());
+    }
+    std::fs::write(PATH, "1").map_err(|e| NetworkError::io(format!("writing 1 to {PATH}"), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_networks_have_no_masquerade_and_drop_everything_leaving() {
+        let mut net: Network = serde_json::from_str(
+            r#"{"name":"n","id":"x","driver":"bridge","subnet":"10.89.1.0/24","gateway":"10.89.1.1",
+                "bridge":"hoist-abc","dns_enabled":true,"created":""}"#,
+        )
+        .unwrap();
+        let open = ruleset(&net);
+        assert!(open.contains("ip saddr 10.89.1.0/24 oifname != \"hoist-abc\" masquerade"));
+        assert!(open.contains("table ip hoist_hoist_abc"));
+        net.internal = true;
+        let closed = ruleset(&net);
+        assert!(!closed.contains("masquerade"));
+        assert!(closed.contains("iifname \"hoist-abc\" oifname != \"hoist-abc\" drop"));
+    }
+}

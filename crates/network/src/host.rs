@@ -1,0 +1,79 @@
+//! What a network puts on the host: its bridge (with the gateway address) and
+//! its nftables table, made when its first container attaches and removed
+//! when its last lease goes. Callers hold the network's lock.
+
+use crate::error::{NetworkError, Result};
+use crate::firewall;
+use crate::netlink::{index_of, Netlink};
+use crate::record::Network;
+
+/// Makes the bridge and its rules unless the bridge exists; returns the
+/// bridge's interface index. Must run in the namespace hoist's networks live
+/// in (the host's), not a container's.
+pub fn ensure_bridge(net: &Network) -> Result<u32> {
+    if let Some(i) = index_of(&net.bridge) {
+        return Ok(i);
+    }
+    let step = |what: &str| {
+        let what = format!("{what} ({})", net.bridge);
+        move |source| NetworkError::Netlink { step: what, source }
+    };
+    let mut nl = Netlink::open().map_err(step("opening a socket"))?;
+    nl.add_bridge(&net.bridge)
+        .map_err(step("creating the bridge"))?;
+    let made = (|| {
+        let index = index_of(&net.bridge).ok_or_else(|| NetworkError::Netlink {
+            step: format!("finding the new bridge {}", net.bridge),
+            source: std::io::Error::from_raw_os_error(libc::ENODEV),
+        })?;
+        nl.add_address(index, net.gateway, net.subnet.prefix)
+            .map_err(step("adding the gateway address"))?;
+        if !net.internal {
+            firewall::enable_forwarding()?;
+        }
+        firewall::apply(net)?;
+        Ok(index)
+    })();
+    if made.is_err() {
+        teardown(net);
+    }
+    made
+}
+
+/// Removes the bridge and the rules (whatever of them exists).
+pub fn teardown(net: &Network) {
+    if let Some(i) = index_of(&net.bridge) {
+        if let Ok(mut nl) = Netlink::open() {
+            if let Err(e) = nl.delete_link(i) {
+                tracing::warn!("deleting bridge {}: {e}", net.bridge);
+            }
+        }
+    }
+    if let Err(e) = firewall::remove(net) {
+        tracing::warn!("removing the rules of network {}: {e}", net.name);
+    }
+}
+
+/// Deletes a container's host-side veth (and so its peer) if it still exists;
+/// the kernel would delete it with the container's namespace, but later.
+pub fn delete_veth(name: &str) {
+    if let Some(i) = index_of(name) {
+        if let Ok(mut nl) = Netlink::open() {
+            let _ = nl.delete_link(i);
+        }
+    }
+}
+
+/// What hoist has made on the host for `net` (for `network inspect`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HostState {
+    pub bridge: Option<String>,
+    pub nftables_table: Option<String>,
+}
+
+pub fn state(net: &Network) -> HostState {
+    HostState {
+        bridge: index_of(&net.bridge).map(|_| net.bridge.clone()),
+        nftables_table: firewall::present(net).then(|| firewall::table_name(net)),
+    }
+}
