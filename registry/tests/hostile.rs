@@ -304,3 +304,46 @@ async fn unknown_upload_ids_and_paths() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn malformed_manifest_references_are_unknown_except_on_put() {
+    let reg = Reg::start().await;
+    let (_, manifest) = reg.push_image("m", "v1", b"layer").await;
+    for bad in [
+        ".INVALID_MANIFEST_NAME",
+        "-dash",
+        "sha256:baddigeststring",
+        "md5:d41d8cd98f00b204e9800998ecf8427e",
+    ] {
+        // GET, HEAD and DELETE: no manifest can exist there (OCI spec: 404).
+        let r = reg.get(&format!("/v2/m/manifests/{bad}")).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "GET {bad}");
+        assert_eq!(error_code(r).await, "MANIFEST_UNKNOWN", "GET {bad}");
+        let r = reg.head(&format!("/v2/m/manifests/{bad}")).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "HEAD {bad}");
+        let r = reg
+            .http
+            .delete(reg.u(&format!("/v2/m/manifests/{bad}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "DELETE {bad}");
+        assert_eq!(error_code(r).await, "MANIFEST_UNKNOWN", "DELETE {bad}");
+    }
+    // PUT still says what is wrong with the reference.
+    let r = reg
+        .put_manifest("m", ".INVALID_MANIFEST_NAME", OCI_MANIFEST, &manifest)
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, "TAG_INVALID");
+    let r = reg
+        .put_manifest("m", "sha256:baddigeststring", OCI_MANIFEST, &manifest)
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, "DIGEST_INVALID");
+    // The valid tag is untouched.
+    assert_eq!(
+        reg.head("/v2/m/manifests/v1").await.status(),
+        StatusCode::OK
+    );
+}

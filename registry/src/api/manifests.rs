@@ -1,6 +1,6 @@
 //! `GET/HEAD/PUT/DELETE /v2/<name>/manifests/<reference>`.
 
-use super::reply::{self, ApiResult};
+use super::reply::{self, ApiError, ApiResult};
 use super::Ctx;
 use crate::error::RegistryError;
 use crate::media;
@@ -8,6 +8,10 @@ use crate::storage::ManifestRef;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use futures::StreamExt;
+
+/// `?tag=` parameters accepted on one manifest PUT (the spec asks for at
+/// least 10); more is 414.
+const MAX_TAG_PARAMS: usize = 100;
 
 pub async fn handle(
     ctx: &Ctx<'_>,
@@ -50,8 +54,16 @@ pub async fn handle(
             let content_type = headers
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok());
+            let extra_tags = ctx.query.all("tag");
+            if extra_tags.len() > MAX_TAG_PARAMS {
+                return Err(ApiError::status(
+                    StatusCode::URI_TOO_LONG,
+                    "TAG_INVALID",
+                    &format!("at most {MAX_TAG_PARAMS} ?tag= parameters per request"),
+                ));
+            }
             let put = storage
-                .put_manifest(name, reference, content_type, body)
+                .put_manifest(name, reference, content_type, body, &extra_tags)
                 .await?;
             let mut r = reply::empty(StatusCode::CREATED);
             reply::set(
@@ -63,6 +75,12 @@ pub async fn handle(
             if let Some(subject) = put.subject {
                 reply::set(&mut r, "oci-subject", subject);
             }
+            // One OCI-Tag header per tag the `?tag=` parameters created.
+            for tag in &extra_tags {
+                if let Ok(v) = header::HeaderValue::from_str(tag) {
+                    r.headers_mut().append("oci-tag", v);
+                }
+            }
             Ok(r)
         }
         Method::DELETE => {
@@ -71,6 +89,26 @@ pub async fn handle(
         }
         _ => Err(RegistryError::Unsupported("method not allowed".into()).into()),
     }
+}
+
+/// The answer for a `<reference>` that is neither a tag nor a digest: a PUT
+/// is refused with the parse error (TAG_INVALID, DIGEST_INVALID); anything
+/// else is 404 MANIFEST_UNKNOWN, as the spec says for a manifest that does
+/// not exist — no manifest can exist under such a reference.
+pub fn bad_reference(
+    ctx: &Ctx<'_>,
+    method: &Method,
+    reference: &str,
+    error: &ApiError,
+) -> ApiError {
+    if *method == Method::PUT {
+        return error.clone();
+    }
+    RegistryError::ManifestUnknown(format!(
+        "{}:{reference:?} (not a valid tag or digest)",
+        ctx.name()
+    ))
+    .into()
 }
 
 /// Whether the Accept header (if any) admits `media_type`. A request that

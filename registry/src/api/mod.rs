@@ -11,6 +11,7 @@ mod manifests;
 mod ops;
 mod reply;
 mod route;
+mod unread_body;
 mod uploads;
 
 use crate::auth::{Auth, Denial, Need};
@@ -46,6 +47,7 @@ pub fn router(app: Shared) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/token", get(ops::token))
         .fallback(dispatch)
+        .layer(axum::middleware::from_fn(unread_body::settle))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             ops::observe,
@@ -100,6 +102,12 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
         Endpoint::Manifest(r) => {
             manifests::handle(&ctx, &parts.method, &parts.headers, r, body).await
         }
+        Endpoint::BadManifestRef { reference, error } => Err(manifests::bad_reference(
+            &ctx,
+            &parts.method,
+            reference,
+            error,
+        )),
         Endpoint::Blob(d) => blobs::handle(&ctx, &parts.method, &parts.headers, d).await,
         Endpoint::UploadStart => uploads::start(&ctx, &parts.headers, body).await,
         Endpoint::Upload(id) => {

@@ -14,6 +14,13 @@ pub enum Endpoint {
     Catalog,
     Tags,
     Manifest(ManifestRef),
+    /// A `<reference>` that is neither a tag nor a digest. Reads and deletes
+    /// answer 404 MANIFEST_UNKNOWN (nothing can be stored under it, and the
+    /// spec's conformance suite expects that); a PUT answers this error.
+    BadManifestRef {
+        reference: String,
+        error: ApiError,
+    },
     Blob(Digest),
     UploadStart,
     Upload(String),
@@ -32,7 +39,7 @@ impl Route {
             Endpoint::Base => "base",
             Endpoint::Catalog => "catalog",
             Endpoint::Tags => "tags",
-            Endpoint::Manifest(_) => "manifest",
+            Endpoint::Manifest(_) | Endpoint::BadManifestRef { .. } => "manifest",
             Endpoint::Blob(_) => "blob",
             Endpoint::UploadStart | Endpoint::Upload(_) => "upload",
             Endpoint::Referrers(_) => "referrers",
@@ -47,15 +54,18 @@ impl Route {
             actions,
         };
         let read = *method == Method::GET || *method == Method::HEAD;
+        let manifest = matches!(
+            self.endpoint,
+            Endpoint::Manifest(_) | Endpoint::BadManifestRef { .. }
+        );
+        let blob = matches!(self.endpoint, Endpoint::Blob(_));
         Some(match (&self.endpoint, method) {
             (Endpoint::Base, _) if read => Need::Base,
             (Endpoint::Catalog, _) if read => Need::Catalog,
             (Endpoint::Tags | Endpoint::Referrers(_), _) if read => repo(vec![Action::Pull]),
-            (Endpoint::Manifest(_) | Endpoint::Blob(_), _) if read => repo(vec![Action::Pull]),
-            (Endpoint::Manifest(_), &Method::PUT) => repo(vec![Action::Pull, Action::Push]),
-            (Endpoint::Manifest(_) | Endpoint::Blob(_), &Method::DELETE) => {
-                repo(vec![Action::Delete])
-            }
+            (_, _) if read && (manifest || blob) => repo(vec![Action::Pull]),
+            (_, &Method::PUT) if manifest => repo(vec![Action::Pull, Action::Push]),
+            (_, &Method::DELETE) if manifest || blob => repo(vec![Action::Delete]),
             (Endpoint::UploadStart, &Method::POST) => repo(vec![Action::Pull, Action::Push]),
             (
                 Endpoint::Upload(_),
@@ -89,7 +99,13 @@ pub fn parse(path: &str) -> Result<Route, ApiError> {
     }
     let endpoint = match endpoint {
         Raw::Tags => Endpoint::Tags,
-        Raw::Manifest(r) => Endpoint::Manifest(ManifestRef::parse(r)?),
+        Raw::Manifest(r) => match ManifestRef::parse(r) {
+            Ok(reference) => Endpoint::Manifest(reference),
+            Err(error) => Endpoint::BadManifestRef {
+                reference: r.to_string(),
+                error: error.into(),
+            },
+        },
         Raw::Blob(d) => Endpoint::Blob(digests::parse(d)?),
         Raw::UploadStart => Endpoint::UploadStart,
         Raw::Upload(id) => Endpoint::Upload(id.to_string()),

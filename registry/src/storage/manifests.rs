@@ -85,14 +85,23 @@ impl Storage {
         })
     }
 
-    /// Validates and stores a manifest under a tag or digest.
+    /// Validates and stores a manifest under a tag or digest, and points
+    /// `extra_tags` (the spec's `?tag=` parameters) at it too. A manifest
+    /// pushed by digest is stored under that digest's algorithm (sha256 or
+    /// sha512), so it is fetched, listed and referred to by the digest the
+    /// client chose; one pushed by tag is stored under sha256.
     pub async fn put_manifest(
         &self,
         repo: &str,
         reference: &ManifestRef,
         content_type: Option<&str>,
         body: Bytes,
+        extra_tags: &[String],
     ) -> Result<PutManifest> {
+        for tag in extra_tags {
+            crate::names::validate_tag(tag)
+                .map_err(|e| RegistryError::TagInvalid(format!("?tag={tag:?}: {e}")))?;
+        }
         let limit = self.limits.max_manifest_bytes;
         if body.len() as u64 > limit {
             return Err(RegistryError::TooLarge(format!(
@@ -104,16 +113,20 @@ impl Storage {
             .map_err(|e| RegistryError::ManifestInvalid(format!("not JSON: {e}")))?;
         let media_type = manifest_media_type(&value, content_type)?;
         let refs = referenced(&value, &media_type)?;
-        if let ManifestRef::Digest(expected) = reference {
-            let mut h = digests::StreamHasher::for_digest(expected)?;
-            h.update(&body);
-            let actual = h.finish();
-            if &actual != expected {
-                return Err(RegistryError::DigestInvalid(format!(
-                    "manifest content is {actual}, not {expected}"
-                )));
+        let digest = match reference {
+            ManifestRef::Digest(expected) => {
+                let mut h = digests::StreamHasher::for_digest(expected)?;
+                h.update(&body);
+                let actual = h.finish();
+                if &actual != expected {
+                    return Err(RegistryError::DigestInvalid(format!(
+                        "manifest content is {actual}, not {expected}"
+                    )));
+                }
+                actual
             }
-        }
+            ManifestRef::Tag(_) => digests::sha256_of(&body),
+        };
         for (digest, is_manifest) in &refs.required {
             let present = if *is_manifest {
                 self.driver
@@ -128,7 +141,7 @@ impl Storage {
             }
         }
         let size = body.len() as u64;
-        let digest = self.put_small_blob(repo, body).await?;
+        self.put_small_blob(repo, &digest, body).await?;
         self.driver
             .put(
                 &paths::revision_link(repo, &digest),
@@ -144,7 +157,11 @@ impl Storage {
                 )
                 .await?;
         }
-        if let ManifestRef::Tag(tag) = reference {
+        let named_tag = match reference {
+            ManifestRef::Tag(tag) => Some(tag),
+            ManifestRef::Digest(_) => None,
+        };
+        for tag in named_tag.into_iter().chain(extra_tags) {
             self.driver
                 .put(&paths::tag_link(repo, tag), Bytes::from(digest.to_string()))
                 .await?;

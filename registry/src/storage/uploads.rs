@@ -5,7 +5,7 @@
 //! chunk ended, and a chunk cut off half-way simply is not there.
 
 use super::{paths, Storage};
-use crate::digests::{self, Digest, StreamHasher};
+use crate::digests::{Digest, StreamHasher};
 use crate::driver::{ByteStream, DriverError};
 use crate::error::{RegistryError, Result};
 use bytes::Bytes;
@@ -287,15 +287,14 @@ impl Storage {
         result
     }
 
-    /// Stores a small blob from memory (manifests) and links it.
-    pub async fn put_small_blob(&self, repo: &str, data: Bytes) -> Result<Digest> {
-        let digest = digests::sha256_of(&data);
-        let dest = paths::blob_data(&digest);
+    /// Stores a small blob from memory (manifests) under `digest`, which
+    /// the caller has verified, and links it.
+    pub async fn put_small_blob(&self, repo: &str, digest: &Digest, data: Bytes) -> Result<()> {
+        let dest = paths::blob_data(digest);
         if self.driver.stat(&dest).await?.is_none() {
             self.driver.put(&dest, data).await?;
         }
-        self.link_blob(repo, &digest).await?;
-        Ok(digest)
+        self.link_blob(repo, digest).await
     }
 }
 
