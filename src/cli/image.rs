@@ -1,4 +1,4 @@
-//! Image verbs: import, images, tag, rmi, inspect, save, load, system prune.
+//! Image verbs: import, images, tag, rmi, inspect, save, load, system prune/check.
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -71,5 +71,13 @@ pub enum SystemCommand {
         /// Accepted for docker compatibility; prune never asks
         #[arg(short = 'f', long)]
         force: bool,
+    },
+    /// Verify every blob, the index and every unpacked layer; exits 1 when
+    /// something is wrong (or, with --repair, when something could not be repaired)
+    Check {
+        /// Remove corrupt blobs and snapshots and restore a corrupt index
+        /// from its previous copy; names the images that need a new pull
+        #[arg(long)]
+        repair: bool,
     },
 }

@@ -19,6 +19,11 @@ pub enum StoreError {
     Ambiguous(String),
     #[error(transparent)]
     Oci(#[from] hoist_oci::OciError),
+    #[error(
+        "{} is corrupt ({reason}); run `hoist system check --repair` to restore its last good copy",
+        path.display()
+    )]
+    IndexCorrupt { path: PathBuf, reason: String },
     #[error("{what} is corrupt: {reason}")]
     Corrupt { what: String, reason: String },
     #[error("no image for platform {wanted} in the index (it has: {available})")]

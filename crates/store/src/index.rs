@@ -3,7 +3,7 @@
 //! (`docker.io/library/busybox:latest`). Updates hold the index lock and
 //! rewrite the file whole through a temp file and a rename.
 
-use crate::blobs::write_file_atomic;
+use crate::blobs::{temp_path, write_file_atomic};
 use crate::error::io_err;
 use crate::{Result, Store, StoreError};
 use hoist_oci::oci_spec::image::{Descriptor, ImageIndex};
@@ -28,14 +28,12 @@ impl NamedImage {
 }
 
 impl Store {
-    /// Reads index.json.
+    /// Reads index.json. A file that does not parse, or names a bad digest,
+    /// is `IndexCorrupt` (its message points at `hoist system check --repair`).
     pub fn read_index(&self) -> Result<ImageIndex> {
         let path = self.index_path();
         let bytes = std::fs::read(&path).map_err(io_err(&path))?;
-        serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
-            what: path.display().to_string(),
-            reason: e.to_string(),
-        })
+        parse_index(&bytes).map_err(|reason| StoreError::IndexCorrupt { path, reason })
     }
 
     /// Every named image, in index order.
@@ -167,9 +165,59 @@ impl Store {
         let out = change(&mut manifests)?;
         index.set_manifests(manifests);
         let bytes = serde_json::to_vec(&index).expect("an index serializes");
+        self.keep_previous_index()?;
         write_file_atomic(self, &self.index_path(), &bytes)?;
         Ok(out)
     }
+
+    /// Keeps the current (just parsed, so valid) index.json as
+    /// `index.json.prev` before it is replaced: a hard link to the old file,
+    /// so it costs no copy and no fsync; a copy where links do not work.
+    fn keep_previous_index(&self) -> Result<()> {
+        let (index, prev) = (self.index_path(), self.index_prev_path());
+        let tmp = temp_path(self, "index-prev");
+        let linked = std::fs::hard_link(&index, &tmp)
+            .and_then(|()| std::fs::rename(&tmp, &prev))
+            .is_ok();
+        if !linked {
+            let _ = std::fs::remove_file(&tmp);
+            let bytes = std::fs::read(&index).map_err(io_err(&index))?;
+            write_file_atomic(self, &prev, &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a corrupt index.json with `index.json.prev` after checking
+    /// that the copy parses. Holds the index lock.
+    pub fn restore_previous_index(&self) -> Result<()> {
+        let _lock = self.lock_index()?;
+        let prev = self.index_prev_path();
+        let bytes = match std::fs::read(&prev) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::Corrupt {
+                    what: prev.display().to_string(),
+                    reason: "there is no previous copy of the index to restore".into(),
+                })
+            }
+            Err(e) => return Err(io_err(&prev)(e)),
+        };
+        parse_index(&bytes).map_err(|reason| StoreError::Corrupt {
+            what: prev.display().to_string(),
+            reason,
+        })?;
+        write_file_atomic(self, &self.index_path(), &bytes)
+    }
+}
+
+/// Parses an index and checks what every reader relies on: each entry's
+/// digest is a valid digest.
+pub(crate) fn parse_index(bytes: &[u8]) -> std::result::Result<ImageIndex, String> {
+    let index: ImageIndex = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    for d in index.manifests() {
+        Digest::try_from(d.digest()).map_err(|e| format!("entry {}: {e}", d.digest()))?;
+    }
+    Ok(index)
 }
 
 fn ref_name(d: &Descriptor) -> Option<&str> {

@@ -3,8 +3,11 @@
 //! digest-verified blob writes, names kept as `org.opencontainers.image.ref.name`
 //! annotations in a locked `index.json`, image loading, and garbage collection.
 //! `layer` packs directories into deterministic layer tars and unpacks them safely.
+//! The root and its state directories are private (0700, see `perms`), and
+//! `check` verifies blobs, the index and unpacked snapshots, repairing on request.
 
 mod blobs;
+mod check;
 mod error;
 mod gc;
 mod image;
@@ -12,12 +15,16 @@ mod index;
 pub mod layer;
 mod lock;
 mod paths;
+mod perms;
+mod snapshot_check;
 
 pub use blobs::BlobWriter;
+pub use check::{CheckOptions, CheckReport, Problem, ProblemKind, Repair};
 pub use error::StoreError;
 pub use gc::GcReport;
 pub use image::{host_platform, Image, Platform};
 pub use index::{NamedImage, REF_NAME_ANNOTATION};
+pub use perms::PRIVATE_DIR_MODE;
 
 use std::path::{Path, PathBuf};
 

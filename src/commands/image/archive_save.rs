@@ -133,14 +133,41 @@ fn write_archive(
         let f = store.open_blob(d)?;
         let len = f.metadata()?.len();
         let mut h = header(len, tar::EntryType::Regular);
+        // Hash while copying: a blob that rotted on disk must not leave the
+        // store under a name its content no longer has.
+        let mut reader = VerifyingReader {
+            inner: f,
+            hasher: hoist_oci::Hasher::new(d.algorithm()),
+        };
         tar.append_data(
             &mut h,
             format!("blobs/{}/{}", d.algorithm().name(), d.hex()),
-            f,
+            &mut reader,
         )?;
+        let actual = reader.hasher.finish();
+        if &actual != d {
+            bail!(
+                "blob {d} in the store is corrupt (its content hashes to {actual}); \
+                 nothing was written; run `hoist system check --repair`, then pull the image again"
+            );
+        }
     }
     tar.into_inner()?.flush()?;
     Ok(())
+}
+
+/// Passes a blob through, hashing what it reads.
+struct VerifyingReader<R> {
+    inner: R,
+    hasher: hoist_oci::Hasher,
+}
+
+impl<R: std::io::Read> std::io::Read for VerifyingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 fn header(size: u64, kind: tar::EntryType) -> tar::Header {

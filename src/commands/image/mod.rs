@@ -3,6 +3,7 @@
 mod archive_load;
 mod archive_save;
 mod change;
+mod check;
 mod import;
 mod inspect;
 mod list;
@@ -25,6 +26,9 @@ pub fn run(cmd: ImageCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
         ImageCommand::System {
             command: SystemCommand::Prune { .. },
         } => prune::run(&store, global),
+        ImageCommand::System {
+            command: SystemCommand::Check { repair },
+        } => check::run(&store, repair),
     }
 }
 
