@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(busybox-static skopeo umoci docker-registry crun runc podman buildah
       pigz hyperfine wrk hey python3-venv apache2-utils iproute2 procps curl
-      xz-utils bzip2 pkg-config liblzma-dev libbz2-dev)
+      xz-utils bzip2 pkg-config liblzma-dev libbz2-dev
+      docker.io iptables iperf3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

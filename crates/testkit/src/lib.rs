@@ -3,6 +3,7 @@
 //! ports, temporary store roots, child processes that die with the test, and
 //! waiting for a condition instead of sleeping.
 
+mod dockerd;
 mod moto;
 mod netns;
 mod process;
@@ -10,6 +11,7 @@ mod proxy;
 mod skip;
 mod wait;
 
+pub use dockerd::Dockerd;
 pub use moto::{http_request, moto_server_path, shared_moto, Moto};
 pub use netns::Netns;
 pub use process::{ChildGuard, Peer};

@@ -1,8 +1,12 @@
 //! Network namespaces a test makes itself, so that bridges, veths, NAT rules and DNS
 //! responders a test creates never touch the host's network. Each namespace has a unique
 //! name, is removed (with everything in it) when its guard drops, and commands run inside it
-//! through `ip netns exec`, which also bind-mounts `/etc/netns/NAME/resolv.conf` over
-//! `/etc/resolv.conf` when the test provides one (an upstream resolver of the test's making).
+//! through `nsenter --net`. Not `ip netns exec`: that also mounts a fresh sysfs over /sys in a
+//! new mount namespace, which hides the cgroup v1 hierarchies mounted under /sys/fs/cgroup
+//! (hoist, crun and dockerd then find no cgroups). When the test provides
+//! `/etc/netns/NAME/resolv.conf` (an upstream resolver of the test's making), the command runs
+//! in a private mount namespace with that file bind-mounted over `/etc/resolv.conf`, as
+//! `ip netns exec` would do.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -32,8 +36,22 @@ impl Netns {
 
     /// A command that runs `program` inside this namespace.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name]).arg(program);
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{}", self.name)).arg("--");
+        let resolv = PathBuf::from("/etc/netns")
+            .join(&self.name)
+            .join("resolv.conf");
+        if resolv.exists() {
+            // $0 is the file to mount, "$@" the command: no quoting of paths needed.
+            c.args(["unshare", "--mount", "--propagation", "private", "--"]);
+            c.args([
+                "sh",
+                "-c",
+                "mount --bind \"$0\" /etc/resolv.conf && exec \"$@\"",
+            ]);
+            c.arg(resolv);
+        }
+        c.arg(program);
         c
     }
 
@@ -77,8 +95,8 @@ impl Netns {
         other.ip(&["link", "set", ifname, "up"]);
     }
 
-    /// `/etc/netns/NAME/`: files here (e.g. `resolv.conf`) replace `/etc/`'s inside
-    /// commands run by `command`. Created on first use, removed on drop.
+    /// `/etc/netns/NAME/`: a `resolv.conf` here replaces `/etc/resolv.conf` inside commands
+    /// made by `command` after it was written. Created on first use, removed on drop.
     pub fn etc_dir(&self) -> PathBuf {
         let dir = PathBuf::from("/etc/netns").join(&self.name);
         std::fs::create_dir_all(&dir).expect("create /etc/netns/NAME");
