@@ -1,0 +1,208 @@
+//! The DNS responder's library entry point (`dns::serve`) on a thread of the test,
+//! listening on a loopback port, queried by a real client (`dig`). The responder as a
+//! process (ensure_responder, port 53 on a gateway inside a namespace, forwarding to a
+//! real upstream) is tested end to end in tests/e2e/dns.rs.
+
+use hoist_network::dns::{serve, Ready, ServeOptions};
+use hoist_testkit::{free_port, wait_until, TempRoot};
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const ID: &str = "0123456789abcdef0123456789abcdef";
+
+fn write_record(root: &Path, network: &str, internal: bool) {
+    std::fs::create_dir_all(root.join("networks").join(network).join("leases")).unwrap();
+    let record = serde_json::json!({
+        "name": network, "id": "f00", "driver": "bridge", "subnet": "10.99.0.0/24",
+        "gateway": "10.99.0.1", "internal": internal, "bridge": "hoist-test",
+        "dns_enabled": true, "created": "",
+    });
+    std::fs::write(
+        root.join("networks").join(format!("{network}.json")),
+        record.to_string(),
+    )
+    .unwrap();
+}
+
+fn write_lease(root: &Path, network: &str, id: &str, name: &str, aliases: &[&str], ip: &str) {
+    let lease = serde_json::json!({
+        "container_id": id, "name": name, "aliases": aliases, "ipv4": ip, "ipv6": null,
+        "mac": "02:42:0a:63:00:02", "owner_pid": 0, "owner_start_time": 0,
+    });
+    let dir = root.join("networks").join(network).join("leases");
+    // As the IPAM does: O_EXCL create, then the content.
+    std::fs::write(dir.join(ip), lease.to_string()).unwrap();
+}
+
+fn remove_lease(root: &Path, network: &str, ip: &str) {
+    std::fs::remove_file(root.join("networks").join(network).join("leases").join(ip)).unwrap();
+}
+
+/// `dig` against the responder: (status, answers).
+fn dig(addr: SocketAddr, args: &[&str]) -> (String, Vec<String>) {
+    let out = Command::new("dig")
+        .arg(format!("@{}", addr.ip()))
+        .args(["-p", &addr.port().to_string()])
+        .args(["+time=2", "+tries=1", "+noall", "+comments", "+answer"])
+        .args(args)
+        .output()
+        .expect("run dig");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let status = text
+        .split("status: ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .unwrap_or("NO REPLY")
+        .to_string();
+    let answers = text
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+        .map(|l| l.split_whitespace().last().unwrap_or("").to_string())
+        .collect();
+    (status, answers)
+}
+
+struct Running {
+    addr: SocketAddr,
+    thread: std::thread::JoinHandle<Result<(), hoist_network::dns::DnsError>>,
+}
+
+/// Starts `serve` on a thread and waits for its ready report.
+fn start(root: &Path, network: &str, grace: Duration) -> Running {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
+    let resolv = root.join("resolv.conf");
+    // No upstream at all: a forwarded name must fail (SERVFAIL), never leave the host.
+    std::fs::write(&resolv, "# no nameserver\n").unwrap();
+    let opts = ServeOptions {
+        store_root: root.to_path_buf(),
+        network: network.to_string(),
+        listen: addr,
+        resolv_conf: resolv,
+        idle_grace: grace,
+    };
+    let (r, w) = std::io::pipe().unwrap();
+    let thread = std::thread::spawn(move || serve(&opts, Ready::new(Some(w.into()))));
+    let mut line = String::new();
+    BufReader::new(r).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ok", "the responder reports ready");
+    Running { addr, thread }
+}
+
+#[test]
+fn answers_names_aliases_and_short_ids_and_follows_the_leases() {
+    hoist_testkit::require_program!("dig");
+    let root = TempRoot::new();
+    write_record(root.path(), "n1", false);
+    write_lease(root.path(), "n1", ID, "web", &["front"], "10.99.0.2");
+    let r = start(root.path(), "n1", Duration::from_secs(1));
+    let a = r.addr;
+
+    for name in ["web", "WEB.", "Front", "0123456789ab"] {
+        assert_eq!(
+            dig(a, &[name, "A"]),
+            ("NOERROR".into(), vec!["10.99.0.2".into()]),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        dig(a, &["+tcp", "web", "A"]).1,
+        vec!["10.99.0.2"],
+        "over TCP"
+    );
+    assert_eq!(
+        dig(a, &["web", "AAAA"]),
+        ("NOERROR".into(), vec![]),
+        "no IPv6: NODATA"
+    );
+    assert_eq!(
+        dig(a, &["-x", "10.99.0.2"]).1,
+        vec!["web."],
+        "reverse lookup"
+    );
+    assert_eq!(
+        dig(a, &["elsewhere.example", "A"]).0,
+        "SERVFAIL",
+        "an unknown name with no upstream"
+    );
+
+    // A container started later resolves at once: no waiting.
+    write_lease(root.path(), "n1", "feed", "db", &[], "10.99.0.3");
+    assert_eq!(dig(a, &["db", "A"]).1, vec!["10.99.0.3"]);
+
+    // A removed container stops resolving within a second.
+    let removed = Instant::now();
+    remove_lease(root.path(), "n1", "10.99.0.2");
+    wait_until("web to stop resolving", Duration::from_secs(1), || {
+        dig(a, &["web", "A"]).1.is_empty()
+    });
+    assert!(removed.elapsed() < Duration::from_secs(1));
+
+    // The last lease gone, the responder exits after its grace period, pidfile and all.
+    let pidfile = root.join("networks/n1/dns.pid");
+    assert!(pidfile.exists());
+    remove_lease(root.path(), "n1", "10.99.0.3");
+    wait_until("the idle responder to exit", Duration::from_secs(5), || {
+        r.thread.is_finished()
+    });
+    r.thread.join().unwrap().unwrap();
+    assert!(!pidfile.exists(), "the pidfile goes with the responder");
+    assert_eq!(
+        dig(a, &["db", "A"]).0,
+        "NO REPLY",
+        "nothing listens any more"
+    );
+}
+
+#[test]
+fn an_internal_network_refuses_names_it_does_not_know() {
+    hoist_testkit::require_program!("dig");
+    let root = TempRoot::new();
+    write_record(root.path(), "inner", true);
+    write_lease(root.path(), "inner", ID, "web", &[], "10.99.0.2");
+    let r = start(root.path(), "inner", Duration::from_millis(200));
+    assert_eq!(dig(r.addr, &["web", "A"]).1, vec!["10.99.0.2"]);
+    assert_eq!(dig(r.addr, &["example.test", "A"]).0, "REFUSED");
+    remove_lease(root.path(), "inner", "10.99.0.2");
+    wait_until("the idle responder to exit", Duration::from_secs(5), || {
+        r.thread.is_finished()
+    });
+    r.thread.join().unwrap().unwrap();
+}
+
+#[test]
+fn a_busy_address_is_reported_on_the_ready_pipe() {
+    let root = TempRoot::new();
+    write_record(root.path(), "n2", false);
+    let taken = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let opts = ServeOptions {
+        store_root: root.path().to_path_buf(),
+        network: "n2".into(),
+        listen: taken.local_addr().unwrap(),
+        resolv_conf: "/etc/resolv.conf".into(),
+        idle_grace: Duration::from_secs(1),
+    };
+    let (r, w) = std::io::pipe().unwrap();
+    let err = serve(&opts, Ready::new(Some(w.into()))).unwrap_err();
+    let mut line = String::new();
+    BufReader::new(r).read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with("err 125 cannot listen for DNS on"),
+        "{line}"
+    );
+    assert!(err.to_string().contains("another DNS server"), "{err}");
+    assert!(!root.join("networks/n2/dns.pid").exists());
+}
+
+#[test]
+fn a_missing_network_record_is_a_clear_error() {
+    let root = TempRoot::new();
+    let opts = ServeOptions::new(root.path().to_path_buf(), "ghost", Ipv4Addr::LOCALHOST);
+    let err = serve(&opts, Ready::new(None)).unwrap_err();
+    assert!(
+        err.to_string().contains("network \"ghost\" has no record"),
+        "{err}"
+    );
+}
