@@ -13,7 +13,16 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # docker.io must not start a dockerd in the host's namespace (it would rewrite the host's
+  # firewall): tests start their own inside namespaces they make. Deny service starts while
+  # installing unless the image already does.
+  made_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  [ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
 fi
 # crun refuses cgroup v1 hybrid mode while hugetlb sits in the unified hierarchy
 # (see shared/BENCHMARKS.md); mounting it as a v1 controller empties that file.
