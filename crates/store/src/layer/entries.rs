@@ -3,6 +3,7 @@
 //! extended headers bounded. Both unpack and validate go through here.
 
 use super::entry_path::{self, EntryPath};
+use super::limits::{human_size, ENV_MAX_LAYER_SIZE, PATH_MAX};
 use super::pipe::StreamState;
 use super::LayerError;
 use std::io::Read;
@@ -44,9 +45,25 @@ pub(crate) struct TarEntry {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
-    pub(crate) max_bytes: u64,
+    /// Largest uncompressed tar stream.
+    pub(crate) max_size: u64,
     pub(crate) max_entries: u64,
     pub(crate) allow_devices: bool,
+}
+
+impl Limits {
+    pub(crate) fn new(limits: &super::LayerLimits, allow_devices: bool) -> Self {
+        Limits {
+            max_size: limits.max_size,
+            max_entries: limits.max_entries,
+            allow_devices,
+        }
+    }
+}
+
+/// A tar entry's data rounded up to whole 512-byte blocks.
+fn padded(size: u64) -> u64 {
+    size.saturating_add(511) / 512 * 512
 }
 
 /// Calls `f` with each entry and a reader of its content, in order.
@@ -78,6 +95,18 @@ pub(crate) fn for_each_entry<R: Read>(
                     reason: format!("more than {} entries", limits.max_entries),
                 });
             }
+            // Checked before any of the entry's data is read: the stream so
+            // far (this entry's headers included) plus its data.
+            let end = state.total.get().saturating_add(padded(entry.size()));
+            if end > limits.max_size {
+                return Err(LayerError::Limit {
+                    entry: name,
+                    reason: format!(
+                        "the uncompressed layer is larger than the limit of {} (set {ENV_MAX_LAYER_SIZE} to change it)",
+                        human_size(limits.max_size)
+                    ),
+                });
+            }
             let header = entry.header();
             let kind = match header.entry_type() {
                 tar::EntryType::Regular
@@ -105,17 +134,21 @@ pub(crate) fn for_each_entry<R: Read>(
             }
             let size = if kind == Kind::File { entry.size() } else { 0 };
             content = content.saturating_add(size);
-            if content > limits.max_bytes {
-                return Err(LayerError::Limit {
-                    entry: name,
-                    reason: format!("content exceeds {} bytes", limits.max_bytes),
-                });
-            }
             let link = entry.link_name_bytes().map(|l| l.into_owned());
-            if matches!(kind, Kind::Symlink | Kind::HardLink)
-                && link.as_deref().unwrap_or(b"").is_empty()
-            {
-                return Err(LayerError::unsafe_entry(name, "link with an empty target"));
+            if matches!(kind, Kind::Symlink | Kind::HardLink) {
+                let target = link.as_deref().unwrap_or(b"");
+                if target.is_empty() {
+                    return Err(LayerError::unsafe_entry(name, "link with an empty target"));
+                }
+                if target.len() > PATH_MAX {
+                    return Err(LayerError::Limit {
+                        entry: name,
+                        reason: format!(
+                            "link target of {} bytes is longer than the {PATH_MAX} bytes a path may have",
+                            target.len()
+                        ),
+                    });
+                }
             }
             let xattrs = read_xattrs(&mut entry).map_err(|e| invalid_tar(state, e, &name))?;
             let header = entry.header();

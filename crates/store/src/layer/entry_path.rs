@@ -3,13 +3,10 @@
 //! `..` component are refused (not stripped), `.` components and repeated
 //! slashes are dropped, and an empty result is the root entry itself.
 
+use super::limits::{MAX_DEPTH, NAME_MAX, PATH_MAX};
 use super::LayerError;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-
-/// Deepest path accepted; far beyond real images, and it bounds the number of
-/// directory descriptors held while resolving a path.
-const MAX_DEPTH: usize = 256;
 
 /// A normalized relative entry path: non-empty plain components.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -52,12 +49,16 @@ pub(crate) fn display(raw: &[u8]) -> String {
     String::from_utf8_lossy(raw).into_owned()
 }
 
-/// Normalizes a raw tar name (`entry` is what errors call it).
+/// Normalizes a raw tar name (`entry` is what errors call it). Names that
+/// no Linux filesystem can hold (a component over NAME_MAX, a path over
+/// PATH_MAX) are refused here, so validation refuses what unpack could not
+/// create.
 pub(crate) fn normalize(raw: &[u8], entry: &str) -> Result<EntryPath, LayerError> {
     if raw.first() == Some(&b'/') {
         return Err(LayerError::unsafe_entry(entry, "absolute path"));
     }
     let mut components = Vec::new();
+    let mut length = 0usize;
     for part in raw.split(|&b| b == b'/') {
         match part {
             b"" | b"." => continue,
@@ -67,7 +68,19 @@ pub(crate) fn normalize(raw: &[u8], entry: &str) -> Result<EntryPath, LayerError
                     "path contains a `..` component",
                 ))
             }
-            _ => components.push(OsStr::from_bytes(part).to_os_string()),
+            _ if part.len() > NAME_MAX => {
+                return Err(too_long(
+                    entry,
+                    format!(
+                        "a path component of {} bytes is longer than the {NAME_MAX} bytes a file name may have",
+                        part.len()
+                    ),
+                ))
+            }
+            _ => {
+                length += part.len() + usize::from(!components.is_empty());
+                components.push(OsStr::from_bytes(part).to_os_string());
+            }
         }
     }
     if components.len() > MAX_DEPTH {
@@ -76,7 +89,22 @@ pub(crate) fn normalize(raw: &[u8], entry: &str) -> Result<EntryPath, LayerError
             format!("path deeper than {MAX_DEPTH} components"),
         ));
     }
+    if length > PATH_MAX {
+        return Err(too_long(
+            entry,
+            format!(
+                "the path of {length} bytes is longer than the {PATH_MAX} bytes a path may have"
+            ),
+        ));
+    }
     Ok(EntryPath { components })
+}
+
+fn too_long(entry: &str, reason: String) -> LayerError {
+    LayerError::Limit {
+        entry: entry.to_string(),
+        reason,
+    }
 }
 
 /// What an entry's final name means under the OCI whiteout convention.
@@ -142,6 +170,20 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn refuses_names_no_filesystem_holds() {
+        let long = "n".repeat(NAME_MAX + 1);
+        let err = normalize(long.as_bytes(), &long).unwrap_err();
+        assert!(err.to_string().contains("256 bytes"), "{err}");
+        assert_eq!(comps(&"n".repeat(NAME_MAX)).len(), 1);
+        // 20 components of 250 bytes: each fits, the whole does not.
+        let deep = vec!["d".repeat(250); 20].join("/");
+        let err = normalize(deep.as_bytes(), &deep).unwrap_err();
+        assert!(err.to_string().contains("5019 bytes"), "{err}");
+        let fits = vec!["d".repeat(250); 16].join("/");
+        assert_eq!(comps(&fits).len(), 16);
     }
 
     #[test]

@@ -18,6 +18,21 @@ pub enum LayerError {
     #[error("layer exceeds limit at entry {entry:?}: {reason}")]
     Limit { entry: String, reason: String },
 
+    /// Unpacking would leave less free space than the reserve on the target's
+    /// filesystem.
+    #[error("not enough free space for entry {entry:?} ({needed}): {free} free on the filesystem of {path}, and {reserve} must stay free (the free-space reserve, HOIST_MIN_FREE_SPACE); free some space or lower the reserve")]
+    NoSpace {
+        entry: String,
+        path: PathBuf,
+        needed: String,
+        free: String,
+        reserve: String,
+    },
+
+    /// A limit configured from the environment does not parse.
+    #[error("{0}")]
+    Config(String),
+
     /// Unknown compression name (from `FromStr`).
     #[error("unknown compression {0:?} (expected gzip, zstd or none)")]
     UnknownCompression(String),

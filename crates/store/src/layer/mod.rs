@@ -13,7 +13,9 @@ mod compress;
 mod entries;
 mod entry_path;
 mod error;
+mod free_space;
 mod fsys;
+mod limits;
 mod pack;
 mod pgzip;
 mod pipe;
@@ -22,6 +24,10 @@ mod unpack;
 mod validate;
 
 pub use error::LayerError;
+pub use limits::{
+    human_size, parse_size, FreeSpaceReserve, LayerLimits, DEFAULT_MAX_ENTRIES, DEFAULT_MAX_SIZE,
+    ENV_MAX_LAYER_SIZE, ENV_MIN_FREE_SPACE, MAX_DEPTH, NAME_MAX, PATH_MAX,
+};
 pub use pack::pack_dir_to;
 pub use restream::pack_tar_stream_to;
 pub use unpack::unpack;
@@ -130,35 +136,27 @@ pub enum WhiteoutMode {
     Overlay,
 }
 
-/// How to unpack a layer. Defaults: whiteouts applied, no device nodes, at most
-/// 64 GiB of content and 1,000,000 entries, owners kept when running as root.
+/// How to unpack a layer. Defaults: whiteouts applied, no device nodes, the
+/// default [`LayerLimits`], owners kept when running as root.
 #[derive(Debug, Clone)]
 pub struct UnpackOptions {
     pub whiteouts: WhiteoutMode,
     /// Create char/block device nodes (only honoured when running as root).
     pub allow_devices: bool,
-    /// Maximum total size of file contents.
-    pub max_bytes: u64,
-    /// Maximum number of entries.
-    pub max_entries: u64,
+    /// Size, entry-count and free-space limits (shared with validation).
+    pub limits: LayerLimits,
     /// Set owners from the tar (uid/gid). Defaults to true when running as root.
     pub same_owner: bool,
     /// Restore extended attributes where the filesystem allows.
     pub xattrs: bool,
 }
 
-/// Default `max_bytes`: 64 GiB.
-pub const DEFAULT_MAX_BYTES: u64 = 64 << 30;
-/// Default `max_entries`.
-pub const DEFAULT_MAX_ENTRIES: u64 = 1_000_000;
-
 impl Default for UnpackOptions {
     fn default() -> Self {
         UnpackOptions {
             whiteouts: WhiteoutMode::Apply,
             allow_devices: false,
-            max_bytes: DEFAULT_MAX_BYTES,
-            max_entries: DEFAULT_MAX_ENTRIES,
+            limits: LayerLimits::default(),
             same_owner: fsys::is_root(),
             xattrs: true,
         }
@@ -200,22 +198,12 @@ pub struct TarSummary {
     pub diff_id: String,
 }
 
-/// Limits and policy used by [`validate_tar`] and [`pack_tar_stream_to`].
-#[derive(Debug, Clone)]
+/// Limits and policy used by [`validate_tar`] and [`pack_tar_stream_to`]:
+/// the same [`LayerLimits`] as unpacking (its free-space reserve unused).
+#[derive(Debug, Clone, Default)]
 pub struct ValidateOptions {
     pub allow_devices: bool,
-    pub max_bytes: u64,
-    pub max_entries: u64,
-}
-
-impl Default for ValidateOptions {
-    fn default() -> Self {
-        ValidateOptions {
-            allow_devices: false,
-            max_bytes: DEFAULT_MAX_BYTES,
-            max_entries: DEFAULT_MAX_ENTRIES,
-        }
-    }
+    pub limits: LayerLimits,
 }
 
 pub(crate) fn sha256_string(hash: sha2::Sha256) -> String {

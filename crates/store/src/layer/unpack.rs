@@ -7,6 +7,7 @@
 
 use super::entries::{for_each_entry, Kind, Limits, TarEntry};
 use super::entry_path::{self, classify, EntryPath, Whiteout};
+use super::free_space::FreeSpace;
 use super::fsys;
 use super::pipe::{with_decoded, StreamState};
 use super::{LayerError, UnpackOptions, UnpackStats, WhiteoutMode};
@@ -30,13 +31,11 @@ pub fn unpack<R: Read + Send>(
 ) -> Result<UnpackStats, LayerError> {
     let root = fsys::open_dir_path(target).map_err(|e| LayerError::path_io(target, e))?;
     let state = Rc::new(StreamState::default());
-    let limits = Limits {
-        max_bytes: opts.max_bytes,
-        max_entries: opts.max_entries,
-        allow_devices: opts.allow_devices && fsys::is_root(),
-    };
+    let limits = Limits::new(&opts.limits, opts.allow_devices && fsys::is_root());
+    let space = FreeSpace::new(root.as_fd(), target, opts.limits.free_space_reserve)?;
     let mut ex = Extractor {
         root,
+        space,
         opts,
         stats: UnpackStats::default(),
         created: HashSet::new(),
@@ -55,6 +54,8 @@ pub fn unpack<R: Read + Send>(
 
 struct Extractor<'o> {
     root: OwnedFd,
+    /// The free-space reserve, claimed entry by entry.
+    space: FreeSpace,
     opts: &'o UnpackOptions,
     stats: UnpackStats,
     /// Paths this layer created: whiteouts and opaque markers spare them.
@@ -80,6 +81,7 @@ impl Extractor<'_> {
             // "./": the target keeps its own owner and mode.
             return Ok(());
         }
+        self.space.claim(self.root.as_fd(), e.size, &e.name)?;
         match classify(e.path.file_name(), &e.name)? {
             Whiteout::Opaque => return self.opaque(&e),
             Whiteout::Remove(victim) => return self.whiteout(&e, &victim),

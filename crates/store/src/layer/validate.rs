@@ -35,11 +35,7 @@ pub(crate) fn scan<R: Read + Send>(
     out: &mut dyn Write,
 ) -> Result<TarSummary, LayerError> {
     let state = Rc::new(StreamState::default());
-    let limits = Limits {
-        max_bytes: opts.max_bytes,
-        max_entries: opts.max_entries,
-        allow_devices: opts.allow_devices,
-    };
+    let limits = Limits::new(&opts.limits, opts.allow_devices);
     let mut checker = Checker::default();
     with_decoded(reader, Rc::clone(&state), |stream| {
         let tee = Tee { inner: stream, out };

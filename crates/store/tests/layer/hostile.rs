@@ -3,7 +3,9 @@
 
 use super::rawtar::{gzip, RawTar, CHAR, DIR, HARDLINK, SYMLINK};
 use super::tree::snapshot_except;
-use hoist_store::layer::{unpack, validate_tar, LayerError, UnpackOptions, ValidateOptions};
+use hoist_store::layer::{
+    unpack, validate_tar, FreeSpaceReserve, LayerError, LayerLimits, UnpackOptions, ValidateOptions,
+};
 use hoist_testkit::TempRoot;
 use std::fs;
 use std::path::Path;
@@ -165,10 +167,14 @@ fn bombs_hit_the_limits() {
     );
     assert!(tar.len() < 64 * 1024, "compresses like a bomb");
     let opts = UnpackOptions {
-        max_bytes: 1 << 20,
+        limits: LayerLimits {
+            max_size: 1 << 20,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let err = s.refuse(&tar, "bomb", &opts);
+    assert!(err.to_string().contains("limit of 1 MiB"), "{err}");
     assert!(matches!(err, LayerError::Limit { .. }), "{err}");
     assert!(!s.target().join("bomb").exists());
 
@@ -177,11 +183,119 @@ fn bombs_hit_the_limits() {
         many.file(&format!("f{i:02}"), b"");
     }
     let opts = UnpackOptions {
-        max_entries: 10,
+        limits: LayerLimits {
+            max_entries: 10,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let s = Scene::new();
     s.refuse(&many.finish(), "f10", &opts);
+}
+
+/// The size limit is on the uncompressed stream, headers included: a layer
+/// of many empty entries is as big as its headers (a million of them are
+/// 512 MiB), and validate (import, pull) and unpack refuse it alike.
+#[test]
+fn the_size_limit_counts_headers_and_is_shared_by_validate_and_unpack() {
+    let mut many = RawTar::new();
+    for i in 0..4000 {
+        many.file(&format!("f{i:04}"), b"");
+    }
+    let tar = gzip(&many.finish());
+    let limits = LayerLimits {
+        max_size: 1 << 20,
+        ..Default::default()
+    };
+    // 2048 headers of 512 bytes fill 1 MiB: the 2049th crosses it.
+    let s = Scene::new();
+    let opts = UnpackOptions {
+        limits: limits.clone(),
+        ..Default::default()
+    };
+    let at_unpack = s.refuse(&tar, "f2048", &opts);
+    let validate = ValidateOptions {
+        limits,
+        ..Default::default()
+    };
+    let at_validate = validate_tar(tar.as_slice(), &validate).unwrap_err();
+    assert_eq!(at_unpack.to_string(), at_validate.to_string());
+    assert!(
+        at_unpack.to_string().contains("HOIST_MAX_LAYER_SIZE"),
+        "{at_unpack}"
+    );
+}
+
+/// A name validation accepts must be one unpack can create: a component
+/// over 255 bytes or a link target over PATH_MAX is refused by both, with
+/// the same message (it used to pass import and fail at the first run with
+/// "File name too long").
+#[test]
+fn names_no_filesystem_holds_are_refused_by_validate_and_unpack_alike() {
+    let long_component = format!("dir/{}", "n".repeat(300));
+    let long_target = format!("/{}", vec!["t".repeat(200); 21].join("/"));
+    let cases = [
+        (
+            RawTar::new()
+                .pax_entry(&long_component, b'0', b"x", "")
+                .finish(),
+            long_component.clone(),
+            "300 bytes",
+        ),
+        (
+            RawTar::new()
+                .pax_entry("link", SYMLINK, b"", &long_target)
+                .finish(),
+            "link".to_string(),
+            "4221 bytes",
+        ),
+    ];
+    for (tar, entry, why) in cases {
+        let s = Scene::new();
+        let at_unpack = s.refuse(&tar, &entry, &UnpackOptions::default());
+        assert!(matches!(at_unpack, LayerError::Limit { .. }), "{at_unpack}");
+        assert!(at_unpack.to_string().contains(why), "{at_unpack}");
+        let at_validate = validate_tar(tar.as_slice(), &ValidateOptions::default()).unwrap_err();
+        assert_eq!(at_unpack.to_string(), at_validate.to_string());
+    }
+    // The longest legal component still unpacks.
+    let s = Scene::new();
+    let fine = "n".repeat(255);
+    let tar = RawTar::new().pax_entry(&fine, b'0', b"ok", "").finish();
+    unpack(tar.as_slice(), &s.target(), &UnpackOptions::default()).unwrap();
+    assert_eq!(fs::read(s.target().join(&fine)).unwrap(), b"ok");
+}
+
+/// Unpacking refuses to eat into the free-space reserve: with a reserve as
+/// large as the filesystem nothing is written and the error names the entry
+/// and the reserve; with no reserve the same layer unpacks.
+#[test]
+fn the_free_space_reserve_stops_an_unpack_before_it_writes() {
+    let tar = RawTar::new().file("a", b"content").finish();
+    let s = Scene::new();
+    let opts = UnpackOptions {
+        limits: LayerLimits {
+            free_space_reserve: FreeSpaceReserve::Percent(100),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let err = unpack(tar.as_slice(), &s.target(), &opts).unwrap_err();
+    assert!(
+        matches!(&err, LayerError::NoSpace { entry, .. } if entry == "a"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("HOIST_MIN_FREE_SPACE"), "{err}");
+    assert!(!s.target().join("a").exists());
+    let opts = UnpackOptions {
+        limits: LayerLimits {
+            free_space_reserve: FreeSpaceReserve::Bytes(0),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    unpack(tar.as_slice(), &s.target(), &opts).unwrap();
+    assert_eq!(fs::read(s.target().join("a")).unwrap(), b"content");
 }
 
 #[test]

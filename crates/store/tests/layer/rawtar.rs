@@ -54,11 +54,32 @@ impl RawTar {
         self.entry(name, FILE, data, "")
     }
 
+    /// Appends an entry whose name (any length) is carried in a PAX header.
+    pub fn pax_entry(&mut self, name: &str, kind: u8, data: &[u8], link: &str) -> &mut Self {
+        let mut records = pax_record("path", name);
+        if link.len() > 100 {
+            records.extend(pax_record("linkpath", link));
+        }
+        self.entry("PaxHeader", b'x', &records, "");
+        let short_link = if link.len() > 100 { "x" } else { link };
+        self.entry("pax-named", kind, data, short_link)
+    }
+
     pub fn finish(&mut self) -> Vec<u8> {
         let mut out = self.bytes.clone();
         out.extend_from_slice(&[0u8; 1024]);
         out
     }
+}
+
+/// One PAX record: "LEN KEY=VALUE\n", LEN counting the whole record.
+fn pax_record(key: &str, value: &str) -> Vec<u8> {
+    let body = format!(" {key}={value}\n");
+    let mut len = body.len() + 1;
+    while format!("{len}").len() + body.len() != len {
+        len += 1;
+    }
+    format!("{len}{body}").into_bytes()
 }
 
 pub fn gzip(data: &[u8]) -> Vec<u8> {
