@@ -1,38 +1,84 @@
 //! Downloading one blob into the local store: streamed into the store's
 //! blob writer (which hashes as it writes and renames into place only after
 //! the digest checks out), resumed with `Range: bytes=N-` when the connection
-//! drops midway, skipped when the store already has it.
+//! drops midway, skipped when the store already has it. A layer is checked
+//! while it streams (`layer_check.rs`), exactly as `hoist import` checks a
+//! tar. The blob is published only when the caller says so
+//! ([`Downloaded::publish`]), so a pull can drop every blob of an image it
+//! refuses.
 
 use crate::auth::repository_scope;
 use crate::error::{ClientError, Result, Site};
-use crate::local::{FinishError, Local};
+use crate::layer_check::LayerCheck;
+use crate::local::{FinishError, Local, LocalWriter};
 use crate::manifest::BlobRef;
 use crate::progress::{BlobKind, Event, Sink};
 use crate::retry;
 use crate::transport::{classify_send_error, header_str, Registry};
 use futures::StreamExt;
+use hoist_store::layer::ValidateOptions;
 use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::StatusCode;
 
-/// Fetches `blob` from `repository` into the store unless it is there.
+/// A downloaded blob, complete but not yet visible in the store (or one
+/// the store already had).
+pub struct Downloaded {
+    digest: String,
+    site: Site,
+    /// None when the store already had the blob.
+    writer: Option<LocalWriter>,
+}
+
+impl Downloaded {
+    /// Verifies the digest, makes the blob durable and visible.
+    pub fn publish(self) -> Result<()> {
+        let Some(writer) = self.writer else {
+            return Ok(());
+        };
+        match writer.finish(&self.digest) {
+            Ok(()) => Ok(()),
+            Err(FinishError::Mismatch { actual }) => Err(ClientError::DigestMismatch {
+                site: self.site,
+                expected: self.digest,
+                actual,
+            }),
+            Err(FinishError::Other(e)) => Err(*e),
+        }
+    }
+}
+
+/// Fetches `blob` from `repository` unless the store has it; with `check`,
+/// validates it as a layer tar while it streams. Dropping the result
+/// unpublished leaves nothing behind.
 pub async fn download_blob(
     reg: &Registry,
     repository: &str,
     blob: &BlobRef,
     kind: BlobKind,
     local: &Local,
+    check: Option<&ValidateOptions>,
     sink: &Sink,
-) -> Result<()> {
+) -> Result<Downloaded> {
     let digest = &blob.digest;
+    let site = Site::new(&reg.host, repository, format!("downloading blob {digest}"));
     if local.has_blob(digest)? {
         sink(Event::BlobSkipped {
             digest: digest.clone(),
             size: blob.size,
             how: "exists".into(),
         });
-        return Ok(());
+        return Ok(Downloaded {
+            digest: digest.clone(),
+            site,
+            writer: None,
+        });
     }
-    let site = Site::new(&reg.host, repository, format!("downloading blob {digest}"));
+    let start_check = || match check {
+        Some(opts) => LayerCheck::start(opts.clone())
+            .map(Some)
+            .map_err(|e| ClientError::io("starting the layer checker thread", e)),
+        None => Ok(None),
+    };
     let scopes = [repository_scope(repository, "pull")];
     let url = reg.url(&format!("/v2/{repository}/blobs/{digest}"));
     sink(Event::BlobStart {
@@ -42,6 +88,7 @@ pub async fn download_blob(
     });
 
     let mut writer = local.blob_writer_for(digest)?;
+    let mut checker = start_check()?;
     let mut written: u64 = 0;
     let mut drops: u32 = 0;
     loop {
@@ -61,6 +108,7 @@ pub async fn download_blob(
                 // The registry ignored the range: start over.
                 tracing::debug!(%site, "range ignored, downloading from the start");
                 writer = local.blob_writer_for(digest)?;
+                checker = start_check()?; // the old one ends when dropped
                 written = 0;
             }
             StatusCode::OK => {}
@@ -91,9 +139,18 @@ pub async fn download_blob(
                     writer
                         .write_all(&bytes)
                         .map_err(|e| ClientError::io(format!("writing blob {digest}"), e))?;
+                    let n = bytes.len() as u64;
+                    if let Some(c) = checker.as_mut() {
+                        if c.feed(bytes).await.is_err() {
+                            // The checker stopped reading: it refused the
+                            // layer (stop now) or it has seen the whole tar.
+                            let c = checker.take().expect("checker present");
+                            c.finish().await.map_err(|e| refused(&site, e))?;
+                        }
+                    }
                     sink(Event::BlobBytes {
                         digest: digest.clone(),
-                        bytes: bytes.len() as u64,
+                        bytes: n,
                     });
                 }
                 Err(e) => {
@@ -124,22 +181,25 @@ pub async fn download_blob(
         });
         tokio::time::sleep(retry::delay(drops - 1)).await;
     }
-    match writer.finish(digest) {
-        Ok(()) => {}
-        Err(FinishError::Mismatch { actual }) => {
-            return Err(ClientError::DigestMismatch {
-                site,
-                expected: digest.clone(),
-                actual,
-            })
-        }
-        Err(FinishError::Other(e)) => return Err(*e),
+    if let Some(c) = checker {
+        c.finish().await.map_err(|e| refused(&site, e))?;
     }
     sink(Event::BlobDone {
         digest: digest.clone(),
         size: blob.size,
     });
-    Ok(())
+    Ok(Downloaded {
+        digest: digest.clone(),
+        site,
+        writer: Some(writer),
+    })
+}
+
+fn refused(site: &Site, e: hoist_store::layer::LayerError) -> ClientError {
+    ClientError::LayerRefused {
+        site: site.clone(),
+        detail: e.to_string(),
+    }
 }
 
 /// The first byte of a `Content-Range: bytes START-END/TOTAL` value.

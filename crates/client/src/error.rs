@@ -68,6 +68,16 @@ pub enum ClientError {
         actual: String,
     },
 
+    /// A layer failed the checks `hoist import` applies (escaping names,
+    /// links through symlinks, size and entry limits): the pull stored
+    /// nothing of the image.
+    #[error("{site}: layer refused: {detail}; nothing of the image was stored")]
+    LayerRefused { site: Site, detail: String },
+
+    /// A limit configured in the environment does not parse.
+    #[error("{0}")]
+    Limits(String),
+
     #[error("{site}: registry answered HTTP {status}: {detail}")]
     Status {
         site: Site,

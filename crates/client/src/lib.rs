@@ -8,6 +8,7 @@ pub mod auth;
 pub mod credentials;
 pub mod download;
 pub mod error;
+pub mod layer_check;
 pub mod local;
 pub mod manifest;
 pub mod progress;

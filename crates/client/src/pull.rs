@@ -1,20 +1,24 @@
 //! `pull`: resolve a reference to a manifest (through an index for the wanted
-//! platform), download its config and layers in parallel into the store,
-//! then store the manifest's original bytes and name the image. The manifest
-//! is written last, so an interrupted pull never leaves a named image with
-//! missing blobs.
+//! platform), download its config and layers in parallel, checking each layer
+//! as it streams (the checks and limits of `hoist import`), then publish the
+//! blobs, store the manifest's original bytes and name the image. The
+//! manifest is written last, so an interrupted pull never leaves a named
+//! image with missing blobs; blobs become visible only once every layer has
+//! passed, so a refused image leaves nothing in the store.
 
 use crate::auth::repository_scope;
-use crate::download::download_blob;
+use crate::download::{download_blob, Downloaded};
 use crate::error::{ClientError, Result, Site};
+use crate::layer_check::is_tar_layer;
 use crate::local::Local;
 use crate::manifest::{self, BlobRef, Parsed, Platform};
 use crate::progress::{BlobKind, Event, Sink};
 use crate::sources::BlobSources;
 use crate::transport::{header_str, ClientOptions, Registry};
 use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use hoist_oci::{Digest, Reference};
+use hoist_store::layer::{LayerLimits, ValidateOptions};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::StatusCode;
 
@@ -40,6 +44,8 @@ pub struct Fetched {
     pub digest: String,
 }
 
+/// Pulls with the layer limits of the environment (`HOIST_MAX_LAYER_SIZE`,
+/// see `hoist_store::layer::LayerLimits::from_env`).
 pub async fn pull(
     reference: &Reference,
     local: &Local,
@@ -47,11 +53,31 @@ pub async fn pull(
     platform: Option<&Platform>,
     sink: Sink,
 ) -> Result<Pulled> {
+    let limits = LayerLimits::from_env().map_err(|e| ClientError::Limits(e.to_string()))?;
+    // Device nodes are kept, as `hoist import` and docker keep them: the
+    // container's devices cgroup decides what opens.
+    let checks = ValidateOptions {
+        allow_devices: true,
+        limits,
+    };
+    pull_with(reference, local, opts, platform, &checks, sink).await
+}
+
+/// Pulls, checking every tar layer with `checks` while it downloads.
+pub async fn pull_with(
+    reference: &Reference,
+    local: &Local,
+    opts: &ClientOptions,
+    platform: Option<&Platform>,
+    checks: &ValidateOptions,
+    sink: Sink,
+) -> Result<Pulled> {
     let reg = Registry::connect(reference.registry(), opts, None).await?;
     let repo = reference.repository();
     let mut fetched =
         fetch_manifest(&reg, repo, &reference.tag_or_digest(), reference.digest()).await?;
     let mut index_digest = None;
+    let mut index = None;
     if manifest::is_index(&fetched.media_type) {
         let site = Site::new(&reg.host, repo, "reading the index");
         let Parsed::Index { manifests } =
@@ -66,8 +92,8 @@ pub async fn pull(
             .parse()
             .map_err(|e| ClientError::protocol(&site, format!("bad digest in index: {e}")))?;
         let child_fetched = fetch_manifest(&reg, repo, &child.digest, Some(&child_digest)).await?;
-        local.store_manifest(&fetched.bytes, &fetched.digest)?;
         index_digest = Some(fetched.digest.clone());
+        index = Some(fetched);
         fetched = child_fetched;
     }
 
@@ -90,12 +116,13 @@ pub async fn pull(
         blobs: blobs.len(),
         bytes: blobs.iter().map(|(b, _)| b.size).sum(),
     });
-    futures::stream::iter(blobs.iter())
-        .map(|(blob, kind)| download_blob(&reg, repo, blob, *kind, local, &sink))
-        .buffer_unordered(opts.concurrency.max(1))
-        .try_collect::<Vec<()>>()
-        .await?;
-
+    let downloaded = download_all(&reg, repo, &blobs, local, checks, opts, &sink).await?;
+    for blob in downloaded {
+        blob.publish()?;
+    }
+    if let Some(index) = &index {
+        local.store_manifest(&index.bytes, &index.digest)?;
+    }
     local.store_manifest(&fetched.bytes, &fetched.digest)?;
     // Named by tag (a reference with both tag and digest is named by its
     // tag); an image pulled by digest alone stays reachable by digest.
@@ -120,6 +147,55 @@ pub async fn pull(
         media_type: fetched.media_type,
         index_digest,
     })
+}
+
+/// Downloads every blob (`concurrency` at a time), none published yet. On a
+/// refused layer the others are dropped unpublished: nothing of a hostile
+/// image is kept. On other failures (network, registry) the blobs already
+/// complete and checked are published, so pulling again skips them.
+async fn download_all(
+    reg: &Registry,
+    repo: &str,
+    blobs: &[(BlobRef, BlobKind)],
+    local: &Local,
+    checks: &ValidateOptions,
+    opts: &ClientOptions,
+    sink: &Sink,
+) -> Result<Vec<Downloaded>> {
+    let mut done = Vec::with_capacity(blobs.len());
+    let mut failure = None;
+    {
+        let mut downloads = futures::stream::iter(blobs.iter())
+            .map(|(blob, kind)| {
+                let check =
+                    (*kind == BlobKind::Layer && is_tar_layer(&blob.media_type)).then_some(checks);
+                download_blob(reg, repo, blob, *kind, local, check, sink)
+            })
+            .buffer_unordered(opts.concurrency.max(1));
+        // The first error stops the rest (dropping their futures ends their
+        // transfers and checker threads and removes their temp files).
+        while let Some(result) = downloads.next().await {
+            match result {
+                Ok(d) => done.push(d),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    match failure {
+        None => Ok(done),
+        Some(e @ ClientError::LayerRefused { .. }) => Err(e),
+        Some(e) => {
+            for d in done {
+                if let Err(publish) = d.publish() {
+                    tracing::debug!(error = %publish, "keeping a downloaded blob failed");
+                }
+            }
+            Err(e)
+        }
+    }
 }
 
 /// GETs a manifest by tag or digest and checks its digest: against the one

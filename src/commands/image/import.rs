@@ -8,7 +8,9 @@ use crate::cli::image::ImportArgs;
 use anyhow::{bail, Context};
 use hoist_oci::oci_spec::image::{Descriptor, MediaType};
 use hoist_oci::Digest;
-use hoist_store::layer::{self, Compression, PackOptions, PackedLayer, ValidateOptions};
+use hoist_store::layer::{
+    self, Compression, LayerLimits, PackOptions, PackedLayer, ValidateOptions,
+};
 use hoist_store::{host_platform, Store};
 use serde_json::{json, Map, Value};
 use std::io::Read;
@@ -83,9 +85,10 @@ fn restream(
     // Device nodes are kept, as `docker import` keeps them: a node in an
     // image grants nothing by itself, the container's devices cgroup
     // decides what can be opened (deny-all plus docker's allow list).
+    // The limits are the ones pull and unpack apply (HOIST_MAX_LAYER_SIZE).
     let limits = ValidateOptions {
         allow_devices: true,
-        ..ValidateOptions::default()
+        limits: LayerLimits::from_env()?,
     };
     Ok(layer::pack_tar_stream_to(reader, opts, &limits, out)?)
 }
