@@ -267,9 +267,26 @@ pub struct CreateArgs {
     /// Container host name
     #[arg(long)]
     pub hostname: Option<String>,
-    /// Network: private (own namespace, loopback + published ports), none, host
-    #[arg(long, default_value = "private")]
-    pub network: String,
+    /// Network: bridge (the default network), a network's name (repeatable: several
+    /// networks), private (own namespace, loopback only), none or host
+    /// [default: bridge, or $HOIST_DEFAULT_NETWORK]
+    #[arg(long, visible_alias = "net")]
+    pub network: Vec<String>,
+    /// IPv4 address on the (first) network
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Another name the container answers to on its networks (repeatable)
+    #[arg(long, visible_alias = "net-alias")]
+    pub network_alias: Vec<String>,
+    /// Add a line to /etc/hosts (HOST:IP, or HOST:host-gateway)
+    #[arg(long)]
+    pub add_host: Vec<String>,
+    /// Name server for /etc/resolv.conf (repeatable)
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Search domain for /etc/resolv.conf (repeatable)
+    #[arg(long)]
+    pub dns_search: Vec<String>,
     /// Memory limit (e.g. 64m, 1g)
     #[arg(short, long)]
     pub memory: Option<String>,

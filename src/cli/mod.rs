@@ -5,6 +5,7 @@
 pub mod build;
 pub mod container;
 pub mod image;
+pub mod network;
 pub mod registry;
 pub mod registry_s3;
 pub mod transfer;
@@ -51,4 +52,6 @@ pub enum Command {
     Container(container::ContainerCommand),
     #[command(flatten)]
     Build(build::BuildCommand),
+    #[command(flatten)]
+    Network(network::NetworkTop),
 }

@@ -4,6 +4,7 @@ pub mod build;
 pub mod container;
 pub mod events;
 pub mod image;
+pub mod network;
 pub mod registry;
 pub mod transfer;
 

@@ -148,6 +148,7 @@ fn crate_dependencies_follow_the_design() {
                 "hoist-registry",
                 "hoist-client",
                 "hoist-runtime",
+                "hoist-network",
                 "hoist-store",
                 "hoist-oci",
                 "hoist-testkit",
@@ -159,8 +160,9 @@ fn crate_dependencies_follow_the_design() {
         ),
         (
             "hoist-runtime",
-            &["hoist-store", "hoist-oci", "hoist-testkit"][..],
+            &["hoist-network", "hoist-store", "hoist-oci", "hoist-testkit"][..],
         ),
+        ("hoist-network", &["hoist-testkit"][..]),
         (
             "hoist-client",
             &["hoist-store", "hoist-oci", "hoist-testkit"][..],

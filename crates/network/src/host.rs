@@ -1,6 +1,7 @@
 //! What a network puts on the host: its bridge (with the gateway address) and
 //! its nftables table, made when its first container attaches and removed
-//! when its last lease goes. Callers hold the network's lock.
+//! with the network (`network rm`, `network prune`). Callers hold the
+//! network's lock.
 
 use crate::error::{NetworkError, Result};
 use crate::firewall;
@@ -51,16 +52,6 @@ pub fn teardown(net: &Network) {
     }
     if let Err(e) = firewall::remove(net) {
         tracing::warn!("removing the rules of network {}: {e}", net.name);
-    }
-}
-
-/// Deletes a container's host-side veth (and so its peer) if it still exists;
-/// the kernel would delete it with the container's namespace, but later.
-pub fn delete_veth(name: &str) {
-    if let Some(i) = index_of(name) {
-        if let Ok(mut nl) = Netlink::open() {
-            let _ = nl.delete_link(i);
-        }
     }
 }
 

@@ -14,7 +14,7 @@ pub mod netlink;
 pub mod record;
 pub mod subnet;
 
-pub use attach::{plumb, release, reserve, Attachment, Request};
+pub use attach::{plumb, release, reserve, Attachment, Endpoint, Request};
 pub use error::{NetworkError, Result};
 pub use lease::{Lease, Owner};
 pub use record::{CreateOptions, Network, DEFAULT_NETWORK};

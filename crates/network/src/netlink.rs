@@ -10,6 +10,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 const RTM_NEWLINK: u16 = 16;
 const RTM_DELLINK: u16 = 17;
+const RTM_SETLINK: u16 = 19;
 const RTM_NEWADDR: u16 = 20;
 const RTM_NEWROUTE: u16 = 24;
 const NLM_F_REQUEST: u16 = 0x1;
@@ -193,7 +194,9 @@ impl Netlink {
 
     /// A veth pair in one request: `host_name` here, enslaved to the bridge
     /// `master` and up; its peer `peer_name` created directly inside the
-    /// namespace `netns` with the MAC `mac`, up.
+    /// namespace `netns` with the MAC `mac`, down (the kernel configures the
+    /// peer before the pair is linked, so asking it up here fails with
+    /// ENOTCONN): `set_up` it from inside.
     pub fn add_veth(
         &mut self,
         host_name: &str,
@@ -210,13 +213,20 @@ impl Netlink {
         m.str_attr(IFLA_INFO_KIND, "veth");
         let data = m.begin(IFLA_INFO_DATA);
         let peer = m.begin(VETH_INFO_PEER);
-        m.ifinfo(0, IFF_UP, IFF_UP)
+        m.ifinfo(0, 0, 0)
             .str_attr(IFLA_IFNAME, peer_name)
             .attr(IFLA_ADDRESS, &mac)
             .attr(IFLA_NET_NS_FD, &(netns.as_raw_fd() as u32).to_ne_bytes());
         m.end(peer);
         m.end(data);
         m.end(info);
+        self.send(m)
+    }
+
+    /// `ip link set INDEX up`.
+    pub fn set_up(&mut self, index: u32) -> io::Result<()> {
+        let mut m = Msg::new(RTM_SETLINK, 0);
+        m.ifinfo(index as i32, IFF_UP, IFF_UP);
         self.send(m)
     }
 

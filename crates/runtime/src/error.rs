@@ -43,6 +43,8 @@ pub enum RuntimeError {
     PodNotRunning(String),
     #[error("the container's monitor did not answer: {0}")]
     Monitor(String),
+    #[error(transparent)]
+    Network(#[from] hoist_network::NetworkError),
 }
 
 impl RuntimeError {

@@ -24,6 +24,8 @@ pub mod gate;
 pub mod health;
 pub mod logs;
 pub mod monitor;
+pub mod netattach;
+mod netcheck;
 pub mod pod;
 pub mod ports;
 pub mod probe;

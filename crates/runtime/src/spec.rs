@@ -12,8 +12,10 @@ use std::path::PathBuf;
 use crate::core::caps::DOCKER_DEFAULT;
 use crate::error::{Result, RuntimeError};
 
-/// docker's network modes (hoist's "private" is docker's default bridge
-/// without the bridge: own namespace, loopback only, published ports proxied).
+/// docker's network modes. `Bridge`: own namespace attached to networks
+/// (the default `bridge` one or user networks, listed in the container's
+/// record); `Private`: own namespace, loopback only, published ports proxied
+/// (hoist's fast mode, the library's default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkMode {
@@ -21,16 +23,20 @@ pub enum NetworkMode {
     Private,
     None,
     Host,
+    Bridge,
 }
 
 impl std::str::FromStr for NetworkMode {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s {
-            "private" | "bridge" | "default" => Ok(NetworkMode::Private),
+            "private" => Ok(NetworkMode::Private),
+            "bridge" | "default" => Ok(NetworkMode::Bridge),
             "none" => Ok(NetworkMode::None),
             "host" => Ok(NetworkMode::Host),
-            _ => Err(format!("unknown network {s:?} (use private, none or host)")),
+            _ => Err(format!(
+                "unknown network mode {s:?} (use bridge, private, none, host or a network's name)"
+            )),
         }
     }
 }

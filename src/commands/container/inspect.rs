@@ -87,7 +87,7 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
         "Name": format!("/{}", rec.name),
         "LogPath": container::log_path(&dir, &rec.id),
         "HostConfig": {
-            "NetworkMode": rec.network,
+            "NetworkMode": crate::commands::network::settings::mode_name(rec),
             "Memory": rec.memory.unwrap_or(0),
             "NanoCpus": rec.cpus.map_or(0, |c| (c * 1e9) as i64),
             "PidsLimit": rec.pids_limit,
@@ -124,6 +124,6 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
             "StopSignal": rec.stop_signal,
             "Healthcheck": rec.healthcheck,
         },
-        "NetworkSettings": {"Ports": ports},
+        "NetworkSettings": crate::commands::network::settings::json(rec, &dir, ports.into()),
     })
 }

@@ -41,6 +41,7 @@ fn duration(flag: &str, v: &Option<String>) -> anyhow::Result<Option<std::time::
 
 fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
     crate::commands::events::check_restart_flags(a.restart.as_deref(), a.rm)?;
+    let net = crate::commands::network::flags::parse(a)?;
     Ok(RunOptions {
         name: a.name.clone(),
         env: a.env.clone(),
@@ -52,7 +53,11 @@ fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
         user: a.user.clone(),
         entrypoint: a.entrypoint.clone(),
         hostname: a.hostname.clone(),
-        network: a.network.parse().map_err(|e: String| anyhow!(e))?,
+        network: net.mode,
+        networks: net.networks,
+        add_hosts: a.add_host.clone(),
+        dns: a.dns.clone(),
+        dns_search: a.dns_search.clone(),
         memory: a.memory.as_deref().map(parse_size).transpose()?,
         cpus: a.cpus,
         pids_limit: a.pids_limit,

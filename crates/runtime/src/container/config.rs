@@ -35,6 +35,12 @@ pub struct RunOptions {
     pub health: HealthOverrides,
     /// The pod (name or ID) whose namespaces and volumes the container shares.
     pub pod: Option<String>,
+    /// With `network: Bridge`: the networks (none given = the default one),
+    /// each with its `--ip` and `--network-alias`es.
+    pub networks: Vec<hoist_network::Request>,
+    pub add_hosts: Vec<String>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
     /// The command after the image name.
     pub cmd: Vec<String>,
 }

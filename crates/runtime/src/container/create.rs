@@ -73,11 +73,13 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         .iter()
         .map(|p| parse_publish(p))
         .collect::<Result<Vec<_>>>()?;
-    if !ports.is_empty() && opts.network != NetworkMode::Private {
+    if !ports.is_empty() && !matches!(opts.network, NetworkMode::Private | NetworkMode::Bridge) {
         return Err(RuntimeError::Invalid(
-            "-p needs the private network (ports of --network host are the host's; none has no ports)".into(),
+            "-p needs a network of the container's own (ports of --network host are the host's; none has no ports)".into(),
         ));
     }
+    let networks = crate::netcheck::networks(root, opts)?;
+    crate::netcheck::dns_flags(opts)?;
     let (entrypoint, cmd) = merge_command(&defaults, opts);
     if entrypoint.is_empty() && cmd.is_empty() {
         return Err(RuntimeError::Invalid(
@@ -151,6 +153,10 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         stop_signal: defaults.stop_signal.clone(),
         lowerdirs,
         pod: pod.map(|p| p.id),
+        networks,
+        add_hosts: opts.add_hosts.clone(),
+        dns: opts.dns.clone(),
+        dns_search: opts.dns_search.clone(),
     };
     let dir = container_dir(root, &id);
     let result = write_container(root, &dir, &rec, &resolved);
@@ -282,17 +288,9 @@ fn etc_files(dir: &Path, rec: &ContainerRecord) -> Result<Vec<(&'static str, Pat
         std::fs::write(&p, text).ctx(|| format!("writing {}", p.display()))?;
         Ok(p)
     };
-    let hosts = match rec.network {
-        NetworkMode::Host => std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
-        _ => format!(
-            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t{}\n",
-            rec.hostname
-        ),
-    };
-    let resolv = match rec.network {
-        NetworkMode::Host => std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
-        _ => String::new(),
-    };
+    // Rewritten with the addresses when a bridge-mode container starts.
+    let hosts = crate::netattach::hosts(rec, &[]);
+    let resolv = crate::netattach::resolv_conf(rec, &[]);
     Ok(vec![
         ("/etc/hosts", write("hosts", hosts)?),
         (

@@ -53,6 +53,17 @@ pub struct ContainerRecord {
     /// The ID of the pod the container belongs to (pod/).
     #[serde(default)]
     pub pod: Option<String>,
+    /// The networks of a `bridge`-mode container (netattach.rs).
+    #[serde(default)]
+    pub networks: Vec<hoist_network::Request>,
+    /// `--add-host HOST:IP` entries for /etc/hosts.
+    #[serde(default)]
+    pub add_hosts: Vec<String>,
+    /// `--dns` servers and `--dns-search` domains for /etc/resolv.conf.
+    #[serde(default)]
+    pub dns: Vec<String>,
+    #[serde(default)]
+    pub dns_search: Vec<String>,
 }
 
 impl ContainerRecord {
@@ -252,6 +263,7 @@ pub fn remove_files(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result
     if let Ok(Err((path, e))) = overlay_done.join() {
         return Err(RuntimeError::io(format!("removing {}", path.display()), e));
     }
+    crate::netattach::release_recorded(root, &dir, &rec.id);
     rest.ctx(|| format!("removing {}", dir.display()))?;
     std::fs::remove_dir_all(&dir).ctx(|| format!("removing {}", dir.display()))?;
     release_name(root, &rec.name);

@@ -6,12 +6,19 @@
 //! the CLI before the record is written, measured no better). The child then setns()es
 //! into it first thing, as it does into a pod's network namespace, and finds
 //! `lo` already up.
+//!
+//! A container on networks (bridge, user networks) is attached on the same
+//! thread: addresses reserved and bridges made while still in the host's
+//! namespace, a netlink socket opened there, then the unshare, a second
+//! socket inside, and the veth pairs (`hoist_network::plumb`).
 
+use hoist_network::{Attachment, Endpoint, Owner, Request};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
 use std::thread::JoinHandle;
 
-use super::helper_thread::{join, spawn_with_signals_blocked};
+use super::helper_thread::spawn_with_signals_blocked;
 use super::plan::ContainerPlan;
 use crate::error::{Result, RuntimeError};
 
@@ -26,33 +33,115 @@ pub fn wanted(spec: &Spec) -> bool {
         })
 }
 
-/// A network namespace being made; `hand_over` puts it into the plan.
-pub struct PendingNetns(JoinHandle<std::io::Result<OwnedFd>>);
+/// The networks to attach the new namespace to.
+pub struct NetSetup {
+    pub root: PathBuf,
+    pub container_id: String,
+    pub name: String,
+    pub requests: Vec<Request>,
+    /// The hoist binary, to start a network's DNS responder (`hoist __dns`).
+    pub hoist_exe: Option<PathBuf>,
+}
 
-/// Starts making a network namespace with `lo` up.
-pub fn begin() -> PendingNetns {
-    PendingNetns(spawn_with_signals_blocked(|| {
-        // SAFETY: unshare moves only this thread, which ends right after; the
-        // namespace lives on through the descriptor.
-        if unsafe { libc::unshare(libc::CLONE_NEWNET) } < 0 {
-            return Err(std::io::Error::last_os_error());
+/// How the helper thread ended: the namespace and its attachments, or an
+/// error with the addresses already reserved (released by the caller, which
+/// is in the host's namespace).
+type Outcome = std::result::Result<(OwnedFd, Vec<Attachment>), (RuntimeError, Vec<Attachment>)>;
+
+/// A network namespace being made; `hand_over` puts it into the plan.
+pub struct PendingNetns {
+    thread: JoinHandle<Outcome>,
+    root: PathBuf,
+    container_id: String,
+}
+
+/// Starts making a network namespace with `lo` up, attached to `setup`'s
+/// networks if any.
+pub fn begin(setup: Option<NetSetup>) -> PendingNetns {
+    let (root, container_id) = setup
+        .as_ref()
+        .map(|s| (s.root.clone(), s.container_id.clone()))
+        .unwrap_or_default();
+    PendingNetns {
+        thread: spawn_with_signals_blocked(move || make(setup)),
+        root,
+        container_id,
+    }
+}
+
+fn make(setup: Option<NetSetup>) -> Outcome {
+    let io = |what: &str, e: std::io::Error| RuntimeError::io(what.to_string(), e);
+    // In the host's namespace: addresses, bridges, a socket that stays here.
+    let (atts, host) = match &setup {
+        Some(s) if !s.requests.is_empty() => {
+            let who = Endpoint {
+                container_id: &s.container_id,
+                name: &s.name,
+                owner: Owner::me(),
+                hoist_exe: s.hoist_exe.as_deref(),
+            };
+            let atts = hoist_network::reserve(&s.root, &who, &s.requests)
+                .map_err(|e| (RuntimeError::from(e), Vec::new()))?;
+            match hoist_network::netlink::Netlink::open() {
+                Ok(nl) => (atts, Some(nl)),
+                Err(e) => return Err((io("opening a netlink socket", e), atts)),
+            }
         }
-        let ns = std::fs::File::open("/proc/thread-self/ns/net")?;
-        // SAFETY: a socket and an ioctl on a local struct.
-        unsafe { super::child::loopback_up() }.map_err(std::io::Error::from_raw_os_error)?;
-        Ok(ns.into())
-    }))
+        _ => (Vec::new(), None),
+    };
+    // SAFETY: unshare moves only this thread, which ends right after; the
+    // namespace lives on through the descriptor.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } < 0 {
+        let e = std::io::Error::last_os_error();
+        return Err((io("making the container's network namespace", e), atts));
+    }
+    let ns: OwnedFd = match std::fs::File::open("/proc/thread-self/ns/net") {
+        Ok(f) => f.into(),
+        Err(e) => return Err((io("opening the new network namespace", e), atts)),
+    };
+    // SAFETY: a socket and an ioctl on a local struct.
+    if let Err(errno) = unsafe { super::child::loopback_up() } {
+        let e = std::io::Error::from_raw_os_error(errno);
+        return Err((io("bringing up lo", e), atts));
+    }
+    if let Some(mut host) = host {
+        let plumbed = hoist_network::netlink::Netlink::open()
+            .map_err(|e| io("opening a netlink socket in the container", e))
+            .and_then(|mut ctr| {
+                hoist_network::plumb(&atts, &mut host, &mut ctr, ns.as_fd())
+                    .map_err(RuntimeError::from)
+            });
+        if let Err(e) = plumbed {
+            return Err((e, atts));
+        }
+    }
+    Ok((ns, atts))
 }
 
 impl PendingNetns {
     /// Waits for the namespace and makes the child join it instead of
-    /// cloning a new one.
-    pub fn hand_over(self, plan: &mut ContainerPlan) -> Result<()> {
-        let ns = join(self.0)
-            .map_err(|e| RuntimeError::io("making the container's network namespace", e))?;
-        plan.clone_flags &= !libc::CLONE_NEWNET;
-        plan.loopback_up = false;
-        plan.join_namespaces.push((ns, libc::CLONE_NEWNET));
-        Ok(())
+    /// cloning a new one; returns the networks it is attached to.
+    pub fn hand_over(self, plan: &mut ContainerPlan) -> Result<Vec<Attachment>> {
+        let outcome = self.thread.join().unwrap_or_else(|_| {
+            Err((
+                RuntimeError::io(
+                    "making the container's network namespace",
+                    std::io::Error::other("the helper thread panicked"),
+                ),
+                Vec::new(),
+            ))
+        });
+        match outcome {
+            Ok((ns, atts)) => {
+                plan.clone_flags &= !libc::CLONE_NEWNET;
+                plan.loopback_up = false;
+                plan.join_namespaces.push((ns, libc::CLONE_NEWNET));
+                Ok(atts)
+            }
+            Err((e, atts)) => {
+                hoist_network::release(&self.root, &self.container_id, &atts);
+                Err(e)
+            }
+        }
     }
 }

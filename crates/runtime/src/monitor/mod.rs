@@ -207,6 +207,8 @@ struct Running {
     cgroup: Cgroup,
     pumps: Vec<std::thread::JoinHandle<()>>,
     attach_guard: Option<attach::Guard>,
+    /// The networks of this run (netattach.rs), released when it ends.
+    networks: Vec<hoist_network::Attachment>,
     _lock: File,
     _stdin_keepalive: Option<OwnedFd>,
 }
@@ -239,7 +241,8 @@ fn start(
         .map_err(|e| RuntimeError::Invalid(format!("reading the container's spec: {e}")))?;
     let (spec, pod_holder) = crate::pod::join_spec(root, &rec, spec)?;
     // Made on another thread while the plan and the cgroup are prepared.
-    let netns = netns::wanted(&spec).then(netns::begin);
+    let netns = netns::wanted(&spec)
+        .then(|| netns::begin(crate::netattach::setup_for(root, &rec)));
     let log = LogWriter::open(&container::log_path(&dir, id))?;
     let mut io = attach::Stdio::new(&rec, attach.as_ref())?;
     let overlay = container_overlay(&rec.lowerdirs, &dir, rec.auto_remove);
@@ -269,14 +272,25 @@ fn start(
         let _ = state::write(&dir, &s);
         Err(e)
     };
+    let mut networks = Vec::new();
     if let Some(netns) = netns {
-        if let Err(e) = netns.hand_over(&mut plan) {
+        match netns.hand_over(&mut plan) {
+            Ok(atts) => networks = atts,
+            Err(e) => return start_failed(e),
+        }
+    }
+    if !networks.is_empty() {
+        if let Err(e) = crate::netattach::before_start(&dir, &rec, &networks) {
+            crate::netattach::after_stop(root, &dir, &rec, &networks);
             return start_failed(e);
         }
     }
     let child = match spawn_begin(&plan) {
         Ok(c) => c,
-        Err(e) => return start_failed(e),
+        Err(e) => {
+            crate::netattach::after_stop(root, &dir, &rec, &networks);
+            return start_failed(e);
+        }
     };
     // Our copy of the child's console socket end goes, so a child that dies
     // before sending its terminal ends our wait for it.
@@ -310,9 +324,11 @@ fn start(
             }
             drop(attach_guard);
             let _ = std::fs::remove_file(dir.join(control::SOCKET));
+            crate::netattach::after_stop(root, &dir, &rec, &networks);
             return start_failed(e);
         }
     };
+    crate::netattach::after_start(root, &rec, &networks, pid);
     let st = State {
         status: Status::Running,
         pid,
@@ -361,6 +377,7 @@ fn start(
         cgroup,
         pumps,
         attach_guard,
+        networks,
         _lock: lock,
         _stdin_keepalive: keepalive,
     })
@@ -372,6 +389,7 @@ fn finish(r: Running, gate: &crate::gate::Gate) -> i32 {
     let code = wait_exit_code(pid).unwrap_or(255);
     gate.set_pid(0);
     let oom = r.cgroup.oom_killed();
+    crate::netattach::after_stop(&shared.root, &shared.dir, &shared.rec, &r.networks);
     crate::restart::record_exit(&shared.root, &shared.rec, code, oom);
     for p in r.pumps {
         let _ = p.join();

@@ -1,0 +1,90 @@
+//! `hoist network ...`: docker's network verbs.
+
+use clap::Subcommand;
+
+#[derive(Subcommand, Debug)]
+pub enum NetworkTop {
+    /// Manage networks: create, ls, inspect, rm, prune, connect, disconnect
+    Network {
+        #[command(subcommand)]
+        command: NetworkCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NetworkCommand {
+    /// Create a network (a bridge with its own subnet; containers on it resolve each other by name)
+    Create {
+        /// Subnet in CIDR form (default: the first free 10.89.N.0/24)
+        #[arg(long)]
+        subnet: Option<String>,
+        /// Gateway address (default: the subnet's first address)
+        #[arg(long)]
+        gateway: Option<String>,
+        /// No way out: no NAT, no forwarding beyond the network
+        #[arg(long)]
+        internal: bool,
+        /// Driver (only "bridge")
+        #[arg(short, long, default_value = "bridge")]
+        driver: String,
+        /// Label KEY=VALUE (repeatable)
+        #[arg(long)]
+        label: Vec<String>,
+        /// Driver option KEY=VALUE (repeatable; recorded, not interpreted)
+        #[arg(short, long = "opt")]
+        opt: Vec<String>,
+        name: String,
+    },
+    /// List networks
+    #[command(visible_alias = "list")]
+    Ls {
+        /// Only print IDs
+        #[arg(short, long)]
+        quiet: bool,
+        /// Do not truncate IDs
+        #[arg(long)]
+        no_trunc: bool,
+        /// Output format: table or json
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Show networks in detail (JSON), with what hoist made on the host for them
+    Inspect {
+        #[arg(required = true)]
+        networks: Vec<String>,
+    },
+    /// Remove networks (refused while containers use them)
+    #[command(visible_alias = "remove")]
+    Rm {
+        /// Do not fail when a network does not exist
+        #[arg(short, long)]
+        force: bool,
+        #[arg(required = true)]
+        networks: Vec<String>,
+    },
+    /// Remove every user network no container uses
+    Prune {
+        /// Do not ask (hoist never asks; accepted for docker's scripts)
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// Put a container on a network (applies from its next start when it is running)
+    Connect {
+        /// IPv4 address on the network
+        #[arg(long)]
+        ip: Option<String>,
+        /// Another name for the container on this network (repeatable)
+        #[arg(long)]
+        alias: Vec<String>,
+        network: String,
+        container: String,
+    },
+    /// Take a container off a network (applies from its next start when it is running)
+    Disconnect {
+        /// Do not fail when the container is not on the network
+        #[arg(short, long)]
+        force: bool,
+        network: String,
+        container: String,
+    },
+}
