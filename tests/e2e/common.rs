@@ -5,8 +5,18 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Path of the built `hoist` binary.
+/// The variable that names `run`'s default network (src/commands/network/flags.rs).
+pub const DEFAULT_NETWORK_ENV: &str = "HOIST_DEFAULT_NETWORK";
+
+/// Path of the built `hoist` binary. Containers of e2e tests default to the
+/// loopback-only `private` network: the default `bridge` would make a bridge
+/// and nftables rules in the host's namespace. Tests of networks run hoist
+/// inside a namespace of their own (network.rs) and name the network.
 pub fn hoist_bin() -> PathBuf {
+    static PRIVATE_DEFAULT: std::sync::Once = std::sync::Once::new();
+    // Set once for the test process, so scripts and `script -c` commands that
+    // run the binary inherit it too.
+    PRIVATE_DEFAULT.call_once(|| std::env::set_var(DEFAULT_NETWORK_ENV, "private"));
     PathBuf::from(env!("CARGO_BIN_EXE_hoist"))
 }
 
@@ -15,6 +25,7 @@ pub fn hoist(root: &Path) -> Command {
     let mut cmd = Command::new(hoist_bin());
     cmd.arg("--root").arg(root);
     cmd.env_remove("HOIST_ROOT");
+    cmd.env(DEFAULT_NETWORK_ENV, "private");
     cmd
 }
 
