@@ -10,5 +10,6 @@ mod pods;
 mod probes;
 mod registry;
 mod registry_s3;
+mod store;
 mod tidy;
 mod transfer;
