@@ -5,7 +5,9 @@ mod common;
 
 mod build;
 mod container;
+mod dns;
 mod image;
+mod layers;
 mod pods;
 mod probes;
 mod registry;

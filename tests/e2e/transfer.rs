@@ -5,6 +5,8 @@
 
 #[path = "transfer/hoist_registry.rs"]
 mod hoist_registry;
+#[path = "transfer/hostile.rs"]
+mod hostile;
 #[path = "transfer/peers.rs"]
 mod peers;
 #[path = "transfer/proxy.rs"]

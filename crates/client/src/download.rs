@@ -3,7 +3,9 @@
 //! the digest checks out), resumed with `Range: bytes=N-` when the connection
 //! drops midway, skipped when the store already has it. A layer is checked
 //! while it streams (`layer_check.rs`), exactly as `hoist import` checks a
-//! tar. The blob is published only when the caller says so
+//! tar; the download also hashes what it receives, so a layer damaged in
+//! transit is reported as a digest mismatch, not as a hostile layer. The
+//! blob is published only when the caller says so
 //! ([`Downloaded::publish`]), so a pull can drop every blob of an image it
 //! refuses.
 
@@ -16,7 +18,8 @@ use crate::progress::{BlobKind, Event, Sink};
 use crate::retry;
 use crate::transport::{classify_send_error, header_str, Registry};
 use futures::StreamExt;
-use hoist_store::layer::ValidateOptions;
+use hoist_oci::{Digest, Hasher};
+use hoist_store::layer::{LayerError, ValidateOptions};
 use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::StatusCode;
 
@@ -87,8 +90,15 @@ pub async fn download_blob(
         kind,
     });
 
+    let algorithm = digest
+        .parse::<Digest>()
+        .map_err(|e| ClientError::protocol(&site, format!("bad digest {digest}: {e}")))?
+        .algorithm();
     let mut writer = local.blob_writer_for(digest)?;
+    let mut hasher = Hasher::new(algorithm);
     let mut checker = start_check()?;
+    // A corrupt stream seen mid-download: judged once the digest is known.
+    let mut unreadable: Option<LayerError> = None;
     let mut written: u64 = 0;
     let mut drops: u32 = 0;
     loop {
@@ -108,7 +118,9 @@ pub async fn download_blob(
                 // The registry ignored the range: start over.
                 tracing::debug!(%site, "range ignored, downloading from the start");
                 writer = local.blob_writer_for(digest)?;
+                hasher = Hasher::new(algorithm);
                 checker = start_check()?; // the old one ends when dropped
+                unreadable = None;
                 written = 0;
             }
             StatusCode::OK => {}
@@ -139,13 +151,19 @@ pub async fn download_blob(
                     writer
                         .write_all(&bytes)
                         .map_err(|e| ClientError::io(format!("writing blob {digest}"), e))?;
+                    hasher.update(&bytes);
                     let n = bytes.len() as u64;
                     if let Some(c) = checker.as_mut() {
                         if c.feed(bytes).await.is_err() {
-                            // The checker stopped reading: it refused the
-                            // layer (stop now) or it has seen the whole tar.
+                            // The checker stopped reading: it has seen the
+                            // whole tar, or it refused the layer: then stop
+                            // now, unless the data may just be damaged.
                             let c = checker.take().expect("checker present");
-                            c.finish().await.map_err(|e| refused(&site, e))?;
+                            match c.finish().await {
+                                Ok(_) => {}
+                                Err(e @ LayerError::Invalid(_)) => unreadable = Some(e),
+                                Err(e) => return Err(refused(&site, e)),
+                            }
                         }
                     }
                     sink(Event::BlobBytes {
@@ -181,6 +199,17 @@ pub async fn download_blob(
         });
         tokio::time::sleep(retry::delay(drops - 1)).await;
     }
+    let actual = hasher.finish();
+    if actual.to_string() != *digest {
+        return Err(ClientError::DigestMismatch {
+            site,
+            expected: digest.clone(),
+            actual: actual.to_string(),
+        });
+    }
+    if let Some(e) = unreadable {
+        return Err(refused(&site, e));
+    }
     if let Some(c) = checker {
         c.finish().await.map_err(|e| refused(&site, e))?;
     }
@@ -195,7 +224,7 @@ pub async fn download_blob(
     })
 }
 
-fn refused(site: &Site, e: hoist_store::layer::LayerError) -> ClientError {
+fn refused(site: &Site, e: LayerError) -> ClientError {
     ClientError::LayerRefused {
         site: site.clone(),
         detail: e.to_string(),

@@ -9,15 +9,15 @@ use crate::common;
 use hoist_testkit::{free_port, Peer, TempRoot};
 use std::process::Command;
 
-struct HoistRegistry {
-    peer: Peer,
+pub(super) struct HoistRegistry {
+    pub(super) peer: Peer,
     _dir: TempRoot,
 }
 
 impl HoistRegistry {
     /// Whether this hoist has `registry serve` (the registry server lands
     /// separately; until it does these tests say so and pass).
-    fn available() -> bool {
+    pub(super) fn available() -> bool {
         let ok = common::hoist(&TempRoot::new().join("root"))
             .args(["registry", "serve", "--help"])
             .output()
@@ -30,7 +30,7 @@ impl HoistRegistry {
 
     /// Starts `hoist registry serve`; with `token_ttl`, token auth for
     /// USER/PASS with tokens living that many seconds.
-    fn start(token_ttl: Option<u64>) -> HoistRegistry {
+    pub(super) fn start(token_ttl: Option<u64>) -> HoistRegistry {
         let dir = TempRoot::new();
         let port = free_port();
         let mut cmd = common::hoist(&dir.join("root"));

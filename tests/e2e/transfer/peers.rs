@@ -178,6 +178,20 @@ pub fn gzip_stored(data: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
+/// A tar holding one file, `data`, with `data` as its content: a real layer
+/// (pulls check layers as tars), as big as the data plus 2 KiB.
+pub fn tar_of(data: &[u8]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_path("data").unwrap();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_mtime(1_700_000_000);
+    h.set_cksum();
+    b.append(&h, data).unwrap();
+    b.into_inner().unwrap()
+}
+
 /// Writes an image with random layers of `sizes` into the store at `root`,
 /// names it `name`, and returns its manifest digest.
 pub fn make_image(root: &Path, name: &str, sizes: &[usize], seed: u64) -> String {
@@ -194,7 +208,7 @@ pub fn image_manifest(store: &Store, sizes: &[usize], seed: u64, arch: &str) -> 
     let mut layers = Vec::new();
     let mut diff_ids = Vec::new();
     for (i, size) in sizes.iter().enumerate() {
-        let bytes = gzip_stored(&noise(*size, seed * 1000 + i as u64));
+        let bytes = gzip_stored(&tar_of(&noise(*size, seed * 1000 + i as u64)));
         let size = bytes.len();
         let d = store.write_blob(&bytes).unwrap();
         diff_ids.push(format!("\"{d}\""));
