@@ -5,7 +5,6 @@ mod common;
 
 mod build;
 mod container;
-mod dns;
 mod image;
 mod layers;
 mod pods;
