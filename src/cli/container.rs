@@ -48,7 +48,7 @@ pub enum ContainerCommand {
         #[arg(required = true)]
         containers: Vec<String>,
     },
-    /// Show container events (start, die, oom, restart, health_status, probe failures)
+    /// Show container and pod events (start, die, oom, restart, health_status, probe failures; pod create, start, stop, remove, died)
     Events(crate::cli::container::EventsArgs),
     /// Remove containers
     Rm {
@@ -72,6 +72,9 @@ pub enum ContainerCommand {
         /// Output format: table or json
         #[arg(long, default_value = "table")]
         format: String,
+        /// Add the POD ID and PODNAME columns (podman's ps --pod)
+        #[arg(long)]
+        pod: bool,
     },
     /// Show a container's output
     Logs {
@@ -130,6 +133,10 @@ pub enum ContainerCommand {
         id: String,
         #[arg(long)]
         ready_fd: Option<i32>,
+        /// Adopt the namespaces of this running member (PID:START) instead
+        /// of making new ones: a replacement for a holder that died
+        #[arg(long)]
+        join: Option<String>,
     },
 }
 
@@ -382,7 +389,7 @@ pub struct EventsArgs {
     /// Only events before this time
     #[arg(long)]
     pub until: Option<String>,
-    /// Filter: container=NAME|ID, event=ACTION (repeatable)
+    /// Filter: container=NAME|ID, pod=NAME|ID, type=container|pod, event=ACTION (repeatable)
     #[arg(short, long = "filter")]
     pub filter: Vec<String>,
     /// Output: "json" for one JSON object per line

@@ -1,4 +1,4 @@
-//! `hoist events`: the container event log (crates/runtime/src/events.rs)
+//! `hoist events`: the container and pod event log (crates/runtime/src/events.rs)
 //! as lines or JSON, optionally followed; plus the restart-flag checks `run`
 //! makes before anything is created.
 
@@ -65,9 +65,16 @@ fn filter_of(a: &EventsArgs) -> anyhow::Result<Filter> {
         match spec.split_once('=') {
             Some(("container", v)) => f.containers.push(v.to_string()),
             Some(("event", v)) => f.actions.push(v.to_string()),
+            Some(("pod", v)) => f.pods.push(v.to_string()),
+            Some(("type", v @ ("container" | "pod"))) => f.types.push(v.to_string()),
+            Some(("type", v)) => {
+                return Err(anyhow!(
+                    "invalid filter type={v:?}: the event types are container and pod"
+                ))
+            }
             _ => {
                 return Err(anyhow!(
-                    "invalid filter {spec:?}: use container=NAME|ID or event=ACTION"
+                    "invalid filter {spec:?}: use container=NAME|ID, pod=NAME|ID, type=container|pod or event=ACTION"
                 ))
             }
         }

@@ -8,6 +8,7 @@ mod health;
 mod hostile;
 mod lifecycle;
 mod limits;
+mod monitor_death;
 mod run;
 mod run_tty;
 mod tmpfs_volumes;

@@ -368,3 +368,194 @@ fn a_not_ready_member_closes_the_pods_port_to_new_connections() {
     f.ok(&["exec", "web", "touch", "/tmp/ready"]);
     hoist_testkit::wait_until("the pod's port to reopen", Duration::from_secs(20), up);
 }
+
+/// The pod events of `pod` (`events --filter pod=NAME --format json`).
+fn pod_events(f: &Fixture, pod: &str) -> Vec<Value> {
+    let filter = format!("pod={pod}");
+    f.ok(&["events", "--filter", &filter, "--format", "json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn actions(evs: &[Value]) -> Vec<String> {
+    evs.iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn is_gone(pid: i64) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.is_empty()
+        || stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|s| s.trim_start().starts_with('Z'))
+}
+
+#[test]
+fn a_killed_holder_is_replaced_in_the_pods_own_namespaces() {
+    let Some(p) = Pods::new() else { return };
+    let f = &p.0;
+    let port = hoist_testkit::free_port();
+    let publish = format!("127.0.0.1:{port}:8080");
+    f.ok(&["pod", "create", "--name", "phoenix", "-p", &publish]);
+    f.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "phoenix",
+        "--name",
+        "web",
+        "busybox",
+        "sh",
+        "-c",
+        &web(8080, "still-here"),
+    ]);
+    f.ok(&[
+        "run", "-d", "--pod", "phoenix", "--name", "side", "busybox", "sleep", "600",
+    ]);
+    let got = hoist_testkit::wait_until_ok("the pod's port", Duration::from_secs(20), || {
+        get(port, "/index.html")
+    });
+    assert_eq!(got.trim(), "still-here");
+    let old = p.inspect("phoenix")["HolderPid"].as_i64().unwrap();
+    let pid = |c: &str| f.inspect(c)["State"]["Pid"].as_i64().unwrap();
+    let (web_pid, side_pid) = (pid("web"), pid("side"));
+    let netns = ns(web_pid, "net");
+    assert_eq!(ns(old, "net"), netns);
+    // The test started this holder (pod start through run --pod): by PID.
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &old.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let new = hoist_testkit::wait_until_ok("a new holder", Duration::from_secs(20), || {
+        let v = p.inspect("phoenix");
+        let h = v["HolderPid"].as_i64().unwrap_or(0);
+        (h > 0 && h != old && v["State"] == "running").then_some(h)
+    });
+    assert!(is_gone(old));
+    // The same namespaces: the members were not disturbed.
+    for which in ["net", "ipc", "uts"] {
+        assert_eq!(ns(new, which), ns(web_pid, which), "{which}");
+    }
+    assert_eq!((pid("web"), pid("side")), (web_pid, side_pid));
+    assert_eq!(f.ok(&["exec", "side", "hostname"]), "phoenix");
+    let got = hoist_testkit::wait_until_ok("the pod's port again", Duration::from_secs(20), || {
+        get(port, "/index.html")
+    });
+    assert_eq!(got.trim(), "still-here");
+    // Both members watched the holder; one death, one replacement.
+    let evs = pod_events(f, "phoenix");
+    assert_eq!(
+        actions(&evs),
+        ["create", "start", "died", "start"],
+        "{evs:?}"
+    );
+    assert_eq!(evs[2]["attributes"]["pid"], old.to_string());
+    assert_eq!(evs[3]["attributes"]["recovered"], "true");
+    // The replacement is a holder like any other: stop and rm end it all.
+    f.ok(&["pod", "rm", "-f", "phoenix"]);
+    hoist_testkit::wait_until("the new holder to end", Duration::from_secs(10), || {
+        is_gone(new)
+    });
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(link) = std::fs::read_link(e.path().join("ns/net")) {
+            let pid: i64 = e.file_name().to_string_lossy().parse().unwrap_or(0);
+            assert!(
+                link.display().to_string() != netns || is_gone(pid),
+                "process {pid} is still in the pod's network namespace"
+            );
+        }
+    }
+    let evs = pod_events(f, "phoenix");
+    assert_eq!(
+        actions(&evs),
+        ["create", "start", "died", "start", "stop", "remove"],
+        "{evs:?}"
+    );
+}
+
+#[test]
+fn ps_shows_which_pod_each_container_is_in() {
+    let Some(p) = Pods::new() else { return };
+    let f = &p.0;
+    let pod_id = f.ok(&["pod", "create", "--name", "pea"]);
+    f.ok(&[
+        "run", "-d", "--pod", "pea", "--name", "inpod", "busybox", "sleep", "600",
+    ]);
+    f.ok(&["run", "-d", "--name", "solo", "busybox", "sleep", "600"]);
+    let table = f.ok(&["ps", "--pod"]);
+    let mut lines = table.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.contains("POD ID") && header.ends_with("PODNAME"),
+        "{table}"
+    );
+    let row = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{table}"))
+            .to_string()
+    };
+    let inpod = row("inpod");
+    assert!(
+        inpod.contains(&pod_id[..12]) && inpod.trim_end().ends_with("pea"),
+        "{table}"
+    );
+    assert!(!row("solo").contains("pea"), "{table}");
+    assert!(!f.ok(&["ps"]).contains("PODNAME"));
+    let json: Vec<Value> = f
+        .ok(&["ps", "--format", "json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let by_name = |n: &str| json.iter().find(|v| v["Names"] == n).unwrap().clone();
+    assert_eq!(by_name("inpod")["Pod"], pod_id.as_str());
+    assert_eq!(by_name("inpod")["PodName"], "pea");
+    assert_eq!(by_name("solo")["Pod"], "");
+    assert_eq!(by_name("solo")["PodName"], "");
+    f.ok(&["rm", "-f", "solo"]);
+}
+
+#[test]
+fn pod_lifecycle_events_follow_podman() {
+    let Some(p) = Pods::new() else { return };
+    let f = &p.0;
+    let id = f.ok(&["pod", "create", "--name", "evpod"]);
+    f.ok(&["pod", "start", "evpod"]);
+    f.ok(&[
+        "run", "-d", "--pod", "evpod", "--name", "evc", "busybox", "true",
+    ]);
+    f.ok(&["pod", "stop", "evpod"]);
+    f.ok(&["pod", "rm", "-f", "evpod"]);
+    let want = ["create", "start", "stop", "remove"];
+    let by_type: Vec<Value> = f
+        .ok(&["events", "--filter", "type=pod", "--format", "json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(actions(&by_type), want, "{by_type:?}");
+    assert!(by_type
+        .iter()
+        .all(|e| e["type"] == "pod" && e["id"] == id.as_str()));
+    // By ID prefix too, and the member's own events are container events.
+    assert_eq!(actions(&pod_events(f, &id[..12])), want);
+    let all = f.ok(&["events"]);
+    assert!(
+        all.lines().any(|l| l.contains(" container start ")),
+        "{all}"
+    );
+    assert!(all
+        .lines()
+        .any(|l| l.contains(" pod remove ") && l.contains("name=evpod")));
+    let out = f.out(&["events", "--filter", "type=volcano"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("container and pod"),
+        "{}",
+        stderr(&out)
+    );
+}

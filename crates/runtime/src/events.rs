@@ -1,5 +1,7 @@
 //! Container events (`hoist events`): start, die, oom, restart,
-//! health_status, probe failures, ... appended as JSON lines to
+//! health_status, probe failures, ... and pod events (podman's names:
+//! create, start, stop, remove, plus `died` when a pod's holder process
+//! ends without being asked to) appended as JSON lines to
 //! `<root>/events.log` by the monitor and the CLI. Each event is one
 //! `write` on an `O_APPEND` descriptor, so lines from concurrent writers
 //! never interleave (Linux appends a whole write atomically for regular
@@ -19,7 +21,7 @@ pub const FILE: &str = "events.log";
 pub struct Event {
     /// RFC 3339 with nanoseconds, UTC.
     pub time: String,
-    /// "container" (pods add "pod").
+    /// "container" or "pod".
     #[serde(rename = "type")]
     pub kind: String,
     /// "start", "die", "oom", "restart", "health_status", "probe_failed", ...
@@ -36,6 +38,17 @@ impl Event {
         Event {
             time: crate::time::now(),
             kind: "container".into(),
+            action: action.into(),
+            id: rec.id.clone(),
+            name: rec.name.clone(),
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    pub fn pod(rec: &crate::pod::PodRecord, action: &str) -> Event {
+        Event {
+            time: crate::time::now(),
+            kind: "pod".into(),
             action: action.into(),
             id: rec.id.clone(),
             name: rec.name.clone(),
@@ -91,6 +104,11 @@ pub struct Filter {
     pub containers: Vec<String>,
     /// Actions ("die", "restart", ...); any matches.
     pub actions: Vec<String>,
+    /// Pod names or IDs (prefixes of at least 3 characters): events of
+    /// those pods (podman's `pod=`); any matches.
+    pub pods: Vec<String>,
+    /// Event types ("container", "pod"); any matches.
+    pub types: Vec<String>,
 }
 
 impl Filter {
@@ -106,13 +124,17 @@ impl Filter {
                 return false;
             }
         }
-        let container_ok = self.containers.is_empty()
-            || self
-                .containers
+        let names = |wanted: &[String]| {
+            wanted
                 .iter()
-                .any(|c| c == &ev.name || (c.len() >= 3 && ev.id.starts_with(c.as_str())));
+                .any(|c| c == &ev.name || (c.len() >= 3 && ev.id.starts_with(c.as_str())))
+        };
+        let container_ok =
+            self.containers.is_empty() || (ev.kind == "container" && names(&self.containers));
+        let pod_ok = self.pods.is_empty() || (ev.kind == "pod" && names(&self.pods));
         let action_ok = self.actions.is_empty() || self.actions.iter().any(|a| a == &ev.action);
-        container_ok && action_ok
+        let type_ok = self.types.is_empty() || self.types.iter().any(|t| t == &ev.kind);
+        container_ok && pod_ok && action_ok && type_ok
     }
 }
 
@@ -192,5 +214,49 @@ mod tests {
             ..Default::default()
         };
         assert!(read(dir.path(), &future).is_empty());
+    }
+
+    #[test]
+    fn pod_and_type_filters_pick_pod_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let pod = crate::pod::PodRecord {
+            id: "c".repeat(64),
+            name: "web".into(),
+            ..Default::default()
+        };
+        let member = ContainerRecord {
+            id: "d".repeat(64),
+            name: "web".into(),
+            ..Default::default()
+        };
+        emit(dir.path(), &Event::pod(&pod, "create"));
+        emit(dir.path(), &Event::container(&member, "start"));
+        emit(dir.path(), &Event::pod(&pod, "died").with("pid", 42));
+        let by_pod = Filter {
+            pods: vec!["web".into()],
+            ..Default::default()
+        };
+        let evs = read(dir.path(), &by_pod);
+        let actions: Vec<&str> = evs.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["create", "died"]);
+        assert!(evs[1]
+            .line()
+            .starts_with(&format!("{} pod died", evs[1].time)));
+        let by_prefix = Filter {
+            pods: vec!["ccc".into()],
+            ..Default::default()
+        };
+        assert_eq!(read(dir.path(), &by_prefix).len(), 2);
+        let containers = Filter {
+            types: vec!["container".into()],
+            ..Default::default()
+        };
+        assert_eq!(read(dir.path(), &containers)[0].id, member.id);
+        // container=web names the container, not the pod of the same name.
+        let container_web = Filter {
+            containers: vec!["web".into()],
+            ..Default::default()
+        };
+        assert_eq!(read(dir.path(), &container_web).len(), 1);
     }
 }

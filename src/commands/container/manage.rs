@@ -30,6 +30,12 @@ pub fn stop_one(
     loop {
         let st = state::read_live(&dir);
         match st.status {
+            // Its monitor died and left processes behind: nobody to ask.
+            Status::Running if st.unsupervised => {
+                let sig = signal.unwrap_or_else(|| hoist_runtime::monitor::stop_signal(rec));
+                container::unsupervised::stop(root, rec, Duration::from_secs(time), sig);
+                return Ok(());
+            }
             Status::Running => {
                 let req = Request::Stop {
                     timeout: time,
@@ -76,8 +82,16 @@ pub fn kill(root: &Path, names: &[String], signal: &str) -> anyhow::Result<i32> 
     for name in names {
         let rec = container::find(root, name)?;
         let dir = container::container_dir(root, &rec.id);
-        if state::read_live(&dir).status != Status::Running {
+        let st = state::read_live(&dir);
+        if st.status != Status::Running {
             return Err(anyhow!("container {name} is not running"));
+        }
+        if st.unsupervised {
+            if !container::unsupervised::signal(&rec, sig) {
+                return Err(anyhow!("container {name} is not running"));
+            }
+            println!("{name}");
+            continue;
         }
         let reply = call(
             &dir,
@@ -124,7 +138,13 @@ pub fn wait(root: &Path, names: &[String]) -> anyhow::Result<i32> {
         let rec = container::find(root, name)?;
         let dir = container::container_dir(root, &rec.id);
         let st = state::read_live(&dir);
-        let code = if st.status == Status::Running {
+        let code = if st.unsupervised {
+            // No monitor to ask: wait for the cgroup to empty.
+            while state::read_live(&dir).unsupervised {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            state::read_live(&dir).exit_code
+        } else if st.status == Status::Running {
             match call(&dir, &Request::Wait, None) {
                 Ok(r) => r.exit_code.unwrap_or(st.exit_code),
                 Err(_) => state::read_live(&dir).exit_code,

@@ -46,7 +46,9 @@ pub fn run(cmd: ContainerCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
         ContainerCommand::Restart { time, containers } => run::restart(&root, &containers, time),
         ContainerCommand::Monitor { id, ready_fd } => run::monitor(&root, &id, ready_fd),
         ContainerCommand::Pod { command } => pod::run(&root, command),
-        ContainerCommand::PodHolder { id, ready_fd } => pod::holder(&root, &id, ready_fd),
+        ContainerCommand::PodHolder { id, ready_fd, join } => {
+            pod::holder(&root, &id, ready_fd, join.as_deref())
+        }
         ContainerCommand::Stop { time, containers } => manage::stop(&root, &containers, time),
         ContainerCommand::Kill { signal, containers } => manage::kill(&root, &containers, &signal),
         ContainerCommand::Rm {
@@ -56,7 +58,12 @@ pub fn run(cmd: ContainerCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
         } => manage::rm(&root, &containers, force, volumes),
         ContainerCommand::Wait { containers } => manage::wait(&root, &containers),
         ContainerCommand::Port { container, port } => manage::port(&root, &container, port),
-        ContainerCommand::Ps { all, quiet, format } => ps::ps(&root, all, quiet, &format),
+        ContainerCommand::Ps {
+            all,
+            quiet,
+            format,
+            pod,
+        } => ps::ps(&root, all, quiet, &format, pod),
         ContainerCommand::Logs {
             follow,
             tail,

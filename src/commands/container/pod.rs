@@ -2,6 +2,7 @@
 
 use anyhow::anyhow;
 use hoist_runtime::container::{self, state, ContainerRecord, Status};
+use hoist_runtime::events;
 use hoist_runtime::monitor::Ready;
 use hoist_runtime::pod::{self, holder, PodRecord};
 use serde_json::json;
@@ -85,11 +86,23 @@ fn start(root: &Path, p: &PodRecord) -> anyhow::Result<()> {
 }
 
 fn stop(root: &Path, p: &PodRecord, time: u64) -> anyhow::Result<()> {
+    // A holder that had died is reported before the stop.
+    pod::reap(root, &p.id);
+    let members = pod::members(root, &p.id);
+    let was_running = pod::live(root, &p.id).is_some()
+        || members.iter().any(|c| {
+            let st = state::read_live(&container::container_dir(root, &c.id));
+            matches!(st.status, Status::Running | Status::Restarting)
+        });
     // Containers first (newest first), so none outlives the pod's ports.
-    for c in pod::members(root, &p.id).iter().rev() {
+    for c in members.iter().rev() {
         super::manage::stop_one(root, c, time, None)?;
     }
-    holder::stop(root, &p.id, Duration::from_secs(10)).map_err(|e| anyhow!(e))
+    holder::stop(root, &p.id, Duration::from_secs(10)).map_err(|e| anyhow!(e))?;
+    if was_running {
+        events::emit(root, &events::Event::pod(p, "stop"));
+    }
+    Ok(())
 }
 
 fn rm(root: &Path, p: &PodRecord, force: bool) -> anyhow::Result<()> {
@@ -118,6 +131,8 @@ fn rm(root: &Path, p: &PodRecord, force: bool) -> anyhow::Result<()> {
 }
 
 fn status(root: &Path, p: &PodRecord) -> (&'static str, Vec<serde_json::Value>) {
+    // A holder found dead is reported (a `died` event) as it is seen.
+    pod::reap(root, &p.id);
     let holder = pod::live(root, &p.id);
     let members: Vec<_> = pod::members(root, &p.id)
         .into_iter()
@@ -198,9 +213,21 @@ fn ps(root: &Path, quiet: bool, format: &str) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// `hoist __pod ID --ready-fd N`: the pod's holder process.
-pub fn holder(root: &Path, id: &str, ready_fd: Option<i32>) -> anyhow::Result<i32> {
+/// `hoist __pod ID --ready-fd N [--join PID:START]`: the pod's holder
+/// process (with --join, a replacement adopting a member's namespaces).
+pub fn holder(
+    root: &Path,
+    id: &str,
+    ready_fd: Option<i32>,
+    join: Option<&str>,
+) -> anyhow::Result<i32> {
     // SAFETY: the fd was set up for us by spawn_reporting.
     let ready = ready_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
-    holder::run(root, id, Ready::new(ready)).map_err(run_error)
+    let adopt = join
+        .map(|j| {
+            holder::Adopt::parse(j)
+                .ok_or_else(|| coded(125, anyhow!("--join {j:?}: expected PID:START")))
+        })
+        .transpose()?;
+    holder::run(root, id, Ready::new(ready), adopt).map_err(run_error)
 }

@@ -1,4 +1,6 @@
 //! ps: docker's table, or one JSON object per line with --format json.
+//! `--pod` adds podman's POD ID and PODNAME columns; the JSON always has
+//! podman's `Pod` and `PodName` (empty outside a pod).
 
 use hoist_runtime::container::{self, ContainerRecord, State, Status};
 use hoist_runtime::time::{ago, human_duration};
@@ -21,7 +23,13 @@ pub fn status_text(st: &State) -> String {
                 Some(false) => " (not ready)",
                 None => "",
             };
-            format!("Up {}{health}{ready}", human_duration(up))
+            // Its monitor died and processes were left (state.rs).
+            let lost = if st.unsupervised {
+                " (unsupervised: its monitor died)"
+            } else {
+                ""
+            };
+            format!("Up {}{health}{ready}{lost}", human_duration(up))
         }
         Status::Restarting => format!("Restarting ({})", st.exit_code),
         Status::Exited => {
@@ -51,7 +59,20 @@ fn command_text(rec: &ContainerRecord) -> String {
     }
 }
 
-pub fn ps(root: &Path, all: bool, quiet: bool, format: &str) -> anyhow::Result<i32> {
+/// The ID and name of the container's pod ("", "" outside a pod).
+fn pod_of(root: &Path, rec: &ContainerRecord) -> (String, String) {
+    match rec.pod.as_deref() {
+        None => (String::new(), String::new()),
+        Some(id) => {
+            let name = hoist_runtime::pod::load(root, id)
+                .map(|p| p.name)
+                .unwrap_or_default();
+            (id.to_string(), name)
+        }
+    }
+}
+
+pub fn ps(root: &Path, all: bool, quiet: bool, format: &str, pods: bool) -> anyhow::Result<i32> {
     let rows: Vec<(ContainerRecord, State)> = container::list(root)
         .into_iter()
         .filter(|(_, s)| all || matches!(s.status, Status::Running | Status::Restarting))
@@ -65,6 +86,7 @@ pub fn ps(root: &Path, all: bool, quiet: bool, format: &str) -> anyhow::Result<i
     match format {
         "json" => {
             for (r, s) in &rows {
+                let (pod, pod_name) = pod_of(root, r);
                 let v = json!({
                     "ID": r.short_id(),
                     "Image": r.image,
@@ -76,6 +98,8 @@ pub fn ps(root: &Path, all: bool, quiet: bool, format: &str) -> anyhow::Result<i
                     "ExitCode": s.exit_code,
                     "Ports": ports_text(s),
                     "Names": r.name,
+                    "Pod": pod,
+                    "PodName": pod_name,
                 });
                 println!("{v}");
             }
@@ -84,7 +108,7 @@ pub fn ps(root: &Path, all: bool, quiet: bool, format: &str) -> anyhow::Result<i
             let table: Vec<Vec<String>> = rows
                 .iter()
                 .map(|(r, s)| {
-                    vec![
+                    let mut row = vec![
                         r.short_id().to_string(),
                         r.image.clone(),
                         command_text(r),
@@ -92,10 +116,15 @@ pub fn ps(root: &Path, all: bool, quiet: bool, format: &str) -> anyhow::Result<i
                         status_text(s),
                         ports_text(s),
                         r.name.clone(),
-                    ]
+                    ];
+                    if pods {
+                        let (pod, pod_name) = pod_of(root, r);
+                        row.extend([pod.chars().take(12).collect(), pod_name]);
+                    }
+                    row
                 })
                 .collect();
-            let headers = [
+            let mut headers = vec![
                 "CONTAINER ID",
                 "IMAGE",
                 "COMMAND",
@@ -104,6 +133,9 @@ pub fn ps(root: &Path, all: bool, quiet: bool, format: &str) -> anyhow::Result<i
                 "PORTS",
                 "NAMES",
             ];
+            if pods {
+                headers.extend(["POD ID", "PODNAME"]);
+            }
             for line in crate::render::table::lines(&headers, &table) {
                 println!("{line}");
             }

@@ -1,15 +1,12 @@
 //! run, create, start, restart, and the hidden monitor verb.
 
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use hoist_runtime::container::config::{HealthOverrides, RunOptions};
 use hoist_runtime::container::{self, state, Status};
 use hoist_runtime::monitor::{self, Attach, Ready};
 use hoist_runtime::time::parse_duration;
-use std::io::{BufRead, BufReader};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use super::run_error;
 use crate::cli::container::{CreateArgs, RunArgs};
@@ -155,7 +152,7 @@ pub fn start_detached(root: &Path, id: &str) -> anyhow::Result<()> {
 }
 
 /// Starts `hoist VERB ID --ready-fd 3` in its own session (stderr to `log`)
-/// and waits for its "ok" or "err CODE MESSAGE".
+/// and waits for its "ok" or "err CODE MESSAGE" (monitor/detached.rs).
 pub fn spawn_reporting(
     root: &Path,
     verb: &str,
@@ -163,55 +160,11 @@ pub fn spawn_reporting(
     log_path: &Path,
     what: &str,
 ) -> anyhow::Result<()> {
-    let (r, w) = hoist_runtime::core::spawn::pipe().context("creating a pipe")?;
-    let exe = std::env::current_exe().context("finding the hoist binary")?;
-    let log = std::fs::File::create(log_path)
-        .with_context(|| format!("creating {}", log_path.display()))?;
-    let wfd = w.as_raw_fd();
-    let mut cmd = Command::new(exe);
-    cmd.arg("--root")
-        .arg(root)
-        .arg(verb)
-        .arg(id)
-        .arg("--ready-fd")
-        .arg("3")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log));
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            libc::setsid();
-            if libc::dup2(wfd, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let child = cmd
-        .spawn()
-        .with_context(|| format!("starting the {what}"))?;
-    drop(w);
-    drop(cmd);
-    let mut line = String::new();
-    BufReader::new(std::fs::File::from(r))
-        .read_line(&mut line)
-        .context("reading the monitor's report")?;
-    // The monitor lives on in its own session; it is not waited for here.
+    let child = monitor::detached::spawn_reporting(root, verb, id, &[], log_path, what)
+        .map_err(run_error)?;
+    // It lives on in its own session; it is not waited for here.
     std::mem::forget(child);
-    let line = line.trim();
-    if line == "ok" {
-        return Ok(());
-    }
-    if let Some(rest) = line.strip_prefix("err ") {
-        let (code, msg) = rest.split_once(' ').unwrap_or(("125", rest));
-        return Err(coded(code.parse().unwrap_or(125), anyhow!("{msg}")));
-    }
-    let log = std::fs::read_to_string(log_path).unwrap_or_default();
-    Err(coded(
-        125,
-        anyhow!("the {what} failed to start: {}", log.trim()),
-    ))
+    Ok(())
 }
 
 pub fn start(
@@ -231,6 +184,14 @@ pub fn start(
     for name in names {
         let rec = container::find(root, name)?;
         let st = state::read_live(&container::container_dir(root, &rec.id));
+        if st.unsupervised {
+            return Err(coded(
+                1,
+                anyhow!(
+                    "cannot start container {name}: its monitor ended unexpectedly while processes of it still run; stop them with `hoist stop {name}` (or `hoist rm -f {name}`) first"
+                ),
+            ));
+        }
         if !matches!(st.status, Status::Running | Status::Restarting) {
             super::pod::ensure_running(root, &rec)?;
             start_detached(root, &rec.id)?;

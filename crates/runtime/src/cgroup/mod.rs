@@ -250,16 +250,7 @@ impl Cgroup {
     /// died) and waits briefly for them to go.
     pub fn kill_all(&self) {
         for _ in 0..100 {
-            let pids: Vec<i32> = self
-                .dirs
-                .iter()
-                .filter_map(|d| std::fs::read_to_string(d.join("cgroup.procs")).ok())
-                .flat_map(|s| {
-                    s.lines()
-                        .filter_map(|l| l.trim().parse().ok())
-                        .collect::<Vec<_>>()
-                })
-                .collect();
+            let pids = self.pids();
             if pids.is_empty() {
                 return;
             }
@@ -269,6 +260,35 @@ impl Cgroup {
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+    }
+
+    /// The processes in the cgroup (in any of its hierarchies; a PID listed
+    /// in several is listed once). Zombies are not listed: a process leaves
+    /// its cgroups when it exits.
+    pub fn pids(&self) -> Vec<i32> {
+        let mut pids: Vec<i32> = self
+            .dirs
+            .iter()
+            .filter_map(|d| std::fs::read_to_string(d.join("cgroup.procs")).ok())
+            .flat_map(|s| {
+                s.lines()
+                    .filter_map(|l| l.trim().parse().ok())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    }
+
+    /// Sends `signal` to every process in the cgroup; returns how many.
+    pub fn signal_all(&self, signal: i32) -> usize {
+        let pids = self.pids();
+        for pid in &pids {
+            // SAFETY: kill on PIDs listed in our own container's cgroup.
+            unsafe { libc::kill(*pid, signal) };
+        }
+        pids.len()
     }
 
     /// Removes the directories (waits briefly for exiting processes to leave).

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod create;
 pub mod state;
+pub mod unsupervised;
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -59,7 +59,19 @@ pub struct State {
     /// `started`): None without a startup probe.
     #[serde(default)]
     pub started: Option<bool>,
+    /// Set by `read_live`, never stored: the state says running, its monitor
+    /// is gone, yet processes are still in the container's cgroup (the
+    /// parent-death signal normally takes them with the monitor). They run
+    /// without logs, ports or supervision; `stop`, `kill` and `rm -f` act on
+    /// the cgroup directly and `start` is refused.
+    #[serde(skip)]
+    pub unsupervised: bool,
 }
+
+/// What `read_live` says of a container whose monitor died.
+pub const MONITOR_DIED: &str =
+    "the container's monitor ended unexpectedly (killed?); the container was killed with it";
+pub const MONITOR_DIED_RUNNING: &str = "the container's monitor ended unexpectedly (killed?), but processes of the container still run, without logs, published ports or supervision: stop it (hoist stop) or remove it (hoist rm -f)";
 
 pub fn read(dir: &Path) -> State {
     std::fs::read(dir.join("state.json"))
@@ -89,15 +101,24 @@ pub fn monitor_alive(s: &State) -> bool {
     s.monitor_pid > 0 && process_start_time(s.monitor_pid) == Some(s.monitor_start)
 }
 
-/// The state as it really is: running only while its monitor lives.
+/// The state as it really is: running only while its monitor lives, or
+/// while processes are left in its cgroup after the monitor died (then
+/// `unsupervised`). `dir` is the container's directory (named by its ID).
 pub fn read_live(dir: &Path) -> State {
     let mut s = read(dir);
     let live = matches!(s.status, Status::Running | Status::Restarting);
     if live && !monitor_alive(&s) {
+        let id = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if !id.is_empty() && !crate::cgroup::Cgroup::existing(id).pids().is_empty() {
+            s.status = Status::Running;
+            s.unsupervised = true;
+            s.error = MONITOR_DIED_RUNNING.into();
+            return s;
+        }
         s.status = Status::Exited;
         s.pid = 0;
         if s.error.is_empty() {
-            s.error = "the container's monitor ended unexpectedly".into();
+            s.error = MONITOR_DIED.into();
             s.exit_code = 255;
         }
     }

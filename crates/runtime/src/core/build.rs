@@ -336,5 +336,6 @@ pub fn process_plan(p: &Process, stdio: [RawFd; 3]) -> Result<ProcessPlan> {
         rlimits,
         stdio,
         tty: p.terminal().unwrap_or(false),
+        parent_death_signal: 0,
     })
 }

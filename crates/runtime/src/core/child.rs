@@ -40,12 +40,13 @@ pub enum Step {
     JoinCgroup,
     Fork,
     Console,
+    ParentDeath,
 }
 
 impl Step {
     pub fn from_u32(n: u32) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 26] = [
+        const ALL: [Step; 27] = [
             CgroupNs,
             Propagation,
             Rootfs,
@@ -72,6 +73,7 @@ impl Step {
             JoinCgroup,
             Fork,
             Console,
+            ParentDeath,
         ];
         ALL.iter().copied().find(|s| *s as u32 == n)
     }
@@ -107,15 +109,21 @@ fn err(step: Step, idx: usize) -> impl Fn(i32) -> Fail {
 pub struct ChildArgs<'a> {
     pub plan: &'a ContainerPlan,
     pub err_fd: c_int,
+    /// The parent's end of the error pipe, which the child closes at once:
+    /// then the parent's copy is the only reader left, and a parent that has
+    /// died shows as POLLERR on `err_fd` (see `exec_process`).
+    pub err_read_fd: c_int,
 }
 
 /// Entry point of the cloned child. Never returns.
 pub fn container_main(args: &ChildArgs) -> ! {
     let e = args.err_fd;
+    // SAFETY: closing our copy of a descriptor only the parent reads.
+    unsafe { libc::close(args.err_read_fd) };
     if let Err(f) = setup_container(args) {
         die(e, f)
     }
-    let f = exec_process(&args.plan.process);
+    let f = exec_process(&args.plan.process, e);
     die(e, f)
 }
 
@@ -428,8 +436,10 @@ pub unsafe fn loopback_up() -> Result<(), i32> {
 }
 
 /// Final steps shared with `exec`: limits, terminal, stdio, credentials,
-/// capabilities, cwd, then execve. Returns only on failure.
-pub fn exec_process(p: &ProcessPlan) -> Fail {
+/// capabilities, the parent-death signal, cwd, then execve. Returns only on
+/// failure. `err_fd` is the write end of the error pipe whose only reader is
+/// the parent (used only with a parent-death signal).
+pub fn exec_process(p: &ProcessPlan, err_fd: c_int) -> Fail {
     // SAFETY: raw syscalls on prepared data.
     unsafe {
         for (i, (res, lim)) in p.rlimits.iter().enumerate() {
@@ -492,6 +502,11 @@ pub fn exec_process(p: &ProcessPlan) -> Fail {
                 return (Step::NoNewPrivs, 0, e);
             }
         }
+        if p.parent_death_signal != 0 {
+            if let Err(f) = arm_parent_death(p.parent_death_signal, err_fd) {
+                return f;
+            }
+        }
         if libc::chdir(p.cwd.as_ptr()) < 0 {
             return (Step::Chdir, 0, sys::errno());
         }
@@ -509,6 +524,27 @@ pub fn exec_process(p: &ProcessPlan) -> Fail {
         }
         (Step::Exec, 0, first_error)
     }
+}
+
+/// PR_SET_PDEATHSIG, after the credentials are final: the kernel clears it
+/// when the euid, egid or fs ids change (set_ids above), and an execve
+/// clears it only for a set-uid or file-capability binary, which
+/// no_new_privs (always set by spec.rs) keeps from taking effect. A parent
+/// that died before the prctl sends no signal any more; it is seen here
+/// instead: its end of the error pipe was the only reader, so the pipe
+/// reports POLLERR, and the child ends itself rather than run unsupervised.
+unsafe fn arm_parent_death(signal: c_int, err_fd: c_int) -> Result<(), Fail> {
+    sys::prctl(libc::PR_SET_PDEATHSIG, signal as c_ulong, 0)
+        .map_err(|e| (Step::ParentDeath, 0, e))?;
+    let mut pfd = libc::pollfd {
+        fd: err_fd,
+        events: 0,
+        revents: 0,
+    };
+    if libc::poll(&mut pfd, 1, 0) > 0 && pfd.revents & libc::POLLERR != 0 {
+        libc::_exit(128 + signal);
+    }
+    Ok(())
 }
 
 /// Default dispositions and an empty mask: ignored signals survive execve, and

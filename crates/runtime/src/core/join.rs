@@ -104,7 +104,7 @@ fn join_main(args: &JoinArgs) -> ! {
         // SAFETY: ends the intermediate process.
         unsafe { libc::_exit(0) }
     }
-    let fail = child::exec_process(&plan.process);
+    let fail = child::exec_process(&plan.process, e);
     child::die(e, fail)
 }
 

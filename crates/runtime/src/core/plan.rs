@@ -154,6 +154,11 @@ pub struct ProcessPlan {
     pub stdio: [RawFd; 3],
     /// Make stdin the controlling terminal (a pty slave) in a new session.
     pub tty: bool,
+    /// The signal the process gets when the thread that started it ends
+    /// (PR_SET_PDEATHSIG; 0: none). A container's monitor sets SIGKILL so
+    /// a killed monitor takes its container with it instead of leaving it
+    /// running unlogged and unsupervised.
+    pub parent_death_signal: c_int,
 }
 
 /// A container's whole setup.

@@ -66,6 +66,7 @@ pub fn spawn_begin(plan: &ContainerPlan) -> Result<Started> {
     let args = ChildArgs {
         plan,
         err_fd: err_w.as_raw_fd(),
+        err_read_fd: err_r.as_raw_fd(),
     };
     let mut stack = vec![0u8; STACK_SIZE];
     // SAFETY: the stack top is inside `stack`, 16-byte aligned; the callback
@@ -129,6 +130,7 @@ pub fn start_error(plan: &ContainerPlan, report: [u8; 12]) -> RuntimeError {
         Some(Step::Readonly) => format!("making {:?} read-only", plan.readonly.get(idx as usize)),
         Some(Step::JoinCgroup) => "joining the container's cgroup".into(),
         Some(Step::Console) => "making the terminal in the container's /dev/pts".into(),
+        Some(Step::ParentDeath) => "tying the container to its monitor (PR_SET_PDEATHSIG)".into(),
         _ => return process_error(&plan.process, step, idx, errno),
     };
     RuntimeError::Start {

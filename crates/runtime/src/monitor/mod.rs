@@ -7,7 +7,9 @@
 
 pub mod attach;
 pub mod control;
+pub mod detached;
 mod healthloop;
+mod podwatch;
 
 use nix::sys::signal::Signal;
 use std::fs::File;
@@ -254,9 +256,15 @@ fn start(
             stdio: io.child_fds(),
         },
     )?;
+    // A killed monitor takes the container with it (the kernel SIGKILLs
+    // its PID 1, and with it the whole PID namespace): nothing may go on
+    // running unlogged and unsupervised, without its published ports.
+    // This thread spawns the child and lives until it has been reaped.
+    plan.process.parent_death_signal = libc::SIGKILL;
     plan.console_size = io.console_size(attach.as_ref());
     plan.console_socket = io.take_console_socket();
     crate::pod::confirm(&rec, &pod_holder)?;
+    refuse_leftovers(&rec)?;
     let limits = Limits::from_spec(spec.linux().as_ref().and_then(|l| l.resources().as_ref()));
     let (cgroup, join_files) = Cgroup::create_joinable(id, &limits)?;
     plan.cgroup_join = join_files;
@@ -363,6 +371,9 @@ fn start(
     let s = shared.clone();
     std::thread::spawn(move || control::serve(listener, s));
     crate::probe::start(&shared, gate, pid);
+    if let (Some(pod), Some(holder)) = (rec.pod.as_deref(), pod_holder) {
+        podwatch::start(root, pod, holder, shared.clone());
+    }
     gate.set_pid(pid);
     crate::events::emit(
         root,
@@ -380,6 +391,26 @@ fn start(
         networks,
         _lock: lock,
         _stdin_keepalive: keepalive,
+    })
+}
+
+/// Processes still in the container's cgroup (left by a monitor that was
+/// killed while something kept them alive) would share the new run's cgroup
+/// and limits: the start is refused until they are stopped.
+fn refuse_leftovers(rec: &ContainerRecord) -> Result<()> {
+    let left = Cgroup::existing(&rec.id).pids();
+    if left.is_empty() {
+        return Ok(());
+    }
+    Err(RuntimeError::Start {
+        message: format!(
+            "container {} still has {} running process(es) from before its monitor ended (PIDs {left:?}): stop them with `hoist stop {}` or `hoist rm -f {}` first",
+            rec.name,
+            left.len(),
+            rec.name,
+            rec.name
+        ),
+        exit_code: 125,
     })
 }
 

@@ -17,11 +17,43 @@ use crate::container::state::process_start_time;
 use crate::error::{IoContext, Result, RuntimeError};
 use crate::monitor::Ready;
 
+/// A running member whose namespaces a replacement holder adopts
+/// (recover.rs): its PID and /proc start time, against PID reuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Adopt {
+    pub pid: i32,
+    pub start: u64,
+}
+
+impl Adopt {
+    /// "PID:START", as passed on the holder's command line.
+    pub fn parse(s: &str) -> Option<Adopt> {
+        let (pid, start) = s.split_once(':')?;
+        Some(Adopt {
+            pid: pid.parse().ok()?,
+            start: start.parse().ok()?,
+        })
+    }
+    pub fn arg(&self) -> String {
+        format!("{}:{}", self.pid, self.start)
+    }
+}
+
 /// Runs the holder until SIGTERM/SIGINT. `ready` receives "ok" once the
-/// namespaces exist and the ports are bound, or "err CODE MESSAGE".
-pub fn run(root: &Path, id: &str, mut ready: Ready) -> Result<i32> {
-    match setup(root, id) {
+/// namespaces exist and the ports are bound, or "err CODE MESSAGE". With
+/// `adopt`, the namespaces are those of a running member (a holder that
+/// died is being replaced) instead of new ones.
+pub fn run(root: &Path, id: &str, mut ready: Ready, adopt: Option<Adopt>) -> Result<i32> {
+    match setup(root, id, adopt) {
         Ok(lock) => {
+            if let Ok(rec) = load(root, id) {
+                let ev = crate::events::Event::pod(&rec, "start");
+                let ev = match adopt {
+                    Some(a) => ev.with("recovered", "true").with("adopted", a.pid),
+                    None => ev,
+                };
+                crate::events::emit(root, &ev);
+            }
             ready.send("ok");
             // Signals were blocked before any thread started: they queue
             // here instead of killing the process half-way.
@@ -45,41 +77,36 @@ fn stop_signals() -> SigSet {
     set
 }
 
-fn setup(root: &Path, id: &str) -> Result<File> {
+/// The pod's lock, waiting briefly: someone reaping a dead holder
+/// (`super::reap`) holds it for a moment; a live holder holds it for good.
+fn lock(root: &Path, id: &str, name: &str) -> Result<File> {
+    let dir = pod_dir(root, id);
+    for _ in 0..50 {
+        if let Some(lock) = super::try_lock(&dir) {
+            return Ok(lock);
+        }
+        if super::live(root, id).is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Err(RuntimeError::Invalid(format!(
+        "pod {name} is already running"
+    )))
+}
+
+fn setup(root: &Path, id: &str, adopt: Option<Adopt>) -> Result<File> {
     let rec = load(root, id)?;
     let dir = pod_dir(root, id);
-    let lock = File::create(dir.join("pod.lock")).ctx(|| format!("locking {}", dir.display()))?;
-    // SAFETY: flock on our own descriptor.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } < 0 {
-        return Err(RuntimeError::Invalid(format!(
-            "pod {} is already running",
-            rec.name
-        )));
-    }
+    let lock = lock(root, id, &rec.name)?;
+    // A state.json left now is a dead holder's: it is reported here.
+    super::reap_locked(root, id, &dir);
     let _ = stop_signals().thread_block();
     let listeners = crate::ports::bind_all(&rec.ports)?;
     let ports = listeners.iter().map(|(_, m)| *m).collect();
-    // SAFETY: unshare/sethostname on this (so far only) thread; every
-    // thread started later inherits the new namespaces.
-    unsafe {
-        if libc::unshare(libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS) < 0 {
-            return Err(RuntimeError::io(
-                "creating the pod's namespaces",
-                std::io::Error::last_os_error(),
-            ));
-        }
-        if libc::sethostname(rec.name.as_ptr() as *const libc::c_char, rec.name.len()) < 0 {
-            return Err(RuntimeError::io(
-                "setting the pod's host name",
-                std::io::Error::last_os_error(),
-            ));
-        }
-        crate::core::child::loopback_up().map_err(|errno| {
-            RuntimeError::io(
-                "bringing up the pod's loopback",
-                std::io::Error::from_raw_os_error(errno),
-            )
-        })?;
+    match adopt {
+        Some(a) => adopt_namespaces(a)?,
+        None => new_namespaces(&rec.name)?,
     }
     let me = std::process::id() as i32;
     let gate = Arc::new(crate::gate::Gate::default());
@@ -98,6 +125,66 @@ fn setup(root: &Path, id: &str) -> Result<File> {
     let data = serde_json::to_vec_pretty(&st).unwrap_or_default();
     crate::fsutil::write_atomic(&dir.join("state.json"), &data)?;
     Ok(lock)
+}
+
+/// New net, IPC and UTS namespaces for the pod, named after it, with `lo`
+/// up. On this (so far only) thread: every thread started later inherits
+/// them.
+fn new_namespaces(name: &str) -> Result<()> {
+    // SAFETY: unshare/sethostname on this thread, with a valid buffer.
+    unsafe {
+        if libc::unshare(libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS) < 0 {
+            return Err(RuntimeError::io(
+                "creating the pod's namespaces",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        if libc::sethostname(name.as_ptr() as *const libc::c_char, name.len()) < 0 {
+            return Err(RuntimeError::io(
+                "setting the pod's host name",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        crate::core::child::loopback_up().map_err(|errno| {
+            RuntimeError::io(
+                "bringing up the pod's loopback",
+                std::io::Error::from_raw_os_error(errno),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Enters the net, IPC and UTS namespaces of a running member: the pod's
+/// own, which outlived the holder that made them. The files are opened
+/// first, then the member is checked to be the same process (not a reused
+/// PID), then this (so far only) thread joins them.
+fn adopt_namespaces(a: Adopt) -> Result<()> {
+    let mut files = Vec::new();
+    for (name, flag) in [
+        ("net", libc::CLONE_NEWNET),
+        ("ipc", libc::CLONE_NEWIPC),
+        ("uts", libc::CLONE_NEWUTS),
+    ] {
+        let path = format!("/proc/{}/ns/{name}", a.pid);
+        files.push((File::open(&path).ctx(|| format!("opening {path}"))?, flag));
+    }
+    if process_start_time(a.pid) != Some(a.start) {
+        return Err(RuntimeError::Invalid(format!(
+            "the pod member (PID {}) whose namespaces were to be adopted has ended",
+            a.pid
+        )));
+    }
+    for (f, flag) in &files {
+        // SAFETY: setns on a namespace descriptor we opened.
+        if unsafe { libc::setns(f.as_raw_fd(), *flag) } < 0 {
+            return Err(RuntimeError::io(
+                "entering the pod's namespaces",
+                std::io::Error::last_os_error(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Kubernetes' pod readiness: the pod's ports take new connections only

@@ -13,8 +13,13 @@
 //! On disk: `<root>/pods/<id>/{pod.json,state.json,pod.lock,holder.log}`,
 //! names in `<root>/pods/.names/<name>`. Membership is the `pod` field of
 //! each container's record (no list to keep in step).
+//!
+//! A holder that dies (killed with -9) is replaced by its running members'
+//! monitors (recover.rs): the new holder adopts the namespaces the members
+//! are still in, so the pod's network, IPC and host name carry on.
 
 pub mod holder;
+pub mod recover;
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use serde::{Deserialize, Serialize};
@@ -123,6 +128,7 @@ pub fn create(
         let _ = std::fs::remove_file(&name_file);
         return Err(e);
     }
+    crate::events::emit(root, &crate::events::Event::pod(&rec, "create"));
     Ok(rec)
 }
 
@@ -193,10 +199,55 @@ pub fn list(root: &Path) -> Vec<(PodRecord, Option<PodState>)> {
 
 /// The holder's state if it is alive (same PID, same start time).
 pub fn live(root: &Path, id: &str) -> Option<PodState> {
-    let s: PodState = std::fs::read(pod_dir(root, id).join("state.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())?;
+    let s = recorded(&pod_dir(root, id))?;
     (s.pid > 0 && process_start_time(s.pid) == Some(s.start)).then_some(s)
+}
+
+/// The holder's state.json as written, alive or not.
+fn recorded(dir: &Path) -> Option<PodState> {
+    std::fs::read(dir.join("state.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+/// Takes the pod's lock (pod.lock, held by its holder for the whole of its
+/// life) without waiting: None while a holder runs or starts.
+pub(crate) fn try_lock(dir: &Path) -> Option<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("pod.lock"))
+        .ok()?;
+    // SAFETY: flock on our own descriptor.
+    (unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0).then_some(f)
+}
+
+/// Records a holder that died without being asked to (killed: it left its
+/// state.json behind): a `died` pod event, once, and the stale state goes.
+/// Only while holding the pod's lock, which no live holder then has, so
+/// whoever first takes it after the death (a replacement holder, `pod ps`,
+/// `pod start`...) reports it and the others find nothing left to report.
+pub fn reap(root: &Path, id: &str) {
+    let dir = pod_dir(root, id);
+    if let Some(_lock) = try_lock(&dir) {
+        reap_locked(root, id, &dir);
+    }
+}
+
+/// `reap`'s work, by a caller that holds the pod's lock.
+pub(crate) fn reap_locked(root: &Path, id: &str, dir: &Path) {
+    let Some(stale) = recorded(dir) else { return };
+    if std::fs::remove_file(dir.join("state.json")).is_err() {
+        return;
+    }
+    if let Ok(rec) = load(root, id) {
+        crate::events::emit(
+            root,
+            &crate::events::Event::pod(&rec, "died").with("pid", stale.pid),
+        );
+    }
 }
 
 /// The pod's containers, oldest first (the order they start in).
@@ -221,9 +272,11 @@ pub fn remove(root: &Path, rec: &PodRecord) -> Result<()> {
             rec.name, c.name
         )));
     }
+    reap(root, &rec.id);
     let dir = pod_dir(root, &rec.id);
     std::fs::remove_dir_all(&dir).ctx(|| format!("removing {}", dir.display()))?;
     let _ = std::fs::remove_file(names_dir(root).join(&rec.name));
+    crate::events::emit(root, &crate::events::Event::pod(rec, "remove"));
     Ok(())
 }
 
