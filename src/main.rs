@@ -45,6 +45,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Transfer(cmd) => commands::transfer::run(cmd, &global),
         Command::Container(cmd) => commands::container::run(cmd, &global),
         Command::Build(cmd) => commands::build::run(cmd, &global),
+        Command::Dns(cmd) => commands::dns::run(cmd, &global),
         Command::Network(cmd) => commands::network::run(cmd, &global),
     }
 }

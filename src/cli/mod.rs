@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod container;
+pub mod dns;
 pub mod image;
 pub mod network;
 pub mod registry;
@@ -52,6 +53,8 @@ pub enum Command {
     Container(container::ContainerCommand),
     #[command(flatten)]
     Build(build::BuildCommand),
+    #[command(flatten)]
+    Dns(dns::DnsCommand),
     #[command(flatten)]
     Network(network::NetworkTop),
 }

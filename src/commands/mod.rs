@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod container;
+pub mod dns;
 pub mod events;
 pub mod image;
 pub mod network;

@@ -5,8 +5,10 @@ mod common;
 
 mod build;
 mod container;
+mod dns;
 mod image;
 mod layers;
+mod network;
 mod pods;
 mod probes;
 mod registry;
