@@ -8,7 +8,6 @@ mod container;
 mod dns;
 mod image;
 mod layers;
-mod network;
 mod pods;
 mod probes;
 mod registry;
