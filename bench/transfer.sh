@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Registry client benchmark: hoist vs `skopeo copy`, side by side in the same
-# run, pushing then pulling an image of 8 layers x 64 MiB (random, gzip
-# wrapped so skopeo does not recompress) to one local docker-registry
+# run, pushing then pulling an image of 8 layers x 64 MiB (a tar of one random
+# file each, gzip wrapped so skopeo does not recompress) to one local docker-registry
 # (CNCF distribution 2.8) on 127.0.0.1.
 #
 #   bench/transfer.sh                 # 3 measured runs per side (RUNS=N to change)
@@ -70,7 +70,9 @@ echo "making $LAYERS layers of $LAYER_MIB MiB ..."
 layers_json=""
 diff_ids=""
 for i in $(seq 1 "$LAYERS"); do
-  head -c "$((LAYER_MIB << 20))" /dev/urandom >"$WORK/layer"
+  # A tar holding one random file: pulls check every layer as a tar.
+  head -c "$((LAYER_MIB << 20))" /dev/urandom >"$WORK/data"
+  tar -C "$WORK" -cf "$WORK/layer" data
   diff_ids="$diff_ids\"sha256:$(sha256sum "$WORK/layer" | cut -c1-64)\","
   gzip -1 -c "$WORK/layer" >"$WORK/layer.gz"
   d=$(sha256sum "$WORK/layer.gz" | cut -c1-64)
@@ -78,7 +80,7 @@ for i in $(seq 1 "$LAYERS"); do
   mv "$WORK/layer.gz" "$BLOBS/$d"
   layers_json="$layers_json{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$d\",\"size\":$size},"
 done
-rm -f "$WORK/layer"
+rm -f "$WORK/layer" "$WORK/data"
 printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[%s]}}' "${diff_ids%,}" >"$WORK/config"
 cd_=$(sha256sum "$WORK/config" | cut -c1-64)
 cp "$WORK/config" "$BLOBS/$cd_"
