@@ -32,7 +32,17 @@ impl Store {
     /// is `IndexCorrupt` (its message points at `hoist system check --repair`).
     pub fn read_index(&self) -> Result<ImageIndex> {
         let path = self.index_path();
-        let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            // Open only leaves it missing when a previous copy can restore it.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::IndexCorrupt {
+                    path,
+                    reason: "it is missing".into(),
+                })
+            }
+            Err(e) => return Err(io_err(&path)(e)),
+        };
         parse_index(&bytes).map_err(|reason| StoreError::IndexCorrupt { path, reason })
     }
 

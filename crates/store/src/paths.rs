@@ -54,7 +54,10 @@ impl Store {
             crate::blobs::write_file_atomic(self, &layout, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
         }
         let index = self.index_path();
-        if !index.exists() {
+        // A missing index with a previous copy beside it lost its names: leave
+        // it missing so commands say so (and `system check --repair` restores
+        // it) rather than start over with an empty one.
+        if !index.exists() && !self.index_prev_path().exists() {
             let _lock = self.lock_index()?;
             if !index.exists() {
                 crate::blobs::write_file_atomic(

@@ -21,55 +21,58 @@ pub const PRIVATE_DIR_MODE: u32 = 0o700;
 impl Store {
     /// Creates the root and every state directory 0700, and tightens them when
     /// they already exist with looser modes (a store made by an older hoist).
+    /// On the common path this is one stat per directory.
     pub(crate) fn secure_dirs(&self) -> Result<()> {
         let root = self.root();
-        let created = create_private(root)?;
-        if created || holds_only_hoist_entries(root) {
-            tighten(root)?;
+        match std::fs::metadata(root) {
+            Ok(meta) => {
+                // A root the user pointed at that holds other files (say
+                // `--root /srv`, or /tmp) keeps its mode: chmod-ing someone
+                // else's directory is not ours to do. The state dirs below it
+                // are still private, which is what keeps image content unreachable.
+                if meta.mode() & 0o7777 != PRIVATE_DIR_MODE && holds_only_hoist_entries(root) {
+                    set_private(root)?;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_private(root)?,
+            Err(e) => return Err(io_err(root)(e)),
         }
-        // A root the user pointed at that holds other files (say `--root /srv`,
-        // or /tmp) keeps its mode: chmod-ing someone else's directory is not
-        // ours to do. The state dirs below it are still private, which is
-        // what keeps image content unreachable.
         for name in paths::STATE_DIRS {
             let dir = root.join(name);
-            create_private(&dir)?;
-            tighten(&dir)?;
+            match std::fs::metadata(&dir) {
+                Ok(meta) if meta.mode() & 0o7777 == PRIVATE_DIR_MODE => {}
+                Ok(_) => set_private(&dir)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_private(&dir)?,
+                Err(e) => return Err(io_err(&dir)(e)),
+            }
         }
         for name in paths::OPTIONAL_STATE_DIRS {
             let dir = root.join(name);
-            if dir.is_dir() {
-                tighten(&dir)?;
+            if let Ok(meta) = std::fs::metadata(&dir) {
+                if meta.is_dir() && meta.mode() & 0o7777 != PRIVATE_DIR_MODE {
+                    set_private(&dir)?;
+                }
             }
         }
         Ok(())
     }
 }
 
-/// Creates `dir` (and missing parents, with the default mode) as 0700;
-/// returns whether `dir` itself was created.
-fn create_private(dir: &Path) -> Result<bool> {
-    if dir.is_dir() {
-        return Ok(false);
-    }
+/// Creates `dir` (and missing parents, with the default mode) as 0700,
+/// whatever the umask; another process creating it first is fine.
+fn create_private(dir: &Path) -> Result<()> {
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(io_err(parent))?;
     }
     match DirBuilder::new().mode(PRIVATE_DIR_MODE).create(dir) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(false),
+        Ok(()) => set_private(dir),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
         Err(e) => Err(io_err(dir)(e)),
     }
 }
 
-/// Sets `dir` to 0700 unless it already is (one stat on the common path).
-fn tighten(dir: &Path) -> Result<()> {
-    let meta = std::fs::metadata(dir).map_err(io_err(dir))?;
-    if meta.mode() & 0o7777 != PRIVATE_DIR_MODE {
-        std::fs::set_permissions(dir, Permissions::from_mode(PRIVATE_DIR_MODE))
-            .map_err(io_err(dir))?;
-    }
-    Ok(())
+fn set_private(dir: &Path) -> Result<()> {
+    std::fs::set_permissions(dir, Permissions::from_mode(PRIVATE_DIR_MODE)).map_err(io_err(dir))
 }
 
 /// Whether every entry of `root` is one hoist makes (an empty dir counts):

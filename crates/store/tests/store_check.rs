@@ -241,3 +241,25 @@ fn a_snapshot_of_an_image_in_use_is_left_in_place() {
     assert!(!report.all_repaired());
     assert!(snapshot.join("readme").exists());
 }
+
+#[test]
+fn a_deleted_index_is_not_replaced_by_an_empty_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, tree) = (dir.path().join("root"), dir.path().join("t"));
+    let store = Store::open(&root).unwrap();
+    sample_tree(&tree);
+    image_from_tree(&store, &tree, "app:1");
+    image_from_tree(&store, &tree, "app:2");
+    std::fs::remove_file(store.content_dir().join("index.json")).unwrap();
+    let store = Store::open(&root).unwrap();
+    let err = store.names().unwrap_err();
+    assert!(err.to_string().contains("it is missing"), "{err}");
+    let repaired = store
+        .check(&CheckOptions {
+            repair: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(repaired.all_repaired(), "{:?}", repaired.problems);
+    assert_eq!(store.names().unwrap().len(), 1);
+}
