@@ -27,6 +27,11 @@ pub enum ServeError {
         #[source]
         source: crate::driver::DriverError,
     },
+    #[error(
+        "S3 storage check failed: {0} (check that the bucket exists, the endpoint is right, \
+         and the credentials may list and write the bucket)"
+    )]
+    StorageCheck(String),
     #[error("auth setup: {0}")]
     Auth(#[from] crate::auth::AuthSetupError),
     #[error("TLS setup from {cert} and {key}: {source}")]
@@ -113,6 +118,12 @@ impl Running {
 /// Binds and starts serving; returns once the listener is up.
 pub async fn start(config: &Config) -> Result<Running, ServeError> {
     let app = build(config)?;
+    app.storage.driver().check().await.map_err(|e| {
+        ServeError::StorageCheck(match e {
+            crate::driver::DriverError::Unavailable { message, .. } => message,
+            other => other.to_string(),
+        })
+    })?;
     let addr = config.listen_addr()?;
     let service = api::router(app).into_make_service();
     let handle = Handle::new();

@@ -9,6 +9,7 @@ use common::*;
 use hoist_registry::config::{AccessRule, AuthMode};
 use reqwest::StatusCode;
 use serde_json::Value;
+use std::time::Duration;
 
 fn rule(subjects: &[&str], repos: &[&str], actions: &[&str]) -> AccessRule {
     let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
@@ -329,4 +330,153 @@ async fn anonymous_pull_when_enabled() {
         post_blob(&reg, "pub", None).await.status(),
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// Starts an upload in team/app with `auth`; returns its path.
+async fn upload_path(reg: &Reg, auth: &str) -> String {
+    let r = reg
+        .http
+        .post(reg.u("/v2/team/app/blobs/uploads/"))
+        .header("authorization", auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+fn patch_head(path: &str, len: usize, auth: Option<&str>, extra: &str) -> String {
+    let auth = auth
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "PATCH {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {len}\r\n{auth}{extra}\r\n"
+    )
+}
+
+/// What Go's HTTP client (and so most CI tools) does: PATCH a chunk without
+/// credentials, read the 401, retry with credentials on the same connection.
+/// The body is under the drain limit, so the server reads and discards it
+/// and the connection stays usable; before, the 401 came back before the
+/// body was read, without `Connection: close`, and the connection then
+/// closed under the retry (EOF).
+async fn retry_on_the_same_connection(reg: &Reg, auth: &str) {
+    let path = upload_path(reg, auth).await;
+    let body = random_bytes(64 * 1024);
+    let mut conn = RawConn::connect(reg).await;
+    conn.send(patch_head(&path, body.len(), None, "").as_bytes())
+        .await
+        .unwrap();
+    // A client streams the body while already reading the response: give
+    // the server the chance to answer before the body arrives.
+    conn.answered_within(Duration::from_millis(500)).await;
+    conn.send(&body).await.expect("sending the body");
+    let r = conn.response().await.expect("a complete 401");
+    assert_eq!(r.status, 401, "{r:?}");
+    assert!(r.header("www-authenticate").is_some(), "{r:?}");
+    assert!(
+        !r.closes(),
+        "a small body is drained, not a reason to close"
+    );
+
+    conn.send(patch_head(&path, body.len(), Some(auth), "").as_bytes())
+        .await
+        .expect("the connection still takes a request");
+    conn.send(&body).await.unwrap();
+    let r = conn
+        .response()
+        .await
+        .expect("the retry on the same connection is answered");
+    assert_eq!(r.status, 202, "{r:?}");
+    assert_eq!(
+        r.header("range"),
+        Some(format!("0-{}", body.len() - 1).as_str())
+    );
+
+    // An early 404 (unknown session, credentials fine) drains the same way.
+    let missing = format!("/v2/team/app/blobs/uploads/{}", "0".repeat(32));
+    conn.send(patch_head(&missing, body.len(), Some(auth), "").as_bytes())
+        .await
+        .unwrap();
+    conn.answered_within(Duration::from_millis(200)).await;
+    conn.send(&body).await.unwrap();
+    let r = conn.response().await.expect("a complete 404");
+    assert_eq!(r.status, 404, "{r:?}");
+    assert!(!r.closes());
+    conn.send(
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let r = conn.response().await.expect("the next request is answered");
+    assert_eq!(r.status, 204, "{r:?}");
+}
+
+#[tokio::test]
+async fn basic_auth_retry_after_early_401_reuses_the_connection() {
+    let reg = secured(AuthMode::Htpasswd, 300).await;
+    retry_on_the_same_connection(&reg, &basic("alice", "alice-pw")).await;
+}
+
+#[tokio::test]
+async fn token_auth_retry_after_early_401_reuses_the_connection() {
+    let reg = secured(AuthMode::Token, 300).await;
+    let (status, t) = token(
+        &reg,
+        Some(("alice", "alice-pw")),
+        "repository:team/app:pull,push",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    retry_on_the_same_connection(&reg, &format!("Bearer {t}")).await;
+}
+
+/// A body too large to drain, and one held back for `Expect: 100-continue`:
+/// the early 401 says `Connection: close`, is complete, and the server then
+/// closes cleanly, so the client retries on a new connection.
+#[tokio::test]
+async fn early_401_says_connection_close_when_the_body_stays_unread() {
+    for mode in [AuthMode::Htpasswd, AuthMode::Token] {
+        let reg = secured(mode, 300).await;
+        // The 401 comes before the session is looked up.
+        let path = format!("/v2/team/app/blobs/uploads/{}", "1".repeat(32));
+        let big = 64 * 1024 * 1024;
+        for (len, extra) in [(big, ""), (1000, "Expect: 100-continue\r\n")] {
+            let mut conn = RawConn::connect(&reg).await;
+            conn.send(patch_head(&path, len, None, extra).as_bytes())
+                .await
+                .unwrap();
+            let r = conn.response().await.expect("an early, complete 401");
+            assert_eq!(r.status, 401, "{mode:?} {extra:?}: {r:?}");
+            assert!(r.closes(), "{mode:?} {extra:?}: {r:?}");
+            conn.closed_cleanly()
+                .await
+                .unwrap_or_else(|e| panic!("{mode:?} {extra:?}: {e}"));
+        }
+        // With credentials, 100-continue is honoured and the chunk lands.
+        let auth = match mode {
+            AuthMode::Token => {
+                let (_, t) = token(
+                    &reg,
+                    Some(("alice", "alice-pw")),
+                    "repository:team/app:pull,push",
+                )
+                .await;
+                format!("Bearer {t}")
+            }
+            _ => basic("alice", "alice-pw"),
+        };
+        let path = upload_path(&reg, &auth).await;
+        let mut conn = RawConn::connect(&reg).await;
+        conn.send(patch_head(&path, 5, Some(&auth), "Expect: 100-continue\r\n").as_bytes())
+            .await
+            .unwrap();
+        let r = conn.response().await.expect("100 Continue");
+        assert_eq!(r.status, 100, "{r:?}");
+        conn.send(b"hello").await.unwrap();
+        let r = conn.response().await.expect("the PATCH's answer");
+        assert_eq!(r.status, 202, "{r:?}");
+        assert_eq!(r.header("range"), Some("0-4"));
+    }
 }

@@ -92,6 +92,13 @@ pub trait Driver: Send + Sync + 'static {
     async fn rename(&self, from: &str, to: &str) -> DriverResult<()>;
     /// Whether the backend is reachable and writable (for /readyz).
     async fn ready(&self) -> DriverResult<()>;
+    /// Checked once before the server listens: the backend exists and the
+    /// configured credentials may read and write it. The error names what
+    /// failed. Nothing to check by default (the filesystem driver creates
+    /// its root when it opens).
+    async fn check(&self) -> DriverResult<()> {
+        Ok(())
+    }
     /// A URL a client may GET the object from directly, when the driver is
     /// set up to redirect blob downloads (S3 `redirect = true`).
     async fn presign_get(&self, _key: &str) -> DriverResult<Option<String>> {

@@ -190,3 +190,137 @@ pub async fn raw(reg: &Reg, head: &str, body: &[u8]) -> String {
     let _ = s.read_to_end(&mut out).await;
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// One HTTP/1.1 connection driven by hand, for what reqwest hides: when the
+/// server answers, whether it keeps the connection, how it closes it.
+pub struct RawConn {
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+/// A response as read off a `RawConn`.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    /// Header names lowercased, in order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the server said it closes the connection after this.
+    pub fn closes(&self) -> bool {
+        self.header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+    }
+}
+
+impl RawConn {
+    pub async fn connect(reg: &Reg) -> Self {
+        let addr = reg.url.trim_start_matches("http://").to_string();
+        RawConn {
+            stream: tokio::net::TcpStream::connect(&addr).await.unwrap(),
+            buf: Vec::new(),
+        }
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        self.stream.write_all(bytes).await
+    }
+
+    /// Reads whatever arrives within `wait`; true if the server sent anything
+    /// (the bytes are kept for `response`).
+    pub async fn answered_within(&mut self, wait: std::time::Duration) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout(wait, self.stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The next whole response (head and Content-Length body); an error when
+    /// the connection ends first — what a client reusing it would see.
+    pub async fn response(&mut self) -> std::io::Result<RawResponse> {
+        let head_end = loop {
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            self.fill().await?;
+        };
+        let head = String::from_utf8_lossy(&self.buf[..head_end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("bad status line in {head:?}")))?;
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let len: usize = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        while self.buf.len() < head_end + len {
+            self.fill().await?;
+        }
+        let body = self.buf[head_end..head_end + len].to_vec();
+        self.buf.drain(..head_end + len);
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Whether the server closed the connection cleanly (FIN, nothing more
+    /// sent, no reset) — what `Connection: close` promises.
+    pub async fn closed_cleanly(&mut self) -> Result<(), String> {
+        use tokio::io::AsyncReadExt;
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            self.stream.read_to_end(&mut rest),
+        )
+        .await
+        .map_err(|_| "the server kept the connection open".to_string())?;
+        match read {
+            Ok(_) if rest.is_empty() && self.buf.is_empty() => Ok(()),
+            Ok(_) => Err(format!(
+                "unexpected bytes after the response: {:?}",
+                String::from_utf8_lossy(&rest)
+            )),
+            Err(e) => Err(format!("the connection ended with an error: {e}")),
+        }
+    }
+
+    async fn fill(&mut self) -> std::io::Result<()> {
+        use tokio::io::AsyncReadExt;
+        let mut chunk = [0u8; 8192];
+        let n = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            self.stream.read(&mut chunk),
+        )
+        .await
+        .map_err(|_| std::io::Error::other("no response within 10 s"))??;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(())
+    }
+}

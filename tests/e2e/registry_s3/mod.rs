@@ -7,6 +7,7 @@
 mod faults;
 mod gc;
 mod replicas;
+mod startup;
 
 use crate::common::hoist;
 use crate::registry::http::sha256;

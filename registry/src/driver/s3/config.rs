@@ -19,7 +19,9 @@ pub struct S3Config {
     /// Key prefix inside the bucket, so several registries can share one.
     pub prefix: String,
     /// `http://host/bucket/key` addressing instead of `http://bucket.host/key`
-    /// (MinIO, Ceph RGW and moto usually want this).
+    /// (MinIO, Ceph RGW and moto usually want this). Implied when the
+    /// endpoint is an IP address or `localhost`, which have no subdomains
+    /// to put a bucket in (AWS SDKs decide the same way).
     pub path_style: bool,
     /// Allow a plain-HTTP endpoint. Always allowed for loopback endpoints.
     pub allow_http: bool,
@@ -116,6 +118,31 @@ impl S3Config {
                 .as_deref()
                 .and_then(|e| url::Url::parse(e).ok())
                 .is_some_and(|u| is_loopback(&u))
+    }
+}
+
+impl S3Config {
+    /// Whether requests use path-style addressing: asked for, or implied by
+    /// an endpoint that is an IP address or `localhost`.
+    pub fn uses_path_style(&self) -> bool {
+        self.path_style
+            || self
+                .endpoint
+                .as_deref()
+                .and_then(|e| url::Url::parse(e).ok())
+                .is_some_and(|u| match u.host() {
+                    Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => true,
+                    Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                    None => false,
+                })
+    }
+
+    /// The endpoint as error messages name it.
+    pub fn endpoint_display(&self) -> String {
+        match &self.endpoint {
+            Some(e) => e.clone(),
+            None => format!("AWS S3 (region {})", self.region),
+        }
     }
 }
 

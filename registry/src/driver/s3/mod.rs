@@ -32,6 +32,9 @@ const DELETE_BATCH: usize = 8;
 
 pub struct S3Driver {
     store: Arc<AmazonS3>,
+    /// For the startup check's messages.
+    bucket: String,
+    endpoint: String,
     prefix: String,
     part_size: usize,
     part_concurrency: usize,
@@ -47,7 +50,7 @@ impl S3Driver {
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(&config.bucket)
             .with_region(&config.region)
-            .with_virtual_hosted_style_request(!config.path_style)
+            .with_virtual_hosted_style_request(!config.uses_path_style())
             .with_allow_http(config.http_allowed())
             .with_client_options(
                 ClientOptions::new()
@@ -80,6 +83,8 @@ impl S3Driver {
             .map_err(|e| unavailable(&config.bucket, e.to_string()))?;
         Ok(S3Driver {
             store: Arc::new(store),
+            bucket: config.bucket.clone(),
+            endpoint: config.endpoint_display(),
             prefix: config.prefix.trim_matches('/').to_string(),
             part_size: config.part_size_bytes,
             part_concurrency: config.part_concurrency,
@@ -263,6 +268,30 @@ impl Driver for S3Driver {
         self.put("_tmp/.ready", Bytes::from_static(b"ok")).await
     }
 
+    /// Lists the prefix (ListObjectsV2) and writes the readiness marker
+    /// (PutObject): a missing bucket, a wrong endpoint or credentials that
+    /// may not read or write fail here, named, instead of as 503s later.
+    async fn check(&self) -> DriverResult<()> {
+        let failed = |call: &str, e: object_store::Error| DriverError::Unavailable {
+            path: format!("s3://{}/{}", self.bucket, self.prefix),
+            message: format!(
+                "{call} on bucket {:?} at endpoint {} failed: {}",
+                self.bucket,
+                self.endpoint,
+                concise(&e.to_string())
+            ),
+        };
+        self.store
+            .list_with_delimiter(Some(&self.path("")))
+            .await
+            .map_err(|e| failed("ListObjectsV2", e))?;
+        self.store
+            .put(&self.path("_tmp/.ready"), Bytes::from_static(b"ok").into())
+            .await
+            .map_err(|e| failed("PutObject", e))?;
+        Ok(())
+    }
+
     async fn presign_get(&self, key: &str) -> DriverResult<Option<String>> {
         let Some(ttl) = self.redirect_ttl else {
             return Ok(None);
@@ -285,9 +314,51 @@ fn classify(key: &str, e: object_store::Error) -> DriverError {
     }
 }
 
+/// An S3 error reply as `<status>: <Code>: <Message>` instead of the
+/// object_store text around the whole XML body; other errors as they are.
+fn concise(error: &str) -> String {
+    let element = |name: &str| {
+        let (_, rest) = error.split_once(&format!("<{name}>"))?;
+        rest.split_once(&format!("</{name}>")).map(|(v, _)| v)
+    };
+    match (element("Code"), element("Message")) {
+        (Some(code), Some(message)) => {
+            let status = error
+                .split_once("status code: ")
+                .and_then(|(_, rest)| rest.split(':').next())
+                .unwrap_or("error");
+            format!("{status}: {code}: {message}")
+        }
+        _ => error.replace('\n', " "),
+    }
+}
+
 fn unavailable(key: &str, message: String) -> DriverError {
     DriverError::Unavailable {
         path: key.to_string(),
         message: message.replace('\n', " "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::concise;
+
+    #[test]
+    fn s3_error_replies_are_shortened_to_status_code_and_message() {
+        let raw = "Generic S3 error: Error performing list request: Error performing GET \
+                   http://127.0.0.1:1/b?list-type=2 in 9ms - Server returned non-2xx status \
+                   code: 403 Forbidden: <?xml version=\"1.0\"?>\n<Error><Code>InvalidAccessKeyId\
+                   </Code><Message>The AWS Access Key Id you provided does not exist in our \
+                   records.</Message></Error>";
+        assert_eq!(
+            concise(raw),
+            "403 Forbidden: InvalidAccessKeyId: The AWS Access Key Id you provided does not \
+             exist in our records."
+        );
+        assert_eq!(
+            concise("connection refused\nretry"),
+            "connection refused retry"
+        );
     }
 }
