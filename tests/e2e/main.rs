@@ -8,6 +8,7 @@ mod container;
 mod dns;
 mod image;
 mod layers;
+mod network;
 mod pods;
 mod probes;
 mod registry;

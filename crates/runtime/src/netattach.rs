@@ -116,8 +116,8 @@ pub fn hosts(rec: &ContainerRecord, atts: &[Attachment]) -> String {
     s
 }
 
-/// /etc/resolv.conf: `--dns`/`--dns-search` if given; else the network's
-/// DNS responder for a network with DNS, else the host's resolvers (loopback
+/// /etc/resolv.conf: `--dns`/`--dns-search` if given; else the DNS
+/// responders of the container's networks that have one, else the host's resolvers (loopback
 /// ones left out: they are not reachable from the container's namespace).
 pub fn resolv_conf(rec: &ContainerRecord, atts: &[Attachment]) -> String {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
@@ -131,9 +131,16 @@ pub fn resolv_conf(rec: &ContainerRecord, atts: &[Attachment]) -> String {
     }
     let mut servers: Vec<String> = rec.dns.clone();
     if servers.is_empty() {
-        match atts.iter().find_map(|a| a.dns) {
-            Some(responder) => servers.push(responder.to_string()),
-            None => servers.extend(host_nameservers(&host)),
+        // Each network's responder, first network first (resolv.conf reads
+        // three at most).
+        servers.extend(
+            atts.iter()
+                .filter_map(|a| a.dns)
+                .map(|ip| ip.to_string())
+                .take(3),
+        );
+        if servers.is_empty() {
+            servers.extend(host_nameservers(&host));
         }
     }
     let search: Vec<String> = if rec.dns_search.is_empty() {

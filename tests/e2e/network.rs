@@ -1,0 +1,20 @@
+//! Networks (issue 15): the default bridge, user networks with names that
+//! resolve, isolation, NAT out, internal networks, IPAM under load and after
+//! crashes, published ports on a bridge, bad input. Every test runs hoist
+//! inside a network namespace of its own (`NetEnv`), with any "outside world"
+//! another namespace the test made: nothing touches the host's network.
+
+#[path = "network/env.rs"]
+mod env;
+
+#[path = "network/reach.rs"]
+mod reach;
+
+#[path = "network/ipam.rs"]
+mod ipam;
+
+#[path = "network/ports.rs"]
+mod ports;
+
+#[path = "network/errors.rs"]
+mod errors;
