@@ -3,7 +3,7 @@
 # never fakes. Idempotent; needs root (apt-get).
 set -euo pipefail
 pkgs=(busybox-static skopeo umoci docker-registry crun runc podman buildah
-      pigz hyperfine wrk hey python3-venv apache2-utils iproute2 procps curl
+      pigz hyperfine wrk hey python3-venv apache2-utils iproute2 nftables netavark aardvark-dns procps curl
       xz-utils bzip2 pkg-config liblzma-dev libbz2-dev
       docker.io iptables iperf3 bind9-dnsutils dnsmasq-base)
 missing=()
