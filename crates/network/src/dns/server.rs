@@ -11,7 +11,7 @@ use super::{paths, record, DNS_PORT, IDLE_GRACE};
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -74,21 +74,20 @@ struct Shared {
 /// for the grace period. Binds before reporting ready, writes the pidfile, and removes
 /// it (and closes its sockets) before returning.
 pub fn serve(opts: &ServeOptions, mut ready: Ready) -> Result<(), DnsError> {
-    let result = prepare(opts);
-    let (udp, tcp, view) = match result {
-        Ok(parts) => parts,
+    let me = PidRecord::of_self();
+    let pid_path = paths::pidfile(&opts.store_root, &opts.network);
+    let Prepared {
+        udp,
+        tcp,
+        view,
+        runtime,
+    } = match prepare(opts, &pid_path, me) {
+        Ok(p) => p,
         Err(e) => {
             ready.send(&format!("err 125 {e}"));
             return Err(e);
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| DnsError::Runtime(format!("starting the DNS responder's runtime: {e}")))?;
-    let me = PidRecord::of_self();
-    let pid_path = paths::pidfile(&opts.store_root, &opts.network);
-    pidfile::write(&pid_path, me)?;
     let shared = Arc::new(Shared {
         names: Mutex::new(LeaseWatcher::new(paths::leases_dir(
             &opts.store_root,
@@ -108,13 +107,15 @@ pub fn serve(opts: &ServeOptions, mut ready: Ready) -> Result<(), DnsError> {
     Ok(())
 }
 
-type Bound = (
-    std::net::UdpSocket,
-    std::net::TcpListener,
-    record::NetworkView,
-);
+/// Everything that can fail before the responder reports ready.
+struct Prepared {
+    udp: std::net::UdpSocket,
+    tcp: std::net::TcpListener,
+    view: record::NetworkView,
+    runtime: tokio::runtime::Runtime,
+}
 
-fn prepare(opts: &ServeOptions) -> Result<Bound, DnsError> {
+fn prepare(opts: &ServeOptions, pid_path: &Path, me: PidRecord) -> Result<Prepared, DnsError> {
     let view = record::read(&opts.store_root, &opts.network)?;
     let bind_err = |source| DnsError::Bind {
         addr: opts.listen,
@@ -126,7 +127,17 @@ fn prepare(opts: &ServeOptions) -> Result<Bound, DnsError> {
     for r in [udp.set_nonblocking(true), tcp.set_nonblocking(true)] {
         r.map_err(bind_err)?;
     }
-    Ok((udp, tcp, view))
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| DnsError::Runtime(format!("starting the DNS responder's runtime: {e}")))?;
+    pidfile::write(pid_path, me)?;
+    Ok(Prepared {
+        udp,
+        tcp,
+        view,
+        runtime,
+    })
 }
 
 /// Returns the lock held for an idle exit (kept until the pidfile is gone), or None for
