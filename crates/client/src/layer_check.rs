@@ -16,14 +16,16 @@ const QUEUE: usize = 64;
 
 /// Whether a layer of this media type is a tar the checker can read. Other
 /// blobs listed as layers (artifacts, encrypted layers) are stored as they
-/// are; `run` never unpacks what it cannot read anyway.
+/// are (`run` refuses at unpack what it cannot read).
 pub fn is_tar_layer(media_type: &str) -> bool {
     // OCI and Docker layer types, distributable or not (with or without
     // +gzip / +zstd / .gzip suffixes); an empty media type is a Docker
-    // schema2 layer written by a careless tool.
-    media_type.is_empty()
+    // schema2 layer written by a careless tool. Encrypted layers (ocicrypt's
+    // `+encrypted`) cannot be read without their key.
+    let layer = media_type.is_empty()
         || media_type.starts_with("application/vnd.oci.image.layer.")
-        || media_type.starts_with("application/vnd.docker.image.rootfs.")
+        || media_type.starts_with("application/vnd.docker.image.rootfs.");
+    layer && !media_type.ends_with("+encrypted")
 }
 
 /// A running check of one layer.
