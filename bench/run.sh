@@ -9,11 +9,13 @@
 # run <= 0.7x podman.
 #
 #   bench/run.sh              RUNS=30 by default; BENCH_DIR=/var/tmp/x to move the work dir;
-#                             HOIST=path/to/hoist to skip the release build
+#                             HOIST=path/to/hoist to skip the release build;
+#                             PARTS="big" runs only part 2 (default "start big")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-30}
+PARTS=" ${PARTS:-start big} "
 BIG_RUNS=${BIG_RUNS:-5}
 WORK=${BENCH_DIR:-/tmp/hoist-bench-run}
 for tool in hyperfine crun podman python3; do
@@ -60,11 +62,13 @@ tar -C "$BUNDLE/rootfs" -cf "$WORK/busybox.tar" .
 # written back during a measurement they stall every tool's metadata writes
 # behind the ext4 journal, so they go to disk first.
 sync
+if [[ $PARTS == *" start "* ]]; then
 echo "== 1. start to exit of \`true\` (nproc=$(nproc), $RUNS runs each)"
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$WORK/start.json" \
   -n hoist "$HOIST run --rm busybox true" \
   -n crun "crun run --bundle $BUNDLE hoist-bench-crun" \
   -n podman "${PODMAN[*]} ${PODMAN_RUN[*]} localhost/hoist-bench-busybox true" >/dev/null
+fi
 
 echo "== 2. first run of a fresh image with a 256 MiB layer ($BIG_RUNS runs each)"
 BIG=$WORK/big
@@ -97,9 +101,10 @@ def show(rs, name):
     print(f"  {name:18s} median {statistics.median(t)*1000:9.1f} ms   min {min(t)*1000:8.1f}   max {max(t)*1000:8.1f}   (n={len(t)})")
     return statistics.median(t)
 start, big = load(sys.argv[1]), load(sys.argv[2])
-print("start to exit of `true`:")
-h = show(start, "hoist"); c = show(start, "crun"); p = show(start, "podman")
-print(f"  ratios: hoist/crun {h/c:.2f}x (target < 1)   podman/hoist {p/h:.1f}x (target >= 10)")
+if start:
+    print("start to exit of `true`:")
+    h = show(start, "hoist"); c = show(start, "crun"); p = show(start, "podman")
+    print(f"  ratios: hoist/crun {h/c:.2f}x (target < 1)   podman/hoist {p/h:.1f}x (target >= 10)")
 if big:
     print("fresh image with a 256 MiB layer:")
     hi = show(big, "hoist import+run"); hf = show(big, "hoist first run"); pi = show(big, "podman import+run")
