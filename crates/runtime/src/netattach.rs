@@ -124,10 +124,9 @@ pub fn resolv_conf(rec: &ContainerRecord, atts: &[Attachment]) -> String {
     if rec.network == NetworkMode::Host && rec.dns.is_empty() && rec.dns_search.is_empty() {
         return host;
     }
-    if rec.network == NetworkMode::None || rec.network == NetworkMode::Private {
-        if rec.dns.is_empty() && rec.dns_search.is_empty() {
-            return String::new();
-        }
+    let own_loopback_only = matches!(rec.network, NetworkMode::None | NetworkMode::Private);
+    if own_loopback_only && rec.dns.is_empty() && rec.dns_search.is_empty() {
+        return String::new();
     }
     let mut servers: Vec<String> = rec.dns.clone();
     if servers.is_empty() {

@@ -93,7 +93,7 @@ fn a_killed_monitors_address_is_reclaimed_and_a_live_one_never_reused() {
     wait_until("the container to die", Duration::from_secs(10), || {
         !env.ok(&["ps"]).contains("first")
     });
-    assert_eq!(env.leases("net"), [ip.clone()]);
+    assert_eq!(env.leases("net"), std::slice::from_ref(&ip));
     // The address is taken back for a new container, which gets it...
     let second = env.sleeper("second", &["--network", "net", "--ip", &ip]);
     assert_eq!(env.ip_of("second", "net"), ip);
