@@ -106,7 +106,7 @@ impl Drop for Responders<'_> {
 /// (dnsmasq for example.test) joined by a veth.
 struct World {
     ns: Netns,
-    upstream_ns: Netns,
+    _upstream_ns: Netns,
     _dnsmasq: ChildGuard,
 }
 
@@ -156,7 +156,7 @@ fn world() -> World {
     });
     World {
         ns,
-        upstream_ns,
+        _upstream_ns: upstream_ns,
         _dnsmasq: dnsmasq,
     }
 }
@@ -255,11 +255,23 @@ fn the_responder_answers_follows_leases_forwards_and_exits_idle() {
         "another network's names are not known here"
     );
 
-    // The upstream gone, forwarded names get SERVFAIL (after the upstream's timeout).
-    w.upstream_ns.ip(&["link", "set", "up0", "down"]);
+    // resolv.conf is re-read when it changes. Three silent upstreams (addresses no one
+    // holds: the packets go nowhere): SERVFAIL within the 4 s budget, before glibc's 5 s
+    // timeout would make the client ask again.
+    std::fs::write(
+        w.ns.etc_dir().join("resolv.conf"),
+        "nameserver 10.200.0.77\nnameserver 10.200.0.78\nnameserver 10.200.0.79\n",
+    )
+    .unwrap();
+    let asked = Instant::now();
     assert_eq!(
-        dig(&w.ns, GATEWAY, &["+time=5", "gone.example.test"]).0,
+        dig(&w.ns, GATEWAY, &["+time=8", "gone.example.test"]).0,
         "SERVFAIL"
+    );
+    let took = asked.elapsed();
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(5),
+        "{took:?}"
     );
 
     // network rm: stop_responder ends it at once and frees the port.

@@ -11,12 +11,14 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
-use tokio::time::timeout;
+use tokio::time::{timeout, timeout_at};
 
-/// Per resolver. glibc's stub waits 5 s before asking again, so one slow resolver
-/// still leaves time for the next.
+/// Per resolver: one slow resolver still leaves time for the next.
 const UDP_TIMEOUT: Duration = Duration::from_secs(2);
 const TCP_TIMEOUT: Duration = Duration::from_secs(3);
+/// For the whole forward: under glibc's 5 s, so a client gets our SERVFAIL (and moves on
+/// to its next search domain) instead of timing out and asking again.
+const FORWARD_BUDGET: Duration = Duration::from_secs(4);
 
 /// The host's resolvers, from a resolv.conf re-read whenever its mtime changes (one stat
 /// per forwarded query: NetworkManager and resolvconf rewrite it at run time).
@@ -61,6 +63,18 @@ impl Upstreams {
 /// the most the client takes over UDP (None: it asked over TCP). None when every
 /// resolver failed (the caller answers SERVFAIL).
 pub async fn forward(
+    query: &[u8],
+    servers: &[SocketAddr],
+    limit: Option<usize>,
+) -> Option<Vec<u8>> {
+    let deadline = tokio::time::Instant::now() + FORWARD_BUDGET;
+    timeout_at(deadline, forward_in_turn(query, servers, limit))
+        .await
+        .ok()
+        .flatten()
+}
+
+async fn forward_in_turn(
     query: &[u8],
     servers: &[SocketAddr],
     limit: Option<usize>,
