@@ -12,6 +12,7 @@ pub mod digests;
 pub mod driver;
 pub mod error;
 pub mod gc;
+mod linger;
 pub mod media;
 pub mod metrics;
 pub mod names;

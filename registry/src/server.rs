@@ -5,9 +5,10 @@ use crate::api::{self, App};
 use crate::auth::Auth;
 use crate::config::{Config, ConfigError};
 use crate::driver::{Driver, FsDriver, S3Driver};
+use crate::linger::LingeringAcceptor;
 use crate::metrics::Metrics;
 use crate::storage::{Limits, Storage};
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use axum_server::Handle;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -143,11 +144,16 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
                     key: key.display().to_string(),
                     source,
                 })?;
-            let server = axum_server::from_tcp_rustls(listener, tls).handle(handle.clone());
+            let acceptor = RustlsAcceptor::new(tls).acceptor(LingeringAcceptor);
+            let server = axum_server::from_tcp(listener)
+                .acceptor(acceptor)
+                .handle(handle.clone());
             tokio::spawn(async move { server.serve(service).await })
         }
         _ => {
-            let server = axum_server::from_tcp(listener).handle(handle.clone());
+            let server = axum_server::from_tcp(listener)
+                .acceptor(LingeringAcceptor)
+                .handle(handle.clone());
             tokio::spawn(async move { server.serve(service).await })
         }
     };

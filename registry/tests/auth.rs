@@ -442,11 +442,19 @@ async fn early_401_says_connection_close_when_the_body_stays_unread() {
         // The 401 comes before the session is looked up.
         let path = format!("/v2/team/app/blobs/uploads/{}", "1".repeat(32));
         let big = 64 * 1024 * 1024;
-        for (len, extra) in [(big, ""), (1000, "Expect: 100-continue\r\n")] {
+        // The large body's client has sent some of it when the 401 comes
+        // (the server lingers over it while closing, so no reset destroys
+        // the answer); the 100-continue client has sent none.
+        let some_of_it = random_bytes(256 * 1024);
+        for (len, extra, sent) in [
+            (big, "", &some_of_it[..]),
+            (1000, "Expect: 100-continue\r\n", &[][..]),
+        ] {
             let mut conn = RawConn::connect(&reg).await;
             conn.send(patch_head(&path, len, None, extra).as_bytes())
                 .await
                 .unwrap();
+            conn.send(sent).await.unwrap();
             let r = conn.response().await.expect("an early, complete 401");
             assert_eq!(r.status, 401, "{mode:?} {extra:?}: {r:?}");
             assert!(r.closes(), "{mode:?} {extra:?}: {r:?}");
@@ -479,4 +487,44 @@ async fn early_401_says_connection_close_when_the_body_stays_unread() {
         assert_eq!(r.status, 202, "{r:?}");
         assert_eq!(r.header("range"), Some("0-4"));
     }
+}
+
+/// A client that keeps streaming a large body after the early `Connection:
+/// close` 401 (as Go's transport does until its write finishes) is not reset
+/// mid-write: the server lingers over the rest while closing, so the client
+/// finishes and reads the whole answer. Without it the write fails with a
+/// broken pipe.
+#[tokio::test]
+async fn client_still_sending_after_an_early_close_is_not_reset() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let reg = secured(AuthMode::Htpasswd, 300).await;
+    let addr = reg.url.trim_start_matches("http://").to_string();
+    let (mut rd, mut wr) = tokio::net::TcpStream::connect(&addr)
+        .await
+        .unwrap()
+        .into_split();
+    let len = 16 * 1024 * 1024;
+    let path = format!("/v2/team/app/blobs/uploads/{}", "1".repeat(32));
+    wr.write_all(patch_head(&path, len, None, "").as_bytes())
+        .await
+        .unwrap();
+    let writer = tokio::spawn(async move {
+        let chunk = vec![7u8; 64 * 1024];
+        for _ in 0..len / chunk.len() {
+            wr.write_all(&chunk).await?;
+        }
+        wr.shutdown().await
+    });
+    let mut answer = Vec::new();
+    rd.read_to_end(&mut answer).await.expect("a clean close");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    writer
+        .await
+        .unwrap()
+        .expect("the body's write was not cut off by a reset");
 }

@@ -19,7 +19,8 @@ pub struct S3Args {
     /// Key prefix inside the bucket [config: storage.s3.prefix]
     #[arg(long, env = "HOIST_REGISTRY_STORAGE_S3_PREFIX")]
     pub storage_s3_prefix: Option<String>,
-    /// Path-style addressing (host/bucket/key) [config: storage.s3.path_style]
+    /// Path-style addressing (host/bucket/key); implied for IP-address and
+    /// localhost endpoints [config: storage.s3.path_style]
     #[arg(
         long,
         env = "HOIST_REGISTRY_STORAGE_S3_PATH_STYLE",
