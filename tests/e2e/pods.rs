@@ -54,6 +54,13 @@ fn ns(pid: i64, which: &str) -> String {
         .to_string()
 }
 
+/// An open descriptor of a namespace: while it is held, the namespace's
+/// inode number stays its own (the kernel reuses freed ones at once), so a
+/// process found in it afterwards really is in it.
+fn hold_ns(pid: i64, which: &str) -> std::fs::File {
+    std::fs::File::open(format!("/proc/{pid}/ns/{which}")).unwrap()
+}
+
 #[test]
 fn containers_share_loopback_ipc_uts_volumes_and_the_pod_port() {
     let Some(p) = Pods::new() else { return };
@@ -168,6 +175,9 @@ fn pod_stop_start_and_rm_act_on_all_and_leave_nothing_behind() {
     let holder = v["HolderPid"].as_i64().unwrap();
     assert!(holder > 0, "{v}");
     let netns = ns(holder, "net");
+    // Held open so the kernel cannot give the namespace's inode number to a
+    // new namespace (of a test running alongside) once it is freed.
+    let _keep = hold_ns(holder, "net");
     f.ok(&["pod", "stop", "-t", "1", "trio"]);
     for n in ["one", "two"] {
         assert_eq!(f.inspect(n)["State"]["Status"], "exited");
@@ -188,6 +198,7 @@ fn pod_stop_start_and_rm_act_on_all_and_leave_nothing_behind() {
     }
     let holder = p.inspect("trio")["HolderPid"].as_i64().unwrap();
     let netns2 = ns(holder, "net");
+    let _keep2 = hold_ns(holder, "net");
     // Without -f a running pod stays.
     let out = f.out(&["pod", "rm", "trio"]);
     assert!(!out.status.success());
@@ -423,6 +434,7 @@ fn a_killed_holder_is_replaced_in_the_pods_own_namespaces() {
     let pid = |c: &str| f.inspect(c)["State"]["Pid"].as_i64().unwrap();
     let (web_pid, side_pid) = (pid("web"), pid("side"));
     let netns = ns(web_pid, "net");
+    let _keep = hold_ns(web_pid, "net");
     assert_eq!(ns(old, "net"), netns);
     // The test started this holder (pod start through run --pod): by PID.
     let killed = std::process::Command::new("kill")

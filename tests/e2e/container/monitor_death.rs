@@ -92,6 +92,9 @@ fn killed_monitors_take_their_containers_and_ports_with_them() {
         name: String,
         id: String,
         pidns: String,
+        /// Held open: a freed namespace's inode number is given to the next
+        /// new one at once (another test's), which would then look like ours.
+        _pidns_fd: std::fs::File,
         monitor: i64,
         port: u16,
     }
@@ -114,10 +117,12 @@ fn killed_monitors_take_their_containers_and_ports_with_them() {
             .unwrap()
             .display()
             .to_string();
+        let pidns_fd = std::fs::File::open(format!("/proc/{pid}/ns/pid")).unwrap();
         victims.push(Victim {
             name,
             id,
             pidns,
+            _pidns_fd: pidns_fd,
             monitor: st["monitor_pid"].as_i64().unwrap(),
             port,
         });
