@@ -22,7 +22,7 @@ pub const INDEX_PREV: &str = "index.json.prev";
 pub const STATE_DIRS: &[&str] = &[CONTENT, TMP, SNAPSHOTS, "containers", "volumes", "pods"];
 /// Directories other parts of hoist make under the root when they need them;
 /// tightened to 0700 on open when present.
-pub const OPTIONAL_STATE_DIRS: &[&str] = &["build-cache", "registry", "networks"];
+pub const OPTIONAL_STATE_DIRS: &[&str] = &["build-cache", "registry", "networks", "client"];
 /// Files hoist keeps directly under the root.
 pub const ROOT_FILES: &[&str] = &[INDEX_LOCK, INDEX_PREV];
 
