@@ -30,9 +30,32 @@ pub struct Downloaded {
     site: Site,
     /// None when the store already had the blob.
     writer: Option<LocalWriter>,
+    /// The sha256 of the uncompressed tar, when the layer was checked.
+    diff_id: Option<String>,
+    /// The bytes of a downloaded config (small: kept to compare diff IDs).
+    content: Option<Vec<u8>>,
 }
 
+/// Image configs larger than this are refused (hostile or broken registry).
+const MAX_CONFIG: usize = 16 << 20;
+
 impl Downloaded {
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// The layer's diff ID as the checker computed it (None for blobs not
+    /// checked or already in the store).
+    pub fn diff_id(&self) -> Option<&str> {
+        self.diff_id.as_deref()
+    }
+
+    /// A downloaded config's bytes (None for other blobs or when the store
+    /// already had it).
+    pub fn content(&self) -> Option<&[u8]> {
+        self.content.as_deref()
+    }
+
     /// Verifies the digest, makes the blob durable and visible.
     pub fn publish(self) -> Result<()> {
         let Some(writer) = self.writer else {
@@ -74,6 +97,8 @@ pub async fn download_blob(
             digest: digest.clone(),
             site,
             writer: None,
+            diff_id: None,
+            content: None,
         });
     }
     let start_check = || match check {
@@ -99,6 +124,9 @@ pub async fn download_blob(
     let mut checker = start_check()?;
     // A corrupt stream seen mid-download: judged once the digest is known.
     let mut unreadable: Option<LayerError> = None;
+    let mut diff_id = None;
+    let keep_content = kind == BlobKind::Config;
+    let mut content = Vec::new();
     let mut written: u64 = 0;
     let mut drops: u32 = 0;
     loop {
@@ -121,6 +149,7 @@ pub async fn download_blob(
                 hasher = Hasher::new(algorithm);
                 checker = start_check()?; // the old one ends when dropped
                 unreadable = None;
+                content.clear();
                 written = 0;
             }
             StatusCode::OK => {}
@@ -152,6 +181,15 @@ pub async fn download_blob(
                         .write_all(&bytes)
                         .map_err(|e| ClientError::io(format!("writing blob {digest}"), e))?;
                     hasher.update(&bytes);
+                    if keep_content {
+                        if content.len() + bytes.len() > MAX_CONFIG {
+                            return Err(ClientError::protocol(
+                                &site,
+                                "image config larger than 16 MiB",
+                            ));
+                        }
+                        content.extend_from_slice(&bytes);
+                    }
                     let n = bytes.len() as u64;
                     if let Some(c) = checker.as_mut() {
                         if c.feed(bytes).await.is_err() {
@@ -160,7 +198,7 @@ pub async fn download_blob(
                             // now, unless the data may just be damaged.
                             let c = checker.take().expect("checker present");
                             match c.finish().await {
-                                Ok(_) => {}
+                                Ok(summary) => diff_id = Some(summary.diff_id),
                                 Err(e @ LayerError::Invalid(_)) => unreadable = Some(e),
                                 Err(e) => return Err(refused(&site, e)),
                             }
@@ -211,7 +249,8 @@ pub async fn download_blob(
         return Err(refused(&site, e));
     }
     if let Some(c) = checker {
-        c.finish().await.map_err(|e| refused(&site, e))?;
+        let summary = c.finish().await.map_err(|e| refused(&site, e))?;
+        diff_id = Some(summary.diff_id);
     }
     sink(Event::BlobDone {
         digest: digest.clone(),
@@ -221,6 +260,8 @@ pub async fn download_blob(
         digest: digest.clone(),
         site,
         writer: Some(writer),
+        diff_id,
+        content: keep_content.then_some(content),
     })
 }
 

@@ -9,7 +9,7 @@
 use crate::auth::repository_scope;
 use crate::download::{download_blob, Downloaded};
 use crate::error::{ClientError, Result, Site};
-use crate::layer_check::is_tar_layer;
+use crate::layer_check::{check_diff_ids, is_tar_layer};
 use crate::local::Local;
 use crate::manifest::{self, BlobRef, Parsed, Platform};
 use crate::progress::{BlobKind, Event, Sink};
@@ -117,6 +117,7 @@ pub async fn pull_with(
         bytes: blobs.iter().map(|(b, _)| b.size).sum(),
     });
     let downloaded = download_all(&reg, repo, &blobs, local, checks, opts, &sink).await?;
+    verify_diff_ids(&reg, repo, &blobs, &downloaded, local)?;
     for blob in downloaded {
         blob.publish()?;
     }
@@ -196,6 +197,35 @@ async fn download_all(
             Err(e)
         }
     }
+}
+
+/// Refuses the image when a checked layer is not what its config's
+/// `rootfs.diff_ids` says (nothing has been published yet).
+fn verify_diff_ids(
+    reg: &Registry,
+    repo: &str,
+    blobs: &[(BlobRef, BlobKind)],
+    downloaded: &[Downloaded],
+    local: &Local,
+) -> Result<()> {
+    let find = |digest: &str| downloaded.iter().find(|d| d.digest() == digest);
+    let config_digest = &blobs[0].0.digest;
+    let config = match find(config_digest).and_then(|d| d.content()) {
+        Some(bytes) => bytes.to_vec(),
+        None => local.read_blob(config_digest)?,
+    };
+    let layers: Vec<(&str, Option<&str>)> = blobs[1..]
+        .iter()
+        .map(|(b, _)| (b.digest.as_str(), find(&b.digest).and_then(|d| d.diff_id())))
+        .collect();
+    check_diff_ids(&config, &layers).map_err(|(digest, detail)| ClientError::LayerRefused {
+        site: Site::new(
+            &reg.host,
+            repo,
+            format!("checking layer {digest} against the image config"),
+        ),
+        detail,
+    })
 }
 
 /// GETs a manifest by tag or digest and checks its digest: against the one

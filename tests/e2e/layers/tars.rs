@@ -117,8 +117,9 @@ pub fn gzip_many_entries(count: u64) -> Vec<u8> {
 /// Stores an image with these (gzip) layers straight into the store at
 /// `root` — as an older hoist or `hoist load` could have — named `name`,
 /// with `config` (the `config` object of the image config). Returns the
-/// layer digests. The diff IDs are unique stand-ins (snapshots use them
-/// only as names).
+/// layer digests. The diff IDs are unique stand-ins, not the layers' own
+/// (unpacking uses them only as snapshot names; a pull that gets past every
+/// layer check refuses them).
 pub fn store_image(
     root: &std::path::Path,
     name: &str,

@@ -144,6 +144,39 @@ fn hostile_layers_are_refused_at_pull_with_imports_message() {
     assert_eq!(stored, expected, "only the good image's blobs are stored");
 }
 
+/// A layer that is not what the image config's diff IDs say is refused
+/// (snapshots are named by the config's diff IDs: such a layer could stand
+/// in for another image's), and nothing of the image is kept.
+#[test]
+fn a_layer_that_is_not_its_configs_diff_id_is_refused_at_pull() {
+    if !HoistRegistry::available() {
+        return;
+    }
+    let reg = HoistRegistry::start(None);
+    let (src, dst, auth) = (TempRoot::new(), TempRoot::new(), TempRoot::new());
+    let name = format!("127.0.0.1:{}/liar/app:1", reg.peer.port);
+    let layer = tars::gzip(&tars::tar(&[("bin/sh", b"not the shell you expect")]));
+    // store_image names stand-in diff IDs, not the layer's own.
+    let digests = tars::store_image(src.path(), &name, None, &[layer]);
+    ok(
+        src.path(),
+        auth.path(),
+        &["push", "--tls-verify=false", &name],
+    );
+    let err = fails(
+        dst.path(),
+        auth.path(),
+        &["pull", "--tls-verify=false", &name],
+    );
+    assert!(
+        err.contains(&format!("checking layer {}", digests[0]))
+            && err.contains("rootfs.diff_ids[0]")
+            && err.contains("layer refused"),
+        "{err}"
+    );
+    assert_nothing_kept(dst.path(), &name, &image_blobs(src.path(), &name));
+}
+
 /// A gzip bomb over the configured size limit is refused at pull, naming
 /// the layer and the limit, before it is inflated any further.
 #[test]

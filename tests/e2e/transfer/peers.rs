@@ -208,10 +208,11 @@ pub fn image_manifest(store: &Store, sizes: &[usize], seed: u64, arch: &str) -> 
     let mut layers = Vec::new();
     let mut diff_ids = Vec::new();
     for (i, size) in sizes.iter().enumerate() {
-        let bytes = gzip_stored(&tar_of(&noise(*size, seed * 1000 + i as u64)));
+        let tar = tar_of(&noise(*size, seed * 1000 + i as u64));
+        let bytes = gzip_stored(&tar);
         let size = bytes.len();
         let d = store.write_blob(&bytes).unwrap();
-        diff_ids.push(format!("\"{d}\""));
+        diff_ids.push(format!("\"{}\"", Digest::sha256_of(&tar)));
         layers.push(format!(
             r#"{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{d}","size":{size}}}"#
         ));
