@@ -43,8 +43,20 @@ impl StreamHasher {
         }
     }
 
-    pub fn is_sha256(&self) -> bool {
-        matches!(self, StreamHasher::Sha256(_))
+    /// A hasher for an algorithm by name (the spec's `digest-algorithm`
+    /// upload parameter); another name is DIGEST_INVALID.
+    pub fn for_algorithm(name: &str) -> Result<Self> {
+        match name {
+            "sha256" => Ok(StreamHasher::Sha256(sha2::Sha256::new())),
+            "sha512" => Ok(StreamHasher::Sha512(sha2::Sha512::new())),
+            other => Err(RegistryError::DigestInvalid(format!(
+                "digest-algorithm {other:?} is not supported (use sha256 or sha512)"
+            ))),
+        }
+    }
+
+    pub fn same_algorithm(&self, other: &StreamHasher) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
     }
 
     pub fn update(&mut self, data: &[u8]) {

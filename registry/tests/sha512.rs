@@ -90,6 +90,30 @@ async fn blob_by_sha512_is_served_under_that_digest() {
     // The same bytes are not reachable by their sha256: nothing was pushed so.
     let r = reg.head(&format!("/v2/b/blobs/{}", sha256(&data))).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Monolithic, by sha512.
+    let small = b"monolithic sha512".to_vec();
+    let r = reg
+        .http
+        .post(reg.u(&format!("/v2/b/blobs/uploads/?digest={}", sha512(&small))))
+        .body(small.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(
+        r.headers()["docker-content-digest"],
+        sha512(&small).as_str()
+    );
+    // An algorithm the registry cannot hash is refused when the session
+    // starts, not after the client has sent the whole blob.
+    let r = reg
+        .http
+        .post(reg.u("/v2/b/blobs/uploads/?digest-algorithm=md5"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, "DIGEST_INVALID");
 }
 
 #[tokio::test]

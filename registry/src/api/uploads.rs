@@ -58,7 +58,11 @@ pub async fn start(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> ApiResult 
         Metrics::add(&app.metrics.uploads_completed, 1);
         return Ok(created(name, &digest));
     }
-    let id = app.storage.start_upload(name).await?;
+    let hasher = match ctx.query.get("digest-algorithm") {
+        Some(alg) => Some(digests::StreamHasher::for_algorithm(alg)?),
+        None => None,
+    };
+    let id = app.storage.start_upload(name, hasher).await?;
     Ok(in_progress(StatusCode::ACCEPTED, name, &id, 0))
 }
 

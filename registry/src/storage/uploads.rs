@@ -31,8 +31,11 @@ impl std::fmt::Display for LimitExceeded {
 impl std::error::Error for LimitExceeded {}
 
 impl Storage {
-    /// Opens a new upload session and returns its id.
-    pub async fn start_upload(&self, repo: &str) -> Result<String> {
+    /// Opens a new upload session and returns its id. `hasher` is the
+    /// algorithm the client will finish with when it said so (the spec's
+    /// `digest-algorithm`; sha256 otherwise): this process then hashes the
+    /// chunks as they arrive instead of re-reading them at completion.
+    pub async fn start_upload(&self, repo: &str, hasher: Option<StreamHasher>) -> Result<String> {
         let id = hex::encode(rand::random::<[u8; 16]>());
         let started = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -44,6 +47,12 @@ impl Storage {
                 Bytes::from(format!("{{\"started\":{started}}}")),
             )
             .await?;
+        if let Some(h) = hasher {
+            self.hashers
+                .lock()
+                .unwrap()
+                .insert(id.clone(), (Vec::new(), h));
+        }
         Ok(id)
     }
 
@@ -205,7 +214,7 @@ impl Storage {
         let cached = self.hashers.lock().unwrap().remove(id);
         let mut hasher = StreamHasher::for_digest(expected)?;
         let actual = match cached {
-            Some((covered, h)) if covered == keys && hasher.is_sha256() => h.finish(),
+            Some((covered, h)) if covered == keys && h.same_algorithm(&hasher) => h.finish(),
             _ => {
                 for (_, key, _) in &chunks {
                     let mut stream = self.driver.get_range(key, None).await?;
@@ -274,7 +283,9 @@ impl Storage {
         declared: Option<u64>,
         body: ByteStream,
     ) -> Result<u64> {
-        let id = self.start_upload(repo).await?;
+        let id = self
+            .start_upload(repo, Some(StreamHasher::for_digest(expected)?))
+            .await?;
         let result = async {
             self.append_upload(repo, &id, None, declared, body).await?;
             self.complete_upload(repo, &id, expected).await
