@@ -209,6 +209,20 @@ fn the_responder_answers_follows_leases_forwards_and_exits_idle() {
     }
     assert_eq!(dig(&w.ns, GATEWAY, &["+tcp", "web"]).1, ["10.99.0.2"]);
 
+    // Only the network (and the host) may ask: a client of another network reaching
+    // the gateway learns nothing and gets nothing forwarded.
+    for tcp in ["+notcp", "+tcp"] {
+        assert_eq!(
+            dig(&w.ns, GATEWAY, &["-b", "10.200.0.1", tcp, "web"]),
+            ("REFUSED".into(), vec![]),
+            "{tcp}"
+        );
+    }
+    assert_eq!(
+        dig(&w.ns, GATEWAY, &["-b", "10.200.0.1", "www.example.test"]).0,
+        "REFUSED"
+    );
+
     // A container started later resolves at once.
     write_lease(r, "n1", "fedcba9876543210ff", "db", &[], "10.99.0.3");
     assert_eq!(dig(&w.ns, GATEWAY, &["db", "A"]).1, ["10.99.0.3"]);

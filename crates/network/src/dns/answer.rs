@@ -141,14 +141,22 @@ fn server_failure(resp: &Message) -> Decision {
 
 /// A SERVFAIL for `query` (its id and question kept): upstream gave no answer.
 pub fn servfail(query: &[u8]) -> Option<Vec<u8>> {
+    error_reply(query, ResponseCode::ServFail)
+}
+
+/// A REFUSED for `query`: it came from outside the network.
+pub fn refused(query: &[u8]) -> Option<Vec<u8>> {
+    error_reply(query, ResponseCode::Refused)
+}
+
+fn error_reply(query: &[u8], code: ResponseCode) -> Option<Vec<u8>> {
     let msg = Message::from_vec(query).ok()?;
-    let mut m = Message::error_msg(
-        msg.metadata.id,
-        msg.metadata.op_code,
-        ResponseCode::ServFail,
-    );
+    if msg.metadata.message_type != MessageType::Query {
+        return None;
+    }
+    let mut m = Message::error_msg(msg.metadata.id, msg.metadata.op_code, code);
     m.metadata.recursion_desired = msg.metadata.recursion_desired;
-    m.metadata.recursion_available = true;
+    m.metadata.recursion_available = code == ResponseCode::ServFail;
     m.queries = msg.queries;
     m.to_vec().ok()
 }

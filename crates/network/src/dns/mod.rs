@@ -9,6 +9,7 @@
 //! (`network rm`).
 
 mod answer;
+mod clients;
 mod error;
 mod lifecycle;
 mod names;

@@ -1,10 +1,11 @@
 //! What the responder needs from a network's record (`networks/<name>.json`, written by
-//! the network side): only whether the network is internal. Other fields are ignored, so
-//! the record can grow without the responder knowing.
+//! the network side): whether the network is internal and its subnet. Other fields are
+//! ignored, so the record can grow without the responder knowing.
 
 use super::error::DnsError;
 use super::paths;
 use serde::Deserialize;
+use std::net::Ipv4Addr;
 use std::path::Path;
 
 #[derive(Debug, Default, Deserialize)]
@@ -12,6 +13,18 @@ pub struct NetworkView {
     /// An internal network has no way out: its responder never forwards.
     #[serde(default)]
     pub internal: bool,
+    /// "10.89.0.0/24": only clients inside it are answered.
+    #[serde(default)]
+    pub subnet: Option<String>,
+}
+
+impl NetworkView {
+    /// The subnet as (network address, prefix length), when the record has a valid one.
+    pub fn subnet(&self) -> Option<(Ipv4Addr, u8)> {
+        let (addr, len) = self.subnet.as_deref()?.split_once('/')?;
+        let len: u8 = len.parse().ok().filter(|l| *l <= 32)?;
+        Some((addr.parse().ok()?, len))
+    }
 }
 
 pub fn read(root: &Path, network: &str) -> Result<NetworkView, DnsError> {

@@ -2,7 +2,8 @@
 //! port 53, one tokio thread. Local names are answered inline on the receiving path;
 //! forwarded queries run as tasks so a slow upstream never holds up a local answer.
 
-use super::answer::{decide, servfail, Decision};
+use super::answer::{decide, refused, servfail, Decision};
+use super::clients::ClientFilter;
 use super::error::DnsError;
 use super::names::{has_leases, LeaseWatcher};
 use super::pidfile::{self, Lock, PidRecord};
@@ -68,6 +69,7 @@ struct Shared {
     names: Mutex<LeaseWatcher>,
     upstreams: Mutex<Upstreams>,
     may_forward: bool,
+    clients: ClientFilter,
 }
 
 /// Runs the responder until SIGTERM/SIGINT or until the network has been without leases
@@ -95,6 +97,7 @@ pub fn serve(opts: &ServeOptions, mut ready: Ready) -> Result<(), DnsError> {
         ))),
         upstreams: Mutex::new(Upstreams::new(opts.resolv_conf.clone(), opts.listen.ip())),
         may_forward: !view.internal,
+        clients: ClientFilter::new(view.subnet(), opts.listen.ip()),
     });
     tracing::info!(network = %opts.network, listen = %opts.listen, internal = view.internal, "DNS responder listening");
     ready.send("ok");
@@ -165,8 +168,9 @@ async fn main_loop(
                 answer_udp(&shared, &udp, &buf[..n], peer).await;
             }
             r = tcp.accept() => {
-                if let Ok((stream, _)) = r {
-                    tokio::spawn(serve_tcp(shared.clone(), stream));
+                if let Ok((stream, peer)) = r {
+                    let allowed = shared.clients.allows(peer.ip());
+                    tokio::spawn(serve_tcp(shared.clone(), stream, allowed));
                 }
             }
             _ = term.recv() => return Ok(None),
@@ -197,6 +201,12 @@ async fn main_loop(
 
 /// Local names are answered here, on the receiving path; a forward runs as a task.
 async fn answer_udp(shared: &Arc<Shared>, sock: &Arc<UdpSocket>, query: &[u8], peer: SocketAddr) {
+    if !shared.clients.allows(peer.ip()) {
+        if let Some(bytes) = refused(query) {
+            let _ = sock.send_to(&bytes, peer).await;
+        }
+        return;
+    }
     let table = shared.names.lock().expect("names lock").current();
     match decide(query, &table, shared.may_forward, true) {
         Decision::Reply(bytes) => {
@@ -225,8 +235,9 @@ async fn forwarded(shared: &Shared, query: &[u8], udp_limit: Option<usize>) -> O
     }
 }
 
-/// DNS over TCP: two-byte length, message; several queries per connection.
-async fn serve_tcp(shared: Arc<Shared>, mut stream: TcpStream) {
+/// DNS over TCP: two-byte length, message; several queries per connection. A client
+/// from outside the network gets REFUSED for each.
+async fn serve_tcp(shared: Arc<Shared>, mut stream: TcpStream, allowed: bool) {
     loop {
         let len = match tokio::time::timeout(TCP_IDLE, stream.read_u16()).await {
             Ok(Ok(n)) => usize::from(n),
@@ -236,11 +247,15 @@ async fn serve_tcp(shared: Arc<Shared>, mut stream: TcpStream) {
         if stream.read_exact(&mut query).await.is_err() {
             return;
         }
-        let table = shared.names.lock().expect("names lock").current();
-        let answer = match decide(&query, &table, shared.may_forward, false) {
-            Decision::Reply(bytes) => Some(bytes),
-            Decision::Drop => None,
-            Decision::Forward { udp_limit } => forwarded(&shared, &query, udp_limit).await,
+        let answer = if allowed {
+            let table = shared.names.lock().expect("names lock").current();
+            match decide(&query, &table, shared.may_forward, false) {
+                Decision::Reply(bytes) => Some(bytes),
+                Decision::Drop => None,
+                Decision::Forward { udp_limit } => forwarded(&shared, &query, udp_limit).await,
+            }
+        } else {
+            refused(&query)
         };
         let Some(answer) = answer else { return };
         let Ok(n) = u16::try_from(answer.len()) else {
