@@ -263,3 +263,120 @@ fn a_deleted_index_is_not_replaced_by_an_empty_one() {
     assert!(repaired.all_repaired(), "{:?}", repaired.problems);
     assert_eq!(store.names().unwrap().len(), 1);
 }
+
+/// A layer with what real images carry: hard links, a whiteout, an opaque
+/// directory, a setuid file, a capability, a device node and a fifo.
+fn rich_layer_tar() -> Vec<u8> {
+    fn add(
+        b: &mut tar::Builder<Vec<u8>>,
+        path: &str,
+        kind: tar::EntryType,
+        mode: u32,
+        data: &[u8],
+        link: Option<&str>,
+    ) {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_size(data.len() as u64);
+        h.set_uid(0);
+        h.set_gid(0);
+        if kind == tar::EntryType::Block {
+            h.set_device_major(7).unwrap();
+            h.set_device_minor(3).unwrap();
+        }
+        match link {
+            Some(l) => b.append_link(&mut h, path, l).unwrap(),
+            None => b.append_data(&mut h, path, data).unwrap(),
+        }
+    }
+    use tar::EntryType::{Block, Directory, Fifo, Link, Regular, Symlink};
+    let mut b = tar::Builder::new(Vec::new());
+    add(&mut b, "./", Directory, 0o755, b"", None);
+    add(&mut b, "usr/", Directory, 0o755, b"", None);
+    add(&mut b, "usr/bin/", Directory, 0o755, b"", None);
+    add(
+        &mut b,
+        "usr/bin/su",
+        Regular,
+        0o4755,
+        b"not really su",
+        None,
+    );
+    add(&mut b, "usr/bin/su2", Link, 0o4755, b"", Some("usr/bin/su"));
+    add(&mut b, "usr/bin/sh", Symlink, 0o777, b"", Some("su"));
+    add(&mut b, "opaque/", Directory, 0o700, b"", None);
+    add(&mut b, "opaque/.wh..wh..opq", Regular, 0o644, b"", None);
+    add(&mut b, ".wh.gone", Regular, 0o644, b"", None);
+    add(&mut b, "disk", Block, 0o660, b"", None);
+    add(&mut b, "pipe", Fifo, 0o600, b"", None);
+    // cap_net_raw+ep as a v2 vfs_cap_data.
+    let cap: [u8; 20] = [
+        1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    b.append_pax_extensions([("SCHILY.xattr.security.capability", &cap[..])])
+        .unwrap();
+    add(
+        &mut b,
+        "usr/bin/ping",
+        Regular,
+        0o755,
+        b"not really ping",
+        None,
+    );
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn a_layer_with_links_whiteouts_devices_and_capabilities_checks_clean() {
+    hoist_testkit::require_root!();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("root")).unwrap();
+    let tar = rich_layer_tar();
+    let layer = store.write_blob(&tar).unwrap();
+    let desc = Descriptor::new(
+        MediaType::from(hoist_oci::media_types::OCI_LAYER_TAR),
+        tar.len() as u64,
+        &layer,
+    );
+    let config = json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [layer.to_string()]},
+    });
+    let manifest = store.commit_image(&config, vec![desc]).unwrap();
+    store.set_name("rich:1", manifest).unwrap();
+    let snapshot = store.root().join("snapshots").join(layer.hex());
+    std::fs::create_dir_all(&snapshot).unwrap();
+    unpack(&tar[..], &snapshot, &UnpackOptions::for_overlay()).unwrap();
+
+    let report = store.check(&CheckOptions::default()).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.snapshots_checked, 1);
+
+    // Each change an attacker (or a bad disk) could make is seen.
+    let cap = xattr::get(snapshot.join("usr/bin/ping"), "security.capability").unwrap();
+    assert!(cap.is_some(), "the unpack restored the capability");
+    xattr::set(
+        snapshot.join("usr/bin/su"),
+        "security.capability",
+        &cap.unwrap(),
+    )
+    .unwrap();
+    std::fs::write(snapshot.join("usr/bin/su3"), b"x").unwrap();
+    std::fs::remove_file(snapshot.join("gone")).unwrap();
+    let report = store.check(&CheckOptions::default()).unwrap();
+    let ProblemKind::CorruptSnapshot { differences, .. } = &report.problems[0].kind else {
+        panic!("{:?}", report.problems)
+    };
+    assert_eq!(differences.len(), 3, "{differences:?}");
+    for what in [
+        "/gone: the whiteout is gone",
+        "/usr/bin/su3: not in the layer",
+        "/usr/bin/su: file capabilities changed",
+    ] {
+        assert!(
+            differences.iter().any(|d| d == what),
+            "{what} in {differences:?}"
+        );
+    }
+}
