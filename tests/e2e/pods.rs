@@ -571,3 +571,53 @@ fn pod_lifecycle_events_follow_podman() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_member_restarting_while_its_pod_has_no_holder_brings_the_pod_back() {
+    let Some(p) = Pods::new() else { return };
+    let f = &p.0;
+    f.ok(&["pod", "create", "--name", "lazarus"]);
+    // Mostly between runs (restart backoff), so its monitor's watcher is
+    // usually not there when the holder dies: the next start must cope.
+    f.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "lazarus",
+        "--name",
+        "blink",
+        "--restart",
+        "always",
+        "busybox",
+        "true",
+    ]);
+    let count = || f.inspect("blink")["RestartCount"].as_u64().unwrap_or(0);
+    hoist_testkit::wait_until("two restarts", Duration::from_secs(20), || count() >= 2);
+    let old = p.inspect("lazarus")["HolderPid"].as_i64().unwrap();
+    assert!(old > 0);
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &old.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let before = count();
+    hoist_testkit::wait_until(
+        "two more restarts after the holder died",
+        Duration::from_secs(30),
+        || count() >= before + 2,
+    );
+    let v = p.inspect("lazarus");
+    let new = v["HolderPid"].as_i64().unwrap();
+    assert!(new > 0 && new != old, "{v}");
+    assert!(is_gone(old));
+    let st = f.inspect("blink")["State"].clone();
+    assert!(
+        st["Status"] == "running" || st["Status"] == "restarting",
+        "{st}"
+    );
+    let evs = pod_events(f, "lazarus");
+    let died = evs.iter().filter(|e| e["action"] == "died").count();
+    assert_eq!(died, 1, "{evs:?}");
+    f.ok(&["pod", "rm", "-f", "lazarus"]);
+    assert!(is_gone(new));
+}

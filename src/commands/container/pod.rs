@@ -62,16 +62,12 @@ pub fn ensure_running(root: &Path, rec: &ContainerRecord) -> anyhow::Result<()> 
     start_holder(root, &pod::load(root, id).map_err(run_error)?)
 }
 
+/// The pod's holder, in the namespaces its running members are in if its
+/// last holder died unreplaced (pod/recover.rs).
 fn start_holder(root: &Path, p: &PodRecord) -> anyhow::Result<()> {
-    if pod::live(root, &p.id).is_some() {
-        return Ok(());
-    }
-    let log = pod::pod_dir(root, &p.id).join("holder.log");
-    match super::run::spawn_reporting(root, "__pod", &p.id, &log, "pod") {
-        // Two starts at once: the loser's holder finds the lock taken.
-        Err(_) if pod::live(root, &p.id).is_some() => Ok(()),
-        r => r,
-    }
+    pod::recover::ensure_holder(root, &p.id)
+        .map(|_| ())
+        .map_err(run_error)
 }
 
 fn start(root: &Path, p: &PodRecord) -> anyhow::Result<()> {

@@ -241,6 +241,10 @@ fn start(
     let lock = lock_monitor(&dir)?;
     let spec = oci_spec::runtime::Spec::load(dir.join("config.json"))
         .map_err(|e| RuntimeError::Invalid(format!("reading the container's spec: {e}")))?;
+    if let Some(pod) = rec.pod.as_deref() {
+        // A restart (restart policy) may find the pod's holder gone.
+        crate::pod::recover::ensure_holder(root, pod)?;
+    }
     let (spec, pod_holder) = crate::pod::join_spec(root, &rec, spec)?;
     // Made on another thread while the plan and the cgroup are prepared.
     let netns = netns::wanted(&spec)

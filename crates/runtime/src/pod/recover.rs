@@ -21,8 +21,33 @@ use super::{live, load, pod_dir, PodState};
 use crate::container::state::process_start_time;
 use crate::error::{Result, RuntimeError};
 
-/// How long to wait for another member's replacement holder.
+/// How long to wait for a holder that reported "ok" (or another
+/// member's replacement) to show as live.
 const RACE_WAIT: Duration = Duration::from_secs(10);
+
+/// The pod's holder, started when it is not running: in the namespaces of
+/// a member that still runs in them (its holder died and was not replaced),
+/// else in new ones. `pod start`, `run --pod`, `start` of a member and each
+/// (re)start by a member's monitor call this: a pod never splits into two
+/// sets of namespaces.
+pub fn ensure_holder(root: &Path, id: &str) -> Result<PodState> {
+    if let Some(st) = live(root, id) {
+        return Ok(st);
+    }
+    match running_member(root, id) {
+        Some(pid) => recover(root, id, pid),
+        None => start(root, id, None),
+    }
+}
+
+/// The PID 1 of a member that runs under its monitor, if any.
+fn running_member(root: &Path, id: &str) -> Option<i32> {
+    use crate::container::{container_dir, state, Status};
+    super::members(root, id).iter().find_map(|c| {
+        let st = state::read_live(&container_dir(root, &c.id));
+        (st.status == Status::Running && !st.unsupervised && st.pid > 0).then_some(st.pid)
+    })
+}
 
 /// Makes sure the pod has a live holder, adopting the namespaces of the
 /// member whose PID 1 is `member_pid`; returns the holder's state.
@@ -31,38 +56,53 @@ pub fn recover(root: &Path, id: &str, member_pid: i32) -> Result<PodState> {
         return Ok(st);
     }
     let name = load(root, id)?.name;
-    let start =
+    let start_time =
         process_start_time(member_pid).ok_or_else(|| RuntimeError::PodNotRunning(name.clone()))?;
-    let adopt = Adopt {
-        pid: member_pid,
-        start,
+    start(
+        root,
+        id,
+        Some(Adopt {
+            pid: member_pid,
+            start: start_time,
+        }),
+    )
+}
+
+/// Starts a holder (adopting a member's namespaces or not) and returns the
+/// state of whichever holder then runs: racing starts leave one winner.
+fn start(root: &Path, id: &str, adopt: Option<Adopt>) -> Result<PodState> {
+    let extra = match adopt {
+        Some(a) => vec!["--join".to_string(), a.arg()],
+        None => Vec::new(),
     };
     let log = pod_dir(root, id).join("holder.log");
-    let spawned = crate::monitor::detached::spawn_reporting(
-        root,
-        "__pod",
-        id,
-        &["--join".to_string(), adopt.arg()],
-        &log,
-        "pod holder",
-    );
-    match spawned {
+    let spawned =
+        crate::monitor::detached::spawn_reporting(root, "__pod", id, &extra, &log, "pod holder");
+    let failure = match spawned {
         Ok(mut child) => {
             // Our child now: reaped when it ends, or it stays a zombie.
             std::thread::spawn(move || child.wait());
+            None
         }
-        Err(e) => {
-            // Another member's replacement may have won the lock.
-            tracing::info!("replacing the holder of pod {name}: {e}");
-        }
-    }
-    let deadline = Instant::now() + RACE_WAIT;
+        // Another start may have won the lock: its state decides.
+        Err(e) => Some(e),
+    };
+    // A holder that failed (a port in use...) has said why; one that lost
+    // the race found the winner live already (holder.rs waits for that).
+    let wait = if failure.is_some() {
+        Duration::from_millis(500)
+    } else {
+        RACE_WAIT
+    };
+    let deadline = Instant::now() + wait;
     loop {
         if let Some(st) = live(root, id) {
             return Ok(st);
         }
         if Instant::now() >= deadline {
-            return Err(RuntimeError::PodNotRunning(name));
+            return Err(failure.unwrap_or_else(|| {
+                RuntimeError::PodNotRunning(load(root, id).map(|p| p.name).unwrap_or_default())
+            }));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
