@@ -86,6 +86,14 @@ fn dig(ns: &Netns, server: Ipv4Addr, args: &[&str]) -> (String, Vec<String>) {
     (status, answers)
 }
 
+/// Whether `pid` is a live process (not gone, not a zombie).
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+        !state.starts_with('Z') && !state.starts_with('X')
+    })
+}
+
 /// Stops the responders a test started, whatever happens to the test: they are not
 /// the test's children (they run detached) and would keep the namespace alive.
 struct Responders<'a> {
@@ -199,6 +207,24 @@ fn the_responder_answers_follows_leases_forwards_and_exits_idle() {
     let again = ensure_responder(r, "n1", GATEWAY, &exe).unwrap();
     assert_eq!((again.pid, again.started), (a.pid, false));
 
+    // A responder that died (SIGKILL: its pidfile stays) is started again by the next
+    // container, on the same port.
+    // SAFETY: kill on the pid of the responder this test started.
+    unsafe { libc::kill(a.pid, libc::SIGKILL) };
+    wait_until(
+        "the killed responder to die",
+        Duration::from_secs(5),
+        || !alive(a.pid),
+    );
+    assert!(r.join("networks/n1/dns.pid").exists());
+    assert_eq!(
+        responder_pid(r, "n1"),
+        None,
+        "a dead pid is not a responder"
+    );
+    let a = ensure_responder(r, "n1", GATEWAY, &exe).unwrap();
+    assert!(a.started && a.pid != again.pid, "{a:?}");
+
     // Names, aliases, short ids, any case, UDP and TCP.
     for name in ["web", "WEB.", "fRoNt", "0123456789AB"] {
         assert_eq!(
@@ -299,7 +325,7 @@ fn the_responder_answers_follows_leases_forwards_and_exits_idle() {
     wait_until(
         "the idle responder to exit",
         Duration::from_secs(15),
-        || !Path::new(&format!("/proc/{pid}")).exists(),
+        || !alive(pid),
     );
     assert!(!r.join("networks/n1/dns.pid").exists());
     assert!(!stop_responder(r, "n1").unwrap(), "nothing left to stop");
