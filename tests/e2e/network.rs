@@ -18,3 +18,6 @@ mod ports;
 
 #[path = "network/errors.rs"]
 mod errors;
+
+#[path = "network/docker.rs"]
+mod docker;

@@ -33,6 +33,7 @@ pub fn ensure_bridge(net: &Network) -> Result<u32> {
             firewall::enable_forwarding()?;
         }
         firewall::apply(net)?;
+        crate::xtables::allow_bridge(&net.bridge);
         Ok(index)
     })();
     if made.is_err() {
@@ -53,6 +54,7 @@ pub fn teardown(net: &Network) {
     if let Err(e) = firewall::remove(net) {
         tracing::warn!("removing the rules of network {}: {e}", net.name);
     }
+    crate::xtables::forget_bridge(&net.bridge);
 }
 
 /// What hoist has made on the host for `net` (for `network inspect`).

@@ -13,6 +13,7 @@ mod lock;
 pub mod netlink;
 pub mod record;
 pub mod subnet;
+mod xtables;
 
 pub use attach::{plumb, release, reserve, Attachment, Endpoint, Request};
 pub use error::{NetworkError, Result};

@@ -3,8 +3,10 @@
 //! with the busybox image, and helpers to run hoist and read what it made.
 
 use crate::common::{hoist_bin, import_busybox, DEFAULT_NETWORK_ENV};
-use hoist_testkit::{Netns, TempRoot};
+use hoist_testkit::{wait_until, ChildGuard, Netns, TempRoot};
+use std::path::Path;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 pub struct NetEnv {
     pub ns: Netns,
@@ -15,6 +17,27 @@ pub struct NetEnv {
 /// non-loopback literals in tests, and these live only inside test namespaces.
 pub fn ip4(a: u8, b: u8, c: u8, d: u8) -> String {
     format!("{a}.{b}.{c}.{d}")
+}
+
+/// A listener in the "outside" namespace that writes each client's address
+/// to `log` (one per line, after a "listening" line) and answers "hi".
+pub fn outside_listener(outside: &Netns, port: u16, log: &Path) -> ChildGuard {
+    let script = format!(
+        "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+         s.bind(('',{port}))\ns.listen(8)\nlog=open({log:?},'a')\nprint('listening',file=log,flush=True)\n\
+         while True:\n  c,a=s.accept()\n  print(a[0],file=log,flush=True)\n  c.sendall(b'hi')\n  c.close()\n"
+    );
+    let guard = ChildGuard::spawn(outside.command("python3").args(["-c", &script]))
+        .expect("start python3 in the outside namespace");
+    wait_until("the outside listener", Duration::from_secs(10), || {
+        std::fs::read_to_string(log).is_ok_and(|t| t.starts_with("listening"))
+    });
+    guard
+}
+
+pub fn clients(log: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines().skip(1).map(String::from).collect()
 }
 
 impl NetEnv {

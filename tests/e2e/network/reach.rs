@@ -2,9 +2,8 @@
 //! network by name and alias, never across two user networks; the outside
 //! world through NAT, but not from an internal network.
 
-use super::env::{ip4, NetEnv};
-use hoist_testkit::{wait_until, ChildGuard, Netns};
-use std::path::Path;
+use super::env::{clients, ip4, outside_listener, NetEnv};
+use hoist_testkit::{wait_until, Netns};
 use std::time::Duration;
 
 #[test]
@@ -84,27 +83,6 @@ fn two_user_networks_cannot_reach_each_other() {
     }
     let (_, links) = env.exec("both", "ip -o link");
     assert!(links.contains("eth0") && links.contains("eth1"), "{links}");
-}
-
-/// A listener in the "outside" namespace that writes each client's address
-/// to `log` (one per line, after a "listening" line) and answers "hi".
-fn outside_listener(outside: &Netns, port: u16, log: &Path) -> ChildGuard {
-    let script = format!(
-        "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
-         s.bind(('',{port}))\ns.listen(8)\nlog=open({log:?},'a')\nprint('listening',file=log,flush=True)\n\
-         while True:\n  c,a=s.accept()\n  print(a[0],file=log,flush=True)\n  c.sendall(b'hi')\n  c.close()\n"
-    );
-    let guard = ChildGuard::spawn(outside.command("python3").args(["-c", &script]))
-        .expect("start python3 in the outside namespace");
-    wait_until("the outside listener", Duration::from_secs(10), || {
-        std::fs::read_to_string(log).is_ok_and(|t| t.starts_with("listening"))
-    });
-    guard
-}
-
-fn clients(log: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    text.lines().skip(1).map(String::from).collect()
 }
 
 #[test]
