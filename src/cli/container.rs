@@ -183,6 +183,9 @@ pub enum PodCommand {
         /// Output format: table or json
         #[arg(long, default_value = "table")]
         format: String,
+        /// Add a NAMES column: the pod's containers (podman's --ctr-names)
+        #[arg(long)]
+        ctr_names: bool,
     },
     /// Show pods as JSON
     Inspect {

@@ -529,6 +529,12 @@ fn ps_shows_which_pod_each_container_is_in() {
     assert_eq!(by_name("inpod")["PodName"], "pea");
     assert_eq!(by_name("solo")["Pod"], "");
     assert_eq!(by_name("solo")["PodName"], "");
+    // And the other way round: pod ps --ctr-names lists the pod's members.
+    let pods = f.ok(&["pod", "ps", "--ctr-names"]);
+    assert!(pods.lines().next().unwrap().ends_with("NAMES"), "{pods}");
+    let line = pods.lines().find(|l| l.contains("pea")).unwrap();
+    assert!(line.trim_end().ends_with("inpod"), "{pods}");
+    assert!(!pods.contains("solo"), "{pods}");
     f.ok(&["rm", "-f", "solo"]);
 }
 

@@ -28,7 +28,11 @@ pub fn run(root: &Path, cmd: PodCommand) -> anyhow::Result<i32> {
         PodCommand::Start { pods } => each(root, &pods, start),
         PodCommand::Stop { time, pods } => each(root, &pods, |root, p| stop(root, p, time)),
         PodCommand::Rm { force, pods } => each(root, &pods, |root, p| rm(root, p, force)),
-        PodCommand::Ps { quiet, format } => ps(root, quiet, &format),
+        PodCommand::Ps {
+            quiet,
+            format,
+            ctr_names,
+        } => ps(root, quiet, &format, ctr_names),
         PodCommand::Inspect { pods } => {
             let mut out = Vec::new();
             for p in &pods {
@@ -173,7 +177,7 @@ fn describe(root: &Path, p: &PodRecord) -> serde_json::Value {
     })
 }
 
-fn ps(root: &Path, quiet: bool, format: &str) -> anyhow::Result<i32> {
+fn ps(root: &Path, quiet: bool, format: &str, ctr_names: bool) -> anyhow::Result<i32> {
     let pods = pod::list(root);
     if quiet {
         for (p, _) in &pods {
@@ -186,25 +190,36 @@ fn ps(root: &Path, quiet: bool, format: &str) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
     }
-    println!(
-        "{:<14}{:<20}{:<10}{:<12}PORTS",
-        "POD ID", "NAME", "STATUS", "CONTAINERS"
-    );
-    for (p, h) in &pods {
-        let (s, members) = status(root, p);
-        let ports = h.as_ref().map_or(&p.ports, |h| &h.ports);
-        let ports: Vec<String> = ports
-            .iter()
-            .map(|m| format!("{}:{}->{}/tcp", m.host_ip, m.host_port, m.container_port))
-            .collect();
-        println!(
-            "{:<14}{:<20}{:<10}{:<12}{}",
-            p.short_id(),
-            p.name,
-            s,
-            members.len(),
-            ports.join(", ")
-        );
+    let mut headers = vec!["POD ID", "NAME", "STATUS", "CONTAINERS", "PORTS"];
+    if ctr_names {
+        headers.push("NAMES");
+    }
+    let rows: Vec<Vec<String>> = pods
+        .iter()
+        .map(|(p, h)| {
+            let (s, members) = status(root, p);
+            let ports = h.as_ref().map_or(&p.ports, |h| &h.ports);
+            let ports: Vec<String> = ports
+                .iter()
+                .map(|m| format!("{}:{}->{}/tcp", m.host_ip, m.host_port, m.container_port))
+                .collect();
+            let mut row = vec![
+                p.short_id().to_string(),
+                p.name.clone(),
+                s.to_string(),
+                members.len().to_string(),
+                ports.join(", "),
+            ];
+            if ctr_names {
+                // podman's --ctr-names: the members, oldest first.
+                let names: Vec<&str> = members.iter().filter_map(|m| m["Name"].as_str()).collect();
+                row.push(names.join(","));
+            }
+            row
+        })
+        .collect();
+    for line in crate::render::table::lines(&headers, &rows) {
+        println!("{line}");
     }
     Ok(0)
 }
