@@ -2,14 +2,14 @@
 //! the real binary on a temp root.
 
 use crate::common::{hoist_ok, hoist_out, import_busybox};
-use hoist_testkit::{require_root, TempRoot};
+use hoist_testkit::{free_port, require_root, Peer, TempRoot};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 /// Imports a one-file rootfs as `name`; returns the path of its layer blob.
 fn import_small(work: &TempRoot, root: &Path, name: &str) -> PathBuf {
-    let rootfs = work.join(format!("rootfs-{}", name.replace(':', "-")));
+    let rootfs = work.join(format!("rootfs-{}", name.replace([':', '/'], "-")));
     std::fs::create_dir_all(rootfs.join("etc")).unwrap();
     // Content of its own, so no two test images share a blob.
     std::fs::write(rootfs.join("etc/data"), name.repeat(8 * 1024)).unwrap();
@@ -20,7 +20,11 @@ fn import_small(work: &TempRoot, root: &Path, name: &str) -> PathBuf {
 fn layer_blob(root: &Path, name: &str) -> PathBuf {
     let index: Value =
         serde_json::from_slice(&std::fs::read(root.join("content/index.json")).unwrap()).unwrap();
-    let wanted = format!("docker.io/library/{name}");
+    let wanted = if name.contains('/') {
+        name.to_string()
+    } else {
+        format!("docker.io/library/{name}")
+    };
     let entry = index["manifests"]
         .as_array()
         .unwrap()
@@ -193,4 +197,34 @@ fn a_tampered_snapshot_is_found_and_unpacked_again_after_repair() {
     );
     assert!(!ran.contains("planted"), "{ran}");
     hoist_ok(&root, &["system", "check"]);
+}
+
+#[test]
+fn a_repaired_pulled_image_is_whole_again_after_a_new_pull() {
+    let work = TempRoot::new();
+    let port = free_port();
+    let mut serve = crate::common::hoist(&work.join("registry-root"));
+    serve
+        .args(["registry", "serve", "--addr", &format!("127.0.0.1:{port}")])
+        .arg("--storage-root")
+        .arg(work.join("registry-data"));
+    let _registry = Peer::start(&mut serve, port, &work.join("registry.log"));
+    let name = format!("127.0.0.1:{port}/team/app:1");
+    let builder = work.join("builder");
+    import_small(&work, &builder, &name);
+    hoist_ok(&builder, &["push", "--tls-verify=false", &name]);
+
+    let root = work.join("store");
+    hoist_ok(&root, &["pull", "--tls-verify=false", &name]);
+    let layer = layer_blob(&root, &name);
+    flip_a_byte(&layer);
+    let repaired = hoist_ok(&root, &["system", "check", "--repair"]);
+    assert!(
+        repaired.contains(&format!("Needs a new pull (or build/import): {name}\n")),
+        "{repaired}"
+    );
+    hoist_ok(&root, &["pull", "--tls-verify=false", &name]);
+    let clean = hoist_ok(&root, &["system", "check"]);
+    assert!(clean.contains("no problems"), "{clean}");
+    assert!(layer.exists());
 }
