@@ -529,6 +529,8 @@ fn ps_shows_which_pod_each_container_is_in() {
     assert_eq!(by_name("inpod")["PodName"], "pea");
     assert_eq!(by_name("solo")["Pod"], "");
     assert_eq!(by_name("solo")["PodName"], "");
+    assert_eq!(f.inspect("inpod")["Pod"], pod_id.as_str());
+    assert_eq!(f.inspect("solo")["Pod"], "");
     // And the other way round: pod ps --ctr-names lists the pod's members.
     let pods = f.ok(&["pod", "ps", "--ctr-names"]);
     assert!(pods.lines().next().unwrap().ends_with("NAMES"), "{pods}");

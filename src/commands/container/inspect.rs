@@ -85,6 +85,8 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
         "RestartCount": st.restart_count,
         "Image": rec.image_digest,
         "Name": format!("/{}", rec.name),
+        // podman's: the ID of the container's pod, "" outside one.
+        "Pod": rec.pod.clone().unwrap_or_default(),
         "LogPath": container::log_path(&dir, &rec.id),
         "HostConfig": {
             "NetworkMode": crate::commands::network::settings::mode_name(rec),
