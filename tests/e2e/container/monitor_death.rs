@@ -181,7 +181,12 @@ fn killed_monitors_take_their_containers_and_ports_with_them() {
 #[test]
 fn processes_left_in_the_cgroup_show_as_running_and_block_start_until_stopped() {
     let Some(f) = Fixture::new() else { return };
-    let id = f.ok(&["run", "-d", "--name", "leaky", "busybox", "sleep", "600"]);
+    let port = hoist_testkit::free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    let id = f.ok(&[
+        "run", "-d", "--name", "leaky", "-p", &publish, "busybox", "sleep", "600",
+    ]);
+    assert_eq!(f.ok(&["port", "leaky", "80"]), format!("127.0.0.1:{port}"));
     let st = state_json(&f, &id);
     let (pid, monitor) = (
         st["pid"].as_i64().unwrap(),
@@ -209,6 +214,9 @@ fn processes_left_in_the_cgroup_show_as_running_and_block_start_until_stopped() 
     let st = f.inspect("leaky")["State"].clone();
     assert_eq!(st["Status"], "running", "{st}");
     assert!(st["Error"].as_str().unwrap().contains("monitor"), "{st}");
+    // Its ports were the monitor's: none is claimed any more.
+    assert_eq!(f.ok(&["port", "leaky"]), "");
+    assert!(!f.ok(&["ps"]).contains(&port.to_string()));
     // start is refused, with a way out.
     let out = f.out(&["start", "leaky"]);
     assert!(!out.status.success());

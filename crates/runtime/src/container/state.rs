@@ -112,6 +112,8 @@ pub fn read_live(dir: &Path) -> State {
         if !id.is_empty() && !crate::cgroup::Cgroup::existing(id).pids().is_empty() {
             s.status = Status::Running;
             s.unsupervised = true;
+            // The published ports were the monitor's sockets: gone with it.
+            s.ports.clear();
             s.error = MONITOR_DIED_RUNNING.into();
             return s;
         }
