@@ -112,8 +112,10 @@ fn spawn(store_root: &Path, network: &str, listen: Ipv4Addr, exe: &Path) -> Resu
     let (ready_r, ready_w) = pipe().map_err(|e| start_err(format!("creating a pipe: {e}")))?;
     let wfd = ready_w.as_raw_fd();
     let mut cmd = Command::new(exe);
+    // info: the log then says when the responder started, on what, and why it exited.
     cmd.arg("--root")
         .arg(store_root)
+        .args(["--log-level", "info"])
         .args([
             "__dns",
             network,

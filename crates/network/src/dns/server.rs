@@ -173,7 +173,10 @@ async fn main_loop(
                     tokio::spawn(serve_tcp(shared.clone(), stream, allowed));
                 }
             }
-            _ = term.recv() => return Ok(None),
+            _ = term.recv() => {
+                tracing::info!(network = %opts.network, "stopped (SIGTERM): DNS responder exits");
+                return Ok(None);
+            }
             _ = int.recv() => return Ok(None),
             _ = tick.tick() => {
                 shared.names.lock().expect("names lock").revalidate();
