@@ -107,7 +107,9 @@ impl Store {
         if &actual != digest {
             return Err(StoreError::Corrupt {
                 what: format!("blob {digest}"),
-                reason: format!("its content hashes to {actual}; remove it and pull again"),
+                reason: format!(
+                    "its content hashes to {actual}; run `hoist system check --repair`, then pull the image again"
+                ),
             });
         }
         Ok(bytes)
