@@ -216,6 +216,19 @@ async fn index_refers_to_children_by_sha512_and_tags_name_it() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_code(r).await, "TAG_INVALID");
+    // Past the per-request bound: 414, and no tag is created.
+    let many: String = (0..101).map(|i| format!("&tag=many{i}")).collect();
+    let r = reg
+        .http
+        .put(reg.u(&format!("/v2/i/manifests/{index_digest}?{}", &many[1..])))
+        .header("content-type", OCI_INDEX)
+        .body(index.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::URI_TOO_LONG);
+    let v: Value = reg.get("/v2/i/tags/list").await.json().await.unwrap();
+    assert_eq!(v["tags"], json!(["latest", "v1"]));
 
     // Deleting the index by its sha512 digest removes it and its tags.
     let r = reg
