@@ -3,7 +3,9 @@
 //! process (ensure_responder, port 53 on a gateway inside a namespace, forwarding to a
 //! real upstream) is tested end to end in tests/e2e/dns.rs.
 
-use hoist_network::dns::{serve, Ready, ServeOptions};
+use hoist_network::dns::{
+    ensure_responder, responder_pid, serve, stop_responder, Ready, ServeOptions,
+};
 use hoist_testkit::{free_port, wait_until, TempRoot};
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -205,4 +207,41 @@ fn a_missing_network_record_is_a_clear_error() {
         err.to_string().contains("network \"ghost\" has no record"),
         "{err}"
     );
+}
+
+#[test]
+fn a_stale_pidfile_is_no_responder_and_stopping_it_clears_it() {
+    let root = TempRoot::new();
+    write_record(root.path(), "n3", false);
+    let pidfile = root.join("networks/n3/dns.pid");
+    // This very process, with a start time it does not have: a reused pid.
+    std::fs::write(&pidfile, format!("{} 1\n", std::process::id())).unwrap();
+    assert_eq!(responder_pid(root.path(), "n3"), None);
+    assert!(!stop_responder(root.path(), "n3").unwrap());
+    assert!(!pidfile.exists());
+    assert!(!stop_responder(root.path(), "never-made").unwrap());
+}
+
+#[test]
+fn a_responder_that_cannot_start_is_a_clear_error() {
+    let root = TempRoot::new();
+    write_record(root.path(), "n4", false);
+    let missing = root.join("no-such-hoist");
+    let err = ensure_responder(root.path(), "n4", Ipv4Addr::LOCALHOST, &missing).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("network \"n4\"") && msg.contains("no-such-hoist"),
+        "{msg}"
+    );
+    // A program that exits without reporting ready: its log is the error.
+    let exe = root.join("fails");
+    std::fs::write(&exe, "#!/bin/sh\necho 'cannot do DNS today' >&2\nexit 3\n").unwrap();
+    std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let err = ensure_responder(root.path(), "n4", Ipv4Addr::LOCALHOST, &exe).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("exited without reporting ready") && msg.contains("cannot do DNS today"),
+        "{msg}"
+    );
+    assert_eq!(responder_pid(root.path(), "n4"), None);
 }
