@@ -319,3 +319,57 @@ pub fn confirm(rec: &ContainerRecord, holder: &Option<PodState>) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{read, Filter};
+
+    #[test]
+    fn a_dead_holders_state_is_reported_once_and_a_live_lock_holder_blocks_reaping() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        let pod = create(root, "ghost", &[], &[]).unwrap();
+        let dir = pod_dir(root, &pod.id);
+        // A holder that was killed: its state names a process that is gone
+        // (no PID reaches i32::MAX: pid_max is at most 2^22).
+        let stale = PodState {
+            pid: i32::MAX,
+            start: 1,
+            ..Default::default()
+        };
+        let data = serde_json::to_vec(&stale).unwrap();
+        std::fs::write(dir.join("state.json"), &data).unwrap();
+        assert!(live(root, &pod.id).is_none());
+        // While someone holds the lock (a holder starting), nothing is reaped.
+        let held = try_lock(&dir).unwrap();
+        reap(root, &pod.id);
+        assert!(dir.join("state.json").exists());
+        drop(held);
+        reap(root, &pod.id);
+        reap(root, &pod.id);
+        assert!(!dir.join("state.json").exists());
+        let evs = read(
+            root,
+            &Filter {
+                pods: vec!["ghost".into()],
+                ..Default::default()
+            },
+        );
+        let actions: Vec<&str> = evs.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["create", "died"]);
+        assert_eq!(evs[1].attributes["pid"], i32::MAX.to_string());
+    }
+
+    #[test]
+    fn adopt_round_trips_and_refuses_garbage() {
+        let a = holder::Adopt {
+            pid: 42,
+            start: 123456,
+        };
+        assert_eq!(holder::Adopt::parse(&a.arg()), Some(a));
+        for bad in ["", "42", "42:", ":7", "x:1", "1:y", "1:2:3"] {
+            assert_eq!(holder::Adopt::parse(bad), None, "{bad:?}");
+        }
+    }
+}
