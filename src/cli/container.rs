@@ -153,6 +153,10 @@ pub enum PodCommand {
         /// Mount into every container of the pod (NAME:/path[:ro] or /host:/path[:ro])
         #[arg(short, long = "volume")]
         volume: Vec<String>,
+        /// The pod's network(s): bridge, a network's name (repeatable), or private
+        /// (loopback only) [default: bridge, or $HOIST_DEFAULT_NETWORK]
+        #[arg(long, visible_alias = "net")]
+        network: Vec<String>,
     },
     /// Start pods and all their containers
     Start {

@@ -21,3 +21,6 @@ mod errors;
 
 #[path = "network/docker.rs"]
 mod docker;
+
+#[path = "network/pods.rs"]
+mod pods;

@@ -124,7 +124,9 @@ pub fn resolv_conf(rec: &ContainerRecord, atts: &[Attachment]) -> String {
     if rec.network == NetworkMode::Host && rec.dns.is_empty() && rec.dns_search.is_empty() {
         return host;
     }
-    let own_loopback_only = matches!(rec.network, NetworkMode::None | NetworkMode::Private);
+    // (A pod member is "private" but shares its pod's attachments.)
+    let own_loopback_only =
+        atts.is_empty() && matches!(rec.network, NetworkMode::None | NetworkMode::Private);
     if own_loopback_only && rec.dns.is_empty() && rec.dns_search.is_empty() {
         return String::new();
     }

@@ -20,8 +20,15 @@ pub fn run(root: &Path, cmd: PodCommand) -> anyhow::Result<i32> {
             name,
             publish,
             volume,
+            network,
         } => {
+            let network = crate::commands::network::flags::pod_default(network);
+            let nets = hoist_runtime::netpod::check(root, &network).map_err(run_error)?;
             let rec = pod::create(root, &name, &publish, &volume).map_err(run_error)?;
+            if let Err(e) = hoist_runtime::netpod::save(root, &rec.id, &nets) {
+                let _ = pod::remove(root, &rec);
+                return Err(run_error(e));
+            }
             println!("{}", rec.id);
             Ok(0)
         }

@@ -76,3 +76,14 @@ pub fn parse(a: &CreateArgs) -> anyhow::Result<NetworkFlags> {
         networks,
     })
 }
+
+/// `pod create`'s networks: as given, else the same default as `run`'s.
+pub fn pod_default(given: Vec<String>) -> Vec<String> {
+    if !given.is_empty() {
+        return given;
+    }
+    vec![std::env::var(DEFAULT_ENV)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "bridge".into())]
+}

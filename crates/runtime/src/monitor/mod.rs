@@ -246,6 +246,7 @@ fn start(
         crate::pod::recover::ensure_holder(root, pod)?;
     }
     let (spec, pod_holder) = crate::pod::join_spec(root, &rec, spec)?;
+    crate::netpod::member_files(root, &dir, &rec);
     // Made on another thread while the plan and the cgroup are prepared.
     let netns = netns::wanted(&spec)
         .then(|| netns::begin(crate::netattach::setup_for(root, &rec)));

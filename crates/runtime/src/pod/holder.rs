@@ -58,6 +58,7 @@ pub fn run(root: &Path, id: &str, mut ready: Ready, adopt: Option<Adopt>) -> Res
             // Signals were blocked before any thread started: they queue
             // here instead of killing the process half-way.
             let _ = stop_signals().wait();
+            crate::netpod::stopped(root, id);
             let _ = std::fs::remove_file(pod_dir(root, id).join("state.json"));
             drop(lock);
             Ok(0)
@@ -105,8 +106,15 @@ fn setup(root: &Path, id: &str, adopt: Option<Adopt>) -> Result<File> {
     let listeners = crate::ports::bind_all(&rec.ports)?;
     let ports = listeners.iter().map(|(_, m)| *m).collect();
     match adopt {
-        Some(a) => adopt_namespaces(a)?,
-        None => new_namespaces(&rec.name)?,
+        Some(a) => {
+            adopt_namespaces(a)?;
+            crate::netpod::adopted(root, id);
+        }
+        None => {
+            // The network namespace first, attached to the pod's networks.
+            crate::netpod::enter_new_netns(root, &rec)?;
+            new_namespaces(&rec.name)?;
+        }
     }
     let me = std::process::id() as i32;
     let gate = Arc::new(crate::gate::Gate::default());
@@ -127,13 +135,13 @@ fn setup(root: &Path, id: &str, adopt: Option<Adopt>) -> Result<File> {
     Ok(lock)
 }
 
-/// New net, IPC and UTS namespaces for the pod, named after it, with `lo`
-/// up. On this (so far only) thread: every thread started later inherits
-/// them.
+/// New IPC and UTS namespaces for the pod (the network one is made first,
+/// by netpod.rs), named after it, with `lo` up. On this (so far only)
+/// thread: every thread started later inherits them.
 fn new_namespaces(name: &str) -> Result<()> {
     // SAFETY: unshare/sethostname on this thread, with a valid buffer.
     unsafe {
-        if libc::unshare(libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS) < 0 {
+        if libc::unshare(libc::CLONE_NEWIPC | libc::CLONE_NEWUTS) < 0 {
             return Err(RuntimeError::io(
                 "creating the pod's namespaces",
                 std::io::Error::last_os_error(),
