@@ -31,6 +31,8 @@ impl Store {
         let path = self.blob_path(layer);
         let reader = decoder(BufReader::with_capacity(1 << 20, blob)).map_err(io_err(&path))?;
         let mut archive = tar::Archive::new(reader);
+        // Per path; a later entry for the same path replaces an earlier one,
+        // as in the unpack.
         let mut verdicts: HashMap<PathBuf, Option<String>> = HashMap::new();
         let mut expected: HashSet<PathBuf> = HashSet::new();
         // SAFETY: geteuid has no preconditions.
@@ -47,7 +49,7 @@ impl Store {
                 let opaque = xattr::get(&target, OPAQUE_XATTR).ok().flatten();
                 let verdict = (opaque.as_deref() != Some(b"y"))
                     .then(|| format!("{}: the opaque marker is gone", shown(&parent)));
-                merge(&mut verdicts, parent.join(".opaque"), verdict);
+                verdicts.insert(parent.join(".opaque"), verdict);
                 continue;
             }
             if name.starts_with(b".wh..wh.") {
@@ -63,7 +65,7 @@ impl Store {
                     _ => Some(format!("{}: the whiteout is gone", shown(&victim))),
                 };
                 expected.insert(victim.clone());
-                merge(&mut verdicts, victim, verdict);
+                verdicts.insert(victim, verdict);
                 continue;
             }
             let kind = entry.header().entry_type();
@@ -72,7 +74,7 @@ impl Store {
             }
             let verdict = compare(&mut entry, dir, &rel, as_root).map_err(io_err(&path))?;
             expected.insert(rel.clone());
-            merge(&mut verdicts, rel, verdict);
+            verdicts.insert(rel, verdict);
         }
         let mut found: Vec<String> = verdicts.into_values().flatten().collect();
         found.sort();
@@ -84,11 +86,6 @@ impl Store {
         found.truncate(MAX_REPORTED);
         Ok(found)
     }
-}
-
-/// A later entry for the same path replaces an earlier one, as in the unpack.
-fn merge(verdicts: &mut HashMap<PathBuf, Option<String>>, path: PathBuf, v: Option<String>) {
-    verdicts.insert(path, v);
 }
 
 /// The path of a tar entry relative to the layer root; `None` for the root
