@@ -7,6 +7,7 @@
 
 use super::resolv::ResolvConf;
 use std::net::{IpAddr, SocketAddr};
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,7 +28,9 @@ pub struct Upstreams {
     /// Never forwarded to: the responder's own address (a host whose resolv.conf names
     /// the gateway would otherwise loop).
     own: IpAddr,
-    seen: Option<SystemTime>,
+    /// (mtime, inode, length) of the file read: a rewrite in the same clock tick, or a
+    /// new file renamed into place, still changes one of them.
+    seen: Option<(SystemTime, u64, u64)>,
     servers: Vec<SocketAddr>,
 }
 
@@ -42,10 +45,10 @@ impl Upstreams {
     }
 
     pub fn current(&mut self) -> Vec<SocketAddr> {
-        let mtime = std::fs::metadata(&self.path)
-            .and_then(|m| m.modified())
+        let stamp = std::fs::metadata(&self.path)
+            .and_then(|m| Ok((m.modified()?, m.ino(), m.len())))
             .ok();
-        if mtime.is_none() || mtime != self.seen {
+        if stamp.is_none() || stamp != self.seen {
             let text = std::fs::read_to_string(&self.path).unwrap_or_default();
             self.servers = ResolvConf::parse(&text)
                 .nameservers
@@ -53,7 +56,7 @@ impl Upstreams {
                 .filter(|ip| *ip != self.own)
                 .map(|ip| SocketAddr::new(ip, 53))
                 .collect();
-            self.seen = mtime;
+            self.seen = stamp;
         }
         self.servers.clone()
     }
