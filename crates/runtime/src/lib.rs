@@ -26,6 +26,7 @@ pub mod logs;
 pub mod monitor;
 pub mod netattach;
 mod netcheck;
+mod netjoin;
 pub mod netpod;
 pub mod pod;
 pub mod ports;

@@ -24,6 +24,9 @@ pub enum NetworkMode {
     None,
     Host,
     Bridge,
+    /// Another container's network namespace (`container:NAME`; the
+    /// container is named in the record).
+    Container,
 }
 
 impl std::str::FromStr for NetworkMode {

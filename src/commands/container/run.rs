@@ -55,6 +55,7 @@ fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
         add_hosts: a.add_host.clone(),
         dns: a.dns.clone(),
         dns_search: a.dns_search.clone(),
+        network_container: net.container,
         memory: a.memory.as_deref().map(parse_size).transpose()?,
         cpus: a.cpus,
         pids_limit: a.pids_limit,

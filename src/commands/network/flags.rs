@@ -14,6 +14,8 @@ use crate::cli::container::CreateArgs;
 pub struct NetworkFlags {
     pub mode: NetworkMode,
     pub networks: Vec<Request>,
+    /// `container:NAME`.
+    pub container: Option<String>,
 }
 
 /// The environment variable naming the default for `--network`.
@@ -39,10 +41,20 @@ pub fn parse(a: &CreateArgs) -> anyhow::Result<NetworkFlags> {
             .transpose()?;
     let mut networks = Vec::new();
     let mut mode = None;
-    for v in &values {
-        if v.starts_with("container:") {
-            bail!("--network {v}: joining another container's network is not supported; use a pod (hoist pod create, run --pod)");
+    if let Some(name) = values.iter().find_map(|v| v.strip_prefix("container:")) {
+        if values.len() > 1 || ip.is_some() || !a.network_alias.is_empty() {
+            bail!("--network container:{name} cannot be combined with other networks, --ip or --network-alias");
         }
+        if name.is_empty() {
+            bail!("--network container: needs a container's name");
+        }
+        return Ok(NetworkFlags {
+            mode: NetworkMode::Container,
+            networks: Vec::new(),
+            container: Some(name.to_string()),
+        });
+    }
+    for v in &values {
         match v.parse::<NetworkMode>() {
             Ok(NetworkMode::Bridge) | Err(_) => networks.push(Request {
                 network: if v == "default" {
@@ -66,6 +78,7 @@ pub fn parse(a: &CreateArgs) -> anyhow::Result<NetworkFlags> {
         return Ok(NetworkFlags {
             mode: m,
             networks: Vec::new(),
+            container: None,
         });
     }
     if let Some(first) = networks.first_mut() {
@@ -74,6 +87,7 @@ pub fn parse(a: &CreateArgs) -> anyhow::Result<NetworkFlags> {
     Ok(NetworkFlags {
         mode: NetworkMode::Bridge,
         networks,
+        container: None,
     })
 }
 

@@ -20,6 +20,10 @@ pub fn mode_name(rec: &ContainerRecord) -> String {
         NetworkMode::Private => "private".into(),
         NetworkMode::None => "none".into(),
         NetworkMode::Host => "host".into(),
+        NetworkMode::Container => format!(
+            "container:{}",
+            rec.network_container.as_deref().unwrap_or_default()
+        ),
     }
 }
 

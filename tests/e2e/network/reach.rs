@@ -137,3 +137,54 @@ fn default_network_goes_out_through_nat_and_internal_cannot() {
         .unwrap();
     assert!(!section.contains("masquerade"), "{section}");
 }
+
+#[test]
+fn a_container_joins_another_containers_network() {
+    let Some(env) = NetEnv::new("join") else {
+        return;
+    };
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "base",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /www && echo joined > /www/index.html && exec httpd -f -p 8080 -h /www",
+    ]);
+    let ip = env.ip_of("base", "bridge");
+    let out = env.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:base",
+        "busybox",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0; wget -q -O - http://127.0.0.1:8080/index.html",
+    ]);
+    assert!(
+        out.contains(&format!("inet {ip}/")) && out.contains("joined"),
+        "{out}"
+    );
+    let err = env.fails(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:nope",
+        "busybox",
+        "true",
+    ]);
+    assert!(err.contains("no such container"), "{err}");
+    env.ok(&["stop", "-t", "1", "base"]);
+    let err = env.fails(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:base",
+        "busybox",
+        "true",
+    ]);
+    assert!(err.contains("not running"), "{err}");
+}

@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub add_hosts: Vec<String>,
     pub dns: Vec<String>,
     pub dns_search: Vec<String>,
+    /// `--network container:NAME`: the container (name or ID).
+    pub network_container: Option<String>,
     /// The command after the image name.
     pub cmd: Vec<String>,
 }

@@ -79,6 +79,15 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         ));
     }
     let networks = crate::netcheck::networks(root, opts)?;
+    let network_container = match (opts.network, &opts.network_container) {
+        (NetworkMode::Container, Some(c)) => Some(crate::netjoin::resolve(root, c)?),
+        (NetworkMode::Container, None) => {
+            return Err(RuntimeError::Invalid(
+                "--network container: needs a container's name".into(),
+            ))
+        }
+        _ => None,
+    };
     crate::netcheck::dns_flags(opts)?;
     let (entrypoint, cmd) = merge_command(&defaults, opts);
     if entrypoint.is_empty() && cmd.is_empty() {
@@ -157,6 +166,7 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         add_hosts: opts.add_hosts.clone(),
         dns: opts.dns.clone(),
         dns_search: opts.dns_search.clone(),
+        network_container,
     };
     let dir = container_dir(root, &id);
     let result = write_container(root, &dir, &rec, &resolved);

@@ -65,6 +65,10 @@ pub struct ContainerRecord {
     pub dns: Vec<String>,
     #[serde(default)]
     pub dns_search: Vec<String>,
+    /// `--network container:NAME`: the ID of the container whose network
+    /// namespace this one joins (netjoin.rs).
+    #[serde(default)]
+    pub network_container: Option<String>,
 }
 
 impl ContainerRecord {

@@ -247,6 +247,7 @@ fn start(
     }
     let (spec, pod_holder) = crate::pod::join_spec(root, &rec, spec)?;
     crate::netpod::member_files(root, &dir, &rec);
+    let spec = crate::netjoin::join_spec(root, &dir, &rec, spec)?;
     // Made on another thread while the plan and the cgroup are prepared.
     let netns = netns::wanted(&spec)
         .then(|| netns::begin(crate::netattach::setup_for(root, &rec)));
