@@ -1,5 +1,6 @@
 //! `hoist system prune`: remove blobs that no image name and no container
-//! uses, and the unpacked layer snapshots that nothing left needs.
+//! uses, the unpacked layer snapshots that nothing left needs, and networks
+//! no container uses.
 
 use super::list::human_size;
 use crate::cli::GlobalArgs;
@@ -9,6 +10,11 @@ use std::collections::HashSet;
 use std::path::Path;
 
 pub fn run(store: &Store, _global: &GlobalArgs) -> anyhow::Result<i32> {
+    // Networks no container uses, with their bridges and rules (docker's
+    // system prune does the same).
+    for name in crate::commands::network::prune_unused(store.root())? {
+        println!("Deleted network {name}");
+    }
     let live: Vec<Digest> = hoist_runtime::live_image_digests(store.root())
         .iter()
         .filter_map(|d| d.parse().ok())

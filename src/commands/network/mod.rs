@@ -129,6 +129,20 @@ fn rm(root: &Path, force: bool, names: &[String]) -> anyhow::Result<i32> {
 }
 
 fn prune(root: &Path) -> anyhow::Result<i32> {
+    let deleted = prune_unused(root)?;
+    if !deleted.is_empty() {
+        println!("Deleted Networks:");
+        for n in deleted {
+            println!("{n}");
+        }
+    }
+    Ok(0)
+}
+
+/// Removes every user network no container uses, and the default network's
+/// bridge and rules while no one uses them (`network prune`, `system
+/// prune`); returns the removed networks' names.
+pub fn prune_unused(root: &Path) -> anyhow::Result<Vec<String>> {
     let mut deleted = Vec::new();
     for net in record::list(root)? {
         if net.name == record::DEFAULT_NETWORK {
@@ -145,11 +159,5 @@ fn prune(root: &Path) -> anyhow::Result<i32> {
             Err(e) => return Err(e.into()),
         }
     }
-    if !deleted.is_empty() {
-        println!("Deleted Networks:");
-        for n in deleted {
-            println!("{n}");
-        }
-    }
-    Ok(0)
+    Ok(deleted)
 }
