@@ -247,6 +247,11 @@ pub fn remove_network(root: &Path, name: &str) -> Result<Network> {
 /// the record (`network prune` does this for the default network, which
 /// cannot be removed). Returns whether they were removed.
 pub fn remove_host_state(root: &Path, net: &Network) -> Result<bool> {
+    // Bridge and table are made together: no bridge, nothing to remove (and
+    // no `nft` run on a machine where this network never started).
+    if index_of(&net.bridge).is_none() {
+        return Ok(false);
+    }
     let _lock = Lock::exclusive(&lock_path(root, &net.name))?;
     if lease::sweep(root, &net.name)? > 0 {
         return Ok(false);
