@@ -27,8 +27,9 @@ pub struct BuildArgs {
     /// Run every step, ignoring the build cache
     #[arg(long)]
     pub no_cache: bool,
-    /// Network for RUN steps
-    #[arg(long, default_value = "none", value_parser = ["none", "host"])]
+    /// Network for RUN steps without --network: none (loopback only), default (the default
+    /// bridge network: an address of the step's own and a way out) or host
+    #[arg(long, default_value = "none", value_parser = ["none", "default", "host"])]
     pub network: String,
     /// Layer compression
     #[arg(long, default_value = "gzip", value_parser = ["gzip", "zstd"])]

@@ -27,7 +27,7 @@ pub fn parse_line(line: &LogicalLine, escape: char) -> Result<Option<Instruction
             let mut network = None;
             for flag in flags {
                 match flag.name.as_str() {
-                    "network" => network = Some(flag_value(&flag)?.raw.clone()),
+                    "network" => network = Some(run_network(&flag)?),
                     other => {
                         return Err((
                             flag.pos,
@@ -141,6 +141,19 @@ fn required(rest: &str, pos: super::Pos, message: &str) -> Result<(), Fail> {
 
 fn no_flags(c: &mut Cursor, keyword: &str) -> Result<(), Fail> {
     c.flags(keyword, &[]).map(|_| ())
+}
+
+/// BuildKit's `RUN --network=default|none|host`, checked as it parses (a
+/// literal: BuildKit does not expand it either).
+fn run_network(flag: &Flag) -> Result<String, Fail> {
+    let value = flag_value(flag)?;
+    match value.raw.as_str() {
+        "default" | "none" | "host" => Ok(value.raw.clone()),
+        other => Err((
+            value.pos,
+            format!("invalid network mode {other:?} for RUN --network (use default, none or host)"),
+        )),
+    }
 }
 
 fn flag_value(flag: &Flag) -> Result<&Word, Fail> {

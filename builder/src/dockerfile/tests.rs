@@ -94,6 +94,15 @@ fn run_shell_and_exec_forms() {
             network: Some("host".into())
         }
     );
+    for mode in ["default", "none"] {
+        assert_eq!(
+            one(&format!("RUN --network={mode} wget x")),
+            Kind::Run {
+                command: CommandForm::Shell("wget x".into()),
+                network: Some(mode.into())
+            }
+        );
+    }
     // Not valid JSON: docker falls back to the shell form.
     assert_eq!(
         one("RUN [not json"),

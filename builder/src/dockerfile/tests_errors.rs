@@ -60,6 +60,23 @@ fn empty_commands() {
 }
 
 #[test]
+fn run_network_modes_are_buildkits() {
+    check(
+        "FROM x\nRUN --network=foo true",
+        2,
+        15,
+        "invalid network mode \"foo\" for RUN --network (use default, none or host)",
+    );
+    check("FROM x\nRUN --network=bridge true", 2, 15, "\"bridge\"");
+    check(
+        "FROM x\nRUN --network true",
+        2,
+        5,
+        "--network requires a value",
+    );
+}
+
+#[test]
 fn env_label_arg_errors() {
     check("FROM x\nENV", 2, 4, "ENV requires KEY=VALUE");
     check("FROM x\nENV A=1 B", 2, 9, "ENV expects KEY=VALUE");

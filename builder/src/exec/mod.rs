@@ -26,12 +26,28 @@ use crate::error::{BuildError, Result};
 use crate::filehash::FileHashes;
 use crate::plan::{self, Plan};
 
-/// Network for RUN steps.
+/// Network for RUN steps (`hoist build --network`, `RUN --network`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Network {
+    /// Loopback only: hoist's default, so builds are hermetic unless asked.
     #[default]
     None,
     Host,
+    /// docker's `default` for builds: the default bridge network `bridge`,
+    /// with an address of the step's own and a way out through NAT.
+    Bridge,
+}
+
+impl Network {
+    /// docker's names: `default`, `none`, `host`.
+    pub fn from_docker(name: &str) -> Option<Network> {
+        match name {
+            "default" => Some(Network::Bridge),
+            "none" => Some(Network::None),
+            "host" => Some(Network::Host),
+            _ => None,
+        }
+    }
 }
 
 /// Everything `hoist build` passes in.

@@ -30,18 +30,23 @@ pub(crate) fn run(
     number: usize,
 ) -> Result<()> {
     let argv = super::metadata::argv_of(state, command);
+    // The step's flag wins over the build's. Unlike BuildKit, where
+    // `default` means the build's mode, hoist's builds default to none, so
+    // `default` names the network docker's builds use by default: the bridge.
     let network = match network {
         None => state.shared.opts.network,
-        Some("none") | Some("default") => Network::None,
-        Some("host") => Network::Host,
-        Some(other) => {
-            return Err(state.error_at(
+        Some(name) => Network::from_docker(name).ok_or_else(|| {
+            state.error_at(
                 ins.pos,
-                format!("RUN --network={other}: hoist supports none and host"),
-            ))
-        }
+                format!(
+                    "invalid network mode {name:?} for RUN --network (use default, none or host)"
+                ),
+            )
+        })?,
     };
-    // ENV, ARG, WORKDIR and USER are already part of the chained key.
+    // ENV, ARG, WORKDIR and USER are already part of the chained key. The
+    // network mode is too, as in BuildKit (it is part of the ExecOp its
+    // cache key digests): a step run offline is not reused online, or back.
     let key = state
         .key
         .child(&format!("RUN {argv:?} network={network:?}"), "");
@@ -111,7 +116,9 @@ pub(crate) fn run(
         network: match network {
             Network::None => NetworkMode::None,
             Network::Host => NetworkMode::Host,
+            Network::Bridge => NetworkMode::Bridge,
         },
+        root: Some(state.shared.store.root().to_path_buf()),
         stdout: Stdio::Fd(writer),
         stderr: Stdio::Fd(writer2),
         ..Default::default()

@@ -1,6 +1,11 @@
 //! A one-shot container for the builder's RUN steps: an overlay of the given
 //! snapshots with the caller's upper/work dirs, a command, its exit status.
 //! Nothing is recorded under containers/; the caller owns every directory.
+//! On the default network (`NetworkMode::Bridge`) the step has an address of
+//! its own for as long as it runs (see `oneshot_net.rs`).
+
+#[path = "oneshot_net.rs"]
+mod net;
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -39,8 +44,12 @@ pub struct OneShot {
     pub cwd: String,
     /// docker's USER syntax ("" = root).
     pub user: String,
-    /// `None` (own namespace, loopback only) or `Host`.
+    /// `None` (own namespace, loopback only), `Host`, or `Bridge`: the
+    /// default network `bridge` (needs `root`). `Host` and `Bridge` get
+    /// generated /etc/hosts and /etc/resolv.conf, as docker's builder does.
     pub network: NetworkMode,
+    /// The store root whose networks/ a `Bridge` one-shot joins.
+    pub root: Option<PathBuf>,
     pub hostname: Option<String>,
     pub mounts: Vec<UserMount>,
     pub stdin: Stdio,
@@ -104,7 +113,28 @@ pub fn run_oneshot(shot: &OneShot) -> Result<ExitStatusInfo> {
     let id = format!("oneshot-{:016x}", rand::random::<u64>());
     let mountpoint = std::env::temp_dir().join(format!("hoist-{id}"));
     std::fs::create_dir(&mountpoint).ctx(|| format!("creating {}", mountpoint.display()))?;
-    let result = run_in(shot, &env, &user, &id, &mountpoint);
+    let hostname = shot
+        .hostname
+        .clone()
+        .unwrap_or_else(|| id[8..20].to_string());
+    let etc = match shot.network {
+        NetworkMode::Bridge | NetworkMode::Host => net::EtcFiles::prepare(
+            &std::env::temp_dir().join(format!("hoist-{id}-etc")),
+            &shot.upperdir,
+            &shot.lowerdirs,
+            &hostname,
+            shot.network,
+        ),
+        _ => Ok(None),
+    };
+    let result = etc.and_then(|etc| {
+        let (etc, mounts) = etc.unzip();
+        let result = run_in(shot, &env, &user, &id, &hostname, mounts, &mountpoint);
+        if let Some(etc) = etc {
+            etc.remove();
+        }
+        result
+    });
     let _ = std::fs::remove_dir(&mountpoint);
     result
 }
@@ -114,8 +144,21 @@ fn run_in(
     env: &[String],
     user: &crate::user::ResolvedUser,
     id: &str,
+    hostname: &str,
+    etc_mounts: Option<Vec<UserMount>>,
     mountpoint: &std::path::Path,
 ) -> Result<ExitStatusInfo> {
+    let bridge_root = match (shot.network, &shot.root) {
+        (NetworkMode::Bridge, Some(root)) => Some(root.as_path()),
+        (NetworkMode::Bridge, None) => {
+            return Err(RuntimeError::Invalid(
+                "a one-shot container on the default network needs the store root".into(),
+            ))
+        }
+        _ => None,
+    };
+    let mut mounts = shot.mounts.clone();
+    mounts.extend(etc_mounts.unwrap_or_default());
     let input = SpecInput {
         args: shot.argv.clone(),
         env: env.to_vec(),
@@ -127,13 +170,10 @@ fn run_in(
         uid: user.uid,
         gid: user.gid,
         additional_gids: user.additional_gids.clone(),
-        hostname: shot
-            .hostname
-            .clone()
-            .unwrap_or_else(|| id[8..20].to_string()),
+        hostname: hostname.to_string(),
         network: shot.network,
         rootfs: mountpoint.to_path_buf(),
-        mounts: shot.mounts.clone(),
+        mounts,
         cgroups_path: format!("/hoist/{id}"),
         ..Default::default()
     };
@@ -157,8 +197,32 @@ fn run_in(
             stdio,
         },
     )?;
+    // A killed build takes its step with it: nothing runs on unwatched in
+    // an upper dir no one will pack, nor on an address whose lease (owned
+    // by the build) is then free to be handed out again. This thread waits
+    // for the child, so the signal comes only when the build dies.
+    plan.process.parent_death_signal = libc::SIGKILL;
+    // The namespace is made while the cgroup is.
+    let pending = bridge_root.map(|root| net::begin_bridge(root, id));
     let limits = Limits::from_spec(spec.linux().as_ref().and_then(|l| l.resources().as_ref()));
-    let (cgroup, join_files) = Cgroup::create_joinable(id, &limits)?;
+    let cgroup = Cgroup::create_joinable(id, &limits);
+    // Held until this function returns (the address is given back then),
+    // joined even when the cgroup failed, so that nothing stays reserved.
+    let _lease = match (pending, bridge_root) {
+        (Some(pending), Some(root)) => {
+            match net::StepLease::hand_over(pending, &mut plan, root, id) {
+                Ok(lease) => Some(lease),
+                Err(e) => {
+                    if let Ok((cgroup, _)) = cgroup {
+                        cgroup.remove();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        _ => None,
+    };
+    let (cgroup, join_files) = cgroup?;
     plan.cgroup_join = join_files;
     let pid = match spawn(&plan) {
         Ok(pid) => pid,

@@ -63,11 +63,7 @@ fn build(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         build_args,
         target: args.target.clone(),
         no_cache: args.no_cache,
-        network: if args.network == "host" {
-            Network::Host
-        } else {
-            Network::None
-        },
+        network: Network::from_docker(&args.network).expect("clap checked the value"),
         compression: args.compression.parse().expect("clap checked the value"),
         source_date_epoch,
         pull_missing: (args.pull == "missing")
