@@ -24,3 +24,6 @@ mod docker;
 
 #[path = "network/pods.rs"]
 mod pods;
+
+#[path = "network/isolation.rs"]
+mod isolation;

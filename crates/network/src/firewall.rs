@@ -3,7 +3,12 @@
 //! made and deleted with it: masquerade for traffic leaving the subnet (not
 //! for internal networks), and drops for traffic between this network and
 //! another hoist network (and, for internal networks, anything in or out).
-//! A table per network makes teardown one atomic `delete table`.
+//! Its input chain guards the host itself: containers of another hoist
+//! network do not reach this network's gateway (a host address), and an
+//! internal network's containers reach nothing on the host but DNS on their
+//! gateway — in IPv4 and, through a `table ip6` of the same name, IPv6 (the
+//! bridge's link-local address). A table per network makes teardown one
+//! atomic `delete table`.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -35,9 +40,14 @@ pub fn ruleset(net: &Network) -> String {
             net.subnet
         ));
     }
-    let mut s = format!("add table ip {t}\ndelete table ip {t}\ntable ip {t} {{\n");
+    let mut s = format!("add table ip {t}\ndelete table ip {t}\n");
+    s += &format!("add table ip6 {t}\ndelete table ip6 {t}\ntable ip {t} {{\n");
     s += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n";
     for r in forward {
+        s += &format!("    {r}\n");
+    }
+    s += "  }\n  chain input {\n    type filter hook input priority filter; policy accept;\n";
+    for r in input_rules(net) {
         s += &format!("    {r}\n");
     }
     s += "  }\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n";
@@ -45,7 +55,41 @@ pub fn ruleset(net: &Network) -> String {
         s += &format!("    {r}\n");
     }
     s += "  }\n}\n";
+    if net.internal {
+        s += &format!("table ip6 {t} {{\n");
+        s += "  chain input {\n    type filter hook input priority filter; policy accept;\n";
+        s += &format!("    iifname \"{br}\" ct state established,related accept\n");
+        s += &format!("    iifname \"{br}\" drop\n");
+        s += "  }\n}\n";
+    }
     s
+}
+
+/// What may reach the host (the namespace hoist runs in) from a bridge. The
+/// gateway is a host address, so a packet to it is delivered, not forwarded:
+/// the forward chain never sees it. Each network guards its own gateway
+/// against the other hoist bridges (a container on A has a route to B's
+/// gateway through A's). An internal network reaches only its DNS responder
+/// (udp and tcp 53 on its gateway), as docker's internal networks reach only
+/// the embedded resolver; replies to what the host opened still come back.
+fn input_rules(net: &Network) -> Vec<String> {
+    let br = &net.bridge;
+    let gw = net.gateway;
+    let mut input = vec![format!(
+        "iifname \"{BRIDGE_PREFIX}*\" iifname != \"{br}\" ip daddr {gw} drop"
+    )];
+    if net.internal {
+        input.push(format!(
+            "iifname \"{br}\" ct state established,related accept"
+        ));
+        for proto in ["udp", "tcp"] {
+            input.push(format!(
+                "iifname \"{br}\" ip daddr {gw} {proto} dport 53 accept"
+            ));
+        }
+        input.push(format!("iifname \"{br}\" drop"));
+    }
+    input
 }
 
 /// Loads the network's table.
@@ -56,7 +100,9 @@ pub fn apply(net: &Network) -> Result<()> {
 /// Deletes the network's table (gone already is fine).
 pub fn remove(net: &Network) -> Result<()> {
     let t = table_name(net);
-    nft(&format!("add table ip {t}\ndelete table ip {t}\n"))
+    nft(&format!(
+        "add table ip {t}\ndelete table ip {t}\nadd table ip6 {t}\ndelete table ip6 {t}\n"
+    ))
 }
 
 /// Whether the network's table is loaded (for `network inspect`).
@@ -119,5 +165,38 @@ mod tests {
         let closed = ruleset(&net);
         assert!(!closed.contains("masquerade"));
         assert!(closed.contains("iifname \"hoist-abc\" oifname != \"hoist-abc\" drop"));
+    }
+
+    #[test]
+    fn the_host_is_guarded_from_other_bridges_and_from_internal_networks() {
+        let mut net: Network = serde_json::from_str(
+            r#"{"name":"n","id":"x","driver":"bridge","subnet":"10.89.1.0/24","gateway":"10.89.1.1",
+                "bridge":"hoist-abc","dns_enabled":true,"created":""}"#,
+        )
+        .unwrap();
+        let guard = "iifname \"hoist*\" iifname != \"hoist-abc\" ip daddr 10.89.1.1 drop";
+        let open = ruleset(&net);
+        assert!(open.contains(guard), "{open}");
+        // An open network's containers reach the host (docker allows it).
+        assert!(!open.contains("iifname \"hoist-abc\" drop"), "{open}");
+        assert!(!open.contains("table ip6 hoist_hoist_abc {"), "{open}");
+        net.internal = true;
+        let closed = ruleset(&net);
+        assert!(closed.contains(guard), "{closed}");
+        let input = closed.split("chain input").nth(1).unwrap();
+        let dns = input
+            .find("ip daddr 10.89.1.1 udp dport 53 accept")
+            .unwrap();
+        let tcp = input
+            .find("ip daddr 10.89.1.1 tcp dport 53 accept")
+            .unwrap();
+        let drop = input.find("iifname \"hoist-abc\" drop").unwrap();
+        assert!(
+            dns < drop && tcp < drop,
+            "DNS must be accepted before the drop: {input}"
+        );
+        // IPv6: the bridge's link-local address is the host's too.
+        let v6 = closed.split("table ip6 hoist_hoist_abc {").nth(1).unwrap();
+        assert!(v6.contains("iifname \"hoist-abc\" drop"), "{closed}");
     }
 }
