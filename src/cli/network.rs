@@ -68,7 +68,7 @@ pub enum NetworkCommand {
         #[arg(short, long)]
         force: bool,
     },
-    /// Put a container on a network (applies from its next start when it is running)
+    /// Put a container on a network (a running one at once)
     Connect {
         /// IPv4 address on the network
         #[arg(long)]
@@ -79,7 +79,7 @@ pub enum NetworkCommand {
         network: String,
         container: String,
     },
-    /// Take a container off a network (applies from its next start when it is running)
+    /// Take a container off a network (a running one at once)
     Disconnect {
         /// Do not fail when the container is not on the network
         #[arg(short, long)]

@@ -159,8 +159,11 @@ pub fn plumb(
         ctr.set_up(index)
             .map_err(step("bringing the interface up"))?;
         if !a.internal && !have_route {
-            ctr.add_default_route(index, a.gateway)
-                .map_err(step("adding the default route"))?;
+            match ctr.add_default_route(index, a.gateway) {
+                // A network connected later: the first one has the route.
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+                other => other.map_err(step("adding the default route"))?,
+            }
             have_route = true;
         }
     }

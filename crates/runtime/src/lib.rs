@@ -27,6 +27,7 @@ pub mod monitor;
 pub mod netattach;
 mod netcheck;
 mod netjoin;
+pub mod netlive;
 pub mod netpod;
 pub mod pod;
 pub mod ports;

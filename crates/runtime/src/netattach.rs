@@ -49,7 +49,14 @@ pub fn after_start(root: &Path, rec: &ContainerRecord, atts: &[Attachment], pid:
 /// After the container's run: addresses released, veths deleted, bridges
 /// without users removed.
 pub fn after_stop(root: &Path, dir: &Path, rec: &ContainerRecord, atts: &[Attachment]) {
-    hoist_network::release(root, &rec.id, atts);
+    // network.json also has what `network connect` added while it ran.
+    let mut all = attachments(dir);
+    for a in atts {
+        if !all.iter().any(|b| b.network == a.network) {
+            all.push(a.clone());
+        }
+    }
+    hoist_network::release(root, &rec.id, &all);
     let _ = std::fs::remove_file(dir.join(STATE_FILE));
 }
 

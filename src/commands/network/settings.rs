@@ -1,10 +1,11 @@
 //! A container's networks as `inspect` shows them (docker's
-//! `NetworkSettings`), and `network connect`/`disconnect`, which change the
-//! networks a container is put on at its next start.
+//! `NetworkSettings`), and `network connect`/`disconnect`: at once for a
+//! running container (runtime's netlive.rs), else from its next start.
 
 use anyhow::bail;
 use hoist_network::{record, Request};
 use hoist_runtime::container::{self, ContainerRecord};
+use hoist_runtime::netlive;
 use hoist_runtime::spec::NetworkMode;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -100,43 +101,46 @@ pub fn connect(
             .into());
         }
     }
-    rec.networks.push(Request {
+    let req = Request {
         network: net.name.clone(),
         ip,
         aliases,
-    });
-    container::save(root, &rec)?;
-    note_if_running(root, &rec);
+    };
+    match netlive::running_pid(root, &rec) {
+        Some(pid) => {
+            netlive::connect(root, &mut rec, pid, req)?;
+        }
+        None => {
+            rec.networks.push(req);
+            container::save(root, &rec)?;
+        }
+    }
     Ok(0)
 }
 
 pub fn disconnect(root: &Path, network: &str, what: &str, force: bool) -> anyhow::Result<i32> {
     let mut rec = container::find(root, what)?;
-    let before = rec.networks.len();
-    rec.networks.retain(|r| r.network != network);
-    if rec.networks.len() == before {
+    let network = record::find(root, network)
+        .map(|n| n.name)
+        .unwrap_or_else(|_| network.to_string());
+    if !rec.networks.iter().any(|r| r.network == network) {
         if force {
             return Ok(0);
         }
         bail!("container {} is not on network {network}", rec.name);
     }
-    if rec.networks.is_empty() {
+    if rec.networks.len() == 1 {
         bail!(
-            "network {network} is container {}'s only network; give it another first (hoist network connect)",
+            "network {network} is container {}'s only network; connect it to another first (hoist network connect)",
             rec.name
         );
     }
-    container::save(root, &rec)?;
-    note_if_running(root, &rec);
-    Ok(0)
-}
-
-fn note_if_running(root: &Path, rec: &ContainerRecord) {
-    let st = container::state::read_live(&container::container_dir(root, &rec.id));
-    if st.status == container::Status::Running {
-        eprintln!(
-            "note: container {} is running; the change applies from its next start (hoist restart {})",
-            rec.name, rec.name
-        );
+    match netlive::running_pid(root, &rec) {
+        Some(_) => netlive::disconnect(root, &mut rec, &network)?,
+        None => {
+            rec.networks.retain(|r| r.network != network);
+            container::save(root, &rec)?;
+        }
     }
+    Ok(0)
 }

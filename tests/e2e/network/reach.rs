@@ -188,3 +188,32 @@ fn a_container_joins_another_containers_network() {
     ]);
     assert!(err.contains("not running"), "{err}");
 }
+
+#[test]
+fn a_running_container_is_connected_and_disconnected_at_once() {
+    let Some(env) = NetEnv::new("connect") else {
+        return;
+    };
+    env.ok(&["network", "create", "n1"]);
+    env.ok(&["network", "create", "n2"]);
+    env.sleeper("x", &["--network", "n1"]);
+    env.sleeper("y", &["--network", "n2"]);
+    let y = env.ip_of("y", "n2");
+    let (ok, _) = env.exec("x", &format!("ping -c1 -W1 {y}"));
+    assert!(!ok, "x reached n2 before being connected");
+    env.ok(&["network", "connect", "--alias", "ex", "n2", "x"]);
+    let x2 = env.ip_of("x", "n2");
+    assert!(!x2.is_empty());
+    let (ok, out) = env.exec("x", &format!("ip -o -4 addr show eth1; ping -c1 -W2 {y}"));
+    assert!(ok && out.contains(&x2), "{out}");
+    let (ok, out) = env.exec("y", "ping -c1 -W2 ex");
+    assert!(ok, "the alias of a connected container resolves: {out}");
+    env.ok(&["network", "disconnect", "n1", "x"]);
+    let (_, links) = env.exec("x", "ip -o link");
+    assert!(!links.contains("eth0") && links.contains("eth1"), "{links}");
+    assert!(env.leases("n1").is_empty());
+    let err = env.fails(&["network", "disconnect", "n2", "x"]);
+    assert!(err.contains("only network"), "{err}");
+    env.ok(&["rm", "-f", "x", "y"]);
+    assert!(env.leases("n2").is_empty(), "{:?}", env.leases("n2"));
+}
