@@ -12,6 +12,15 @@ use std::process::{Child, Command, Stdio};
 
 use crate::error::{Result, RuntimeError};
 
+/// An I/O failure while starting the process, as a one-line message (an
+/// `Io` error would print its source twice through the CLI's error chain).
+fn failed(what: String) -> impl FnOnce(std::io::Error) -> RuntimeError {
+    move |e| RuntimeError::Start {
+        message: format!("{what}: {e}"),
+        exit_code: 125,
+    }
+}
+
 /// Starts `hoist --root ROOT VERB ID --ready-fd 3 EXTRA...` (the running
 /// binary), stderr to `log_path`, and waits for its report. Returns the
 /// child, which the caller either forgets (a CLI that exits: init reaps it)
@@ -24,11 +33,10 @@ pub fn spawn_reporting(
     log_path: &Path,
     what: &str,
 ) -> Result<Child> {
-    let (r, w) = crate::core::spawn::pipe().map_err(|e| RuntimeError::io("creating a pipe", e))?;
-    let exe =
-        std::env::current_exe().map_err(|e| RuntimeError::io("finding the hoist binary", e))?;
+    let (r, w) = crate::core::spawn::pipe().map_err(failed("creating a pipe".into()))?;
+    let exe = std::env::current_exe().map_err(failed("finding the hoist binary".into()))?;
     let log = std::fs::File::create(log_path)
-        .map_err(|e| RuntimeError::io(format!("creating {}", log_path.display()), e))?;
+        .map_err(failed(format!("creating {}", log_path.display())))?;
     let wfd = w.as_raw_fd();
     let mut cmd = Command::new(exe);
     cmd.arg("--root")
@@ -53,13 +61,13 @@ pub fn spawn_reporting(
     }
     let mut child = cmd
         .spawn()
-        .map_err(|e| RuntimeError::io(format!("starting the {what}"), e))?;
+        .map_err(failed(format!("starting the {what}")))?;
     drop(w);
     drop(cmd);
     let mut line = String::new();
     BufReader::new(std::fs::File::from(r))
         .read_line(&mut line)
-        .map_err(|e| RuntimeError::io(format!("reading the {what}'s report"), e))?;
+        .map_err(failed(format!("reading the {what}'s report")))?;
     let line = line.trim();
     if line == "ok" {
         return Ok(child);
