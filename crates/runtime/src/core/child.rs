@@ -528,8 +528,11 @@ pub fn exec_process(p: &ProcessPlan, err_fd: c_int) -> Fail {
 
 /// PR_SET_PDEATHSIG, after the credentials are final: the kernel clears it
 /// when the euid, egid or fs ids change (set_ids above), and an execve
-/// clears it only for a set-uid or file-capability binary, which
-/// no_new_privs (always set by spec.rs) keeps from taking effect. A parent
+/// clears it when the new program changes the credentials (a set-uid or
+/// file-capability binary run by another user; no_new_privs is off by
+/// default, as in docker). Such a container outliving its monitor is caught
+/// by the cgroup check instead: ps/inspect report it running and
+/// unsupervised, and stop/rm -f kill its cgroup's processes. A parent
 /// that died before the prctl sends no signal any more; it is seen here
 /// instead: its end of the error pipe was the only reader, so the pipe
 /// reports POLLERR, and the child ends itself rather than run unsupervised.
