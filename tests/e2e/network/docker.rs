@@ -1,77 +1,317 @@
-//! Beside dockerd: docker sets the iptables FORWARD policy to DROP (in both
-//! iptables back-ends it may use), which would drop every packet hoist's
-//! containers route out. The test sets that policy itself in its namespace
-//! (what dockerd does at start; a dockerd of its own does not start on every
-//! machine) and checks that hoist adds accept rules for its bridges, that
-//! traffic flows, and that the rules go with the network.
+//! Beside a real dockerd: the test starts dockerd (its own data root, exec
+//! root and socket; `hoist_testkit::Dockerd`) in the namespace hoist's
+//! networks live in. docker sets the iptables FORWARD policy to DROP there and
+//! adds its chains; hoist's containers must still reach each other, resolve
+//! names and go out through NAT, a docker container must still go out too, and
+//! removing hoist's networks must take hoist's rules and leave docker's
+//! exactly as they were. Both orders: dockerd first, and hoist's networks
+//! first (dockerd then finds forwarding on and leaves the policy alone). The
+//! namespace's resolv.conf names the test's outside namespace, so neither
+//! daemon asks the host's resolvers anything.
 
-use super::env::{ip4, outside_listener, NetEnv};
-use hoist_testkit::Netns;
+use super::env::{clients, ip4, outside_listener, NetEnv};
+use hoist_testkit::{wait_until, ChildGuard, Dockerd, Netns, TempRoot};
+use std::process::{Command, Output};
+use std::time::Duration;
 
-fn forward_rules(env: &NetEnv, tool: &str) -> String {
-    let out = env
-        .ns
-        .command(tool)
-        .args(["-w", "-S", "FORWARD"])
-        .output()
-        .expect("run iptables");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+const IMAGE: &str = "hoist-e2e/busybox";
+
+/// A test's namespace with an "outside" namespace behind a veth (a listener
+/// on port 8080 that logs its clients). Fields drop in order: dockerd stops
+/// before hoist's containers go and before the namespaces do.
+struct World {
+    dockerd: Option<Dockerd>,
+    env: NetEnv,
+    _listener: ChildGuard,
+    _outside: Netns,
+    tmp: TempRoot,
+    far: String,
+    hoist_side: String,
 }
 
-#[test]
-fn networks_work_beside_dockers_forward_drop_policy() {
-    let Some(env) = NetEnv::new("docker") else {
-        return;
-    };
-    let mut tools = vec!["iptables"];
-    if hoist_testkit::have_program("iptables-legacy") {
-        tools.push("iptables-legacy");
+/// None (the test skips) without root, nft, busybox or dockerd.
+fn world(tag: &str) -> Option<World> {
+    if !hoist_testkit::have_program("dockerd") || !hoist_testkit::have_program("docker") {
+        hoist_testkit::skip_or_fail(tag, "dockerd is missing (apt-get install docker.io)");
+        return None;
     }
-    for tool in &tools {
-        let ok = env
-            .ns
-            .command(tool)
-            .args(["-w", "-P", "FORWARD", "DROP"])
-            .status()
-            .unwrap();
-        assert!(ok.success(), "{tool} -P FORWARD DROP");
-    }
-    let outside = Netns::new("docker-out");
+    let env = NetEnv::new(tag)?;
+    let outside = Netns::new(&format!("{tag}-out"));
+    let hoist_side = ip4(10, 251, 3, 1);
     let far = ip4(10, 251, 3, 2);
     env.ns.link_to(
         &outside,
         "up0",
-        &format!("{}/24", ip4(10, 251, 3, 1)),
+        &format!("{hoist_side}/24"),
         &format!("{far}/24"),
     );
-    // The outside answers on a port; a container reaches it through NAT.
-    let tmp = hoist_testkit::TempRoot::new();
-    let _listener = outside_listener(&outside, 8080, &tmp.join("clients"));
+    // Before anything runs in the namespace: every command made by
+    // `env.ns.command` (hoist, dockerd) then sees this as /etc/resolv.conf.
+    std::fs::write(
+        env.ns.etc_dir().join("resolv.conf"),
+        format!("nameserver {far}\n"),
+    )
+    .unwrap();
+    let tmp = TempRoot::new();
+    let listener = outside_listener(&outside, 8080, &tmp.join("clients"));
+    Some(World {
+        dockerd: None,
+        env,
+        _listener: listener,
+        _outside: outside,
+        tmp,
+        far,
+        hoist_side,
+    })
+}
+
+impl World {
+    fn start_dockerd(&mut self) {
+        self.dockerd = Some(Dockerd::start(&self.env.ns));
+    }
+
+    fn docker(&self, args: &[&str]) -> Output {
+        let d = self.dockerd.as_ref().expect("dockerd started");
+        d.docker().args(args).output().expect("run docker")
+    }
+
+    fn docker_ok(&self, args: &[&str]) -> String {
+        let out = self.docker(args);
+        assert!(
+            out.status.success(),
+            "docker {args:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.dockerd.as_ref().unwrap().log()
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// `docker import`s a rootfs holding only a static busybox (hoist's test
+    /// image is built from the same binary) and starts `dk` on docker's bridge.
+    fn start_docker_container(&self) {
+        let rootfs = self.tmp.join("rootfs");
+        std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+        std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).expect("copy /bin/busybox");
+        let tar = self.tmp.join("rootfs.tar");
+        let ok = Command::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .arg("-cf")
+            .arg(&tar)
+            .arg(".")
+            .status()
+            .unwrap();
+        assert!(ok.success(), "tar the rootfs");
+        self.docker_ok(&["import", &tar.to_string_lossy(), IMAGE]);
+        self.docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            "dk",
+            IMAGE,
+            "/bin/busybox",
+            "sleep",
+            "300",
+        ]);
+    }
+
+    /// Whether the docker container reaches the outside listener.
+    fn docker_goes_out(&self) -> bool {
+        let fetch = format!("/bin/busybox nc -w 3 {} 8080 </dev/null", self.far);
+        let out = self.docker(&["exec", "dk", "/bin/busybox", "sh", "-c", &fetch]);
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("hi")
+    }
+
+    /// Whether hoist's container `name` reaches the outside listener.
+    fn hoist_goes_out(&self, name: &str) -> bool {
+        let (ok, out) = self
+            .env
+            .exec(name, &format!("nc -w 3 {} 8080 </dev/null", self.far));
+        ok && out.contains("hi")
+    }
+
+    /// iptables' filter and nat tables, as `iptables -S` prints them.
+    fn iptables(&self) -> String {
+        let mut text = String::new();
+        for table in ["filter", "nat"] {
+            let out = self
+                .env
+                .ns
+                .command("iptables")
+                .args(["-w", "-t", table, "-S"])
+                .output()
+                .expect("run iptables");
+            assert!(out.status.success(), "iptables -t {table} -S");
+            text += &String::from_utf8_lossy(&out.stdout);
+        }
+        text
+    }
+
+    fn bridge_of(&self, network: &str) -> String {
+        let v: serde_json::Value =
+            serde_json::from_str(&self.env.ok(&["network", "inspect", network])).unwrap();
+        v[0]["Hoist"]["Bridge"].as_str().unwrap().to_string()
+    }
+
+    /// Every hoist container goes, then every hoist network's bridge and rules.
+    fn remove_all_of_hoist(&self) {
+        let ids = self.env.ok(&["ps", "-aq"]);
+        let mut args = vec!["rm", "-f"];
+        args.extend(ids.split_whitespace());
+        self.env.ok(&args);
+        self.env.ok(&["network", "rm", "app"]);
+        self.env.ok(&["network", "prune", "-f"]);
+    }
+
+    /// Nothing of hoist's is left in either firewall.
+    fn assert_no_hoist_rules(&self) {
+        let rules = self.iptables();
+        assert!(
+            !rules.contains("hoist"),
+            "hoist's iptables rules stayed: {rules}"
+        );
+        let nft = self.env.nft_ruleset();
+        assert!(
+            !nft.contains("table ip hoist_"),
+            "hoist's tables stayed: {nft}"
+        );
+    }
+
+    fn forward_policy(&self) -> String {
+        self.iptables()
+            .lines()
+            .find(|l| l.starts_with("-P FORWARD"))
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        // A container dockerd has to stop at its own shutdown costs its stop
+        // timeout (10 s for a sleep that ignores SIGTERM).
+        if self.dockerd.is_some() {
+            let _ = self.docker(&["rm", "-f", "dk"]);
+        }
+    }
+}
+
+#[test]
+fn hoist_networks_work_beside_a_running_dockerd() {
+    let Some(mut w) = world("dockerd") else {
+        return;
+    };
+    w.start_dockerd();
+    assert_eq!(w.forward_policy(), "-P FORWARD DROP", "what dockerd does");
+    w.start_docker_container();
+    assert!(w.docker_goes_out(), "docker's container cannot go out");
+    let docker_rules = w.iptables();
+    let env = &w.env;
     env.ok(&["network", "create", "app"]);
-    env.sleeper("a", &["--network", "app"]);
-    env.sleeper("b", &["--network", "app"]);
-    let (ok, out) = env.exec("a", "ping -c1 -W2 b");
-    assert!(ok, "{out}");
-    let (ok, out) = env.exec("a", &format!("nc -w 3 {far} 8080 </dev/null"));
-    assert!(ok && out.contains("hi"), "no way out: {out}");
-    let net: serde_json::Value =
-        serde_json::from_str(&env.ok(&["network", "inspect", "app"])).unwrap();
-    let bridge = net[0]["Hoist"]["Bridge"].as_str().unwrap().to_string();
-    for tool in &tools {
-        let rules = forward_rules(&env, tool);
+    env.sleeper("d1", &[]);
+    env.sleeper("d2", &[]);
+    env.sleeper("a1", &["--network", "app"]);
+    env.sleeper("a2", &["--network", "app"]);
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "app",
+        "-p",
+        "127.0.0.1:18080:8080",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 8080 -h /www",
+    ]);
+    // Within each network, by address on the default one, by name on app.
+    let d1 = env.ip_of("d1", "bridge");
+    let (ok, out) = env.exec("d2", &format!("ping -c1 -W2 {d1}"));
+    assert!(ok, "d2 -> d1 ({d1}) beside dockerd: {out}");
+    let a2 = env.ip_of("a2", "app");
+    let (ok, out) = env.exec("a1", "nslookup a2 && ping -c1 -W2 a2");
+    assert!(
+        ok && out.contains(&a2),
+        "a1 -> a2 by name beside dockerd: {out}"
+    );
+    // Out through NAT from both networks: the outside sees the namespace's address.
+    assert!(w.hoist_goes_out("d1"), "the default network cannot go out");
+    assert!(w.hoist_goes_out("a1"), "app cannot go out");
+    let seen = clients(&w.tmp.join("clients"));
+    assert!(
+        seen.len() >= 3 && seen.iter().all(|c| *c == w.hoist_side),
+        "clients: {seen:?}"
+    );
+    // A published port on a user network.
+    let get = || {
+        let out = env
+            .ns
+            .command("curl")
+            .args(["-s", "-m", "2", "http://127.0.0.1:18080/index.html"])
+            .output()
+            .expect("run curl");
+        String::from_utf8_lossy(&out.stdout).contains("hello")
+    };
+    wait_until("the published port", Duration::from_secs(20), get);
+    // docker is not broken by hoist's rules.
+    assert!(w.docker_goes_out(), "docker's container lost its way out");
+    let app_bridge = w.bridge_of("app");
+    let with_hoist = w.iptables();
+    for bridge in ["hoist0", app_bridge.as_str()] {
         assert!(
-            rules.contains(&format!("hoist:{bridge}")),
-            "{tool}: {rules}"
+            with_hoist.contains(&format!("hoist:{bridge}")),
+            "no accept rule for {bridge}: {with_hoist}"
         );
     }
-    env.ok(&["rm", "-f", "a", "b"]);
-    env.ok(&["network", "rm", "app"]);
-    for tool in &tools {
-        let rules = forward_rules(&env, tool);
-        assert!(!rules.contains("hoist:"), "{tool}: {rules}");
+    // `rm -f` and `network rm`/`prune` take hoist's rules and leave docker's as they were.
+    w.remove_all_of_hoist();
+    w.assert_no_hoist_rules();
+    assert_eq!(w.iptables(), docker_rules, "docker's rules changed");
+    assert!(w.docker_goes_out(), "docker's container lost its way out");
+}
+
+#[test]
+fn hoist_networks_made_before_dockerd_starts_keep_working() {
+    let Some(mut w) = world("dockerd-late") else {
+        return;
+    };
+    let env = &w.env;
+    env.ok(&["network", "create", "app"]);
+    env.sleeper("d1", &[]);
+    env.sleeper("a1", &["--network", "app"]);
+    assert!(w.hoist_goes_out("a1"), "app cannot go out before dockerd");
+    w.start_dockerd();
+    // dockerd found forwarding on (hoist turned it on) and keeps the policy;
+    // whatever it is, hoist's traffic must flow.
+    let policy = w.forward_policy();
+    w.start_docker_container();
+    let env = &w.env;
+    env.sleeper("a2", &["--network", "app"]);
+    let (ok, out) = env.exec("a2", "ping -c1 -W2 a1 && nslookup a1");
+    assert!(ok, "a2 -> a1 after dockerd started ({policy}): {out}");
+    let (ok, out) = env.exec("a1", "ping -c1 -W2 a2");
+    assert!(ok, "a1 -> a2 after dockerd started ({policy}): {out}");
+    for name in ["d1", "a1", "a2"] {
         assert!(
-            rules.contains("-P FORWARD DROP"),
-            "docker's policy must stay: {rules}"
+            w.hoist_goes_out(name),
+            "{name} cannot go out after dockerd started ({policy})"
         );
     }
+    assert!(w.docker_goes_out(), "docker's container cannot go out");
+    let before_removal = w.iptables();
+    assert!(before_removal.contains("DOCKER-USER"), "{before_removal}");
+    w.remove_all_of_hoist();
+    w.assert_no_hoist_rules();
+    let docker_rules: Vec<&str> = before_removal
+        .lines()
+        .filter(|l| !l.contains("hoist"))
+        .collect();
+    assert_eq!(
+        w.iptables().lines().collect::<Vec<_>>(),
+        docker_rules,
+        "docker's rules changed"
+    );
+    assert!(w.docker_goes_out(), "docker's container lost its way out");
 }
