@@ -26,7 +26,11 @@ fn base_config(args: &ConfigArgs, global: &GlobalArgs) -> anyhow::Result<Config>
         config.root = Some(root.clone());
     }
     if config.root.is_none() {
-        config.root = Some(hoist_root(global).join("registry"));
+        // The default storage lives in hoist's root: make that root private (0700, as
+        // every store open does) before the registry creates anything inside it.
+        let root = hoist_root(global);
+        hoist_store::Store::open(&root)?;
+        config.root = Some(root.join("registry"));
     }
     args.s3.apply(&mut config.storage.s3);
     Ok(config)

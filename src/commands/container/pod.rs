@@ -22,6 +22,8 @@ pub fn run(root: &Path, cmd: PodCommand) -> anyhow::Result<i32> {
             volume,
             network,
         } => {
+            // The store's root and state dirs are made (or tightened) 0700 first.
+            hoist_store::Store::open(root)?;
             let network = crate::commands::network::flags::pod_default(network);
             let nets = hoist_runtime::netpod::check(root, &network).map_err(run_error)?;
             let rec = pod::create(root, &name, &publish, &volume).map_err(run_error)?;

@@ -9,6 +9,9 @@ use crate::cli::container::VolumeCommand;
 pub fn run(root: &Path, cmd: VolumeCommand) -> anyhow::Result<i32> {
     match cmd {
         VolumeCommand::Create { name, opt } => {
+            // Opening the store makes (or tightens) the root and its state dirs 0700
+            // before anything is created under them.
+            hoist_store::Store::open(root)?;
             let name = name.unwrap_or_else(|| hoist_runtime::container::config::random_hex(64));
             let mut options = std::collections::BTreeMap::new();
             for o in &opt {

@@ -208,3 +208,31 @@ fn an_older_stores_loose_modes_are_tightened_on_open() {
         assert_eq!(mode(&root.join(dir)), 0o700, "{dir}");
     }
 }
+
+#[test]
+fn verbs_that_create_a_fresh_root_make_it_private() {
+    let work = TempRoot::new();
+    let by_volume = work.join("by-volume");
+    hoist_ok(&by_volume, &["volume", "create", "v1"]);
+    assert_eq!(mode(&by_volume), 0o700, "root made by volume create");
+    assert_eq!(mode(&by_volume.join("volumes")), 0o700);
+
+    let by_pod = work.join("by-pod");
+    hoist_ok(&by_pod, &["pod", "create", "--name", "p1"]);
+    assert_eq!(mode(&by_pod), 0o700, "root made by pod create");
+    assert_eq!(mode(&by_pod.join("pods")), 0o700);
+    hoist_ok(&by_pod, &["pod", "rm", "p1"]);
+
+    // The registry's default storage lives under hoist's root.
+    let by_registry = work.join("by-registry");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut serve = hoist(&by_registry);
+    serve.args(["registry", "serve", "--addr", &addr]);
+    let _registry = hoist_testkit::ChildGuard::spawn(&mut serve).expect("start registry");
+    hoist_testkit::wait_until(
+        "the registry's storage",
+        std::time::Duration::from_secs(30),
+        || by_registry.join("registry").exists(),
+    );
+    assert_eq!(mode(&by_registry), 0o700, "root made by registry serve");
+}
