@@ -15,9 +15,13 @@ pub enum NetworkTop {
 pub enum NetworkCommand {
     /// Create a network (a bridge with its own subnet; containers on it resolve each other by name)
     Create {
-        /// Subnet in CIDR form (default: the first free 10.89.N.0/24)
+        /// Subnet in CIDR form (default: the first free 10.89.N.0/24); an IPv6 one
+        /// (with --ipv6) may be given too
         #[arg(long)]
-        subnet: Option<String>,
+        subnet: Vec<String>,
+        /// Give containers IPv6 addresses too (a random unique local /64 unless --subnet has one)
+        #[arg(long)]
+        ipv6: bool,
         /// Gateway address (default: the subnet's first address)
         #[arg(long)]
         gateway: Option<String>,

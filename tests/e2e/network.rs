@@ -25,5 +25,8 @@ mod docker;
 #[path = "network/pods.rs"]
 mod pods;
 
+#[path = "network/ipv6.rs"]
+mod ipv6;
+
 #[path = "network/isolation.rs"]
 mod isolation;

@@ -6,7 +6,7 @@
 //! `release` undoes both when the container stops or is removed.
 
 use serde::{Deserialize, Serialize};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::BorrowedFd;
 use std::path::Path;
 
@@ -49,6 +49,13 @@ pub struct Attachment {
     pub internal: bool,
     /// The network's DNS responder (its gateway) when it resolves names.
     pub dns: Option<Ipv4Addr>,
+    /// On a network with `--ipv6`: the address, prefix length and gateway.
+    #[serde(default)]
+    pub ipv6: Option<Ipv6Addr>,
+    #[serde(default)]
+    pub ipv6_prefix_len: u8,
+    #[serde(default)]
+    pub ipv6_gateway: Option<Ipv6Addr>,
 }
 
 /// Who is attached, and how to start a network's DNS responder
@@ -117,6 +124,9 @@ fn reserve_one(root: &Path, who: &Endpoint, req: &Request, n: usize) -> Result<A
         aliases: req.aliases.clone(),
         internal: net.internal,
         dns: net.dns_enabled.then_some(net.gateway),
+        ipv6: net.ipv6_for(lease.ipv4),
+        ipv6_prefix_len: net.ipv6_subnet.map_or(0, |p| p.prefix),
+        ipv6_gateway: net.ipv6_gateway(),
     })
 }
 
@@ -142,6 +152,7 @@ pub fn plumb(
     netns: BorrowedFd,
 ) -> Result<()> {
     let mut have_route = false;
+    let mut have_route6 = false;
     for a in atts {
         let step = |what: &str| {
             let what = format!("{what} ({} on network {})", a.interface, a.network);
@@ -165,6 +176,17 @@ pub fn plumb(
                 other => other.map_err(step("adding the default route"))?,
             }
             have_route = true;
+        }
+        if let Some(ip6) = a.ipv6 {
+            ctr.add_address6(index, ip6, a.ipv6_prefix_len)
+                .map_err(step("adding the IPv6 address"))?;
+            if let (false, false, Some(gw6)) = (a.internal, have_route6, a.ipv6_gateway) {
+                match ctr.add_default_route6(index, gw6) {
+                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+                    other => other.map_err(step("adding the IPv6 default route"))?,
+                }
+                have_route6 = true;
+            }
         }
     }
     Ok(())

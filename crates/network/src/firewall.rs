@@ -55,13 +55,42 @@ pub fn ruleset(net: &Network) -> String {
         s += &format!("    {r}\n");
     }
     s += "  }\n}\n";
+    if net.internal || net.ipv6_subnet.is_some() {
+        s += &ip6_table(net, &t);
+    }
+    s
+}
+
+/// The IPv6 side: for internal networks an input chain (the bridge's
+/// link-local address is the host's too); for networks with `--ipv6` the
+/// same forward rules as in IPv4 and masquerade of the ULA prefix (podman
+/// does NAT66 for its ULA networks).
+fn ip6_table(net: &Network, t: &str) -> String {
+    let br = &net.bridge;
+    let mut s = format!("table ip6 {t} {{\n");
+    if let Some(prefix) = net.ipv6_subnet {
+        s += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n";
+        s += &format!(
+            "    iifname \"{br}\" oifname \"{BRIDGE_PREFIX}*\" oifname != \"{br}\" drop\n"
+        );
+        if net.internal {
+            s += &format!("    iifname \"{br}\" oifname != \"{br}\" drop\n");
+            s += &format!("    oifname \"{br}\" iifname != \"{br}\" drop\n");
+        }
+        s += "  }\n";
+        if !net.internal {
+            s += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n";
+            s += &format!("    ip6 saddr {prefix} oifname != \"{br}\" masquerade\n");
+            s += "  }\n";
+        }
+    }
     if net.internal {
-        s += &format!("table ip6 {t} {{\n");
         s += "  chain input {\n    type filter hook input priority filter; policy accept;\n";
         s += &format!("    iifname \"{br}\" ct state established,related accept\n");
         s += &format!("    iifname \"{br}\" drop\n");
-        s += "  }\n}\n";
+        s += "  }\n";
     }
+    s += "}\n";
     s
 }
 
@@ -137,14 +166,21 @@ fn nft(script: &str) -> Result<()> {
     Ok(())
 }
 
-/// Turns on IPv4 forwarding in the namespace hoist runs in (docker and
-/// podman do the same); a no-op when it is on.
-pub fn enable_forwarding() -> Result<()> {
-    const PATH: &str = "/proc/sys/net/ipv4/ip_forward";
-    if std::fs::read_to_string(PATH).is_ok_and(|v| v.trim() == "1") {
-        return Ok(());
+/// Turns on IPv4 (and with `ipv6` IPv6) forwarding in the namespace hoist
+/// runs in (docker and podman do the same); a no-op when it is on.
+pub fn enable_forwarding(ipv6: bool) -> Result<()> {
+    let mut paths = vec!["/proc/sys/net/ipv4/ip_forward"];
+    if ipv6 {
+        paths.push("/proc/sys/net/ipv6/conf/all/forwarding");
     }
-    std::fs::write(PATH, "1").map_err(|e| NetworkError::io(format!("writing 1 to {PATH}"), e))
+    for path in paths {
+        if std::fs::read_to_string(path).is_ok_and(|v| v.trim() == "1") {
+            continue;
+        }
+        std::fs::write(path, "1")
+            .map_err(|e| NetworkError::io(format!("writing 1 to {path}"), e))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

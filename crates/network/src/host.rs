@@ -29,8 +29,12 @@ pub fn ensure_bridge(net: &Network) -> Result<u32> {
         })?;
         nl.add_address(index, net.gateway, net.subnet.prefix)
             .map_err(step("adding the gateway address"))?;
+        if let (Some(gw6), Some(p)) = (net.ipv6_gateway(), net.ipv6_subnet) {
+            nl.add_address6(index, gw6, p.prefix)
+                .map_err(step("adding the IPv6 gateway address"))?;
+        }
         if !net.internal {
-            firewall::enable_forwarding()?;
+            firewall::enable_forwarding(net.ipv6_subnet.is_some())?;
         }
         firewall::apply(net)?;
         crate::xtables::allow_bridge(&net.bridge);

@@ -129,7 +129,7 @@ pub fn allocate(root: &Path, net: &Network, claim: &Claim) -> Result<Lease> {
         name: claim.name.into(),
         aliases: claim.aliases.to_vec(),
         ipv4: ip,
-        ipv6: None,
+        ipv6: net.ipv6_for(ip).map(|a| a.to_string()),
         mac: mac_string(mac_for(ip)),
         owner_pid: claim.owner.pid,
         owner_start_time: claim.owner.start_time,

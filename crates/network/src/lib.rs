@@ -13,6 +13,7 @@ mod lock;
 pub mod netlink;
 pub mod record;
 pub mod subnet;
+pub mod subnet6;
 mod xtables;
 
 pub use attach::{plumb, release, reserve, Attachment, Endpoint, Request};

@@ -5,7 +5,7 @@
 //! process: 45-170 ms per container here, see ARCHITECTURE.md.)
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 const RTM_NEWLINK: u16 = 16;
@@ -30,6 +30,7 @@ const IFLA_NET_NS_FD: u16 = 28;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_BROADCAST: u16 = 4;
+const IFA_F_NODAD: u8 = 0x02;
 const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
 const NLA_F_NESTED: u16 = 0x8000;
@@ -243,6 +244,31 @@ impl Netlink {
             .attr(IFA_LOCAL, &addr.octets())
             .attr(IFA_ADDRESS, &addr.octets())
             .attr(IFA_BROADCAST, &brd.octets());
+        self.send(m)
+    }
+
+    /// `ip -6 addr add ADDR/PREFIX dev INDEX nodad`: usable at once (no
+    /// duplicate address detection: the IPAM already made it unique).
+    pub fn add_address6(&mut self, index: u32, addr: Ipv6Addr, prefix: u8) -> io::Result<()> {
+        let mut m = Msg::new(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+        let mut h = [0u8; 8];
+        h[0] = libc::AF_INET6 as u8;
+        h[1] = prefix;
+        h[2] = IFA_F_NODAD;
+        h[4..8].copy_from_slice(&index.to_ne_bytes());
+        m.bytes(&h)
+            .attr(IFA_LOCAL, &addr.octets())
+            .attr(IFA_ADDRESS, &addr.octets());
+        self.send(m)
+    }
+
+    /// `ip -6 route add default via GATEWAY dev INDEX`.
+    pub fn add_default_route6(&mut self, index: u32, gateway: Ipv6Addr) -> io::Result<()> {
+        let mut m = Msg::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+        let h = [libc::AF_INET6 as u8, 0, 0, 0, 254, 3, 0, 1, 0, 0, 0, 0];
+        m.bytes(&h)
+            .attr(RTA_GATEWAY, &gateway.octets())
+            .attr(RTA_OIF, &index.to_ne_bytes());
         self.send(m)
     }
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, NetworkError, Result};
 use crate::subnet::{host_routes, Ipv4Net};
+use crate::subnet6::Ipv6Prefix;
 
 /// docker's name for the default network.
 pub const DEFAULT_NETWORK: &str = "bridge";
@@ -27,8 +28,10 @@ pub struct Network {
     pub gateway: Ipv4Addr,
     #[serde(default)]
     pub internal: bool,
+    /// With `--ipv6`: the network's IPv6 prefix (containers get the same
+    /// host number as in IPv4).
     #[serde(default)]
-    pub ipv6_subnet: Option<String>,
+    pub ipv6_subnet: Option<Ipv6Prefix>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
@@ -41,10 +44,26 @@ pub struct Network {
     pub created: String,
 }
 
+impl Network {
+    /// A container's IPv6 address: the prefix plus its IPv4 host number.
+    pub fn ipv6_for(&self, ip: Ipv4Addr) -> Option<std::net::Ipv6Addr> {
+        let n = u32::from(ip).wrapping_sub(u32::from(self.subnet.addr));
+        self.ipv6_subnet.map(|p| p.nth(n))
+    }
+
+    /// The bridge's IPv6 address (the IPv4 gateway's host number).
+    pub fn ipv6_gateway(&self) -> Option<std::net::Ipv6Addr> {
+        self.ipv6_for(self.gateway)
+    }
+}
+
 /// What `network create` asks for.
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
     pub subnet: Option<String>,
+    /// `--ipv6`, with `subnet6` (or a random ULA /64).
+    pub ipv6: bool,
+    pub subnet6: Option<String>,
     pub gateway: Option<String>,
     pub internal: bool,
     pub labels: BTreeMap<String, String>,
@@ -222,6 +241,7 @@ pub fn create(root: &Path, name: &str, opts: &CreateOptions) -> Result<Network> 
         }
         None => subnet.nth(1),
     };
+    let ipv6_subnet = ipv6_prefix(root, opts)?;
     let id = random_id();
     let net = Network {
         name: name.into(),
@@ -231,7 +251,7 @@ pub fn create(root: &Path, name: &str, opts: &CreateOptions) -> Result<Network> 
         subnet,
         gateway,
         internal: opts.internal,
-        ipv6_subnet: None,
+        ipv6_subnet,
         labels: opts.labels.clone(),
         options: opts.options.clone(),
         dns_enabled: true,
@@ -279,6 +299,27 @@ fn existing_subnets(root: &Path) -> Result<Vec<(Ipv4Net, String)>> {
         out.push((r, format!("a route of this host ({r})")));
     }
     Ok(out)
+}
+
+/// The IPv6 prefix of a new network: none without `--ipv6`; the given one
+/// (not overlapping another network's); else a random ULA /64.
+fn ipv6_prefix(root: &Path, opts: &CreateOptions) -> Result<Option<Ipv6Prefix>> {
+    if !opts.ipv6 && opts.subnet6.is_none() {
+        return Ok(None);
+    }
+    let prefix = match &opts.subnet6 {
+        Some(s) => s.parse()?,
+        None => Ipv6Prefix::random_ula(),
+    };
+    for other in list(root)? {
+        if let Some(p) = other.ipv6_subnet.filter(|p| p.overlaps(&prefix)) {
+            return Err(NetworkError::Overlap {
+                subnet: prefix.to_string(),
+                other: format!("network {} ({p})", other.name),
+            });
+        }
+    }
+    Ok(Some(prefix))
 }
 
 fn free(net: &Ipv4Net, taken: &[(Ipv4Net, String)]) -> bool {

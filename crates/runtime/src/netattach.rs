@@ -106,7 +106,12 @@ pub fn hosts(rec: &ContainerRecord, atts: &[Attachment]) -> String {
             }
         }
         match atts.first() {
-            Some(a) => s += &format!("{}\t{}\n", a.ipv4, names.join(" ")),
+            Some(a) => {
+                s += &format!("{}\t{}\n", a.ipv4, names.join(" "));
+                if let Some(ip6) = a.ipv6 {
+                    s += &format!("{ip6}\t{}\n", names.join(" "));
+                }
+            }
             None => s += &format!("127.0.0.1\t{}\n", rec.hostname),
         }
     }

@@ -21,6 +21,15 @@ pub fn run(root: &Path, names: &[String]) -> anyhow::Result<i32> {
     Ok(if failed { 1 } else { 0 })
 }
 
+/// docker's IPAM.Config: the IPv4 subnet, and the IPv6 one with --ipv6.
+fn ipam_config(net: &hoist_network::Network) -> Value {
+    let mut v = vec![json!({"Subnet": net.subnet.to_string(), "Gateway": net.gateway.to_string()})];
+    if let (Some(p), Some(gw)) = (net.ipv6_subnet, net.ipv6_gateway()) {
+        v.push(json!({"Subnet": p.to_string(), "Gateway": gw.to_string()}));
+    }
+    Value::Array(v)
+}
+
 fn describe(root: &Path, net: &hoist_network::Network) -> anyhow::Result<Value> {
     let mut containers = serde_json::Map::new();
     for l in lease::all(root, &net.name)? {
@@ -47,7 +56,7 @@ fn describe(root: &Path, net: &hoist_network::Network) -> anyhow::Result<Value> 
         "IPAM": {
             "Driver": "default",
             "Options": {},
-            "Config": [{"Subnet": net.subnet.to_string(), "Gateway": net.gateway.to_string()}],
+            "Config": ipam_config(net),
         },
         "Internal": net.internal,
         "Attachable": true,

@@ -21,6 +21,7 @@ pub fn run(cmd: NetworkTop, global: &GlobalArgs) -> anyhow::Result<i32> {
     match command {
         NetworkCommand::Create {
             subnet,
+            ipv6,
             gateway,
             internal,
             driver,
@@ -31,8 +32,18 @@ pub fn run(cmd: NetworkTop, global: &GlobalArgs) -> anyhow::Result<i32> {
             if driver != "bridge" {
                 bail!("network driver {driver:?} is not supported (only bridge)");
             }
+            let (v6, v4): (Vec<String>, Vec<String>) =
+                subnet.into_iter().partition(|s| s.contains(':'));
+            if v4.len() > 1 || v6.len() > 1 {
+                bail!("give at most one IPv4 and one IPv6 --subnet");
+            }
+            if !v6.is_empty() && !ipv6 {
+                bail!("an IPv6 --subnet needs --ipv6");
+            }
             let opts = CreateOptions {
-                subnet,
+                subnet: v4.into_iter().next(),
+                ipv6,
+                subnet6: v6.into_iter().next(),
                 gateway,
                 internal,
                 labels: key_values("--label", &label)?,

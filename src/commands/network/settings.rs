@@ -45,6 +45,9 @@ pub fn json(rec: &ContainerRecord, dir: &Path, ports: Value) -> Value {
                 "IPAddress": a.map(|a| a.ipv4.to_string()).unwrap_or_default(),
                 "IPPrefixLen": a.map(|a| a.prefix_len).unwrap_or(0),
                 "MacAddress": a.map(|a| a.mac.clone()).unwrap_or_default(),
+                "GlobalIPv6Address": a.and_then(|a| a.ipv6).map(|ip| ip.to_string()).unwrap_or_default(),
+                "GlobalIPv6PrefixLen": a.map_or(0, |a| a.ipv6_prefix_len),
+                "IPv6Gateway": a.and_then(|a| a.ipv6_gateway).map(|ip| ip.to_string()).unwrap_or_default(),
                 "IPAMConfig": req.ip.map(|ip| json!({"IPv4Address": ip.to_string()})),
                 "DNSNames": a.map(|_| {
                     let mut n = vec![rec.name.clone(), rec.short_id().to_string()];
@@ -61,6 +64,9 @@ pub fn json(rec: &ContainerRecord, dir: &Path, ports: Value) -> Value {
         "IPPrefixLen": first.map(|a| a.prefix_len).unwrap_or(0),
         "Gateway": first.map(|a| a.gateway.to_string()).unwrap_or_default(),
         "MacAddress": first.map(|a| a.mac.clone()).unwrap_or_default(),
+        "GlobalIPv6Address": first.and_then(|a| a.ipv6).map(|ip| ip.to_string()).unwrap_or_default(),
+        "GlobalIPv6PrefixLen": first.map_or(0, |a| a.ipv6_prefix_len),
+        "IPv6Gateway": first.and_then(|a| a.ipv6_gateway).map(|ip| ip.to_string()).unwrap_or_default(),
         "Networks": networks,
     })
 }
