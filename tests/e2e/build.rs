@@ -5,6 +5,7 @@
 
 mod add_archives;
 mod interop;
+mod network;
 mod registry;
 mod run_steps;
 

@@ -119,6 +119,7 @@ pub(crate) fn run(
             Network::Bridge => NetworkMode::Bridge,
         },
         root: Some(state.shared.store.root().to_path_buf()),
+        scratch: Some(scratch.path().to_path_buf()),
         stdout: Stdio::Fd(writer),
         stderr: Stdio::Fd(writer2),
         ..Default::default()

@@ -50,6 +50,10 @@ pub struct OneShot {
     pub network: NetworkMode,
     /// The store root whose networks/ a `Bridge` one-shot joins.
     pub root: Option<PathBuf>,
+    /// A directory of the caller's for the mount point and generated /etc
+    /// files (default: the system's temp dir), so that a killed caller's
+    /// leftovers are where it cleans up.
+    pub scratch: Option<PathBuf>,
     pub hostname: Option<String>,
     pub mounts: Vec<UserMount>,
     pub stdin: Stdio,
@@ -111,7 +115,8 @@ pub fn run_oneshot(shot: &OneShot) -> Result<ExitStatusInfo> {
         env.push(format!("HOME={}", user.home));
     }
     let id = format!("oneshot-{:016x}", rand::random::<u64>());
-    let mountpoint = std::env::temp_dir().join(format!("hoist-{id}"));
+    let scratch = shot.scratch.clone().unwrap_or_else(std::env::temp_dir);
+    let mountpoint = scratch.join(format!("hoist-{id}"));
     std::fs::create_dir(&mountpoint).ctx(|| format!("creating {}", mountpoint.display()))?;
     let hostname = shot
         .hostname
@@ -119,7 +124,7 @@ pub fn run_oneshot(shot: &OneShot) -> Result<ExitStatusInfo> {
         .unwrap_or_else(|| id[8..20].to_string());
     let etc = match shot.network {
         NetworkMode::Bridge | NetworkMode::Host => net::EtcFiles::prepare(
-            &std::env::temp_dir().join(format!("hoist-{id}-etc")),
+            &scratch.join(format!("hoist-{id}-etc")),
             &shot.upperdir,
             &shot.lowerdirs,
             &hostname,

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::core::netns::{self, NetSetup, PendingNetns};
 use crate::core::plan::ContainerPlan;
-use crate::error::{IoContext, Result, RuntimeError};
+use crate::error::{IoContext, Result};
 use crate::spec::{NetworkMode, UserMount};
 
 /// The files docker's builder generates for a step.
@@ -96,34 +96,30 @@ impl EtcFiles {
             Lookup::Absent => None,
         };
         std::fs::create_dir(dir).ctx(|| format!("creating {}", dir.display()))?;
-        let files = EtcFiles {
+        let mut files = EtcFiles {
             dir: dir.to_path_buf(),
             upper_etc: upper.join("etc"),
             made_etc: false,
         };
-        let mounts = files.fill(lower_etc, hostname, mode);
-        match mounts {
-            Ok((files, mounts)) => Ok(Some((files, mounts))),
-            Err((files, e)) => {
+        match files.fill(lower_etc.as_ref(), hostname, mode) {
+            Ok(mounts) => Ok(Some((files, mounts))),
+            Err(e) => {
                 files.remove();
                 Err(e)
             }
         }
     }
 
-    #[allow(clippy::result_large_err)]
     fn fill(
-        mut self,
-        lower_etc: Option<std::fs::Metadata>,
+        &mut self,
+        lower_etc: Option<&std::fs::Metadata>,
         hostname: &str,
         mode: NetworkMode,
-    ) -> std::result::Result<(EtcFiles, Vec<UserMount>), (EtcFiles, RuntimeError)> {
+    ) -> Result<Vec<UserMount>> {
         // Made by hand, with the image's /etc metadata (what a copy-up
         // would give it): the child would otherwise create the mount
         // points through the overlay, and they would be in the layer.
-        if let Err(e) = make_dir_like(&self.upper_etc, lower_etc.as_ref()) {
-            return Err((self, e));
-        }
+        make_dir_like(&self.upper_etc, lower_etc)?;
         self.made_etc = true;
         let mut mounts = Vec::new();
         for (name, text) in [
@@ -132,22 +128,19 @@ impl EtcFiles {
         ] {
             let source = self.dir.join(name);
             let stub = self.upper_etc.join(name);
-            let written = std::fs::write(&source, text)
+            std::fs::write(&source, text)
                 .and_then(|_| {
                     std::fs::set_permissions(&source, std::fs::Permissions::from_mode(0o644))
                 })
                 .and_then(|_| std::fs::write(&stub, b""))
-                .ctx(|| format!("writing the step's /etc/{name}"));
-            if let Err(e) = written {
-                return Err((self, e));
-            }
+                .ctx(|| format!("writing the step's /etc/{name}"))?;
             mounts.push(UserMount::Bind {
                 source,
                 target: format!("/etc/{name}"),
                 readonly: true,
             });
         }
-        Ok((self, mounts))
+        Ok(mounts)
     }
 
     /// After the step: the mount points leave the upper dir (and /etc with
