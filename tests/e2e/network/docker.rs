@@ -52,6 +52,11 @@ fn world(tag: &str) -> Option<World> {
         format!("nameserver {far}\n"),
     )
     .unwrap();
+    // Forwarding off, as a machine boots (a new namespace inherits the
+    // host's setting): dockerd, finding it off, turns it on and sets the
+    // FORWARD policy to DROP; hoist turns it on for its first bridge.
+    let (ok, out) = env.ns.sh("echo 0 > /proc/sys/net/ipv4/ip_forward");
+    assert!(ok, "turning forwarding off in the test namespace: {out}");
     let tmp = TempRoot::new();
     let listener = outside_listener(&outside, 8080, &tmp.join("clients"));
     Some(World {
