@@ -132,3 +132,54 @@ fn a_requested_address_must_be_free_and_inside() {
     lease::release(root.path(), &net.name, ip, "a").unwrap();
     allocate(root.path(), "n", "b", Some(ip), Owner::me()).unwrap();
 }
+
+/// Set for the child processes of the test below: the store root to
+/// allocate in.
+const CHILD_ROOT: &str = "HOIST_IPAM_TEST_CHILD_ROOT";
+
+/// Not a test of its own: the body of each child process of
+/// `concurrent_processes_never_share_an_address` (a no-op otherwise).
+#[test]
+fn ipam_child_allocates_once() {
+    let Some(root) = std::env::var_os(CHILD_ROOT) else {
+        return;
+    };
+    let id = format!("p{}", std::process::id());
+    let lease = allocate(Path::new(&root), "n", &id, None, Owner::me()).unwrap();
+    println!("ALLOCATED {}", lease.ipv4);
+}
+
+#[test]
+fn concurrent_processes_never_share_an_address() {
+    let root = tempfile::tempdir().unwrap();
+    network(root.path(), "10.76.0.0/24");
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..24)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args(["--exact", "ipam_child_allocates_once", "--nocapture"])
+                .env(CHILD_ROOT, root.path())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut ips = Vec::new();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let ip = text
+            .lines()
+            .find_map(|l| l.strip_prefix("ALLOCATED "))
+            .unwrap_or_else(|| panic!("no allocation in {text}"))
+            .to_string();
+        ips.push(ip);
+    }
+    let distinct: HashSet<&String> = ips.iter().collect();
+    assert_eq!(distinct.len(), 24, "{ips:?}");
+    // Their owners (the children) are gone: every lease is stale now, and a
+    // full sweep takes them all back.
+    assert_eq!(lease::sweep(root.path(), "n").unwrap(), 0);
+    assert!(lease::all(root.path(), "n").unwrap().is_empty());
+}
