@@ -162,6 +162,19 @@ fn crate_dependencies_follow_the_design() {
                 "hoist-client",
                 "hoist-runtime",
                 "hoist-network",
+                "hoist-compose",
+                "hoist-store",
+                "hoist-oci",
+                "hoist-testkit",
+            ][..],
+        ),
+        // DESIGN.md "Wave 2": compose loads and plans (pure), then applies
+        // through the runtime's lifecycle API.
+        (
+            "hoist-compose",
+            &[
+                "hoist-runtime",
+                "hoist-network",
                 "hoist-store",
                 "hoist-oci",
                 "hoist-testkit",
