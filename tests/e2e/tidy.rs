@@ -175,6 +175,7 @@ fn crate_dependencies_follow_the_design() {
             &[
                 "hoist-runtime",
                 "hoist-network",
+                "hoist-compose",
                 "hoist-store",
                 "hoist-oci",
                 "hoist-testkit",
@@ -189,6 +190,16 @@ fn crate_dependencies_follow_the_design() {
             &["hoist-network", "hoist-store", "hoist-oci", "hoist-testkit"][..],
         ),
         ("hoist-network", &["hoist-testkit"][..]),
+        (
+            "hoist-compose",
+            &[
+                "hoist-runtime",
+                "hoist-network",
+                "hoist-store",
+                "hoist-oci",
+                "hoist-testkit",
+            ][..],
+        ),
         (
             "hoist-client",
             &["hoist-store", "hoist-oci", "hoist-testkit"][..],

@@ -1,0 +1,9 @@
+//! The Compose Specification, the pure half: find and read compose files, interpolate
+//! variables, merge files, normalize every short syntax into one typed model, filter by
+//! profile and validate. Nothing here touches containers; planning and applying a project
+//! over the runtime's lifecycle API come later (ARCHITECTURE.md, "Compose").
+
+pub mod error;
+pub mod yaml;
+
+pub use error::{ComposeError, Result};
