@@ -61,6 +61,17 @@ pub fn teardown(net: &Network) {
     crate::xtables::forget_bridge(&net.bridge);
 }
 
+/// Deletes a host-side veth (and so its peer) if it still exists. Normally
+/// the kernel deletes it with the container's namespace; this is for a
+/// namespace something else still holds.
+pub fn delete_veth(name: &str) {
+    if let Some(i) = index_of(name) {
+        if let Ok(mut nl) = Netlink::open() {
+            let _ = nl.delete_link(i);
+        }
+    }
+}
+
 /// What hoist has made on the host for `net` (for `network inspect`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct HostState {

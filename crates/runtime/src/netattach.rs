@@ -56,6 +56,14 @@ pub fn after_stop(root: &Path, dir: &Path, rec: &ContainerRecord, atts: &[Attach
             all.push(a.clone());
         }
     }
+    if !rec.ports.is_empty() {
+        // The port proxy's connector thread stays in the old namespace until
+        // its next connection, and so would the veth, still answering for
+        // an address given back: it goes now.
+        for a in &all {
+            hoist_network::host::delete_veth(&a.host_interface);
+        }
+    }
     hoist_network::release(root, &rec.id, &all);
     let _ = std::fs::remove_file(dir.join(STATE_FILE));
 }
