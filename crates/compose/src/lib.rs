@@ -7,3 +7,6 @@ pub mod error;
 pub mod yaml;
 
 pub use error::{ComposeError, Result};
+pub mod envfile;
+pub mod interpolate;
+pub mod merge;

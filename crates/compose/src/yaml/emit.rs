@@ -121,8 +121,15 @@ fn safe_body(s: &str) -> bool {
         && !looks_typed(s)
 }
 
-/// Strings that a YAML reader would take as null, a boolean or a number.
+/// Strings that a YAML reader would take as null, a boolean or a number (YAML 1.1 readers
+/// too: `80:80` is a base-60 integer to PyYAML).
 fn looks_typed(s: &str) -> bool {
+    if s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || c == ':' || c == '.' || c == '_')
+    {
+        return true;
+    }
     let lower = s.to_ascii_lowercase();
     matches!(
         lower.as_str(),
@@ -182,7 +189,7 @@ mod tests {
         ] {
             assert!(string(s).starts_with('"'), "{s}");
         }
-        for s in ["busybox:1.36", "/data", "8080:80", "a-b", "CMD-SHELL"] {
+        for s in ["busybox:1.36", "/data", "80/tcp", "a-b", "CMD-SHELL"] {
             assert_eq!(string(s), s);
         }
     }
