@@ -51,6 +51,10 @@ pub enum NetworkCommand {
         /// Output format: table or json
         #[arg(long, default_value = "table")]
         format: String,
+        /// Filter: name=NAME (substring), id=PREFIX, label=KEY or KEY=VALUE, driver=bridge
+        /// (repeatable; all must match)
+        #[arg(short, long = "filter")]
+        filter: Vec<String>,
     },
     /// Show networks in detail (JSON), with what hoist made on the host for them
     Inspect {

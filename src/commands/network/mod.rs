@@ -57,7 +57,8 @@ pub fn run(cmd: NetworkTop, global: &GlobalArgs) -> anyhow::Result<i32> {
             quiet,
             no_trunc,
             format,
-        } => ls(&root, quiet, no_trunc, &format),
+            filter,
+        } => ls(&root, quiet, no_trunc, &format, &filter),
         NetworkCommand::Inspect { networks } => inspect::run(&root, &networks),
         NetworkCommand::Rm { force, networks } => rm(&root, force, &networks),
         NetworkCommand::Prune { force: _ } => prune(&root),
@@ -89,8 +90,32 @@ fn key_values(flag: &str, items: &[String]) -> anyhow::Result<BTreeMap<String, S
 }
 
 /// docker's columns: NETWORK ID, NAME, DRIVER, SCOPE.
-fn ls(root: &Path, quiet: bool, no_trunc: bool, format: &str) -> anyhow::Result<i32> {
-    let nets = record::list(root)?;
+fn ls(
+    root: &Path,
+    quiet: bool,
+    no_trunc: bool,
+    format: &str,
+    filters: &[String],
+) -> anyhow::Result<i32> {
+    let mut nets = record::list(root)?;
+    for f in filters {
+        let (key, value) = f
+            .split_once('=')
+            .ok_or_else(|| anyhow!("invalid --filter {f:?}: use KEY=VALUE"))?;
+        nets.retain(|n| match key {
+            "name" => n.name.contains(value),
+            "id" => n.id.starts_with(value),
+            "driver" => n.driver == value,
+            "label" => match value.split_once('=') {
+                Some((k, v)) => n.labels.get(k).is_some_and(|x| x == v),
+                None => n.labels.contains_key(value),
+            },
+            _ => true,
+        });
+        if !["name", "id", "driver", "label"].contains(&key) {
+            bail!("unknown --filter {key:?}: use name, id, label or driver");
+        }
+    }
     let id = |s: &str| {
         if no_trunc {
             s.to_string()

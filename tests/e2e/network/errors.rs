@@ -80,3 +80,26 @@ fn bad_network_input_is_refused_and_leaves_nothing() {
     let err = env.fails(&["network", "rm", "one"]);
     assert!(err.contains("not found"), "{err}");
 }
+
+#[test]
+fn network_ls_filters_like_docker() {
+    let Some(env) = NetEnv::new("lsfilter") else {
+        return;
+    };
+    env.ok(&["network", "create", "--label", "team=a", "alpha"]);
+    env.ok(&["network", "create", "--label", "team=b", "beta"]);
+    let names = |args: &[&str]| {
+        let mut a = vec!["network", "ls", "--format", "json"];
+        a.extend_from_slice(args);
+        env.ok(&a)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["Name"].to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&["-f", "label=team=a"]), ["\"alpha\""]);
+    assert_eq!(names(&["-f", "label=team"]).len(), 2);
+    assert_eq!(names(&["-f", "name=bet"]), ["\"beta\""]);
+    assert_eq!(names(&[]).len(), 3, "alpha, beta and the default bridge");
+    let err = env.fails(&["network", "ls", "-f", "color=red"]);
+    assert!(err.contains("unknown --filter"), "{err}");
+}
