@@ -84,14 +84,36 @@ fn ip6_table(net: &Network, t: &str) -> String {
             s += "  }\n";
         }
     }
-    if net.internal {
+    let input = ip6_input_rules(net);
+    if !input.is_empty() {
         s += "  chain input {\n    type filter hook input priority filter; policy accept;\n";
-        s += &format!("    iifname \"{br}\" ct state established,related accept\n");
-        s += &format!("    iifname \"{br}\" drop\n");
+        for r in input {
+            s += &format!("    {r}\n");
+        }
         s += "  }\n";
     }
     s += "}\n";
     s
+}
+
+/// The IPv6 half of `input_rules`: the `--ipv6` gateway is guarded against
+/// the other hoist bridges as the IPv4 one is; an internal network reaches
+/// nothing on the host over IPv6 (its DNS responder answers on IPv4).
+fn ip6_input_rules(net: &Network) -> Vec<String> {
+    let br = &net.bridge;
+    let mut input = Vec::new();
+    if let Some(gw6) = net.ipv6_gateway() {
+        input.push(format!(
+            "iifname \"{BRIDGE_PREFIX}*\" iifname != \"{br}\" ip6 daddr {gw6} drop"
+        ));
+    }
+    if net.internal {
+        input.push(format!(
+            "iifname \"{br}\" ct state established,related accept"
+        ));
+        input.push(format!("iifname \"{br}\" drop"));
+    }
+    input
 }
 
 /// What may reach the host (the namespace hoist runs in) from a bridge. The
@@ -234,5 +256,13 @@ mod tests {
         // IPv6: the bridge's link-local address is the host's too.
         let v6 = closed.split("table ip6 hoist_hoist_abc {").nth(1).unwrap();
         assert!(v6.contains("iifname \"hoist-abc\" drop"), "{closed}");
+        // With --ipv6, the IPv6 gateway is guarded as the IPv4 one is.
+        net.internal = false;
+        net.ipv6_subnet = Some("fd00:1:2:3::/64".parse().unwrap());
+        let dual = ruleset(&net);
+        let v6 = dual.split("table ip6 hoist_hoist_abc {").nth(1).unwrap();
+        let guard6 = "iifname \"hoist*\" iifname != \"hoist-abc\" ip6 daddr fd00:1:2:3::1 drop";
+        assert!(v6.contains(guard6), "{dual}");
+        assert!(!v6.contains("iifname \"hoist-abc\" drop"), "{dual}");
     }
 }
