@@ -68,11 +68,37 @@ pub fn networks(root: &Path, opts: &RunOptions) -> Result<Vec<Request>> {
     Ok(reqs)
 }
 
-/// `--add-host HOST:IP` (or `HOST:host-gateway`), `--dns IP`.
+/// A host name, alias or search domain as /etc/hosts, resolv.conf and the
+/// DNS responder take it: letters, digits, '-', '_' and '.', nothing that
+/// could start another line or field.
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// `--add-host HOST:IP` (or `HOST:host-gateway`), `--dns IP`,
+/// `--dns-search DOMAIN`, `--network-alias NAME`.
 pub fn dns_flags(opts: &RunOptions) -> Result<()> {
+    for alias in opts.networks.iter().flat_map(|r| &r.aliases) {
+        if !is_name(alias) {
+            return Err(RuntimeError::Invalid(format!(
+                "invalid --network-alias {alias:?}: use letters, digits, '-', '_' and '.'"
+            )));
+        }
+    }
+    for d in &opts.dns_search {
+        if !is_name(d) {
+            return Err(RuntimeError::Invalid(format!(
+                "invalid --dns-search {d:?}: give a domain such as example.com"
+            )));
+        }
+    }
     for h in &opts.add_hosts {
         let ok = h.split_once(':').is_some_and(|(host, ip)| {
-            !host.is_empty() && (ip == "host-gateway" || ip.parse::<IpAddr>().is_ok())
+            is_name(host) && (ip == "host-gateway" || ip.parse::<IpAddr>().is_ok())
         });
         if !ok {
             return Err(RuntimeError::Invalid(format!(

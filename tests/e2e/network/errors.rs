@@ -50,6 +50,12 @@ fn bad_network_input_is_refused_and_leaves_nothing() {
             "need a network",
         ),
         (vec!["--add-host", "nocolon"], "--add-host"),
+        (vec!["--add-host", "two words:127.0.0.9"], "--add-host"),
+        (
+            vec!["--network", "one", "--network-alias", "a\nb"],
+            "--network-alias",
+        ),
+        (vec!["--dns-search", "bad domain"], "--dns-search"),
     ] {
         let mut args = vec!["run", "-d", "--name", "x"];
         args.extend(flags.iter().copied());
