@@ -25,7 +25,7 @@ pub mod health;
 pub mod logs;
 pub mod monitor;
 pub mod netattach;
-mod netcheck;
+pub mod netcheck;
 mod netjoin;
 pub mod netlive;
 pub mod netpod;

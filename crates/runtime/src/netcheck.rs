@@ -71,7 +71,7 @@ pub fn networks(root: &Path, opts: &RunOptions) -> Result<Vec<Request>> {
 /// A host name, alias or search domain as /etc/hosts, resolv.conf and the
 /// DNS responder take it: letters, digits, '-', '_' and '.', nothing that
 /// could start another line or field.
-fn is_name(s: &str) -> bool {
+pub fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
