@@ -210,6 +210,24 @@ pub fn hand_over(root: &Path, container_id: &str, atts: &[Attachment], owner: Ow
     Ok(())
 }
 
+/// Adds (`add`) or removes a name among the aliases of `owner_id`'s leases
+/// in `atts` (a pod member's name on the pod's lease).
+pub fn alias(root: &Path, owner_id: &str, atts: &[Attachment], name: &str, add: bool) {
+    for a in atts {
+        let changed = Lock::exclusive(&lock_path(root, &a.network)).and_then(|_lock| {
+            lease::set_aliases(root, &a.network, a.ipv4, owner_id, |aliases| {
+                aliases.retain(|n| n != name);
+                if add {
+                    aliases.push(name.to_string());
+                }
+            })
+        });
+        if let Err(e) = changed {
+            tracing::warn!("updating the aliases on {}: {e}", a.network);
+        }
+    }
+}
+
 /// Gives the addresses back. The veth pairs go with the container's
 /// namespace (the kernel deletes them when it dies, off our path: deleting
 /// them here cost tens of milliseconds of RCU waits per container); bridges

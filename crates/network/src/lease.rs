@@ -255,12 +255,40 @@ pub fn set_owner(
     container_id: &str,
     owner: Owner,
 ) -> Result<()> {
+    update(root, network, ip, container_id, |lease| {
+        lease.owner_pid = owner.pid;
+        lease.owner_start_time = owner.start_time;
+    })
+}
+
+/// Changes a lease's aliases (a pod's lease gains and loses its members'
+/// names). The caller holds the lock.
+pub fn set_aliases(
+    root: &Path,
+    network: &str,
+    ip: Ipv4Addr,
+    container_id: &str,
+    change: impl FnOnce(&mut Vec<String>),
+) -> Result<()> {
+    update(root, network, ip, container_id, |lease| {
+        change(&mut lease.aliases)
+    })
+}
+
+/// Rewrites `container_id`'s lease of `ip` (if it still is theirs) through a
+/// temp file renamed over it: readers see the old or the new, never half.
+fn update(
+    root: &Path,
+    network: &str,
+    ip: Ipv4Addr,
+    container_id: &str,
+    change: impl FnOnce(&mut Lease),
+) -> Result<()> {
     let dir = leases_dir(root, network);
     let Some(mut lease) = read(&dir, ip).filter(|l| l.container_id == container_id) else {
         return Ok(());
     };
-    lease.owner_pid = owner.pid;
-    lease.owner_start_time = owner.start_time;
+    change(&mut lease);
     let tmp = dir.join(format!(".{ip}.tmp"));
     std::fs::write(
         &tmp,

@@ -49,6 +49,7 @@ pub fn after_start(root: &Path, rec: &ContainerRecord, atts: &[Attachment], pid:
 /// After the container's run: addresses released, veths deleted, bridges
 /// without users removed.
 pub fn after_stop(root: &Path, dir: &Path, rec: &ContainerRecord, atts: &[Attachment]) {
+    crate::netpod::member_stopped(root, rec);
     // network.json also has what `network connect` added while it ran.
     let mut all = attachments(dir);
     for a in atts {

@@ -135,7 +135,8 @@ pub fn attachments(root: &Path, pod_id: &str) -> Vec<Attachment> {
     crate::netattach::attachments(&pod_dir(root, pod_id))
 }
 
-/// A member's /etc/hosts and resolv.conf name the pod's address and DNS.
+/// A member starts: its /etc/hosts and resolv.conf name the pod's address
+/// and DNS, and its name resolves to the pod's address on the pod's networks.
 pub fn member_files(root: &Path, dir: &Path, rec: &ContainerRecord) {
     let Some(pod) = rec.pod.as_deref() else {
         return;
@@ -145,5 +146,14 @@ pub fn member_files(root: &Path, dir: &Path, rec: &ContainerRecord) {
         if let Err(e) = crate::netattach::write_etc(dir, rec, &atts) {
             tracing::warn!("writing the pod member's /etc files: {e}");
         }
+        hoist_network::attach::alias(root, pod, &atts, &rec.name, true);
+    }
+}
+
+/// A member's run ended: its name no longer resolves.
+pub fn member_stopped(root: &Path, rec: &ContainerRecord) {
+    if let Some(pod) = rec.pod.as_deref() {
+        let atts = attachments(root, pod);
+        hoist_network::attach::alias(root, pod, &atts, &rec.name, false);
     }
 }

@@ -2,6 +2,8 @@
 //! resolved by the pod's name) from other containers on the network.
 
 use super::env::NetEnv;
+use hoist_testkit::wait_until;
+use std::time::Duration;
 
 #[test]
 fn a_pods_members_share_one_address_on_the_pods_network() {
@@ -42,6 +44,16 @@ fn a_pods_members_share_one_address_on_the_pods_network() {
     env.sleeper("client", &["--network", "app"]);
     let (ok, page) = env.exec("client", "wget -q -O - http://pod1:8080/index.html");
     assert!(ok && page.contains("hello"), "{page}");
+    // Members answer by their own names too (aliases of the pod's lease).
+    let (ok, page) = env.exec("client", "wget -q -O - http://web:8080/index.html");
+    assert!(ok && page.contains("hello"), "{page}");
+    env.ok(&["rm", "-f", "side"]);
+    wait_until(
+        "a removed member's name to stop resolving",
+        Duration::from_secs(5),
+        || !env.exec("client", "nslookup side").0,
+    );
+    assert!(env.exec("client", "nslookup web").0);
     assert_eq!(env.leases("app").len(), 2);
     env.ok(&["pod", "rm", "-f", "pod1"]);
     assert_eq!(
