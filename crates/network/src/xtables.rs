@@ -1,10 +1,13 @@
 //! Living beside dockerd: docker sets the iptables FORWARD policy to DROP,
 //! and a packet dropped by any base chain is dropped, whatever hoist's own
-//! nftables table says. So when a FORWARD chain of iptables (the nf_tables
-//! backend, or the legacy one when its filter table is loaded) drops by
-//! policy, hoist inserts accept rules for its bridge there, as netavark
-//! does, tagged with a comment so they can be found and removed with the
-//! bridge. Checked only when a bridge is made (one or two execs).
+//! nftables table says. So hoist inserts accept rules for its bridge in the
+//! FORWARD chain of iptables (the nf_tables backend, and the legacy one when
+//! its filter table is loaded), as netavark does, tagged with a comment so
+//! they can be found and removed with the bridge. They are inserted whatever
+//! the policy is when the bridge is made: a dockerd started later that finds
+//! forwarding off (after a sysctl reset, say) sets DROP then, and running
+//! containers must keep their way out. Only when a bridge is made (a few
+//! execs), never per container.
 
 use std::process::{Command, Stdio};
 
@@ -57,14 +60,11 @@ fn rules(bridge: &str) -> [Vec<String>; 2] {
     ]
 }
 
-fn forward_drops(tool: &str) -> bool {
-    Command::new(tool)
-        .args(["-w", "-S", "FORWARD"])
-        .stderr(Stdio::null())
-        .output()
-        .is_ok_and(|o| {
-            o.status.success() && String::from_utf8_lossy(&o.stdout).contains("-P FORWARD DROP")
-        })
+/// Whether `tool` is on the PATH (a machine without iptables has no policy
+/// of its own to work around, and deserves no warning).
+fn installed(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
 }
 
 fn run(tool: &str, op: &str, rule: &[String]) -> bool {
@@ -77,11 +77,11 @@ fn run(tool: &str, op: &str, rule: &[String]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Adds the accept rules where a FORWARD policy drops. Best effort: a
-/// machine without iptables has no such policy.
+/// Adds the accept rules (once each). Best effort: a machine without
+/// iptables has no FORWARD policy to work around.
 pub fn allow_bridge(bridge: &str) {
     for tool in tools() {
-        if !forward_drops(tool) {
+        if !installed(tool) {
             continue;
         }
         for rule in rules(bridge) {
