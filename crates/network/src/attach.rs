@@ -89,6 +89,11 @@ pub fn reserve(root: &Path, who: &Endpoint, requests: &[Request]) -> Result<Vec<
 fn reserve_one(root: &Path, who: &Endpoint, req: &Request, n: usize) -> Result<Attachment> {
     let net = record::find(root, &req.network)?;
     let lock = Lock::exclusive(&lock_path(root, &net.name))?;
+    // `network rm` may have won the lock meanwhile: nothing may be made for
+    // a network that is gone.
+    if !record::record_path(root, &net.name).exists() {
+        return Err(NetworkError::NotFound(net.name));
+    }
     let bridge_index = crate::host::ensure_bridge(&net)?;
     let claim = Claim {
         container_id: who.container_id,
