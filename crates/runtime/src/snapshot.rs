@@ -66,6 +66,9 @@ pub fn ensure_snapshots(
                     LayerLimits::from_env().map_err(|e| RuntimeError::Invalid(e.to_string()))?;
                 opts = Some(UnpackOptions {
                     limits,
+                    // The snapshot is synced before the rename: let large
+                    // files go to the disk while the rest is unpacked.
+                    start_writeback: true,
                     ..UnpackOptions::for_overlay()
                 });
             }

@@ -261,3 +261,23 @@ pub(crate) fn set_xattr_fd(fd: BorrowedFd, name: &[u8], value: &[u8]) -> io::Res
     })?;
     Ok(())
 }
+
+/// Starts writeback of `len` bytes of `fd` from `offset` without waiting
+/// for it (sync_file_range SYNC_FILE_RANGE_WRITE): a later sync finds the
+/// data already on its way to the disk. Errors are ignored by callers: the
+/// sync that follows reports what matters.
+pub(crate) fn start_writeback(fd: BorrowedFd, offset: u64, len: u64) -> io::Result<()> {
+    // SAFETY: sync_file_range only reads its integer arguments.
+    let r = unsafe {
+        libc::sync_file_range(
+            fd.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -149,6 +149,10 @@ pub struct UnpackOptions {
     pub same_owner: bool,
     /// Restore extended attributes where the filesystem allows.
     pub xattrs: bool,
+    /// Start writing file data back to the disk while unpacking (without
+    /// waiting for it), for callers that sync the result afterwards: the
+    /// sync then finds most of the data already written.
+    pub start_writeback: bool,
 }
 
 impl Default for UnpackOptions {
@@ -159,6 +163,7 @@ impl Default for UnpackOptions {
             limits: LayerLimits::default(),
             same_owner: fsys::is_root(),
             xattrs: true,
+            start_writeback: false,
         }
     }
 }

@@ -21,6 +21,11 @@ use std::rc::Rc;
 
 const OPAQUE_XATTR: &[u8] = b"trusted.overlay.opaque";
 const COPY_BUF: usize = 256 * 1024;
+/// With `start_writeback`, writeback is started after every this many bytes
+/// of a file, and for the tail of every file at least this big (smaller
+/// files are left to the caller's sync: a system call each would cost more
+/// than it saves).
+const WRITEBACK_STEP: u64 = 8 << 20;
 
 /// Extracts a layer (gzip, zstd or plain tar) into `target`, which must be an
 /// existing directory. See [`UnpackOptions`] for the policy and limits.
@@ -189,6 +194,7 @@ impl Extractor<'_> {
             other => other.map_err(io_err)?,
         };
         let mut written = 0u64;
+        let mut kicked = 0u64; // writeback started up to here
         loop {
             let n = match data.read(&mut self.buf) {
                 Ok(0) => break,
@@ -198,6 +204,13 @@ impl Extractor<'_> {
             };
             file.write_all(&self.buf[..n]).map_err(io_err)?;
             written += n as u64;
+            if self.opts.start_writeback && written - kicked >= WRITEBACK_STEP {
+                let _ = fsys::start_writeback(file.as_fd(), kicked, written - kicked);
+                kicked = written;
+            }
+        }
+        if self.opts.start_writeback && written >= WRITEBACK_STEP && written > kicked {
+            let _ = fsys::start_writeback(file.as_fd(), kicked, written - kicked);
         }
         if written != e.size {
             return Err(LayerError::Invalid(format!(
