@@ -101,7 +101,8 @@ mod tests {
     fn ula_prefixes_parse_overlap_and_number_hosts() {
         let p: Ipv6Prefix = "fd12:3456:789a::/64".parse().unwrap();
         assert_eq!(p.nth(2).to_string(), "fd12:3456:789a::2");
-        assert!(p.overlaps(&"fd12:3456::/48".parse().unwrap()));
+        assert!(p.overlaps(&"fd12:3456:789a::/48".parse().unwrap()));
+        assert!(!p.overlaps(&"fd12:3456::/48".parse().unwrap()));
         assert!(!p.overlaps(&"fd12:3456:789b::/64".parse().unwrap()));
         assert!("fd12::1/64".parse::<Ipv6Prefix>().is_err());
         assert!("fd12::/8".parse::<Ipv6Prefix>().is_err());
