@@ -10,3 +10,12 @@ pub use error::{ComposeError, Result};
 pub mod envfile;
 pub mod interpolate;
 pub mod merge;
+pub mod model;
+pub mod normalize;
+pub mod project;
+pub mod units;
+pub mod validate;
+
+pub use model::{Project, Warning};
+pub use project::{load, Loaded, Options};
+pub mod render;

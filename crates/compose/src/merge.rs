@@ -9,13 +9,29 @@
 //!   replaces the earlier one with the same key, new ones are appended;
 //! - any other sequence is appended to.
 //!
-//! A `null` in the later file leaves the earlier value alone.
+//! A `null` in the later file leaves the earlier value alone; `!reset` removes the earlier
+//! value, `!override` replaces it whole (compose's merge tags).
 
 use crate::yaml::{Node, Value};
 
 /// Merges `over` onto `base`; both are whole files (already interpolated).
 pub fn merge(base: Node, over: Node) -> Node {
     merge_at(base, over, &mut Vec::new())
+}
+
+/// Drops `!reset` entries left in a file (one with nothing under it to reset, or the only file).
+pub fn strip_resets(node: &mut Node) {
+    match &mut node.value {
+        Value::Map(entries) => {
+            entries.retain(|(_, v)| !v.has_tag("!reset"));
+            entries.iter_mut().for_each(|(_, v)| strip_resets(v));
+        }
+        Value::Seq(items) => {
+            items.retain(|v| !v.has_tag("!reset"));
+            items.iter_mut().for_each(strip_resets);
+        }
+        _ => {}
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -45,6 +61,9 @@ fn rule(path: &[String]) -> Rule {
 }
 
 fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Node {
+    if over.has_tag("!override") {
+        return over;
+    }
     if over.is_null() {
         return base;
     }
@@ -81,6 +100,9 @@ fn merge_maps(base: Node, over: Node, path: &mut Vec<String>) -> Node {
             let mut entries = b;
             for (k, v) in o {
                 match entries.iter().position(|(e, _)| *e == k) {
+                    Some(i) if v.has_tag("!reset") => {
+                        entries.remove(i);
+                    }
                     Some(i) => {
                         let old = std::mem::replace(
                             &mut entries[i].1,
@@ -219,6 +241,19 @@ mod tests {
         assert_eq!(
             out,
             "services:\n  a:\n    depends_on:\n      db: null\n      cache:\n        condition: service_healthy\n    networks:\n      front:\n        aliases:\n          - w\n"
+        );
+    }
+
+    #[test]
+    fn reset_and_override_tags() {
+        let mut n = merge(
+            load("services:\n  app:\n    image: a\n    ports: [\"8080:80\"]\n    environment:\n      FOO: bar\n      KEEP: k\n    dns: [x]\n", "a.yml").unwrap(),
+            load("services:\n  app:\n    ports: !reset []\n    environment:\n      FOO: !reset null\n    dns: !override [y]\n    user: !reset u\n", "b.yml").unwrap(),
+        );
+        strip_resets(&mut n);
+        assert_eq!(
+            emit(&n),
+            "services:\n  app:\n    image: a\n    environment:\n      KEEP: k\n    dns:\n      - y\n"
         );
     }
 

@@ -88,7 +88,7 @@ impl<'a> Builder<'a> {
                 })?;
                 return Ok(node);
             }
-            Event::Scalar(text, style, anchor, _tag) => {
+            Event::Scalar(text, style, anchor, tag) => {
                 let plain = style == ScalarStyle::Plain;
                 let value = if plain && is_null(&text) {
                     Value::Null
@@ -98,9 +98,9 @@ impl<'a> Builder<'a> {
                         plain,
                     }
                 };
-                (Node::new(value, pos), anchor)
+                (tagged(Node::new(value, pos), tag), anchor)
             }
-            Event::SequenceStart(anchor, _) => {
+            Event::SequenceStart(anchor, tag) => {
                 let mut items = Vec::new();
                 loop {
                     let (ev, span) = self.next()?;
@@ -109,9 +109,9 @@ impl<'a> Builder<'a> {
                     }
                     items.push(self.node(ev, span)?);
                 }
-                (Node::new(Value::Seq(items), pos), anchor)
+                (tagged(Node::new(Value::Seq(items), pos), tag), anchor)
             }
-            Event::MappingStart(anchor, _) => (self.mapping(pos)?, anchor),
+            Event::MappingStart(anchor, tag) => (tagged(self.mapping(pos)?, tag), anchor),
             other => {
                 return Err(self.error_at(
                     span.start.line(),
@@ -184,6 +184,16 @@ impl<'a> Builder<'a> {
         }
         Ok(Node::new(Value::Map(entries), pos))
     }
+}
+
+/// Keeps local tags (`!reset`, `!override`); core-schema tags (`!!str`) need nothing kept.
+fn tagged(mut node: Node, tag: Option<std::borrow::Cow<'_, saphyr_parser::Tag>>) -> Node {
+    if let Some(t) = tag {
+        if t.handle == "!" {
+            node.tag = Some(format!("!{}", t.suffix));
+        }
+    }
+    node
 }
 
 fn is_null(text: &str) -> bool {

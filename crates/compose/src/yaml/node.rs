@@ -31,6 +31,8 @@ impl fmt::Display for Pos {
 pub struct Node {
     pub value: Value,
     pub pos: Pos,
+    /// A local tag such as `!reset` or `!override` (compose's merge directives).
+    pub tag: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +50,15 @@ pub enum Value {
 
 impl Node {
     pub fn new(value: Value, pos: Pos) -> Node {
-        Node { value, pos }
+        Node {
+            value,
+            pos,
+            tag: None,
+        }
+    }
+
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.tag.as_deref() == Some(tag)
     }
 
     pub fn str(text: impl Into<String>, pos: Pos) -> Node {

@@ -1,0 +1,119 @@
+//! Checks across the normalized project, all problems at once: dependencies on services that
+//! do not exist (or are off by profile), dependency cycles (named), named volumes and
+//! networks a service uses but the file does not declare, services with neither image nor
+//! build, and readiness probes on a port the service does not publish.
+
+use crate::model::{MountType, Project, Service};
+use std::collections::BTreeMap;
+
+pub fn validate(project: &Project, disabled: &BTreeMap<String, Service>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, svc) in &project.services {
+        if svc.image.is_none() && svc.build.is_none() {
+            problems.push(format!(
+                "service {name:?} has neither an image nor a build section"
+            ));
+        }
+        for (dep, d) in &svc.depends_on {
+            if project.services.contains_key(dep) || !d.required {
+                continue;
+            }
+            problems.push(match disabled.get(dep) {
+                Some(off) => format!(
+                    "service {name:?} depends on {dep:?}, which is in profile(s) {} that are not enabled; enable one with --profile",
+                    off.profiles.join(", ")
+                ),
+                None => format!("service {name:?} depends on undefined service {dep:?}"),
+            });
+        }
+        if let Some(other) = svc
+            .network_mode
+            .as_deref()
+            .and_then(|m| m.strip_prefix("service:"))
+        {
+            if !project.services.contains_key(other) {
+                problems.push(format!(
+                    "service {name:?}: network_mode uses undefined service {other:?}"
+                ));
+            }
+        }
+        for net in svc.networks.keys() {
+            if !project.networks.contains_key(net) {
+                problems.push(format!(
+                    "service {name:?} uses network {net:?}, which is not declared under the top-level networks:"
+                ));
+            }
+        }
+        for m in &svc.volumes {
+            if let (MountType::Volume, Some(vol)) = (m.kind, &m.source) {
+                if !project.volumes.contains_key(vol) {
+                    problems.push(format!(
+                        "service {name:?} mounts volume {vol:?}, which is not declared under the top-level volumes:"
+                    ));
+                }
+            }
+        }
+        let readiness_port = svc
+            .hoist
+            .as_ref()
+            .and_then(|h| h.readiness_probe.as_ref())
+            .and_then(|p| p.port());
+        if let Some(port) = readiness_port {
+            if !svc.ports.is_empty() && !svc.ports.iter().any(|p| p.target == port) {
+                problems.push(format!(
+                    "service {name:?}: x-hoist.readinessProbe checks container port {port}, which the service does not publish; readiness gates the published ports, so probe one of them"
+                ));
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(project) {
+        problems.push(format!("dependency cycle: {}", cycle.join(" -> ")));
+    }
+    problems
+}
+
+/// The first dependency cycle, as a path that ends where it starts.
+fn find_cycle(project: &Project) -> Option<Vec<String>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    fn visit<'a>(
+        name: &'a str,
+        project: &'a Project,
+        marks: &mut BTreeMap<&'a str, Mark>,
+        stack: &mut Vec<&'a str>,
+    ) -> Option<Vec<String>> {
+        match marks.get(name).copied().unwrap_or(Mark::New) {
+            Mark::Done => return None,
+            Mark::Open => {
+                let from = stack.iter().position(|s| *s == name).unwrap_or(0);
+                let mut cycle: Vec<String> = stack[from..].iter().map(|s| s.to_string()).collect();
+                cycle.push(name.to_string());
+                return Some(cycle);
+            }
+            Mark::New => {}
+        }
+        marks.insert(name, Mark::Open);
+        stack.push(name);
+        if let Some(svc) = project.services.get(name) {
+            for dep in svc.depends_on.keys() {
+                if let Some(c) = visit(dep, project, marks, stack) {
+                    return Some(c);
+                }
+            }
+        }
+        stack.pop();
+        marks.insert(name, Mark::Done);
+        None
+    }
+    let mut marks = BTreeMap::new();
+    for name in project.services.keys() {
+        if let Some(c) = visit(name, project, &mut marks, &mut Vec::new()) {
+            return Some(c);
+        }
+    }
+    None
+}
