@@ -94,11 +94,24 @@ fn a_killed_monitors_address_is_reclaimed_and_a_live_one_never_reused() {
         !env.ok(&["ps"]).contains("first")
     });
     assert_eq!(env.leases("net"), std::slice::from_ref(&ip));
+    // Its owner (the container's PID 1, which dies with the monitor) gone:
+    // the lease is stale now.
+    let lease = env.root.join("networks/net/leases").join(&ip);
+    let owner: serde_json::Value = serde_json::from_slice(&std::fs::read(&lease).unwrap()).unwrap();
+    let owner = owner["owner_pid"].as_i64().unwrap();
+    wait_until(
+        "the lease's owner to be gone",
+        Duration::from_secs(10),
+        || {
+            std::fs::read_to_string(format!("/proc/{owner}/stat")).map_or(true, |s| {
+                s.rsplit(") ").next().is_some_and(|r| r.starts_with('Z'))
+            })
+        },
+    );
     // The address is taken back for a new container, which gets it...
     let second = env.sleeper("second", &["--network", "net", "--ip", &ip]);
     assert_eq!(env.ip_of("second", "net"), ip);
-    let lease = env.root.join("networks/net/leases").join(&ip);
-    let lease: serde_json::Value = serde_json::from_slice(&std::fs::read(lease).unwrap()).unwrap();
+    let lease: serde_json::Value = serde_json::from_slice(&std::fs::read(&lease).unwrap()).unwrap();
     assert_eq!(lease["container_id"], second.as_str());
     env.sleeper("third", &["--network", "net"]);
     assert_ne!(
