@@ -15,6 +15,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# buildah's RUN steps and hoist's `--network default` set up container networks (netavark,
+# bridges, NAT): the measurement runs in a network namespace made for it, never the host's.
+if [ -z "${HOIST_BENCH_NETNS:-}" ]; then
+  [ -n "${HOIST:-}" ] || { cargo build --release --bin hoist -q; export HOIST=$PWD/target/release/hoist; }
+  ns=hoist-bench-build-$$
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  rc=0
+  HOIST_BENCH_NETNS=$ns nsenter --net="/run/netns/$ns" -- bash "$0" "$@" || rc=$?
+  ip netns del "$ns"
+  exit "$rc"
+fi
+
 RUNS=${RUNS:-5}
 WORK=${BENCH_DIR:-/tmp/hoist-bench-build}
 for tool in hyperfine buildah python3 tar; do

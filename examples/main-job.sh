@@ -7,8 +7,19 @@
 # registry and the container are stopped (by PID / by name) at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash testdata/install-peers.sh
-cargo build --release
+if [ -z "${HOIST_MAIN_JOB_NETNS:-}" ]; then
+  bash testdata/install-peers.sh
+  cargo build --release
+  # The rest runs in a network namespace made for it: a container's default network is a
+  # bridge with NAT, which this demonstration must not add to the machine's own network.
+  ns=hoist-main-job-$$
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  rc=0
+  HOIST_MAIN_JOB_NETNS=$ns nsenter --net="/run/netns/$ns" -- bash "$0" "$@" || rc=$?
+  ip netns del "$ns"
+  exit "$rc"
+fi
 hoist="$PWD/target/release/hoist"
 work=$(mktemp -d)
 registry_pid=""
