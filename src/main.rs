@@ -47,6 +47,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Build(cmd) => commands::build::run(cmd, &global),
         Command::Dns(cmd) => commands::dns::run(cmd, &global),
         Command::Network(cmd) => commands::network::run(cmd, &global),
+        Command::Compose(cmd) => commands::compose::run(cmd, &global),
     }
 }
 

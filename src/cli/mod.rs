@@ -3,6 +3,7 @@
 //! and `hoist images` all sit side by side like docker's verbs.
 
 pub mod build;
+pub mod compose;
 pub mod container;
 pub mod dns;
 pub mod image;
@@ -57,4 +58,6 @@ pub enum Command {
     Dns(dns::DnsCommand),
     #[command(flatten)]
     Network(network::NetworkTop),
+    #[command(flatten)]
+    Compose(compose::ComposeTop),
 }

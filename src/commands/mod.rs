@@ -1,6 +1,7 @@
 //! One function per verb: arguments in, library calls, rendered output.
 
 pub mod build;
+pub mod compose;
 pub mod container;
 pub mod dns;
 pub mod events;

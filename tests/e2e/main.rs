@@ -4,6 +4,7 @@
 mod common;
 
 mod build;
+mod compose;
 mod container;
 mod dns;
 mod image;

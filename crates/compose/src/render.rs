@@ -1,7 +1,9 @@
 //! The normalized [`Project`] as a tree in `docker compose config`'s shape: `name`,
 //! `services`, `networks`, `volumes` at the top; a service's keys sorted; every short syntax
 //! in its long form; defaults that compose prints are printed. Written as YAML by
-//! [`crate::yaml::emit`] or as JSON by [`to_json`].
+//! [`crate::yaml::emit`] or as JSON by [`to_json`]. Values are already interpolated, so a
+//! literal `$` is written `$$`, as compose writes it: the output is itself a compose file that
+//! reads back to the same project.
 
 use crate::model::*;
 use crate::units::format_duration;
@@ -13,7 +15,7 @@ fn pos() -> Pos {
 }
 
 fn s(text: impl Into<String>) -> Node {
-    Node::str(text, pos())
+    Node::str(text.into().replace('$', "$$"), pos())
 }
 
 fn plain(text: impl ToString) -> Node {

@@ -215,13 +215,15 @@ fn build(n: &Node, path: &str, ctx: &ServiceCtx, warnings: &mut Vec<Warning>) ->
     Ok(b)
 }
 
+type EnvValues = Vec<(String, String)>;
+
 /// The `env_file:` entries and what each holds (a missing optional file holds nothing).
 fn env_files(
     n: &Node,
     path: &str,
     ctx: &ServiceCtx,
     warnings: &mut Vec<Warning>,
-) -> Result<Vec<(EnvFile, Vec<(String, String)>)>> {
+) -> Result<Vec<(EnvFile, EnvValues)>> {
     let items: Vec<&Node> = match &n.value {
         Value::Seq(items) => items.iter().collect(),
         Value::Null => Vec::new(),
