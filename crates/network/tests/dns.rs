@@ -245,3 +245,86 @@ fn a_responder_that_cannot_start_is_a_clear_error() {
     );
     assert_eq!(responder_pid(root.path(), "n4"), None);
 }
+
+/// Docker's embedded DNS answers for every network the asking container is on: app is on
+/// n1 and n2, b on n2 only, c on n1 only. Each asks from its own address on the network
+/// (`dig -b`; loopback addresses stand in for the containers' ones).
+#[test]
+fn a_container_on_two_networks_resolves_both_and_others_only_their_own() {
+    hoist_testkit::require_program!("dig");
+    let root = TempRoot::new();
+    let r = root.path();
+    write_record(r, "n1", false);
+    write_record(r, "n2", false);
+    write_lease(r, "n1", ID, "app", &[], "127.0.0.11");
+    write_lease(r, "n2", ID, "app", &["app2"], "127.0.0.21");
+    write_lease(r, "n2", "b0b", "b", &[], "127.0.0.22");
+    write_lease(r, "n1", "c0c", "c", &[], "127.0.0.13");
+    let n1 = start(r, "n1", Duration::from_millis(200));
+    let n2 = start(r, "n2", Duration::from_millis(200));
+    let from = |who: &str| format!("-b{who}");
+
+    // app asks n1's responder for a name of n2, and n2's for a name of n1.
+    let a1 = from("127.0.0.11");
+    assert_eq!(
+        dig(n1.addr, &[&a1, "b", "A"]),
+        ("NOERROR".into(), vec!["127.0.0.22".into()])
+    );
+    assert_eq!(dig(n1.addr, &[&a1, "c", "A"]).1, vec!["127.0.0.13"]);
+    assert_eq!(dig(n1.addr, &[&a1, "-x", "127.0.0.22"]).1, vec!["b."]);
+    assert_eq!(
+        dig(n1.addr, &[&a1, "app2", "A"]).1,
+        vec!["127.0.0.21"],
+        "an alias on n2 only"
+    );
+    assert_eq!(
+        dig(n1.addr, &[&a1, "app", "A"]).1,
+        vec!["127.0.0.11"],
+        "on both: the asked network's address"
+    );
+    assert_eq!(
+        dig(n2.addr, &[&from("127.0.0.21"), "c", "A"]).1,
+        vec!["127.0.0.13"]
+    );
+
+    // c is not on n2, b not on n1, the host on neither: their names are not answered
+    // (forwarded; no upstream here, so SERVFAIL).
+    for (server, who, name) in [
+        (n1.addr, "127.0.0.13", "b"),
+        (n1.addr, "127.0.0.13", "app2"),
+        (n2.addr, "127.0.0.22", "c"),
+        (n1.addr, "127.0.0.1", "b"),
+    ] {
+        assert_eq!(
+            dig(server, &[&from(who), name, "A"]),
+            ("SERVFAIL".into(), vec![]),
+            "{who} asking for {name}"
+        );
+    }
+    assert_eq!(
+        dig(n1.addr, &[&from("127.0.0.13"), "-x", "127.0.0.22"]).0,
+        "SERVFAIL"
+    );
+    assert_eq!(
+        dig(n2.addr, &[&from("127.0.0.22"), "app", "A"]).1,
+        vec!["127.0.0.21"]
+    );
+
+    // app leaves n2 (disconnect): n2's names stop resolving for app through n1.
+    remove_lease(r, "n2", "127.0.0.21");
+    assert_eq!(dig(n1.addr, &[&a1, "b", "A"]).0, "SERVFAIL");
+
+    for (network, ip) in [
+        ("n1", "127.0.0.11"),
+        ("n1", "127.0.0.13"),
+        ("n2", "127.0.0.22"),
+    ] {
+        remove_lease(r, network, ip);
+    }
+    for running in [n1, n2] {
+        wait_until("the idle responder to exit", Duration::from_secs(5), || {
+            running.thread.is_finished()
+        });
+        running.thread.join().unwrap().unwrap();
+    }
+}

@@ -1,7 +1,8 @@
-//! What to do with one query: answer it from the network's names, refuse it, or forward
-//! it upstream. Pure (bytes and a table in, bytes out), so it is tested without sockets.
+//! What to do with one query: answer it from the names the client may resolve, refuse it,
+//! or forward it upstream. Pure (bytes and tables in, bytes out), so it is tested without
+//! sockets.
 
-use super::names::NameTable;
+use super::scope::Scope;
 use super::NAME_TTL;
 use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, PTR};
@@ -22,11 +23,11 @@ pub enum Decision {
 /// The UDP payload size we offer in responses to EDNS queries (the 2020 DNS flag day's).
 const EDNS_PAYLOAD: u16 = 1232;
 
-/// Decides for `query`. `may_forward` is false on internal networks, whose unknown names
+/// Decides for `query`, answering from `table` (the client's networks). `may_forward` is false on internal networks, whose unknown names
 /// are refused instead (REFUSED: the client gives up at once instead of retrying, and
 /// nothing leaves the network). `udp` says how the query came (UDP answers must fit the
 /// client's payload size: 512, or what its EDNS record offers).
-pub fn decide(query: &[u8], table: &NameTable, may_forward: bool, udp: bool) -> Decision {
+pub fn decide(query: &[u8], table: &Scope, may_forward: bool, udp: bool) -> Decision {
     let msg = match Message::from_vec(query) {
         Ok(m) => m,
         Err(_) if query.len() >= 12 && query[2] & 0x80 == 0 => {
@@ -75,10 +76,10 @@ pub fn decide(query: &[u8], table: &NameTable, may_forward: bool, udp: bool) -> 
     }
 }
 
-/// The records answering `qtype` for `qname` when it is one of this network's names (an
-/// empty list: the name exists without data of that type), None when it is not.
+/// The records answering `qtype` for `qname` when it is a name of the client's networks
+/// (an empty list: the name exists without data of that type), None when it is not.
 fn local_records(
-    table: &NameTable,
+    table: &Scope,
     name: &Name,
     qname: &str,
     qtype: RecordType,
@@ -193,11 +194,12 @@ fn arpa_to_ip(name: &str) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dns::names::Lease;
+    use crate::dns::names::{Lease, NameTable};
     use hickory_proto::op::Query;
+    use std::sync::Arc;
 
-    fn table() -> NameTable {
-        NameTable::from_leases(&[Lease {
+    fn table() -> Scope {
+        Scope::single(Arc::new(NameTable::from_leases(&[Lease {
             container_id: "0123456789abcdef".into(),
             name: "web".into(),
             aliases: vec!["front".into()],
@@ -205,7 +207,7 @@ mod tests {
             ipv6: Some("fd00::2".into()),
             owner_pid: 0,
             owner_start_time: 0,
-        }])
+        }])))
     }
 
     fn query(name: &str, qtype: RecordType) -> Vec<u8> {

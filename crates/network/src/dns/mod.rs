@@ -4,7 +4,8 @@
 //! There is no resident daemon. `ensure_responder` starts `hoist __dns NETWORK` on demand
 //! (one process per network, found again through a pidfile that carries the process start
 //! time), the responder binds UDP and TCP port 53 on the network's gateway address, answers
-//! from the lease files the IPAM writes under `networks/<name>/leases/`, and exits by itself
+//! from the lease files the IPAM writes under `networks/<name>/leases/` (its own network's,
+//! and those of the asking container's other networks), and exits by itself
 //! once the network has had no lease for `IDLE_GRACE`. `stop_responder` ends it at once
 //! (`network rm`).
 
@@ -17,6 +18,7 @@ mod paths;
 mod pidfile;
 mod record;
 mod resolv;
+mod scope;
 mod server;
 mod upstream;
 

@@ -4,7 +4,7 @@
 //! removed one stops resolving with its lease.
 
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,6 +57,11 @@ pub struct Addrs {
 pub struct NameTable {
     by_name: HashMap<String, Vec<Addrs>>,
     by_addr: HashMap<IpAddr, String>,
+    /// Address to the container id holding it: who is asking (a client is known by its
+    /// source address on this network).
+    holders: HashMap<IpAddr, String>,
+    /// The container ids with a lease here: on which other networks a client is too.
+    ids: HashSet<String>,
     /// The owners of the leases read, checked on a timer.
     owners: Vec<Lease>,
 }
@@ -90,9 +95,12 @@ impl NameTable {
                 }
             }
             t.by_addr.insert(IpAddr::V4(l.ipv4), l.name.clone());
+            t.holders.insert(IpAddr::V4(l.ipv4), l.container_id.clone());
             if let Some(v6) = addrs.ipv6 {
                 t.by_addr.insert(IpAddr::V6(v6), l.name.clone());
+                t.holders.insert(IpAddr::V6(v6), l.container_id.clone());
             }
+            t.ids.insert(l.container_id.clone());
         }
         t
     }
@@ -108,6 +116,17 @@ impl NameTable {
     /// The container name holding `addr` (reverse lookups).
     pub fn reverse(&self, addr: IpAddr) -> Option<&str> {
         self.by_addr.get(&addr).map(String::as_str)
+    }
+
+    /// The id of the container holding `addr` on this network (an IPv4-mapped IPv6
+    /// address counts as its IPv4 address).
+    pub fn container_at(&self, addr: IpAddr) -> Option<&str> {
+        self.holders.get(&addr.to_canonical()).map(String::as_str)
+    }
+
+    /// Whether the container `id` has a lease on this network.
+    pub fn holds(&self, id: &str) -> bool {
+        self.ids.contains(id)
     }
 
     /// How many containers the table holds.
@@ -202,14 +221,17 @@ impl LeaseWatcher {
         }
         let (leases, complete) = read_leases(&self.dir);
         self.table = Arc::new(NameTable::from_leases(&leases));
-        let settled = mtime.is_some_and(|m| {
-            SystemTime::now()
-                .duration_since(m)
-                .is_ok_and(|age| age >= MTIME_SETTLE)
-        });
-        self.trusted_mtime = if complete && settled { mtime } else { None };
+        self.trusted_mtime = mtime.filter(|m| complete && settled(*m));
         self.table.clone()
     }
+}
+
+/// Whether a reading of a directory last changed at `mtime` can be trusted until its
+/// mtime moves again (see `MTIME_SETTLE`).
+pub(crate) fn settled(mtime: SystemTime) -> bool {
+    SystemTime::now()
+        .duration_since(mtime)
+        .is_ok_and(|age| age >= MTIME_SETTLE)
 }
 
 #[cfg(test)]
@@ -245,6 +267,10 @@ mod tests {
         let front: Vec<_> = t.lookup("front").iter().map(|a| a.ipv4).collect();
         assert_eq!(front, vec![web, Ipv4Addr::new(10, 0, 0, 3)]);
         assert_eq!(t.reverse(IpAddr::V4(web)), Some("Web"));
+        assert_eq!(t.container_at(IpAddr::V4(web)), Some("0123456789abcdef99"));
+        let mapped = IpAddr::V6(web.to_ipv6_mapped());
+        assert_eq!(t.container_at(mapped), Some("0123456789abcdef99"));
+        assert!(t.holds("fedcba9876543210aa") && !t.holds("fedcba987654"));
         assert!(t.lookup("nope").is_empty());
         assert_eq!(t.lease_count(), 2);
     }

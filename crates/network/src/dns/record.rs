@@ -1,5 +1,6 @@
 //! What the responder needs from a network's record (`networks/<name>.json`, written by
-//! the network side): whether the network is internal and its subnet. Other fields are
+//! the network side): whether the network is internal, its subnet, whether its names
+//! resolve. Other fields are
 //! ignored, so the record can grow without the responder knowing.
 
 use super::error::DnsError;
@@ -16,6 +17,10 @@ pub struct NetworkView {
     /// "10.89.0.0/24": only clients inside it are answered.
     #[serde(default)]
     pub subnet: Option<String>,
+    /// False for the default network (docker's has no names): its leases are never
+    /// answered, not even to a client that shares it with the target.
+    #[serde(default)]
+    pub dns_enabled: bool,
 }
 
 impl NetworkView {

@@ -5,12 +5,13 @@
 use super::answer::{decide, refused, servfail, Decision};
 use super::clients::ClientFilter;
 use super::error::DnsError;
-use super::names::{has_leases, LeaseWatcher};
+use super::names::has_leases;
 use super::pidfile::{self, Lock, PidRecord};
+use super::scope::Watchers;
 use super::upstream::{forward, Upstreams};
 use super::{paths, record, DNS_PORT, IDLE_GRACE};
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -66,7 +67,8 @@ const IDLE_TICK: Duration = Duration::from_millis(500);
 const TCP_IDLE: Duration = Duration::from_secs(10);
 
 struct Shared {
-    names: Mutex<LeaseWatcher>,
+    /// This network's names and those of the other networks a client may be on.
+    names: Mutex<Watchers>,
     upstreams: Mutex<Upstreams>,
     may_forward: bool,
     clients: ClientFilter,
@@ -91,10 +93,7 @@ pub fn serve(opts: &ServeOptions, mut ready: Ready) -> Result<(), DnsError> {
         }
     };
     let shared = Arc::new(Shared {
-        names: Mutex::new(LeaseWatcher::new(paths::leases_dir(
-            &opts.store_root,
-            &opts.network,
-        ))),
+        names: Mutex::new(Watchers::new(&opts.store_root, &opts.network)),
         upstreams: Mutex::new(Upstreams::new(opts.resolv_conf.clone(), opts.listen.ip())),
         may_forward: !view.internal,
         clients: ClientFilter::new(view.subnet(), opts.listen.ip()),
@@ -169,8 +168,7 @@ async fn main_loop(
             }
             r = tcp.accept() => {
                 if let Ok((stream, peer)) = r {
-                    let allowed = shared.clients.allows(peer.ip());
-                    tokio::spawn(serve_tcp(shared.clone(), stream, allowed));
+                    tokio::spawn(serve_tcp(shared.clone(), stream, peer.ip()));
                 }
             }
             _ = term.recv() => {
@@ -210,8 +208,12 @@ async fn answer_udp(shared: &Arc<Shared>, sock: &Arc<UdpSocket>, query: &[u8], p
         }
         return;
     }
-    let table = shared.names.lock().expect("names lock").current();
-    match decide(query, &table, shared.may_forward, true) {
+    let scope = shared
+        .names
+        .lock()
+        .expect("names lock")
+        .scope_for(peer.ip());
+    match decide(query, &scope, shared.may_forward, true) {
         Decision::Reply(bytes) => {
             let _ = sock.send_to(&bytes, peer).await;
         }
@@ -240,7 +242,8 @@ async fn forwarded(shared: &Shared, query: &[u8], udp_limit: Option<usize>) -> O
 
 /// DNS over TCP: two-byte length, message; several queries per connection. A client
 /// from outside the network gets REFUSED for each.
-async fn serve_tcp(shared: Arc<Shared>, mut stream: TcpStream, allowed: bool) {
+async fn serve_tcp(shared: Arc<Shared>, mut stream: TcpStream, peer: IpAddr) {
+    let allowed = shared.clients.allows(peer);
     loop {
         let len = match tokio::time::timeout(TCP_IDLE, stream.read_u16()).await {
             Ok(Ok(n)) => usize::from(n),
@@ -251,8 +254,8 @@ async fn serve_tcp(shared: Arc<Shared>, mut stream: TcpStream, allowed: bool) {
             return;
         }
         let answer = if allowed {
-            let table = shared.names.lock().expect("names lock").current();
-            match decide(&query, &table, shared.may_forward, false) {
+            let scope = shared.names.lock().expect("names lock").scope_for(peer);
+            match decide(&query, &scope, shared.may_forward, false) {
                 Decision::Reply(bytes) => Some(bytes),
                 Decision::Drop => None,
                 Decision::Forward { udp_limit } => forwarded(&shared, &query, udp_limit).await,
