@@ -5,28 +5,46 @@
 //! `${...}`. A lone `$` is an error, as in compose, so a typo is not silently kept.
 
 use crate::error::{ComposeError, Result};
+use crate::model::Warning;
 use crate::yaml::{Node, Value};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 /// The variables interpolation sees: the process environment over the `.env` file(s).
 pub type Vars = BTreeMap<String, String>;
 
-/// Interpolates every scalar under `node`; `path` is the key path of `node`.
-pub fn interpolate_tree(node: &mut Node, vars: &Vars, path: &str) -> Result<()> {
+/// Interpolates every scalar under `node`; `path` is the key path of `node`. A variable
+/// used without a default and not set becomes empty with a warning, as in compose.
+pub fn interpolate_tree(
+    node: &mut Node,
+    vars: &Vars,
+    path: &str,
+    warnings: &mut Vec<Warning>,
+) -> Result<()> {
     let pos = node.pos.clone();
     match &mut node.value {
         Value::Scalar { text, .. } => {
             if text.contains('$') {
-                *text = expand(text, vars).map_err(|message| ComposeError::Interpolation {
-                    pos,
-                    path: path.to_string(),
-                    message,
-                })?;
+                let unset = RefCell::new(Vec::new());
+                *text = expand_inner(text, &|name| vars.get(name).cloned(), &unset).map_err(
+                    |message| ComposeError::Interpolation {
+                        pos: pos.clone(),
+                        path: path.to_string(),
+                        message,
+                    },
+                )?;
+                for name in unset.into_inner() {
+                    warnings.push(Warning {
+                        pos: pos.clone(),
+                        path: path.to_string(),
+                        message: format!("variable {name} is not set; using an empty string"),
+                    });
+                }
             }
         }
         Value::Seq(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                interpolate_tree(item, vars, &format!("{path}[{i}]"))?;
+                interpolate_tree(item, vars, &format!("{path}[{i}]"), warnings)?;
             }
         }
         Value::Map(entries) => {
@@ -36,7 +54,7 @@ pub fn interpolate_tree(node: &mut Node, vars: &Vars, path: &str) -> Result<()> 
                 } else {
                     format!("{path}.{k}")
                 };
-                interpolate_tree(v, vars, &sub)?;
+                interpolate_tree(v, vars, &sub, warnings)?;
             }
         }
         Value::Null => {}
@@ -52,6 +70,15 @@ pub fn expand(s: &str, vars: &Vars) -> std::result::Result<String, String> {
 pub(crate) fn expand_with(
     s: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<String, String> {
+    expand_inner(s, lookup, &RefCell::new(Vec::new()))
+}
+
+/// `unset` collects the variables used without a default that were not set.
+fn expand_inner(
+    s: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &RefCell<Vec<String>>,
 ) -> std::result::Result<String, String> {
     let mut out = String::with_capacity(s.len());
     let chars: Vec<char> = s.chars().collect();
@@ -72,7 +99,7 @@ pub(crate) fn expand_with(
                     format!("invalid interpolation format in {s:?}: `${{` without its `}}`")
                 })?;
                 let inner: String = chars[i + 2..end].iter().collect();
-                out.push_str(&braced(&inner, s, lookup)?);
+                out.push_str(&braced(&inner, s, lookup, unset)?);
                 i = end + 1;
             }
             Some(c) if c.is_ascii_alphabetic() || *c == '_' => {
@@ -82,7 +109,10 @@ pub(crate) fn expand_with(
                     j += 1;
                 }
                 let name: String = chars[start..j].iter().collect();
-                out.push_str(&lookup(&name).unwrap_or_default());
+                match lookup(&name) {
+                    Some(v) => out.push_str(&v),
+                    None => unset.borrow_mut().push(name),
+                }
                 i = j;
             }
             _ => {
@@ -118,6 +148,7 @@ fn braced(
     inner: &str,
     whole: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &RefCell<Vec<String>>,
 ) -> std::result::Result<String, String> {
     let name_end = inner
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -143,8 +174,12 @@ fn braced(
     } else {
         rest.split_at(1)
     };
-    let arg = || expand_with(arg, lookup);
+    let arg = || expand_inner(arg, lookup, unset);
     Ok(match op {
+        "" if !set => {
+            unset.borrow_mut().push(name.to_string());
+            String::new()
+        }
         "" => value.unwrap_or_default(),
         ":-" if non_empty => value.unwrap_or_default(),
         ":-" => arg()?,
@@ -242,7 +277,7 @@ mod tests {
             "c.yml",
         )
         .unwrap();
-        let err = interpolate_tree(&mut n, &vars(), "")
+        let err = interpolate_tree(&mut n, &vars(), "", &mut Vec::new())
             .unwrap_err()
             .to_string();
         assert_eq!(
@@ -254,7 +289,27 @@ mod tests {
     #[test]
     fn keys_are_not_interpolated() {
         let mut n = load("$SET: ${SET}\n", "k.yml").unwrap();
-        interpolate_tree(&mut n, &vars(), "").unwrap();
+        interpolate_tree(&mut n, &vars(), "", &mut Vec::new()).unwrap();
         assert_eq!(n.get("$SET").unwrap().as_scalar(), Some("v"));
+    }
+
+    #[test]
+    fn unset_variables_without_default_warn() {
+        let mut n = load(
+            "a: $NOPE\nb: x${ALSO}y\nc: ${NOPE:-d}\nd: ${NOPE-}${SET}\ne: ${NOPE:+z}\n",
+            "w.yml",
+        )
+        .unwrap();
+        let mut warnings = Vec::new();
+        interpolate_tree(&mut n, &vars(), "", &mut warnings).unwrap();
+        let got: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            got,
+            [
+                "w.yml:1: a: variable NOPE is not set; using an empty string",
+                "w.yml:2: b: variable ALSO is not set; using an empty string"
+            ]
+        );
+        assert_eq!(n.get("b").unwrap().as_scalar(), Some("xy"));
     }
 }

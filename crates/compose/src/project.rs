@@ -55,6 +55,7 @@ pub fn load(opts: &Options) -> Result<Loaded> {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| opts.working_dir.clone());
     let vars = variables(opts, &dir)?;
+    let mut warnings = Vec::new();
     let mut merged: Option<yaml::Node> = None;
     for file in &files {
         let text = std::fs::read_to_string(file).map_err(|source| ComposeError::Io {
@@ -62,7 +63,7 @@ pub fn load(opts: &Options) -> Result<Loaded> {
             source,
         })?;
         let mut node = yaml::load(&text, &file.to_string_lossy())?;
-        interpolate_tree(&mut node, &vars, "")?;
+        interpolate_tree(&mut node, &vars, "", &mut warnings)?;
         merged = Some(match merged {
             Some(base) => merge::merge(base, node),
             None => node,
@@ -84,7 +85,6 @@ pub fn load(opts: &Options) -> Result<Loaded> {
     } else {
         opts.profiles.clone()
     };
-    let mut warnings = Vec::new();
     let normalized = normalize(
         &root,
         &Inputs {
