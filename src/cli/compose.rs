@@ -23,13 +23,9 @@ pub struct ProjectArgs {
     /// in a parent directory, plus its override file]
     #[arg(short = 'f', long = "file", global = true)]
     pub file: Vec<PathBuf>,
-    /// Project name [default: name: in the file, else the directory's name]
-    #[arg(
-        short = 'p',
-        long = "project-name",
-        global = true,
-        env = "COMPOSE_PROJECT_NAME"
-    )]
+    /// Project name [default: $COMPOSE_PROJECT_NAME, else name: in the file, else the
+    /// directory's name]
+    #[arg(short = 'p', long = "project-name", global = true)]
     pub project_name: Option<String>,
     /// Variables for interpolation from this file instead of .env (repeatable)
     #[arg(long, global = true)]

@@ -71,6 +71,13 @@ pub fn load(opts: &Options) -> Result<Loaded> {
     }
     let mut root = merged.expect("at least one file");
     merge::strip_resets(&mut root);
+    if root.is_null() {
+        return Err(crate::error::invalid(
+            &root.pos,
+            "(top level)",
+            "the file is empty; a compose file declares at least `services:`",
+        ));
+    }
     let name = project_name(opts, &vars, &root, &dir)?;
     let profiles: Vec<String> = if opts.profiles.is_empty() {
         vars.get("COMPOSE_PROFILES")
