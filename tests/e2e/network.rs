@@ -30,3 +30,6 @@ mod ipv6;
 
 #[path = "network/isolation.rs"]
 mod isolation;
+
+#[path = "network/multi_dns.rs"]
+mod multi_dns;
