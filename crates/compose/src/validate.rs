@@ -117,3 +117,71 @@ fn find_cycle(project: &Project) -> Option<Vec<String>> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Condition, Dependency, Mount, Volume};
+
+    fn project(edges: &[(&str, &[&str])]) -> Project {
+        let mut p = Project::default();
+        for (name, deps) in edges {
+            let svc = Service {
+                image: Some("x".into()),
+                depends_on: deps
+                    .iter()
+                    .map(|d| {
+                        let dep = Dependency {
+                            condition: Condition::Started,
+                            restart: false,
+                            required: true,
+                        };
+                        (d.to_string(), dep)
+                    })
+                    .collect(),
+                ..Service::default()
+            };
+            p.services.insert(name.to_string(), svc);
+        }
+        p
+    }
+
+    #[test]
+    fn a_diamond_is_not_a_cycle() {
+        let p = project(&[("a", &["b", "c"]), ("b", &["d"]), ("c", &["d"]), ("d", &[])]);
+        assert!(validate(&p, &BTreeMap::new()).is_empty());
+    }
+
+    #[test]
+    fn the_cycle_is_named_from_where_it_closes() {
+        let p = project(&[("a", &["b"]), ("b", &["c"]), ("c", &["d"]), ("d", &["b"])]);
+        assert_eq!(
+            validate(&p, &BTreeMap::new()),
+            ["dependency cycle: b -> c -> d -> b"]
+        );
+    }
+
+    #[test]
+    fn anonymous_and_declared_volumes_pass() {
+        let mut p = project(&[("a", &[])]);
+        let mount = |source: Option<&str>| Mount {
+            kind: MountType::Volume,
+            source: source.map(String::from),
+            target: "/t".into(),
+            read_only: false,
+            bind: None,
+            volume: None,
+            tmpfs: None,
+        };
+        p.volumes.insert("data".into(), Volume::default());
+        let a = p.services.get_mut("a").unwrap();
+        a.volumes = vec![mount(None), mount(Some("data"))];
+        assert!(validate(&p, &BTreeMap::new()).is_empty());
+        p.services
+            .get_mut("a")
+            .unwrap()
+            .volumes
+            .push(mount(Some("other")));
+        assert_eq!(validate(&p, &BTreeMap::new()).len(), 1);
+    }
+}
