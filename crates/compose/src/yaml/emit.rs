@@ -107,10 +107,18 @@ fn needs_quotes(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return true;
     };
-    if s.trim() != s || "-?:,[]{}#&*!|>'\"%@`".contains(first) {
-        return !(s.len() > 1 && first == '-' && !s.starts_with("- ") && safe_body(s));
+    if s.trim() != s {
+        return true;
     }
-    !safe_body(s) || looks_typed(s)
+    // A leading indicator character changes the meaning, except a dash that starts a word
+    // (`--port`, `-f`), which YAML reads as text.
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
+        let word_dash = first == '-' && s.len() > 1 && !s.starts_with("- ");
+        if !word_dash {
+            return true;
+        }
+    }
+    !safe_body(s)
 }
 
 fn safe_body(s: &str) -> bool {
@@ -189,8 +197,77 @@ mod tests {
         ] {
             assert!(string(s).starts_with('"'), "{s}");
         }
-        for s in ["busybox:1.36", "/data", "80/tcp", "a-b", "CMD-SHELL"] {
+        for s in [
+            "busybox:1.36",
+            "/data",
+            "80/tcp",
+            "a-b",
+            "CMD-SHELL",
+            "--port",
+            "-f",
+        ] {
             assert_eq!(string(s), s);
+        }
+    }
+
+    #[test]
+    fn every_string_reads_back_as_itself() {
+        use crate::yaml::{Node, Pos, Value};
+        let tricky = [
+            "",
+            " ",
+            "a b",
+            "a: b",
+            "key:",
+            "a #b",
+            "a#b",
+            "[x]",
+            "{x}",
+            "'",
+            "\"",
+            "\\",
+            "%x",
+            "@x",
+            "`x",
+            "!x",
+            "&x",
+            "*x",
+            "|",
+            ">",
+            "tab\there",
+            "two\nlines",
+            "-",
+            "--x",
+            "- x",
+            "? x",
+            "?x",
+            ",x",
+            "x,",
+            "ünï",
+            "$$x",
+            "0o17",
+            "1e3",
+            ".5",
+            "+1",
+            "Yes",
+            "OFF",
+            "~x",
+            "a:b:c",
+            "\u{7f}",
+            "trailing ",
+            "x: ",
+            "#",
+        ];
+        for text in tricky {
+            let pos = Pos::new("t", 1);
+            let node = Node::map(vec![("k".to_string(), Node::str(text, pos.clone()))], pos);
+            let out = emit(&node);
+            let back = load(&out, "t.yml").unwrap_or_else(|e| panic!("{text:?} -> {out:?}: {e}"));
+            let got = back.get("k").unwrap();
+            assert!(
+                matches!(&got.value, Value::Scalar { text: t, .. } if t == text),
+                "{text:?} -> {out:?} -> {got:?}"
+            );
         }
     }
 }
