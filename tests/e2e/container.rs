@@ -11,6 +11,7 @@ mod limits;
 mod monitor_death;
 mod run;
 mod run_tty;
+mod rundir;
 mod tmpfs_volumes;
 mod volumes;
 

@@ -33,6 +33,7 @@ pub mod pod;
 pub mod ports;
 pub mod probe;
 pub mod restart;
+pub mod rundir;
 pub mod snapshot;
 pub mod time;
 pub mod volumes;

@@ -16,8 +16,10 @@ use crate::oneshot::overlay_options;
 /// dir may be incomplete); a `--rm` container is never mounted twice except
 /// when `start` runs it again, and then its upper dir is its own to keep, so
 /// the marker is cleared first.
+/// `dir` is the container's run dir; upper/ and work/ are in its record dir.
 pub fn container_overlay(lowers: &[PathBuf], dir: &Path, throwaway: bool) -> String {
-    let (upper, work) = (dir.join("upper"), dir.join("work"));
+    let record = crate::container::paths::record_of(dir);
+    let (upper, work) = (record.join("upper"), record.join("work"));
     let mut options = overlay_options(lowers, &upper, &work);
     if throwaway && volatile_supported() {
         let _ = std::fs::remove_dir_all(work.join("work/incompat"));

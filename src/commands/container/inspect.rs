@@ -46,6 +46,7 @@ fn mounts_json(rec: &ContainerRecord, root: &Path) -> Vec<Value> {
 
 pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
     let dir = container::container_dir(root, &rec.id);
+    let record = container::paths::record_of(&dir);
     let args = rec.args();
     let zero = "0001-01-01T00:00:00Z".to_string();
     let mut ports = serde_json::Map::new();
@@ -88,6 +89,13 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
         // podman's: the ID of the container's pod, "" outside one.
         "Pod": rec.pod.clone().unwrap_or_default(),
         "LogPath": container::log_path(&dir, &rec.id),
+        // podman's: the transient files in the run dir (a tmpfs), the
+        // record (hoist.json, log, upper dir) in the store.
+        "OCIConfigPath": dir.join("config.json"),
+        "HostsPath": dir.join("hosts"),
+        "HostnamePath": dir.join("hostname"),
+        "ResolvConfPath": dir.join("resolv.conf"),
+        "StaticDir": record,
         "HostConfig": {
             "NetworkMode": crate::commands::network::settings::mode_name(rec),
             "Memory": rec.memory.unwrap_or(0),
@@ -107,8 +115,8 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
             "Name": "overlay",
             "Data": {
                 "LowerDir": lower.join(":"),
-                "UpperDir": dir.join("upper"),
-                "WorkDir": dir.join("work"),
+                "UpperDir": record.join("upper"),
+                "WorkDir": record.join("work"),
                 "MergedDir": dir.join("rootfs"),
             },
         },

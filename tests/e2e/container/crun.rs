@@ -42,7 +42,12 @@ fn written_bundle_runs_under_crun() {
         .status()
         .unwrap();
     assert!(mounted.success());
-    let bundle = f.root.join("containers").join(&id);
+    // The bundle: the container's run dir, where its spec is.
+    let spec = f.inspect(&id)["OCIConfigPath"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bundle = std::path::Path::new(&spec).parent().unwrap();
     let out = Command::new("crun")
         .args(["run", "--bundle"])
         .arg(&bundle)

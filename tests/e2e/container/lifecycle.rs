@@ -110,9 +110,16 @@ fn detached_lifecycle_leaves_nothing_behind() {
         Some(0),
         "rm of a running container"
     );
+    let spec = f.inspect("ticker")["OCIConfigPath"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let run_dir = std::path::Path::new(&spec).parent().unwrap().to_path_buf();
+    assert!(run_dir.exists());
     f.ok(&["rm", "-f", "ticker"]);
     assert!(!f.ok(&["ps", "-a"]).contains("ticker"));
     assert!(!f.root.join("containers").join(&id).exists());
+    assert!(!run_dir.exists());
     assert_nothing_left(&id);
     // The name is free again.
     f.ok(&["create", "--name", "ticker", "busybox", "true"]);
@@ -170,7 +177,11 @@ fn published_port_reaches_httpd_on_loopback() {
 fn rm_cleans_up_after_a_killed_monitor() {
     let Some(f) = Fixture::new() else { return };
     let id = f.ok(&["run", "-d", "busybox", "sleep", "60"]);
-    let state_file = f.root.join("containers").join(&id).join("state.json");
+    let spec = f.inspect(&id)["OCIConfigPath"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let state_file = std::path::Path::new(&spec).with_file_name("state.json");
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(state_file).unwrap()).unwrap();
     let monitor = state["monitor_pid"].as_i64().unwrap() as i32;

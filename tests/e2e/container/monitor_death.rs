@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 fn state_json(f: &Fixture, id: &str) -> Value {
-    let path = f.path().join("containers").join(id).join("state.json");
+    // In the container's run dir, beside its spec.
+    let spec = f.inspect(id)["OCIConfigPath"].as_str().unwrap().to_string();
+    let path = std::path::Path::new(&spec).with_file_name("state.json");
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 

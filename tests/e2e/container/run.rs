@@ -246,11 +246,11 @@ fn only_rm_containers_mount_their_rootfs_volatile() {
     // A volatile mount leaves a marker that makes overlayfs refuse the next
     // mount; a created --rm container started after one (a crash) still runs.
     let id = f.ok(&["create", "--rm", "busybox", "echo", "again"]);
-    let marker = f
-        .path()
-        .join("containers")
-        .join(&id)
-        .join("work/work/incompat/volatile");
+    let work = f.inspect(&id)["GraphDriver"]["Data"]["WorkDir"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let marker = std::path::Path::new(&work).join("work/incompat/volatile");
     std::fs::create_dir_all(&marker).unwrap();
     assert_eq!(f.ok(&["start", "-a", &id]), "again");
     assert_eq!(

@@ -171,7 +171,7 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
     let dir = container_dir(root, &id);
     let result = write_container(root, &dir, &rec, &resolved);
     if result.is_err() {
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = super::paths::remove_dirs(root, &dir);
         super::release_name(root, &name);
     }
     result.map(|_| rec)
@@ -207,10 +207,7 @@ fn write_container(
     rec: &ContainerRecord,
     user: &crate::user::ResolvedUser,
 ) -> Result<()> {
-    for sub in ["rootfs", "upper", "work"] {
-        let p = dir.join(sub);
-        std::fs::create_dir_all(&p).ctx(|| format!("creating {}", p.display()))?;
-    }
+    super::paths::create_dirs(root, dir, &rec.id, rec.auto_remove)?;
     let spec = build_spec(&spec_input(root, dir, rec, user)?)?;
     write_spec(&spec, dir)?;
     // No state.json yet: a missing one reads as "created" (state::read),

@@ -1,11 +1,14 @@
-//! Containers on disk: `<root>/containers/<id>/` holds hoist.json (what to
-//! run, resolved at create time), config.json (the OCI runtime spec),
-//! state.json, the json log, the overlay's upper/ and work/ dirs, rootfs/ (the
-//! mount point, used only inside the container's own mount namespace) and the
-//! monitor's socket. Names are reserved atomically in `containers/.names/`.
+//! Containers on disk: hoist.json (what to run, resolved at create time),
+//! config.json (the OCI runtime spec), state.json, the json log, the
+//! overlay's upper/ and work/ dirs, rootfs/ (the mount point, used only
+//! inside the container's own mount namespace) and the monitor's socket,
+//! split between a record dir in the store and a run dir on a tmpfs
+//! (paths.rs decides which file goes where). Names are reserved atomically
+//! in `<root>/containers/.names/`.
 
 pub mod config;
 pub mod create;
+pub mod paths;
 pub mod state;
 pub mod unsupervised;
 
@@ -18,6 +21,7 @@ use crate::spec::NetworkMode;
 use config::{MountRequest, PortMapping};
 
 pub use create::create;
+pub use paths::{container_dir, containers_dir, record_dir};
 pub use state::{State, Status};
 
 /// Everything decided at create time (hoist.json).
@@ -82,20 +86,13 @@ impl ContainerRecord {
     }
 }
 
-pub fn containers_dir(root: &Path) -> PathBuf {
-    root.join("containers")
-}
-
-pub fn container_dir(root: &Path, id: &str) -> PathBuf {
-    containers_dir(root).join(id)
-}
-
 fn names_dir(root: &Path) -> PathBuf {
     containers_dir(root).join(".names")
 }
 
+/// The json log of the container whose run dir is `dir` (in its record dir).
 pub fn log_path(dir: &Path, id: &str) -> PathBuf {
-    dir.join(format!("{id}-json.log"))
+    paths::record_of(dir).join(format!("{id}-json.log"))
 }
 
 /// Reserves `name` for `id` (fails if taken).
@@ -118,7 +115,7 @@ pub fn reserve_name(root: &Path, name: &str, id: &str) -> Result<()> {
             // A reservation whose container is gone (crash mid-create) is stale.
             let owner = std::fs::read_to_string(&path).unwrap_or_default();
             if !owner.is_empty()
-                && !container_dir(root, &owner).join("hoist.json").exists()
+                && !record_dir(root, &owner).join("hoist.json").exists()
                 && owner != id
             {
                 let _ = std::fs::remove_file(&path);
@@ -148,7 +145,7 @@ fn check_name(name: &str) -> Result<()> {
 }
 
 pub fn load(root: &Path, id: &str) -> Result<ContainerRecord> {
-    let path = container_dir(root, id).join("hoist.json");
+    let path = record_dir(root, id).join("hoist.json");
     let data = std::fs::read(&path).map_err(|_| RuntimeError::NoSuchContainer(id.into()))?;
     serde_json::from_slice(&data)
         .map_err(|e| RuntimeError::Invalid(format!("{}: {e}", path.display())))
@@ -156,19 +153,22 @@ pub fn load(root: &Path, id: &str) -> Result<ContainerRecord> {
 
 pub fn save(root: &Path, rec: &ContainerRecord) -> Result<()> {
     let data = serde_json::to_vec_pretty(rec).unwrap_or_default();
-    crate::fsutil::write_atomic(&container_dir(root, &rec.id).join("hoist.json"), &data)
+    crate::fsutil::write_atomic(&record_dir(root, &rec.id).join("hoist.json"), &data)
 }
 
-/// All container IDs.
+/// All container IDs: those with a record in the store and the `--rm`
+/// ones, which live only in the run dir.
 pub fn ids(root: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(containers_dir(root)) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
+    let mut ids: Vec<String> = [containers_dir(root), paths::run_containers_dir(root)]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flat_map(|entries| entries.flatten())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.len() == 64 && n.chars().all(|c| c.is_ascii_hexdigit()))
-        .collect()
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 /// Finds a container by name, full ID or unique ID prefix.
@@ -253,7 +253,7 @@ pub fn remove_files(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result
     // overlayfs' own, several levels deep) go on a second thread while this
     // one removes the files: ext4 spends ~0.1 ms on each directory here.
     const OVERLAY_DIRS: [&str; 2] = ["upper", "work"];
-    let overlay_dir = dir.clone();
+    let overlay_dir = paths::record_of(&dir);
     let overlay_done = std::thread::spawn(move || {
         for sub in OVERLAY_DIRS {
             let path = overlay_dir.join(sub);
@@ -264,13 +264,14 @@ pub fn remove_files(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result
         }
         Ok(())
     });
-    let rest = remove_all_but(&dir, &OVERLAY_DIRS);
+    // The link to the record dir goes last, with the directories (paths.rs).
+    let rest = remove_all_but(&dir, &["upper", "work", paths::RECORD_LINK]);
     if let Ok(Err((path, e))) = overlay_done.join() {
         return Err(RuntimeError::io(format!("removing {}", path.display()), e));
     }
     crate::netattach::release_recorded(root, &dir, &rec.id);
     rest.ctx(|| format!("removing {}", dir.display()))?;
-    std::fs::remove_dir_all(&dir).ctx(|| format!("removing {}", dir.display()))?;
+    paths::remove_dirs(root, &dir).ctx(|| format!("removing {}", dir.display()))?;
     release_name(root, &rec.name);
     if volumes {
         for m in &rec.mounts {

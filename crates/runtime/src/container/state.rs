@@ -80,9 +80,31 @@ pub fn read(dir: &Path) -> State {
         .unwrap_or_default()
 }
 
+/// Writes the state into `dir`, the container's run dir; a container with a
+/// record dir (paths.rs) gets a copy there at every start and exit, so its
+/// last state survives a reboot (health and readiness changes are not copied:
+/// they would put a disk write on every probe).
 pub fn write(dir: &Path, s: &State) -> Result<()> {
     let data = serde_json::to_vec_pretty(s).unwrap_or_default();
-    crate::fsutil::write_atomic(&dir.join("state.json"), &data)
+    crate::fsutil::write_atomic(&dir.join("state.json"), &data)?;
+    let record = super::paths::record_of(dir);
+    if record != dir && lifecycle(&read(&record)) != lifecycle(s) {
+        crate::fsutil::write_atomic(&record.join("state.json"), &data)?;
+    }
+    Ok(())
+}
+
+/// What a reboot must not lose of a state.
+fn lifecycle(s: &State) -> impl PartialEq + '_ {
+    (
+        s.status,
+        &s.started_at,
+        &s.finished_at,
+        s.exit_code,
+        s.oom_killed,
+        &s.error,
+        s.restart_count,
+    )
 }
 
 /// Field 22 of /proc/PID/stat (process start time in clock ticks); None for

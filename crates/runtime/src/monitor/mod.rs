@@ -164,6 +164,10 @@ pub fn run(root: &Path, id: &str, attach: Option<Attach>, mut ready: Ready) -> R
         ready.send(&format!("err {} {e}", e.exit_code()));
         Err(e)
     };
+    // The run dir is on a tmpfs: after a reboot it is made again here.
+    if let Err(e) = container::paths::restore_run_dir(root, id) {
+        return fail(&mut ready, e);
+    }
     // Before any thread starts (port proxies below): a forwarded signal must
     // reach only the forwarding thread, never end the CLI by its default action.
     if attach.is_some_and(|a| a.forward_signals) {

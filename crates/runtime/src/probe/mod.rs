@@ -63,8 +63,10 @@ impl Probes {
         self.startup.is_none() && self.liveness.is_none() && self.readiness.is_none()
     }
 
+    /// `dir` is the container's run dir; the probes are kept in its record
+    /// dir (container/paths.rs), like the rest of its configuration.
     pub fn load(dir: &Path) -> Probes {
-        std::fs::read(dir.join(FILE))
+        std::fs::read(crate::container::paths::record_of(dir).join(FILE))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
@@ -75,7 +77,7 @@ impl Probes {
             return Ok(());
         }
         let data = serde_json::to_vec_pretty(self).unwrap_or_default();
-        crate::fsutil::write_atomic(&dir.join(FILE), &data)
+        crate::fsutil::write_atomic(&crate::container::paths::record_of(dir).join(FILE), &data)
     }
 }
 
