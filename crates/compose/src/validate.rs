@@ -8,6 +8,19 @@ use std::collections::BTreeMap;
 
 pub fn validate(project: &Project, disabled: &BTreeMap<String, Service>) -> Vec<String> {
     let mut problems = Vec::new();
+    let names = project
+        .services
+        .keys()
+        .map(|n| ("service", n))
+        .chain(project.networks.keys().map(|n| ("network", n)))
+        .chain(project.volumes.keys().map(|n| ("volume", n)));
+    for (what, name) in names {
+        if !valid_key(name) {
+            problems.push(format!(
+                "{what} name {name:?} is not valid: use letters, digits, '.', '_' and '-' (they become parts of container, network and volume names)"
+            ));
+        }
+    }
     for (name, svc) in &project.services {
         if svc.image.is_none() && svc.build.is_none() {
             problems.push(format!(
@@ -70,6 +83,14 @@ pub fn validate(project: &Project, disabled: &BTreeMap<String, Service>) -> Vec<
         problems.push(format!("dependency cycle: {}", cycle.join(" -> ")));
     }
     problems
+}
+
+/// The Compose Specification's pattern for service, network and volume keys.
+fn valid_key(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// The first dependency cycle, as a path that ends where it starts.
@@ -144,6 +165,14 @@ mod tests {
             p.services.insert(name.to_string(), svc);
         }
         p
+    }
+
+    #[test]
+    fn keys_must_be_usable_in_names() {
+        let p = project(&[("web app", &[]), ("ok.name_1-x", &[])]);
+        let problems = validate(&p, &BTreeMap::new());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with("service name \"web app\" is not valid"));
     }
 
     #[test]
