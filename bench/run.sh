@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Container start benchmark, side by side in one run (hyperfine, medians):
-#   1. `hoist run --rm busybox true` (image already unpacked)
-#      vs `crun run` on an equivalent bundle (crun's default spec, same rootfs)
+#   1. `hoist run --rm --network none busybox true` (image already unpacked)
+#      vs `crun run` on an equivalent bundle (crun's default spec, same rootfs,
+#      its own empty network namespace: hence `--network none`, not the bridge)
 #      vs `podman run --rm` (cgroupfs, file events, ulimits: BENCHMARKS.md quirks)
 #   2. first run of a fresh image with a 256 MiB layer: hoist (import + run,
 #      and run alone after dropping the unpacked snapshot) vs podman (import + run).
@@ -50,11 +51,12 @@ if [ -s /sys/fs/cgroup/unified/cgroup.controllers ] && ! mountpoint -q /sys/fs/c
   mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
 fi
 PODMAN=(podman --cgroup-manager cgroupfs --events-backend file)
-PODMAN_RUN=(run --rm --ulimit nofile=16384:16384 --ulimit nproc=16384:16384)
+PODMAN_RUN=(run --rm --network none --ulimit nofile=16384:16384 --ulimit nproc=16384:16384)
+HOIST_RUN=(run --rm --network none)
 
 echo "== preparing: busybox image in hoist, a crun bundle, a podman image"
 HOIST=$HOIST HOIST_ROOT=$ROOT bash testdata/make-base-image.sh busybox:latest >/dev/null
-"$HOIST" run --rm busybox true   # unpacks the snapshot once
+"$HOIST" "${HOIST_RUN[@]}" busybox true   # unpacks the snapshot once
 SNAP=$(ls -d "$ROOT"/snapshots/*/ | head -1)
 BUNDLE=$WORK/bundle
 mkdir -p "$BUNDLE/rootfs"
@@ -79,7 +81,7 @@ sync
 if [[ $PARTS == *" start "* ]]; then
 echo "== 1. start to exit of \`true\` (nproc=$(nproc), $RUNS runs each)"
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$WORK/start.json" \
-  -n hoist "$HOIST run --rm busybox true" \
+  -n hoist "$HOIST ${HOIST_RUN[*]} busybox true" \
   -n crun "crun run --bundle $BUNDLE hoist-bench-crun" \
   -n podman "${PODMAN[*]} ${PODMAN_RUN[*]} localhost/hoist-bench-busybox true" >/dev/null
 fi
@@ -93,10 +95,10 @@ tar -C "$BIG" -cf "$WORK/big.tar" .
 hyperfine -N --runs "$BIG_RUNS" --export-json "$WORK/big.json" \
   -n "hoist import+run" \
   --prepare "bash -c '$HOIST rmi big:latest >/dev/null 2>&1; rm -rf $ROOT/snapshots/*'" \
-  "bash -c '$HOIST import $WORK/big.tar -t big:latest >/dev/null && $HOIST run --rm big:latest true'" \
+  "bash -c '$HOIST import $WORK/big.tar -t big:latest >/dev/null && $HOIST ${HOIST_RUN[*]} big:latest true'" \
   -n "hoist first run" \
   --prepare "rm -rf $ROOT/snapshots" \
-  "$HOIST run --rm big:latest true" \
+  "$HOIST ${HOIST_RUN[*]} big:latest true" \
   -n "podman import+run" \
   --prepare "bash -c '${PODMAN[*]} rmi -f localhost/hoist-bench-big >/dev/null 2>&1 || true'" \
   "bash -c '${PODMAN[*]} import $WORK/big.tar localhost/hoist-bench-big >/dev/null && ${PODMAN[*]} ${PODMAN_RUN[*]} localhost/hoist-bench-big true'" \
