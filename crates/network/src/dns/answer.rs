@@ -198,7 +198,7 @@ mod tests {
     use hickory_proto::op::Query;
     use std::sync::Arc;
 
-    fn table() -> Scope {
+    fn table() -> Scope<'static> {
         Scope::single(Arc::new(NameTable::from_leases(&[Lease {
             container_id: "0123456789abcdef".into(),
             name: "web".into(),

@@ -208,12 +208,7 @@ async fn answer_udp(shared: &Arc<Shared>, sock: &Arc<UdpSocket>, query: &[u8], p
         }
         return;
     }
-    let scope = shared
-        .names
-        .lock()
-        .expect("names lock")
-        .scope_for(peer.ip());
-    match decide(query, &scope, shared.may_forward, true) {
+    match decide_for(shared, query, peer.ip(), true) {
         Decision::Reply(bytes) => {
             let _ = sock.send_to(&bytes, peer).await;
         }
@@ -227,6 +222,12 @@ async fn answer_udp(shared: &Arc<Shared>, sock: &Arc<UdpSocket>, query: &[u8], p
             });
         }
     }
+}
+
+/// Decides with the names `peer` may resolve (the lock is released before any await).
+fn decide_for(shared: &Shared, query: &[u8], peer: IpAddr, udp: bool) -> Decision {
+    let mut names = shared.names.lock().expect("names lock");
+    decide(query, &names.scope_for(peer), shared.may_forward, udp)
 }
 
 async fn forwarded(shared: &Shared, query: &[u8], udp_limit: Option<usize>) -> Option<Vec<u8>> {
@@ -254,8 +255,7 @@ async fn serve_tcp(shared: Arc<Shared>, mut stream: TcpStream, peer: IpAddr) {
             return;
         }
         let answer = if allowed {
-            let scope = shared.names.lock().expect("names lock").scope_for(peer);
-            match decide(&query, &scope, shared.may_forward, false) {
+            match decide_for(&shared, &query, peer, false) {
                 Decision::Reply(bytes) => Some(bytes),
                 Decision::Drop => None,
                 Decision::Forward { udp_limit } => forwarded(&shared, &query, udp_limit).await,
