@@ -30,7 +30,11 @@ NS=hoist-bench-net-$$
 DOCKERD_PID=
 cleanup() {
   set +e
-  [ -n "$DOCKERD_PID" ] && kill "$DOCKERD_PID" && while kill -0 "$DOCKERD_PID" 2>/dev/null; do sleep 0.1; done
+  if [ -n "$DOCKERD_PID" ]; then
+    kill "$DOCKERD_PID" && while kill -0 "$DOCKERD_PID" 2>/dev/null; do sleep 0.1; done
+    # dockerd bind-mounts its data root onto itself; a stop that did not finish leaves it.
+    mountpoint -q "$WORK/docker/data" && umount "$WORK/docker/data"
+  fi
   in_ns "$HOIST" --root "$WORK/root" rm -f iperf-server >/dev/null 2>&1
   in_ns "${PODMAN[@]}" rm -f iperf-server >/dev/null 2>&1
   in_ns "${PODMAN[@]}" rmi -a -f >/dev/null 2>&1
@@ -89,7 +93,8 @@ PY
 DOCKER=()
 if [ -z "${SKIP_DOCKER:-}" ] && command -v dockerd >/dev/null; then
   mkdir -p "$WORK/docker"
-  in_ns dockerd --data-root "$WORK/docker/data" --exec-root "$WORK/docker/exec" \
+  # nsenter execs dockerd (no fork for --net), so $! is dockerd's own PID.
+  nsenter --net="/run/netns/$NS" -- dockerd --data-root "$WORK/docker/data" --exec-root "$WORK/docker/exec" \
     --pidfile "$WORK/docker/pid" -H "unix://$WORK/docker/sock" >"$WORK/docker/log" 2>&1 &
   DOCKERD_PID=$!
   DOCKER=(docker -H "unix://$WORK/docker/sock")
@@ -118,7 +123,7 @@ echo "== 3. iperf3, ${IPERF_SECONDS}s each"
 wait_port() { for _ in $(seq 1 200); do in_ns bash -c "echo > /dev/tcp/$1/$2" 2>/dev/null && return 0; sleep 0.05; done; echo "nothing listens on $1:$2" >&2; return 1; }
 # hoist: server on the default network, client in a second container, then through a port.
 in_ns "${H[@]}" run -d --name iperf-server -p 127.0.0.1:15201:5201 netbench:latest iperf3 -s >/dev/null
-SIP=$(in_ns "${H[@]}" inspect -f '{{.NetworkSettings.IPAddress}}' iperf-server)
+SIP=$(in_ns "${H[@]}" inspect iperf-server | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["NetworkSettings"]["IPAddress"])')
 wait_port "$SIP" 5201
 in_ns "${H[@]}" run --rm netbench:latest iperf3 -J -t "$IPERF_SECONDS" -c "$SIP" > "$WORK/hoist-c2c.json"
 in_ns iperf3 -J -t "$IPERF_SECONDS" -c 127.0.0.1 -p 15201 > "$WORK/hoist-port.json"

@@ -31,6 +31,7 @@ pub mod netlive;
 pub mod netpod;
 pub mod pod;
 pub mod ports;
+mod relay;
 pub mod probe;
 pub mod restart;
 pub mod rundir;

@@ -95,11 +95,11 @@ fn splice(a: TcpStream, b: TcpStream) {
     };
     std::thread::spawn(move || {
         let (mut a, mut b) = (a, b);
-        let _ = std::io::copy(&mut a, &mut b);
+        let _ = crate::relay::relay(&mut a, &mut b);
         let _ = b.shutdown(std::net::Shutdown::Write);
     });
     std::thread::spawn(move || {
-        let _ = std::io::copy(&mut b2, &mut a2);
+        let _ = crate::relay::relay(&mut b2, &mut a2);
         let _ = a2.shutdown(std::net::Shutdown::Write);
     });
 }
