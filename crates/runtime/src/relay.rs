@@ -6,7 +6,7 @@
 //! bytes go socket -> pipe -> socket with splice(2), which moves page references inside the
 //! kernel and never copies them to user space.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::TcpStream;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
@@ -99,6 +99,7 @@ fn splice(from: libc::c_int, to: libc::c_int, len: usize) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
     use std::net::TcpListener;
 
     /// A connected pair of loopback sockets.
