@@ -180,6 +180,22 @@ fn run_rm_leaves_nothing_in_either_place() {
     assert!(upper.starts_with(&run) && on_tmpfs(&upper));
     assert!(ids_in(&f.path().join("containers")).is_empty());
     assert_eq!(f.ok(&["ps", "-q"]), id[..12]);
+    // Its name (kept in the run dir) is taken for containers of either kind.
+    assert_eq!(f.inspect("gone")["Id"], id.as_str());
+    for args in [
+        &["create", "--name", "gone", "busybox", "true"][..],
+        &["create", "--rm", "--name", "gone", "busybox", "true"][..],
+    ] {
+        let out = f.out(args);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            super::stderr(&out).contains("gone"),
+            "{}",
+            super::stderr(&out)
+        );
+    }
+    let out = f.out(&["run", "--rm", "--name", "gone-too", "busybox", "true"]);
+    assert!(out.status.success());
     f.ok(&["stop", "-t", "1", "gone"]);
     wait_until("the --rm container to go", Duration::from_secs(10), || {
         f.ok(&["ps", "-aq"]).is_empty()
@@ -201,6 +217,9 @@ fn two_store_roots_do_not_see_each_others_containers() {
     let Some(a) = Fixture::new() else { return };
     let Some(b) = Fixture::new() else { return };
     let in_a = a.ok(&["run", "-d", "--name", "same", "busybox", "sleep", "60"]);
+    // A kept container's name is taken for a --rm one too.
+    let out = a.out(&["run", "--rm", "--name", "same", "busybox", "true"]);
+    assert_ne!(out.status.code(), Some(0));
     let in_b = b.ok(&["run", "-d", "--name", "same", "busybox", "sleep", "60"]);
     let rm_in_b = b.ok(&["run", "--rm", "-d", "busybox", "sleep", "60"]);
     assert_eq!(a.ok(&["ps", "-aq"]), in_a[..12]);

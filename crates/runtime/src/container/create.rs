@@ -133,7 +133,7 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         env.push("TERM=xterm".into());
     }
     let name = opts.name.clone().unwrap_or_else(|| generated_name(&id));
-    reserve_name(root, &name, &id)?;
+    reserve_name(root, &name, &id, opts.auto_remove)?;
     let rec = ContainerRecord {
         id: id.clone(),
         name: name.clone(),

@@ -86,20 +86,21 @@ impl ContainerRecord {
     }
 }
 
-fn names_dir(root: &Path) -> PathBuf {
-    containers_dir(root).join(".names")
-}
-
 /// The json log of the container whose run dir is `dir` (in its record dir).
 pub fn log_path(dir: &Path, id: &str) -> PathBuf {
     paths::record_of(dir).join(format!("{id}-json.log"))
 }
 
-/// Reserves `name` for `id` (fails if taken).
-pub fn reserve_name(root: &Path, name: &str, id: &str) -> Result<()> {
+/// Reserves `name` for `id` (fails if taken). A throwaway (`--rm`)
+/// container's name is kept in the run dir, the others' in the store
+/// (paths::names_dir); a name is taken if either holds it.
+pub fn reserve_name(root: &Path, name: &str, id: &str, throwaway: bool) -> Result<()> {
     check_name(name)?;
-    let dir = names_dir(root);
-    std::fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
+    let dir = paths::names_dir(root, throwaway);
+    if throwaway {
+        crate::rundir::ensure()?;
+    }
+    paths::create_dir(&dir)?;
     let path = dir.join(name);
     match std::fs::OpenOptions::new()
         .write(true)
@@ -109,26 +110,49 @@ pub fn reserve_name(root: &Path, name: &str, id: &str) -> Result<()> {
         Ok(mut f) => {
             use std::io::Write;
             f.write_all(id.as_bytes())
-                .ctx(|| format!("writing {}", path.display()))
+                .ctx(|| format!("writing {}", path.display()))?;
+            // Reserved here; the other place may hold it already.
+            if held_by_other(root, &paths::names_dir(root, !throwaway).join(name), id) {
+                let _ = std::fs::remove_file(&path);
+                return Err(RuntimeError::NameInUse(name.into()));
+            }
+            Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            // A reservation whose container is gone (crash mid-create) is stale.
-            let owner = std::fs::read_to_string(&path).unwrap_or_default();
-            if !owner.is_empty()
-                && !record_dir(root, &owner).join("hoist.json").exists()
-                && owner != id
-            {
-                let _ = std::fs::remove_file(&path);
-                return reserve_name(root, name, id);
+            if held_by_other(root, &path, id) {
+                return Err(RuntimeError::NameInUse(name.into()));
             }
-            Err(RuntimeError::NameInUse(name.into()))
+            // A reservation whose container is gone (crash mid-create) is stale.
+            let _ = std::fs::remove_file(&path);
+            reserve_name(root, name, id, throwaway)
+        }
+        // The run dir's names/ went with the root's last container just now.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && throwaway => {
+            reserve_name(root, name, id, throwaway)
         }
         Err(e) => Err(RuntimeError::io(format!("creating {}", path.display()), e)),
     }
 }
 
+/// Whether the reservation at `path` is another container's (a live one:
+/// its record exists, or it cannot be read).
+fn held_by_other(root: &Path, path: &Path, id: &str) -> bool {
+    match std::fs::read_to_string(path) {
+        Ok(owner) => {
+            owner != id
+                && (owner.is_empty() || record_dir(root, &owner).join("hoist.json").exists())
+        }
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+    }
+}
+
+/// Frees `name`: the last step of a container's removal, so the root's run
+/// dir goes here when nothing is left in it.
 pub fn release_name(root: &Path, name: &str) {
-    let _ = std::fs::remove_file(names_dir(root).join(name));
+    for throwaway in [true, false] {
+        let _ = std::fs::remove_file(paths::names_dir(root, throwaway).join(name));
+    }
+    paths::tidy_run_dir(root);
 }
 
 fn check_name(name: &str) -> Result<()> {
@@ -174,7 +198,10 @@ pub fn ids(root: &Path) -> Vec<String> {
 /// Finds a container by name, full ID or unique ID prefix.
 pub fn find(root: &Path, what: &str) -> Result<ContainerRecord> {
     let what = what.trim_start_matches('/');
-    if let Ok(id) = std::fs::read_to_string(names_dir(root).join(what)) {
+    for throwaway in [false, true] {
+        let Ok(id) = std::fs::read_to_string(paths::names_dir(root, throwaway).join(what)) else {
+            continue;
+        };
         if let Ok(rec) = load(root, id.trim()) {
             return Ok(rec);
         }

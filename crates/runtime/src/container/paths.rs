@@ -13,8 +13,9 @@
 //!
 //! A `--rm` container has no record dir: everything, its record, log and
 //! upper dir included, is in its run dir (no `record` link), so a `run --rm`
-//! creates no inode on the store's filesystem. Names stay in the store's
-//! `containers/.names/`, shared by both kinds.
+//! creates no inode on the store's filesystem; its name is reserved in the
+//! run dir's `names/` too, the others' in the store's `containers/.names/`
+//! (a name is taken if either holds it).
 //!
 //! `container_dir` is the run dir; after a reboot, until `restore_run_dir`
 //! makes it again at the next start, it is the record dir (whose state copy
@@ -35,6 +36,17 @@ pub fn containers_dir(root: &Path) -> PathBuf {
 /// The run directory's containers of the store at `root`.
 pub fn run_containers_dir(root: &Path) -> PathBuf {
     crate::rundir::for_root(root).join("containers")
+}
+
+/// Where container names are reserved: a throwaway (`--rm`) container's in
+/// the run dir (it is gone at exit, or at the latest at a reboot), the
+/// others' in the store.
+pub fn names_dir(root: &Path, throwaway: bool) -> PathBuf {
+    if throwaway {
+        crate::rundir::for_root(root).join("names")
+    } else {
+        containers_dir(root).join(".names")
+    }
 }
 
 fn stored_dir(root: &Path, id: &str) -> PathBuf {
@@ -101,7 +113,7 @@ pub fn create_dirs(root: &Path, dir: &Path, id: &str, throwaway: bool) -> Result
 
 /// `create_dir_all`, retried: the last container's removal may remove the
 /// root's (empty) run dir just as a new container's dirs are made.
-fn create_dir(path: &Path) -> Result<()> {
+pub(crate) fn create_dir(path: &Path) -> Result<()> {
     let mut tries = 0;
     loop {
         match std::fs::create_dir_all(path) {
@@ -117,7 +129,7 @@ fn link_record(dir: &Path, record: &Path) -> Result<()> {
 }
 
 /// Removes both directories of a container (its run dir `dir` and the
-/// record dir it links to), and the root's run dir when it is left empty.
+/// record dir it links to).
 pub fn remove_dirs(root: &Path, dir: &Path) -> std::io::Result<()> {
     let record = record_of(dir);
     let removed = match std::fs::remove_dir_all(dir) {
@@ -130,16 +142,16 @@ pub fn remove_dirs(root: &Path, dir: &Path) -> std::io::Result<()> {
             _ => {}
         }
     }
-    tidy_run_dir(root);
     removed
 }
 
 /// Removes the root's run dir if no container is left in it (a store's
 /// temporary root, as tests use, leaves nothing in /run/hoist). A container
 /// being created at the same time retries (`create_dir`).
-fn tidy_run_dir(root: &Path) {
+pub fn tidy_run_dir(root: &Path) {
     let containers = run_containers_dir(root);
     if std::fs::remove_dir(&containers).is_ok() {
+        let _ = std::fs::remove_dir(names_dir(root, true));
         let _ = std::fs::remove_dir(containers.parent().unwrap_or(&containers));
     }
 }
