@@ -102,7 +102,7 @@ pub enum ContainerCommand {
     /// List a container's published ports
     Port {
         container: String,
-        /// Only this container port (e.g. 80 or 80/tcp)
+        /// Only this container port (e.g. 80, 80/tcp or 53/udp)
         port: Option<String>,
     },
     /// Manage named volumes
@@ -147,7 +147,7 @@ pub enum PodCommand {
         /// Name the pod (also the host name inside it)
         #[arg(long, required = true)]
         name: String,
-        /// Publish a port of the pod ([IP:]HOSTPORT:CTRPORT[/tcp]; IP defaults to 127.0.0.1)
+        /// Publish a port of the pod ([IP:][HOSTPORT:]CTRPORT[/tcp|/udp]; IP defaults to 127.0.0.1)
         #[arg(short, long = "publish")]
         publish: Vec<String>,
         /// Mount into every container of the pod (NAME:/path[:ro] or /host:/path[:ro])
@@ -266,9 +266,17 @@ pub struct CreateArgs {
     /// Mount a tmpfs (/ctr[:size=64m,mode=1777])
     #[arg(long)]
     pub tmpfs: Vec<String>,
-    /// Publish a port ([IP:]HOSTPORT:CTRPORT[/tcp]; IP defaults to 127.0.0.1)
+    /// Publish a port ([IP:][HOSTPORT:]CTRPORT[/tcp|/udp], ports or ranges like
+    /// 8000-8010; IP defaults to 127.0.0.1, a missing host port is picked)
     #[arg(short, long = "publish")]
     pub publish: Vec<String>,
+    /// Publish every port the image EXPOSEs and every --expose on a free host
+    /// port of 127.0.0.1 (a -p of the same port wins)
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// Expose a port or range (80, 53/udp, 8000-8010/tcp) for --publish-all
+    #[arg(long)]
+    pub expose: Vec<String>,
     /// Working directory inside the container
     #[arg(short, long)]
     pub workdir: Option<String>,

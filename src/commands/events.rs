@@ -34,8 +34,8 @@ pub fn check_restart_flags(restart: Option<&str>, rm: bool) -> anyhow::Result<()
 pub fn probes_of(a: &CreateArgs, pod_ports: &[u16]) -> anyhow::Result<Probes> {
     let mut published = pod_ports.to_vec();
     for p in &a.publish {
-        let m = parse_publish(p).map_err(|e| coded(125, e.into()))?;
-        published.push(m.container_port);
+        let mappings = parse_publish(p).map_err(|e| coded(125, e.into()))?;
+        published.extend(mappings.iter().map(|m| m.container_port));
     }
     Probes::parse(
         a.startup_probe.as_deref(),

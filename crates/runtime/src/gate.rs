@@ -2,8 +2,9 @@
 //! across restarts: the current PID 1 (whose network namespace backend
 //! connections are opened in; 0 while the container is not running) and
 //! whether it is ready (readiness probe). While the gate is closed the proxy
-//! closes each new connection as soon as it is accepted; connections already
-//! spliced keep flowing.
+//! closes each new connection as soon as it is accepted and drops the
+//! datagrams of UDP clients without a session; connections already spliced
+//! and open UDP sessions keep flowing.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
@@ -32,7 +33,7 @@ impl Gate {
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::SeqCst);
     }
-    /// Whether new connections are let through.
+    /// Whether new connections (UDP: new sessions) are let through.
     pub fn open(&self) -> bool {
         self.pid() > 0 && self.ready.load(Ordering::SeqCst)
     }

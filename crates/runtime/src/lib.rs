@@ -37,6 +37,7 @@ pub mod restart;
 pub mod rundir;
 pub mod snapshot;
 pub mod time;
+mod udp_ports;
 pub mod volumes;
 
 pub use container::live_image_digests;

@@ -52,7 +52,7 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
     let mut ports = serde_json::Map::new();
     for p in &st.ports {
         ports.insert(
-            format!("{}/tcp", p.container_port),
+            p.key(),
             json!([{"HostIp": p.host_ip.to_string(), "HostPort": p.host_port.to_string()}]),
         );
     }
@@ -108,7 +108,8 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
                 "MaximumRetryCount": hoist_runtime::restart::Policy::of(rec.restart.as_deref()).max_retries(),
             },
             "PortBindings": rec.ports.iter().map(|p| json!({
-                "ContainerPort": p.container_port, "HostIp": p.host_ip.to_string(), "HostPort": p.host_port,
+                "ContainerPort": p.container_port, "Protocol": p.protocol.as_str(),
+                "HostIp": p.host_ip.to_string(), "HostPort": p.host_port,
             })).collect::<Vec<_>>(),
         },
         "GraphDriver": {

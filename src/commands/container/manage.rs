@@ -165,16 +165,24 @@ pub fn port(root: &Path, name: &str, port: Option<String>) -> anyhow::Result<i32
     } else {
         Vec::new()
     };
+    // docker's `port C 80` means 80/tcp.
     let wanted = port
         .as_deref()
-        .map(|p| p.trim_end_matches("/tcp").parse::<u16>())
-        .transpose()
-        .map_err(|_| anyhow!("{port:?} is not a port number"))?;
+        .map(|p| {
+            let (n, proto) = p.split_once('/').unwrap_or((p, "tcp"));
+            match (n.parse::<u16>(), proto.to_ascii_lowercase().as_str()) {
+                (Ok(n), "tcp" | "udp") => Ok(format!("{n}/{}", proto.to_ascii_lowercase())),
+                _ => Err(anyhow!(
+                    "{p:?} is not a container port (e.g. 80, 80/tcp or 53/udp)"
+                )),
+            }
+        })
+        .transpose()?;
     for m in ports {
-        match wanted {
-            Some(w) if w == m.container_port => println!("{}:{}", m.host_ip, m.host_port),
+        match &wanted {
+            Some(w) if *w == m.key() => println!("{}:{}", m.host_ip, m.host_port),
             Some(_) => {}
-            None => println!("{}/tcp -> {}:{}", m.container_port, m.host_ip, m.host_port),
+            None => println!("{} -> {}:{}", m.key(), m.host_ip, m.host_port),
         }
     }
     Ok(0)

@@ -180,6 +180,7 @@ fn describe(root: &Path, p: &PodRecord) -> serde_json::Value {
             "HostIp": m.host_ip.to_string(),
             "HostPort": m.host_port,
             "ContainerPort": m.container_port,
+            "Protocol": m.protocol.as_str(),
         })).collect::<Vec<_>>(),
         "Volumes": p.volumes,
         "Containers": members,
@@ -210,7 +211,7 @@ fn ps(root: &Path, quiet: bool, format: &str, ctr_names: bool) -> anyhow::Result
             let ports = h.as_ref().map_or(&p.ports, |h| &h.ports);
             let ports: Vec<String> = ports
                 .iter()
-                .map(|m| format!("{}:{}->{}/tcp", m.host_ip, m.host_port, m.container_port))
+                .map(|m| format!("{}:{}->{}", m.host_ip, m.host_port, m.key()))
                 .collect();
             let mut row = vec![
                 p.short_id().to_string(),

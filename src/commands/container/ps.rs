@@ -45,7 +45,7 @@ pub fn ports_text(st: &State) -> String {
     }
     st.ports
         .iter()
-        .map(|p| format!("{}:{}->{}/tcp", p.host_ip, p.host_port, p.container_port))
+        .map(|p| format!("{}:{}->{}", p.host_ip, p.host_port, p.key()))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -46,6 +46,8 @@ fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
         volumes: a.volume.clone(),
         tmpfs: a.tmpfs.clone(),
         publish: a.publish.clone(),
+        publish_all: a.publish_all,
+        expose: a.expose.clone(),
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         entrypoint: a.entrypoint.clone(),

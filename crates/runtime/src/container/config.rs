@@ -18,6 +18,10 @@ pub struct RunOptions {
     pub volumes: Vec<String>,
     pub tmpfs: Vec<String>,
     pub publish: Vec<String>,
+    /// `-P`: publish every exposed port on a free host port.
+    pub publish_all: bool,
+    /// `--expose`: ports to add to the image's EXPOSEd ones.
+    pub expose: Vec<String>,
     pub workdir: Option<String>,
     pub user: Option<String>,
     /// Some("") clears the image's entrypoint.
@@ -68,6 +72,8 @@ pub struct ImageDefaults {
     pub user: String,
     pub stop_signal: Option<String>,
     pub healthcheck: Option<Healthcheck>,
+    /// The keys of `config.ExposedPorts` (`80/tcp`, `53/udp`).
+    pub exposed_ports: Vec<String>,
 }
 
 impl ImageDefaults {
@@ -93,6 +99,10 @@ impl ImageDefaults {
             user: text("User"),
             stop_signal: c["StopSignal"].as_str().map(String::from),
             healthcheck: serde_json::from_value(c["Healthcheck"].clone()).ok(),
+            exposed_ports: c["ExposedPorts"]
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default(),
         }
     }
 }
@@ -130,13 +140,55 @@ pub enum MountRequest {
     },
 }
 
-/// A published port: host address and port to container port (TCP).
+/// The transport of a published port (docker's `/tcp`, `/udp` suffix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    #[default]
+    Tcp,
+    Udp,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Protocol> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" => Some(Protocol::Tcp),
+            "udp" => Some(Protocol::Udp),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A published port: host address and port to container port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortMapping {
     pub host_ip: std::net::IpAddr,
     /// 0 = pick a free port when the container starts.
     pub host_port: u16,
     pub container_port: u16,
+    /// Records written before UDP existed have no protocol: TCP.
+    #[serde(default)]
+    pub protocol: Protocol,
+}
+
+impl PortMapping {
+    /// docker's key for the container side, e.g. `80/tcp`, `53/udp`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.container_port, self.protocol)
+    }
 }
 
 fn bad(msg: String) -> RuntimeError {
@@ -228,16 +280,21 @@ pub fn parse_tmpfs(spec: &str) -> Result<MountRequest> {
     })
 }
 
-/// Parses `-p [IP:]HOSTPORT:CTRPORT[/tcp]` and `-p CTRPORT` (random host port).
-pub fn parse_publish(spec: &str) -> Result<PortMapping> {
+/// The most ports one `-p` range may publish: each published port costs
+/// the monitor a listening thread.
+pub const MAX_PORT_RANGE: usize = 1024;
+
+/// Parses docker's `-p [IP:][HOSTPORT:]CTRPORT[/tcp|/udp]`, where each port
+/// may be a range (`8000-8010:8000-8010`, `8000-8010` for random host
+/// ports). A missing IP is 127.0.0.1 (hoist publishes on loopback unless
+/// told otherwise); a missing host port is picked when the container starts.
+pub fn parse_publish(spec: &str) -> Result<Vec<PortMapping>> {
     let (body, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
-    if proto != "tcp" {
-        return Err(bad(format!("-p {spec:?}: only tcp ports can be published")));
-    }
-    let port = |s: &str| -> Result<u16> {
-        s.parse()
-            .map_err(|_| bad(format!("-p {spec:?}: {s:?} is not a port number")))
-    };
+    let protocol = Protocol::parse(proto).ok_or_else(|| {
+        bad(format!(
+            "-p {spec:?}: unknown protocol {proto:?} (use tcp or udp)"
+        ))
+    })?;
     let (ip, host, ctr) = match body.rsplitn(3, ':').collect::<Vec<_>>().as_slice() {
         [c] => (None, "", *c),
         [c, h] => (None, *h, *c),
@@ -251,15 +308,56 @@ pub fn parse_publish(spec: &str) -> Result<PortMapping> {
             .parse()
             .map_err(|_| bad(format!("-p {spec:?}: {ip:?} is not an IP address")))?,
     };
-    let container_port = port(ctr)?;
-    if container_port == 0 {
+    let ctr = port_range(spec, ctr)?;
+    if *ctr.start() == 0 {
         return Err(bad(format!("-p {spec:?}: the container port cannot be 0")));
     }
-    Ok(PortMapping {
-        host_ip,
-        host_port: if host.is_empty() { 0 } else { port(host)? },
-        container_port,
-    })
+    let host = if host.is_empty() {
+        None
+    } else {
+        Some(port_range(spec, host)?)
+    };
+    let count = ctr.len();
+    if let Some(h) = &host {
+        if h.len() != count {
+            return Err(bad(format!(
+                "-p {spec:?}: the host range has {} ports and the container range {count}; give ranges of the same length",
+                h.len()
+            )));
+        }
+    }
+    if count > MAX_PORT_RANGE {
+        return Err(bad(format!(
+            "-p {spec:?}: {count} ports; publish at most {MAX_PORT_RANGE} per range"
+        )));
+    }
+    Ok(ctr
+        .enumerate()
+        .map(|(i, container_port)| PortMapping {
+            host_ip,
+            host_port: host.as_ref().map_or(0, |h| h.start() + i as u16),
+            container_port,
+            protocol,
+        })
+        .collect())
+}
+
+/// `80` or `8000-8010` (inclusive, ascending).
+fn port_range(spec: &str, s: &str) -> Result<std::ops::RangeInclusive<u16>> {
+    let port = |p: &str| -> Result<u16> {
+        p.parse()
+            .map_err(|_| bad(format!("-p {spec:?}: {p:?} is not a port number")))
+    };
+    let (a, b) = match s.split_once('-') {
+        Some((a, b)) => (port(a)?, port(b)?),
+        None => (port(s)?, port(s)?),
+    };
+    if a > b {
+        return Err(bad(format!(
+            "-p {spec:?}: the range {s:?} ends before it starts"
+        )));
+    }
+    Ok(a..=b)
 }
 
 /// Reads `--env-file`: KEY=VALUE lines, `#` comments, bare KEY taken from our env.
@@ -410,18 +508,53 @@ mod tests {
     }
 
     #[test]
+    fn publish_parses_protocols_and_ranges() {
+        let u = parse_publish("0.0.0.0:5353:53/udp").unwrap();
+        assert_eq!(
+            (u.len(), u[0].host_port, u[0].container_port, u[0].protocol),
+            (1, 5353, 53, Protocol::Udp)
+        );
+        assert_eq!(u[0].host_ip.to_string(), "0.0.0.0");
+        assert_eq!(u[0].key(), "53/udp");
+        assert_eq!(parse_publish("80/TCP").unwrap()[0].protocol, Protocol::Tcp);
+        let v6 = parse_publish("[::1]:8080:80/udp").unwrap();
+        assert_eq!(v6[0].host_ip.to_string(), "::1");
+        let r = parse_publish("8000-8002:9000-9002/udp").unwrap();
+        let pairs: Vec<_> = r.iter().map(|m| (m.host_port, m.container_port)).collect();
+        assert_eq!(pairs, [(8000, 9000), (8001, 9001), (8002, 9002)]);
+        assert!(r.iter().all(|m| m.protocol == Protocol::Udp));
+        let random = parse_publish("7000-7001").unwrap();
+        assert!(random.iter().all(|m| m.host_port == 0));
+        assert_eq!(random.len(), 2);
+        for bad in [
+            "80/sctp",
+            "8000-8001:80",
+            "8000-8002:9000-9001",
+            "90-80",
+            "0/udp",
+            "1-2000",
+            "a:80/udp",
+            "1.2.3:80:80",
+        ] {
+            assert!(parse_publish(bad).is_err(), "{bad} was accepted");
+        }
+        let e = parse_publish("80/sctp").unwrap_err().to_string();
+        assert!(e.contains("tcp or udp"), "{e}");
+    }
+
+    #[test]
     fn flags_parse() {
-        let p = parse_publish("8080:80").unwrap();
+        let p = parse_publish("8080:80").unwrap()[0];
         assert_eq!(
             (
                 p.host_ip.to_string().as_str(),
                 p.host_port,
-                p.container_port
+                p.container_port,
+                p.protocol
             ),
-            ("127.0.0.1", 8080, 80)
+            ("127.0.0.1", 8080, 80, Protocol::Tcp)
         );
-        assert_eq!(parse_publish("127.0.0.1::80").unwrap().host_port, 0);
-        assert!(parse_publish("80/udp").is_err());
+        assert_eq!(parse_publish("127.0.0.1::80").unwrap()[0].host_port, 0);
         assert!(matches!(
             parse_volume("/a:/b:ro").unwrap(),
             MountRequest::Bind { readonly: true, .. }

@@ -5,14 +5,16 @@ use hoist_store::Store;
 use std::path::{Path, PathBuf};
 
 use super::config::{
-    merge_command, merge_env, parse_publish, parse_tmpfs, parse_volume, random_hex, set_env,
-    ImageDefaults, MountRequest, RunOptions,
+    merge_command, merge_env, parse_tmpfs, parse_volume, random_hex, set_env, ImageDefaults,
+    MountRequest, RunOptions,
 };
 use super::{container_dir, reserve_name, save, ContainerRecord};
 use crate::error::{IoContext, Result, RuntimeError};
 use crate::rootview::RootView;
 use crate::spec::{build_spec, write_spec, NetworkMode, SpecInput, UserMount};
 use crate::user::resolve_user;
+
+mod publish;
 
 const ADJECTIVES: [&str; 12] = [
     "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry",
@@ -68,16 +70,7 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
     for t in &opts.tmpfs {
         mounts.push(parse_tmpfs(t)?);
     }
-    let ports = opts
-        .publish
-        .iter()
-        .map(|p| parse_publish(p))
-        .collect::<Result<Vec<_>>>()?;
-    if !ports.is_empty() && !matches!(opts.network, NetworkMode::Private | NetworkMode::Bridge) {
-        return Err(RuntimeError::Invalid(
-            "-p needs a network of the container's own (ports of --network host are the host's; none has no ports)".into(),
-        ));
-    }
+    let ports = publish::ports(&defaults, opts)?;
     let networks = crate::netcheck::networks(root, opts)?;
     let network_container = match (opts.network, &opts.network_container) {
         (NetworkMode::Container, Some(c)) => Some(crate::netjoin::resolve(root, c)?),

@@ -82,10 +82,10 @@ pub fn create(
     volumes: &[String],
 ) -> Result<PodRecord> {
     check_name(name)?;
-    let ports = publish
-        .iter()
-        .map(|p| parse_publish(p))
-        .collect::<Result<Vec<_>>>()?;
+    let mut ports = Vec::new();
+    for p in publish {
+        ports.extend(parse_publish(p)?);
+    }
     for v in volumes {
         parse_volume(v)?;
     }
