@@ -16,6 +16,9 @@ mod ipam;
 #[path = "network/ports.rs"]
 mod ports;
 
+#[path = "network/ports_udp.rs"]
+mod ports_udp;
+
 #[path = "network/errors.rs"]
 mod errors;
 
