@@ -50,6 +50,11 @@ fn ask(s: &UdpSocket, port: u16, msg: &str) -> Option<String> {
 fn echo_server(env: &NetEnv, name: &str, port: u16, log: &Path) -> ChildGuard {
     let pid = env.inspect(name)["State"]["Pid"].as_i64().unwrap_or(0);
     assert!(pid > 0, "{name} is not running");
+    echo_server_in(pid, port, log)
+}
+
+/// The echo server in the network namespace of process `pid`.
+fn echo_server_in(pid: i64, port: u16, log: &Path) -> ChildGuard {
     let script = format!(
         "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('',{port}))\n\
          open({log:?},'w').write('listening')\n\
@@ -303,4 +308,74 @@ fn bad_udp_and_expose_specs_are_refused_before_anything_is_made() {
         "true",
     ]);
     assert!(err.contains("-P"), "{err}");
+}
+
+#[test]
+fn a_udp_session_follows_the_container_into_its_next_run() {
+    let Some(env) = NetEnv::new("udprestart") else {
+        return;
+    };
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "echo",
+        "--restart",
+        "always",
+        "-p",
+        "127.0.0.1:15304:5300/udp",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let first_pid = env.inspect("echo")["State"]["Pid"].as_i64().unwrap_or(0);
+    let log = env.root.join("echo1.log");
+    let server = echo_server(&env, "echo", 5300, &log);
+    let c = client(&env);
+    let mut before = None;
+    wait_until("answered", Duration::from_secs(20), || {
+        before = ask(&c, 15304, "one");
+        before.is_some()
+    });
+    // SAFETY: the container's PID 1, from inspect; a crash to restart from.
+    unsafe { libc::kill(first_pid as i32, libc::SIGKILL) };
+    drop(server);
+    let mut pid = 0;
+    wait_until("restarted", Duration::from_secs(20), || {
+        pid = env.inspect("echo")["State"]["Pid"].as_i64().unwrap_or(0);
+        pid > 0 && pid != first_pid
+    });
+    let log = env.root.join("echo2.log");
+    let _server = echo_server_in(pid, 5300, &log);
+    // The same client: its old session's socket is in the dead run's
+    // namespace; the relay opens a new one in the new namespace.
+    wait_until("answered by the new run", Duration::from_secs(20), || {
+        ask(&c, 15304, "two").is_some_and(|a| a.starts_with("two@"))
+    });
+}
+
+#[test]
+fn a_pods_udp_port_reaches_its_members() {
+    let Some(env) = NetEnv::new("udppod") else {
+        return;
+    };
+    env.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "pod1",
+        "-p",
+        "127.0.0.1:15305:5300/udp",
+    ]);
+    env.ok(&["run", "-d", "--pod", "pod1", "busybox", "sleep", "300"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["pod", "inspect", "pod1"])).expect("pod inspect JSON");
+    let v = if v.is_array() { v[0].clone() } else { v };
+    assert_eq!(v["Ports"][0]["Protocol"], "udp", "{v}");
+    let holder = v["HolderPid"].as_i64().unwrap_or(0);
+    assert!(holder > 0, "{v}");
+    let log = env.root.join("echo.log");
+    let _server = echo_server_in(holder, 5300, &log);
+    assert_sessions_apart(&env, 15305);
+    env.ok(&["pod", "rm", "-f", "pod1"]);
 }
