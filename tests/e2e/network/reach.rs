@@ -76,7 +76,7 @@ fn two_user_networks_cannot_reach_each_other() {
     let f_ip = env.ip_of("f", "front");
     let (ok, out) = env.exec("f", &format!("ping -c1 -W1 {b_ip}"));
     assert!(!ok, "front reached back: {out}");
-    // A container on both networks reaches both (names: its first network's).
+    // A container on both networks reaches both (and resolves names on both: multi_dns.rs).
     for target in [b_ip.as_str(), f_ip.as_str(), "f"] {
         let (ok, out) = env.exec("both", &format!("ping -c1 -W2 {target}"));
         assert!(ok, "both -> {target}: {out}");
