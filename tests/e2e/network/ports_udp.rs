@@ -359,6 +359,14 @@ fn a_pods_udp_port_reaches_its_members() {
     let Some(env) = NetEnv::new("udppod") else {
         return;
     };
+    /// Removes the pod (its holder, its members) pass or fail.
+    struct PodGuard<'a>(&'a NetEnv);
+    impl Drop for PodGuard<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.out(&["pod", "rm", "-f", "pod1"]);
+        }
+    }
+    let _pod = PodGuard(&env);
     env.ok(&[
         "pod",
         "create",
@@ -377,5 +385,4 @@ fn a_pods_udp_port_reaches_its_members() {
     let log = env.root.join("echo.log");
     let _server = echo_server_in(holder, 5300, &log);
     assert_sessions_apart(&env, 15305);
-    env.ok(&["pod", "rm", "-f", "pod1"]);
 }
