@@ -50,7 +50,7 @@ fn written_bundle_runs_under_crun() {
     let bundle = std::path::Path::new(&spec).parent().unwrap();
     let out = Command::new("crun")
         .args(["run", "--bundle"])
-        .arg(&bundle)
+        .arg(bundle)
         .arg(format!("xcheck-{}", &id[..12]))
         .output()
         .unwrap();

@@ -164,7 +164,7 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
     let dir = container_dir(root, &id);
     let result = write_container(root, &dir, &rec, &resolved);
     if result.is_err() {
-        let _ = super::paths::remove_dirs(root, &dir);
+        let _ = super::paths::remove_dirs(&dir);
         super::release_name(root, &name);
     }
     result.map(|_| rec)

@@ -298,7 +298,7 @@ pub fn remove_files(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result
     }
     crate::netattach::release_recorded(root, &dir, &rec.id);
     rest.ctx(|| format!("removing {}", dir.display()))?;
-    paths::remove_dirs(root, &dir).ctx(|| format!("removing {}", dir.display()))?;
+    paths::remove_dirs(&dir).ctx(|| format!("removing {}", dir.display()))?;
     release_name(root, &rec.name);
     if volumes {
         for m in &rec.mounts {

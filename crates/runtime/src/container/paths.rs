@@ -130,7 +130,7 @@ fn link_record(dir: &Path, record: &Path) -> Result<()> {
 
 /// Removes both directories of a container (its run dir `dir` and the
 /// record dir it links to).
-pub fn remove_dirs(root: &Path, dir: &Path) -> std::io::Result<()> {
+pub fn remove_dirs(dir: &Path) -> std::io::Result<()> {
     let record = record_of(dir);
     let removed = match std::fs::remove_dir_all(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
