@@ -143,6 +143,8 @@ fn record_state_and_log_survive_a_lost_run_dir() {
     let keep = f.inspect("keep");
     assert_eq!(keep["State"]["Status"], "exited", "{keep}");
     assert_eq!(keep["State"]["Running"], false);
+    let error = keep["State"]["Error"].as_str().unwrap();
+    assert!(error.contains("machine restarted"), "{error}");
     let done = f.inspect("done");
     assert_eq!(done["State"]["Status"], "exited");
     assert_eq!(done["State"]["ExitCode"], 3, "the exit code was lost");

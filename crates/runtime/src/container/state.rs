@@ -71,6 +71,10 @@ pub struct State {
 /// What `read_live` says of a container whose monitor died.
 pub const MONITOR_DIED: &str =
     "the container's monitor ended unexpectedly (killed?); the container was killed with it";
+/// ... and of one whose run dir is gone too (container/paths.rs): the run
+/// directory is a tmpfs, so the machine restarted while the container ran.
+pub const RUN_DIR_LOST: &str =
+    "the container was running when the machine restarted (its run directory is gone)";
 pub const MONITOR_DIED_RUNNING: &str = "the container's monitor ended unexpectedly (killed?), but processes of the container still run, without logs, published ports or supervision: stop it (hoist stop) or remove it (hoist rm -f)";
 
 pub fn read(dir: &Path) -> State {
@@ -142,7 +146,13 @@ pub fn read_live(dir: &Path) -> State {
         s.status = Status::Exited;
         s.pid = 0;
         if s.error.is_empty() {
-            s.error = MONITOR_DIED.into();
+            // `dir` is the record dir when the run dir is gone.
+            s.error = if dir.starts_with(crate::rundir::base()) {
+                MONITOR_DIED
+            } else {
+                RUN_DIR_LOST
+            }
+            .into();
             s.exit_code = 255;
         }
     }
