@@ -98,7 +98,7 @@ pub struct Connector {
 }
 
 impl Connector {
-    fn start(gate: Arc<Gate>) -> Connector {
+    pub(crate) fn start(gate: Arc<Gate>) -> Connector {
         let (tx, rx) = mpsc::channel::<Request>();
         std::thread::spawn(move || serve_requests(&gate, rx));
         Connector { tx }

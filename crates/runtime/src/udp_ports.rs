@@ -33,6 +33,20 @@ pub const SESSION_IDLE: Duration = Duration::from_secs(90);
 pub const MAX_SESSIONS: usize = 1024;
 /// How often an idle session thread wakes to check its age.
 const TICK: Duration = Duration::from_secs(5);
+
+/// The session limits (the constants; shorter in tests).
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    idle: Duration,
+    max_sessions: usize,
+    tick: Duration,
+}
+
+const LIMITS: Limits = Limits {
+    idle: SESSION_IDLE,
+    max_sessions: MAX_SESSIONS,
+    tick: TICK,
+};
 /// The largest UDP payload.
 const MAX_DATAGRAM: usize = 65_535;
 /// A session thread only relays datagrams.
@@ -62,6 +76,7 @@ struct Proxy {
     connector: Connector,
     sessions: Mutex<HashMap<SocketAddr, Session>>,
     clock: Instant,
+    limits: Limits,
 }
 
 impl Proxy {
@@ -72,6 +87,16 @@ impl Proxy {
 
 /// Serves one published UDP port from its bound host socket.
 pub fn start(host: UdpSocket, port: u16, gate: Arc<Gate>, connector: Connector) {
+    start_with(host, port, gate, connector, LIMITS);
+}
+
+fn start_with(
+    host: UdpSocket,
+    port: u16,
+    gate: Arc<Gate>,
+    connector: Connector,
+    limits: Limits,
+) -> Arc<Proxy> {
     let proxy = Arc::new(Proxy {
         host,
         port,
@@ -79,8 +104,11 @@ pub fn start(host: UdpSocket, port: u16, gate: Arc<Gate>, connector: Connector) 
         connector,
         sessions: Mutex::new(HashMap::new()),
         clock: Instant::now(),
+        limits,
     });
-    std::thread::spawn(move || receive_loop(&proxy));
+    let p = proxy.clone();
+    std::thread::spawn(move || receive_loop(&p));
+    proxy
 }
 
 /// Client -> container: every datagram on the host socket.
@@ -142,12 +170,12 @@ fn open_session(proxy: &Arc<Proxy>, client: SocketAddr, id: u64) -> Option<Arc<U
     if proxy
         .sessions
         .lock()
-        .map_or(true, |s| s.len() >= MAX_SESSIONS)
+        .map_or(true, |s| s.len() >= proxy.limits.max_sessions)
     {
         return None;
     }
     let (socket, pid) = proxy.connector.udp(proxy.port).ok()?;
-    socket.set_read_timeout(Some(TICK)).ok()?;
+    socket.set_read_timeout(Some(proxy.limits.tick)).ok()?;
     let backend = Arc::new(socket);
     let last = Arc::new(AtomicU64::new(proxy.now_ms()));
     let session = Session {
@@ -209,7 +237,7 @@ fn still_open(proxy: &Proxy, client: SocketAddr, id: u64, last: &AtomicU64) -> b
         return false;
     }
     let idle = proxy.now_ms().saturating_sub(last.load(Ordering::Relaxed));
-    if idle >= SESSION_IDLE.as_millis() as u64 {
+    if idle >= proxy.limits.idle.as_millis() as u64 {
         sessions.remove(&client);
         return false;
     }
@@ -220,5 +248,99 @@ fn remove(proxy: &Proxy, client: SocketAddr, id: u64) {
     let mut sessions = proxy.sessions.lock().unwrap_or_else(|e| e.into_inner());
     if sessions.get(&client).map(|s| s.id) == Some(id) {
         sessions.remove(&client);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A UDP echo server on 127.0.0.1 (answers "DATA@SOURCEPORT").
+    fn echo() -> u16 {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = s.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            while let Ok((n, from)) = s.recv_from(&mut buf) {
+                let mut answer = buf[..n].to_vec();
+                answer.extend_from_slice(format!("@{}", from.port()).as_bytes());
+                let _ = s.send_to(&answer, from);
+            }
+        });
+        port
+    }
+
+    fn client() -> UdpSocket {
+        let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        c
+    }
+
+    fn ask(c: &UdpSocket, port: u16, msg: &str) -> Option<String> {
+        c.send_to(msg.as_bytes(), ("127.0.0.1", port)).ok()?;
+        let mut buf = [0u8; 2048];
+        let n = c.recv(&mut buf).ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+    }
+
+    /// The relay with short limits in our own network namespace (the
+    /// connector `setns`es into it: root only).
+    fn relay(max_sessions: usize, gate: &Arc<Gate>) -> (Arc<Proxy>, u16) {
+        gate.set_pid(std::process::id() as i32);
+        let host = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = host.local_addr().unwrap().port();
+        let limits = Limits {
+            idle: Duration::from_secs(3),
+            max_sessions,
+            tick: Duration::from_millis(50),
+        };
+        let proxy = start_with(
+            host,
+            echo(),
+            gate.clone(),
+            Connector::start(gate.clone()),
+            limits,
+        );
+        (proxy, port)
+    }
+
+    fn live(proxy: &Proxy) -> usize {
+        proxy.sessions.lock().unwrap().len()
+    }
+
+    #[test]
+    fn sessions_are_capped_and_expire_when_idle() {
+        hoist_testkit::require_root!();
+        let gate = Arc::new(Gate::default());
+        let (proxy, port) = relay(2, &gate);
+        let (a, b, c) = (client(), client(), client());
+        let first = ask(&a, port, "a").expect("a answered");
+        assert!(first.starts_with("a@"), "{first}");
+        assert!(ask(&b, port, "b").is_some_and(|x| x.starts_with("b@")));
+        assert_eq!(live(&proxy), 2);
+        // Full: the third client's datagram is dropped.
+        assert_eq!(ask(&c, port, "c"), None);
+        // A session is the client's own backend socket.
+        assert_eq!(
+            ask(&a, port, "a2").unwrap().split('@').nth(1),
+            first.split('@').nth(1)
+        );
+        hoist_testkit::wait_until("idle sessions expire", Duration::from_secs(10), || {
+            live(&proxy) == 0
+        });
+        assert!(ask(&c, port, "c").is_some_and(|x| x.starts_with("c@")));
+    }
+
+    #[test]
+    fn a_closed_gate_opens_no_session_but_keeps_open_ones() {
+        hoist_testkit::require_root!();
+        let gate = Arc::new(Gate::default());
+        let (proxy, port) = relay(8, &gate);
+        let (a, b) = (client(), client());
+        assert!(ask(&a, port, "a").is_some());
+        gate.set_ready(false);
+        assert_eq!(ask(&b, port, "b"), None);
+        assert_eq!(live(&proxy), 1);
+        assert!(ask(&a, port, "a").is_some_and(|x| x.starts_with("a@")));
     }
 }

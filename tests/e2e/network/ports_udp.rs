@@ -24,7 +24,7 @@ fn client_in(ns_path: &str) -> UdpSocket {
         let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
         assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
         let s = UdpSocket::bind("127.0.0.1:0").expect("bind a client socket");
-        s.set_read_timeout(Some(Duration::from_millis(300)))
+        s.set_read_timeout(Some(Duration::from_secs(1)))
             .expect("read timeout");
         s
     })
@@ -36,12 +36,18 @@ fn client(env: &NetEnv) -> UdpSocket {
     client_in(&format!("/run/netns/{}", env.ns.name()))
 }
 
-/// One request, one answer (None on timeout).
+/// One request, its answer (None on timeout). A late answer to an earlier
+/// request may still be queued: answers to other messages are skipped.
 fn ask(s: &UdpSocket, port: u16, msg: &str) -> Option<String> {
     s.send_to(msg.as_bytes(), ("127.0.0.1", port)).ok()?;
     let mut buf = [0u8; 2048];
-    let n = s.recv(&mut buf).ok()?;
-    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+    loop {
+        let n = s.recv(&mut buf).ok()?;
+        let answer = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if answer.starts_with(&format!("{msg}@")) {
+            return Some(answer);
+        }
+    }
 }
 
 /// A UDP echo server on `port` inside the network namespace of container
