@@ -89,8 +89,27 @@ fn create_record(root: &Path, a: &CreateArgs) -> anyhow::Result<container::Conta
             .container_ports(),
         None => Vec::new(),
     };
-    let probes = crate::commands::events::probes_of(a, &pod_ports)?;
+    // With -P the published ports are known only once the image's EXPOSE
+    // is read: a readiness probe's port is checked after create then.
+    let early = if a.publish_all {
+        None
+    } else {
+        Some(crate::commands::events::probes_of(a, &pod_ports)?)
+    };
     let rec = container::create(root, &a.image, &opts).map_err(run_error)?;
+    let probes = match early {
+        Some(p) => p,
+        None => {
+            let published: Vec<u16> = rec.ports.iter().map(|p| p.container_port).collect();
+            match crate::commands::events::probes_of(a, &published) {
+                Ok(p) => p,
+                Err(e) => {
+                    let _ = container::remove(root, &rec, true);
+                    return Err(e);
+                }
+            }
+        }
+    };
     if let Err(e) = probes.save(&container::container_dir(root, &rec.id)) {
         let _ = container::remove(root, &rec, true);
         return Err(run_error(e));

@@ -241,6 +241,9 @@ fn publish_all_publishes_exposed_ports_on_free_ports() {
         "7000-7001/udp",
         "-p",
         "127.0.0.1:15380:9090",
+        // A readiness probe may check a port only -P publishes.
+        "--readiness-probe",
+        "tcp :8080 period=200ms",
         "exposer",
         "sh",
         "-c",
@@ -279,6 +282,21 @@ fn publish_all_publishes_exposed_ports_on_free_ports() {
         Duration::from_secs(20),
         || ask(&c, udp, "dns?").is_some_and(|a| a.starts_with("dns?@")),
     );
+    // ... but not one no port of it publishes; nothing is left behind.
+    let err = env.fails(&[
+        "run",
+        "-d",
+        "--name",
+        "unprobed",
+        "-P",
+        "--readiness-probe",
+        "tcp :9999",
+        "exposer",
+        "sleep",
+        "300",
+    ]);
+    assert!(err.contains("9999"), "{err}");
+    assert!(!env.ok(&["ps", "-a"]).contains("unprobed"));
 }
 
 #[test]
@@ -314,6 +332,11 @@ fn bad_udp_and_expose_specs_are_refused_before_anything_is_made() {
         "true",
     ]);
     assert!(err.contains("-P"), "{err}");
+    // A pod's member publishes nothing of its own (the pod does).
+    env.ok(&["pod", "create", "--name", "pod1"]);
+    let err = env.fails(&["run", "-d", "--pod", "pod1", "-P", "busybox", "true"]);
+    let _ = env.out(&["pod", "rm", "-f", "pod1"]);
+    assert!(err.contains("-P cannot be used with --pod"), "{err}");
 }
 
 #[test]

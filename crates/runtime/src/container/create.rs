@@ -185,6 +185,12 @@ fn pod_of(root: &Path, what: &str, opts: &RunOptions) -> Result<crate::pod::PodR
             "the pod publishes ports (hoist pod create --name P -p HOST:CTR)",
         );
     }
+    if opts.publish_all {
+        return refuse(
+            "-P",
+            "the pod publishes ports (hoist pod create --name P -p HOST:CTR)",
+        );
+    }
     if opts.network != NetworkMode::Private {
         return refuse("--network", "the container shares the pod's network");
     }
