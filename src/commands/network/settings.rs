@@ -87,7 +87,10 @@ pub fn connect(
             mode_name(&rec)
         );
     }
-    if let Some(bad) = aliases.iter().find(|a| !hoist_runtime::netcheck::is_name(a)) {
+    if let Some(bad) = aliases
+        .iter()
+        .find(|a| !hoist_runtime::netcheck::is_name(a))
+    {
         bail!("invalid --alias {bad:?}: use letters, digits, '-', '_' and '.'");
     }
     if rec.networks.iter().any(|r| r.network == net.name) {
