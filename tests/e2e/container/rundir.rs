@@ -211,6 +211,18 @@ fn run_rm_leaves_nothing_in_either_place() {
     assert!(!root_run_dir(&v).exists());
     assert!(ids_in(&f.path().join("containers")).is_empty());
     assert!(f.ok(&["ps", "-aq"]).is_empty());
+    // A --rm run that cannot start leaves nothing either.
+    let bad = f.out(&[
+        "run",
+        "--rm",
+        "--name",
+        "bad",
+        "busybox",
+        "/no/such/command",
+    ]);
+    assert_eq!(bad.status.code(), Some(127), "{}", super::stderr(&bad));
+    assert!(!root_run_dir(&v).exists());
+    assert!(f.ok(&["ps", "-aq"]).is_empty());
     assert_nothing_left(&id);
 }
 

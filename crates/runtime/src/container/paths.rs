@@ -149,11 +149,10 @@ pub fn remove_dirs(dir: &Path) -> std::io::Result<()> {
 /// temporary root, as tests use, leaves nothing in /run/hoist). A container
 /// being created at the same time retries (`create_dir`).
 pub fn tidy_run_dir(root: &Path) {
-    let containers = run_containers_dir(root);
-    if std::fs::remove_dir(&containers).is_ok() {
-        let _ = std::fs::remove_dir(names_dir(root, true));
-        let _ = std::fs::remove_dir(containers.parent().unwrap_or(&containers));
-    }
+    // Each only if empty; a name may be reserved before any directory is made.
+    let _ = std::fs::remove_dir(run_containers_dir(root));
+    let _ = std::fs::remove_dir(names_dir(root, true));
+    let _ = std::fs::remove_dir(crate::rundir::for_root(root));
 }
 
 /// Makes the run dir of a stored container again if it is gone (the run
