@@ -122,3 +122,27 @@ fn a_killed_monitors_address_is_reclaimed_and_a_live_one_never_reused() {
     let (ok, out) = env.exec("third", &format!("ping -c1 -W2 {ip}"));
     assert!(ok, "{out}");
 }
+
+#[test]
+fn rm_of_a_container_whose_monitor_was_killed_frees_its_address_at_once() {
+    let Some(env) = NetEnv::new("rmkilled") else {
+        return;
+    };
+    env.ok(&["network", "create", "net"]);
+    let id = env.sleeper("victim", &["--network", "net"]);
+    let ip = env.ip_of("victim", "net");
+    let pid = monitor_pid(&env, &id);
+    // SAFETY: a PID read from the container's state, ours to end.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    wait_until("the container to die", Duration::from_secs(10), || {
+        !env.ok(&["ps"]).contains("victim")
+    });
+    // The monitor never gave the address back; rm must, not a later allocation.
+    assert_eq!(env.leases("net"), std::slice::from_ref(&ip));
+    env.ok(&["rm", "-f", "victim"]);
+    assert!(
+        env.leases("net").is_empty(),
+        "rm left the lease of a killed monitor: {:?}",
+        env.leases("net")
+    );
+}

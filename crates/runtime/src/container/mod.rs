@@ -291,12 +291,14 @@ pub fn remove_files(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result
         }
         Ok(())
     });
+    // Addresses still recorded (a monitor killed before it gave them back) are released
+    // while the record of them (network.json in the run dir) still exists.
+    crate::netattach::release_recorded(root, &dir, &rec.id);
     // The link to the record dir goes last, with the directories (paths.rs).
     let rest = remove_all_but(&dir, &["upper", "work", paths::RECORD_LINK]);
     if let Ok(Err((path, e))) = overlay_done.join() {
         return Err(RuntimeError::io(format!("removing {}", path.display()), e));
     }
-    crate::netattach::release_recorded(root, &dir, &rec.id);
     rest.ctx(|| format!("removing {}", dir.display()))?;
     paths::remove_dirs(&dir).ctx(|| format!("removing {}", dir.display()))?;
     release_name(root, &rec.name);

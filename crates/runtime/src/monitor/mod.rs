@@ -253,8 +253,7 @@ fn start(
     crate::netpod::member_files(root, &dir, &rec);
     let spec = crate::netjoin::join_spec(root, &dir, &rec, spec)?;
     // Made on another thread while the plan and the cgroup are prepared.
-    let netns = netns::wanted(&spec)
-        .then(|| netns::begin(crate::netattach::setup_for(root, &rec)));
+    let netns = netns::wanted(&spec).then(|| netns::begin(crate::netattach::setup_for(root, &rec)));
     let log = LogWriter::open(&container::log_path(&dir, id))?;
     let mut io = attach::Stdio::new(&rec, attach.as_ref())?;
     let overlay = container_overlay(&rec.lowerdirs, &dir, rec.auto_remove);
