@@ -72,25 +72,38 @@ struct Running {
     thread: std::thread::JoinHandle<Result<(), hoist_network::dns::DnsError>>,
 }
 
-/// Starts `serve` on a thread and waits for its ready report.
+/// Starts `serve` on a thread and waits for its ready report. `free_port` only knows the
+/// TCP port was free a moment ago; the responder also needs the same UDP port, which a
+/// concurrent test's `dig` may be using as its source port: such a clash is retried on
+/// another port, any other failure is not.
 fn start(root: &Path, network: &str, grace: Duration) -> Running {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
     let resolv = root.join("resolv.conf");
     // No upstream at all: a forwarded name must fail (SERVFAIL), never leave the host.
     std::fs::write(&resolv, "# no nameserver\n").unwrap();
-    let opts = ServeOptions {
-        store_root: root.to_path_buf(),
-        network: network.to_string(),
-        listen: addr,
-        resolv_conf: resolv,
-        idle_grace: grace,
-    };
-    let (r, w) = std::io::pipe().unwrap();
-    let thread = std::thread::spawn(move || serve(&opts, Ready::new(Some(w.into()))));
-    let mut line = String::new();
-    BufReader::new(r).read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ok", "the responder reports ready");
-    Running { addr, thread }
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
+        let opts = ServeOptions {
+            store_root: root.to_path_buf(),
+            network: network.to_string(),
+            listen: addr,
+            resolv_conf: resolv.clone(),
+            idle_grace: grace,
+        };
+        let (r, w) = std::io::pipe().unwrap();
+        let thread = std::thread::spawn(move || serve(&opts, Ready::new(Some(w.into()))));
+        let mut line = String::new();
+        BufReader::new(r).read_line(&mut line).unwrap();
+        if line.trim() == "ok" {
+            return Running { addr, thread };
+        }
+        let _ = thread.join();
+        assert!(
+            attempts < 5 && line.contains("Address already in use"),
+            "the responder reports ready: {line}"
+        );
+    }
 }
 
 #[test]
