@@ -20,6 +20,10 @@ fn dockerd_runs_in_its_own_namespace_and_stops_on_drop() {
         .output()
         .unwrap();
     let netns = Netns::new("dockerd");
+    // A new namespace inherits the host's IPv4 settings; dockerd turns forwarding on and
+    // sets FORWARD to DROP only when it finds forwarding off, as on a fresh machine.
+    let (ok, out) = netns.sh("sysctl -qw net.ipv4.ip_forward=0");
+    assert!(ok, "{out}");
     let pid;
     {
         let dockerd = Dockerd::start(&netns);
