@@ -21,18 +21,9 @@ pub fn snapshots_dir(root: &Path) -> PathBuf {
     root.join("snapshots")
 }
 
-/// The OCI chain IDs of a layer stack (bottom first).
-pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
-    let mut out: Vec<Digest> = Vec::with_capacity(diff_ids.len());
-    for d in diff_ids {
-        let next = match out.last() {
-            None => d.clone(),
-            Some(prev) => Digest::sha256_of(format!("{prev} {d}").as_bytes()),
-        };
-        out.push(next);
-    }
-    out
-}
+/// The OCI chain IDs of a layer stack (bottom first); the store's `system check`
+/// names snapshots by the same definition.
+pub use hoist_store::chain_ids;
 
 /// Unpacks whatever is missing and returns the snapshot dirs, bottom first.
 /// `layers` and `diff_ids` are the image's, in the same order. An image

@@ -385,9 +385,9 @@ fn is_blob(p: &Problem, digest: &Digest) -> bool {
     matches!(&p.kind, ProblemKind::CorruptBlob { digest: d, .. } if d == digest)
 }
 
-/// OCI chain IDs of a layer stack, bottom first (the names of snapshot dirs;
-/// the same definition as the runtime's).
-fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
+/// OCI chain IDs of a layer stack, bottom first: the names of the runtime's
+/// snapshot dirs (the runtime re-exports this one definition).
+pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
     let mut out: Vec<Digest> = Vec::with_capacity(diff_ids.len());
     for d in diff_ids {
         let next = match out.last() {

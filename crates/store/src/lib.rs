@@ -19,7 +19,7 @@ mod perms;
 mod snapshot_check;
 
 pub use blobs::BlobWriter;
-pub use check::{CheckOptions, CheckReport, Problem, ProblemKind, Repair};
+pub use check::{chain_ids, CheckOptions, CheckReport, Problem, ProblemKind, Repair};
 pub use error::StoreError;
 pub use gc::GcReport;
 pub use image::{host_platform, Image, Platform};
