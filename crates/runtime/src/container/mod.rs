@@ -97,12 +97,9 @@ pub fn log_path(dir: &Path, id: &str) -> PathBuf {
 pub fn reserve_name(root: &Path, name: &str, id: &str, throwaway: bool) -> Result<()> {
     check_name(name)?;
     let dir = paths::names_dir(root, throwaway);
-    // Held until the name's file exists, so the run dir's tmpfs stays mounted.
-    let _entering = if throwaway {
-        Some(crate::rundir::enter()?)
-    } else {
-        None
-    };
+    if throwaway {
+        crate::rundir::ensure()?;
+    }
     paths::create_dir(&dir)?;
     let path = dir.join(name);
     match std::fs::OpenOptions::new()

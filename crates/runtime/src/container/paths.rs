@@ -96,7 +96,7 @@ pub fn has_record_elsewhere(dir: &Path) -> bool {
 /// point; upper/ and work/ in the record dir (in the store, linked from the
 /// run dir), or in the run dir for a throwaway (`--rm`) container.
 pub fn create_dirs(root: &Path, dir: &Path, id: &str, throwaway: bool) -> Result<()> {
-    let _entering = crate::rundir::enter()?;
+    crate::rundir::ensure()?;
     create_dir(&dir.join("rootfs"))?;
     let record = if throwaway {
         dir.to_path_buf()
@@ -146,15 +146,13 @@ pub fn remove_dirs(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Removes the root's run dir if no container is left in it (a store's
-/// temporary root, as tests use, leaves nothing in /run/hoist), and the
-/// run directory's tmpfs when no store has anything there. A container
+/// temporary root, as tests use, leaves nothing in /run/hoist). A container
 /// being created at the same time retries (`create_dir`).
 pub fn tidy_run_dir(root: &Path) {
     // Each only if empty; a name may be reserved before any directory is made.
     let _ = std::fs::remove_dir(run_containers_dir(root));
     let _ = std::fs::remove_dir(names_dir(root, true));
     let _ = std::fs::remove_dir(crate::rundir::for_root(root));
-    crate::rundir::release_if_empty();
 }
 
 /// Makes the run dir of a stored container again if it is gone (the run
@@ -172,7 +170,7 @@ pub fn restore_run_dir(root: &Path, id: &str) -> Result<()> {
         return Ok(());
     }
     let rec = super::load(root, id)?;
-    let _entering = crate::rundir::enter()?;
+    crate::rundir::ensure()?;
     create_dir(&run.join("rootfs"))?;
     if !has_record_elsewhere(&run) {
         link_record(&run, &stored)?;
