@@ -163,6 +163,7 @@ fn crate_dependencies_follow_the_design() {
                 "hoist-runtime",
                 "hoist-network",
                 "hoist-compose",
+                "hoist-reconcile",
                 "hoist-store",
                 "hoist-oci",
                 "hoist-testkit",
@@ -173,9 +174,9 @@ fn crate_dependencies_follow_the_design() {
         (
             "hoist-compose",
             &[
+                "hoist-reconcile",
                 "hoist-runtime",
                 "hoist-network",
-                "hoist-compose",
                 "hoist-store",
                 "hoist-oci",
                 "hoist-testkit",
@@ -190,8 +191,10 @@ fn crate_dependencies_follow_the_design() {
             &["hoist-network", "hoist-store", "hoist-oci", "hoist-testkit"][..],
         ),
         ("hoist-network", &["hoist-testkit"][..]),
+        // The reconciler (plan pure; apply through a driver over the runtime's lifecycle
+        // API), shared by compose and kube.
         (
-            "hoist-compose",
+            "hoist-reconcile",
             &[
                 "hoist-runtime",
                 "hoist-network",
