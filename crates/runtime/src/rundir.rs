@@ -6,12 +6,18 @@
 //! journal-less ext4, every inode deleted in the last 5 s makes the next
 //! allocation slower), and a reboot empties it, which is right for them.
 //!
-//! As root it is `/run/hoist`; `/run` is not always a tmpfs, so a tmpfs
-//! (mode 0700) is mounted there on first use and left mounted, like
-//! podman's runroot. Without root it is `$XDG_RUNTIME_DIR/hoist` (a tmpfs
-//! the session manager provides). Each store root has its own subdirectory,
-//! named by a hash of its canonical path, so two stores (tests use temporary
-//! roots) never share one; it is removed when its last container goes.
+//! As root it is `/run/hoist` where that is on a tmpfs (`/run` is one on
+//! systemd machines). Where `/run` is on disk, it is `/dev/shm/hoist`: a
+//! tmpfs every Linux system has, so hoist mounts nothing (a tmpfs hoist
+//! mounted itself would outlive every container, and would be seen only in
+//! the mount namespace that mounted it: `unshare -m`, `ip netns exec` and
+//! private-/tmp services each got a run directory of their own). Only where
+//! neither is usable (no tmpfs /dev/shm, or one mounted noexec) is a tmpfs
+//! mounted on `/run/hoist`, on first use, and left mounted like podman's
+//! runroot. Without root it is `$XDG_RUNTIME_DIR/hoist` (a tmpfs the session
+//! manager provides). Each store root has its own subdirectory, named by a
+//! hash of its canonical path, so two stores (tests use temporary roots)
+//! never share one; it is removed when its last container goes.
 
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::DirBuilderExt;
@@ -22,13 +28,61 @@ use crate::error::{IoContext, Result, RuntimeError};
 
 /// The run directory of every store root of this user.
 pub fn base() -> PathBuf {
-    if nix::unistd::geteuid().is_root() {
-        return PathBuf::from("/run/hoist");
+    if !nix::unistd::geteuid().is_root() {
+        return match std::env::var_os("XDG_RUNTIME_DIR") {
+            Some(d) if !d.is_empty() => PathBuf::from(d).join("hoist"),
+            _ => std::env::temp_dir().join(format!("hoist-run-{}", nix::unistd::geteuid())),
+        };
     }
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d).join("hoist"),
-        _ => std::env::temp_dir().join(format!("hoist-run-{}", nix::unistd::geteuid())),
+    // Decided once per process: every process of one machine decides the
+    // same, as long as nobody mounts or unmounts /run or /dev/shm meanwhile.
+    static CHOSEN: OnceLock<PathBuf> = OnceLock::new();
+    CHOSEN
+        .get_or_init(|| {
+            let run = Path::new(RUN);
+            let place = choose(
+                is_tmpfs(run) || is_tmpfs(Path::new("/run")),
+                shm_usable(Path::new(SHM_PARENT)),
+            );
+            match place {
+                Place::Run | Place::MountedOnRun => run.to_path_buf(),
+                Place::Shm => Path::new(SHM_PARENT).join("hoist"),
+            }
+        })
+        .clone()
+}
+
+const RUN: &str = "/run/hoist";
+const SHM_PARENT: &str = "/dev/shm";
+
+/// Where root's run directory goes.
+#[derive(Debug, PartialEq, Eq)]
+enum Place {
+    /// `/run/hoist`, on a tmpfs already (`/run` is one, or an earlier hoist
+    /// mounted one there: the containers it holds stay reachable).
+    Run,
+    /// `/dev/shm/hoist`.
+    Shm,
+    /// `/run/hoist` with a tmpfs hoist mounts: the last resort.
+    MountedOnRun,
+}
+
+fn choose(run_on_tmpfs: bool, shm_ok: bool) -> Place {
+    if run_on_tmpfs {
+        Place::Run
+    } else if shm_ok {
+        Place::Shm
+    } else {
+        Place::MountedOnRun
     }
+}
+
+/// /dev/shm can hold run directories: a tmpfs where programs may run (the
+/// upper dirs of `--rm` containers live in the run directory).
+fn shm_usable(dir: &Path) -> bool {
+    is_tmpfs(dir)
+        && nix::sys::statvfs::statvfs(dir)
+            .is_ok_and(|s| !s.flags().contains(nix::sys::statvfs::FsFlags::ST_NOEXEC))
 }
 
 /// The run directory of the store at `root` (it may not exist yet).
@@ -61,25 +115,60 @@ fn key(canonical: &Path) -> String {
     format!("{h:016x}")
 }
 
-/// Makes the run directory usable: created (mode 0700) and, as root, a
-/// tmpfs. Checked once per process.
+/// Makes the run directory usable: created (mode 0700), owned by us and, as
+/// root, on a tmpfs. Checked once per process.
 pub fn ensure() -> Result<()> {
     static READY: OnceLock<std::result::Result<(), String>> = OnceLock::new();
     READY
-        .get_or_init(|| ensure_tmpfs(&base()).map_err(|e| e.to_string()))
+        .get_or_init(|| prepare(&base()).map_err(|e| e.to_string()))
         .clone()
         .map_err(RuntimeError::Invalid)
 }
 
-fn ensure_tmpfs(dir: &Path) -> Result<()> {
+fn prepare(dir: &Path) -> Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
         .ctx(|| format!("creating the run directory {}", dir.display()))?;
+    check_private(dir)?;
     if is_tmpfs(dir) || !nix::unistd::geteuid().is_root() {
         return Ok(());
     }
+    mount_tmpfs(dir)
+}
+
+/// The run directory holds monitor sockets and container specs: in a
+/// world-writable parent (/dev/shm, /tmp) someone else may have made it
+/// first, as a symlink or as a directory of theirs. Refused, not followed.
+fn check_private(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = dir
+        .symlink_metadata()
+        .ctx(|| format!("reading the run directory {}", dir.display()))?;
+    let me = nix::unistd::geteuid().as_raw();
+    let problem = if !meta.file_type().is_dir() {
+        Some("it is not a directory (a symlink?)".to_string())
+    } else if meta.uid() != me {
+        Some(format!("it belongs to uid {}, not to uid {me}", meta.uid()))
+    } else if meta.permissions().mode() & 0o077 != 0 {
+        Some(format!(
+            "others may use it (mode {:o})",
+            meta.permissions().mode() & 0o7777
+        ))
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some(why) => Err(RuntimeError::Invalid(format!(
+            "refusing the run directory {}: {why}; remove it (hoist makes it again, mode 0700)",
+            dir.display()
+        ))),
+    }
+}
+
+fn mount_tmpfs(dir: &Path) -> Result<()> {
     // Two first users at once: the lock is on the directory under the
     // mount, so the second sees the tmpfs once it has the lock.
     let under = std::fs::File::open(dir).ctx(|| format!("opening {}", dir.display()))?;
@@ -142,5 +231,52 @@ mod tests {
         let via_link = for_root(&link);
         assert_eq!(via_link, for_root(&real));
         assert!(via_link.starts_with(base()));
+    }
+
+    #[test]
+    fn a_tmpfs_run_wins_then_shm_then_a_mount_of_our_own() {
+        assert_eq!(choose(true, true), Place::Run);
+        assert_eq!(choose(true, false), Place::Run);
+        assert_eq!(choose(false, true), Place::Shm);
+        assert_eq!(choose(false, false), Place::MountedOnRun);
+    }
+
+    #[test]
+    fn dev_shm_is_usable_here_and_a_disk_directory_is_not() {
+        let t = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR")).unwrap();
+        assert!(!shm_usable(t.path()), "a directory on disk is not a tmpfs");
+        if is_tmpfs(Path::new("/dev/shm")) {
+            assert!(shm_usable(Path::new("/dev/shm")) || noexec("/dev/shm"));
+        }
+    }
+
+    fn noexec(dir: &str) -> bool {
+        nix::sys::statvfs::statvfs(dir)
+            .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_NOEXEC))
+    }
+
+    #[test]
+    fn a_run_dir_others_could_use_or_made_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let open = t.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = prepare(&open).unwrap_err().to_string();
+        assert!(err.contains("others may use it"), "{err}");
+
+        let target = t.path().join("elsewhere");
+        std::fs::create_dir(&target).unwrap();
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let err = check_private(&link).unwrap_err().to_string();
+        assert!(err.contains("not a directory"), "{err}");
+
+        let mine = t.path().join("mine");
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&mine)
+            .unwrap();
+        check_private(&mine).unwrap();
     }
 }

@@ -1,6 +1,7 @@
 //! The run directory (issue 15, start path): a container's transient files
-//! live on a tmpfs under /run/hoist/<per-root dir>, its record (hoist.json,
-//! log, upper dir, last state) in the store; `--rm` containers live only in
+//! live on a tmpfs under `/run/hoist/<per-root dir>` (`/dev/shm/hoist/…` where
+//! /run is on disk), its record (hoist.json, log, upper dir, last state) in
+//! the store; `--rm` containers live only in
 //! the run directory. A reboot (the run directory emptied) loses nothing
 //! that must persist.
 
