@@ -10,6 +10,13 @@ cd "$(dirname "$0")/.."
 if [ -z "${HOIST_MAIN_JOB_NETNS:-}" ]; then
   bash testdata/install-peers.sh
   cargo build --release
+  # Shell completions and man pages, generated from hoist's own command-line definitions.
+  mkdir -p /usr/share/bash-completion/completions /usr/share/zsh/vendor-completions \
+    /usr/share/fish/vendor_completions.d /usr/local/share/man/man1
+  target/release/hoist completion bash > /usr/share/bash-completion/completions/hoist
+  target/release/hoist completion zsh > /usr/share/zsh/vendor-completions/_hoist
+  target/release/hoist completion fish > /usr/share/fish/vendor_completions.d/hoist.fish
+  target/release/hoist __man /usr/local/share/man/man1 >/dev/null
   # The rest runs in a network namespace made for it: a container's default network is a
   # bridge with NAT, which this demonstration must not add to the machine's own network.
   ns=hoist-main-job-$$

@@ -33,6 +33,11 @@ fn exit_on_usage_error(err: clap::Error) -> ! {
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
         _ => 125,
     };
+    let args: Vec<String> = std::env::args().collect();
+    if let Some((text, code)) = render::usage::docker_style(&err, &args) {
+        eprint!("{text}");
+        std::process::exit(code);
+    }
     let _ = err.print();
     std::process::exit(code)
 }
@@ -48,6 +53,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Dns(cmd) => commands::dns::run(cmd, &global),
         Command::Network(cmd) => commands::network::run(cmd, &global),
         Command::Compose(cmd) => commands::compose::run(cmd, &global),
+        Command::Group(cmd) => commands::groups::run(cmd, &global),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Container verbs: run, create, start, stop, kill, restart, rm, ps, logs,
-//! exec, wait, port, volume, healthcheck (and the hidden monitor).
+//! exec, wait, port, healthcheck, pod (and the hidden monitor). `volume` is a
+//! group of its own (cli/groups.rs).
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -10,106 +11,27 @@ pub enum ContainerCommand {
     /// Create a container without starting it
     Create(Box<CreateArgs>),
     /// Start stopped containers
-    Start {
-        /// Attach to the container's output and wait for it
-        #[arg(short, long)]
-        attach: bool,
-        /// Attach stdin too
-        #[arg(short, long)]
-        interactive: bool,
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
+    Start(StartArgs),
     /// Stop running containers (stop signal, then SIGKILL after the timeout)
-    Stop {
-        /// Seconds to wait before killing
-        #[arg(
-            short = 't',
-            long = "time",
-            visible_alias = "timeout",
-            default_value_t = 10
-        )]
-        time: u64,
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
+    Stop(StopArgs),
     /// Send a signal to running containers
-    Kill {
-        /// Signal name or number
-        #[arg(short, long, default_value = "KILL")]
-        signal: String,
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
+    Kill(KillArgs),
     /// Stop and start containers again
-    Restart {
-        #[arg(short = 't', long = "time", default_value_t = 10)]
-        time: u64,
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
+    Restart(RestartArgs),
     /// Show container and pod events (start, die, oom, restart, health_status, probe failures; pod create, start, stop, remove, died)
     Events(crate::cli::container::EventsArgs),
     /// Remove containers
-    Rm {
-        /// Kill and remove running containers
-        #[arg(short, long)]
-        force: bool,
-        /// Also remove the container's anonymous volumes
-        #[arg(short, long)]
-        volumes: bool,
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
+    Rm(RmArgs),
     /// List containers
-    Ps {
-        /// Show all containers (default: running only)
-        #[arg(short, long)]
-        all: bool,
-        /// Only print IDs
-        #[arg(short, long)]
-        quiet: bool,
-        /// Output format: table or json
-        #[arg(long, default_value = "table")]
-        format: String,
-        /// Add the POD ID and PODNAME columns (podman's ps --pod)
-        #[arg(long)]
-        pod: bool,
-    },
+    Ps(PsArgs),
     /// Show a container's output
-    Logs {
-        /// Keep following new output
-        #[arg(short, long)]
-        follow: bool,
-        /// Number of lines from the end ("all" for everything)
-        #[arg(short = 'n', long, default_value = "all")]
-        tail: String,
-        /// Only records since a time (RFC 3339, unix seconds or a duration like 10m)
-        #[arg(long)]
-        since: Option<String>,
-        /// Prefix each line with its timestamp
-        #[arg(short, long)]
-        timestamps: bool,
-        container: String,
-    },
+    Logs(LogsArgs),
     /// Run a command in a running container
     Exec(Box<ExecArgs>),
     /// Wait for containers to stop and print their exit codes
-    Wait {
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
+    Wait(WaitArgs),
     /// List a container's published ports
-    Port {
-        container: String,
-        /// Only this container port (e.g. 80, 80/tcp or 53/udp)
-        port: Option<String>,
-    },
-    /// Manage named volumes
-    Volume {
-        #[command(subcommand)]
-        command: VolumeCommand,
-    },
+    Port(PortArgs),
     /// Run health checks by hand
     Healthcheck {
         #[command(subcommand)]
@@ -138,6 +60,124 @@ pub enum ContainerCommand {
         #[arg(long)]
         join: Option<String>,
     },
+}
+
+// One struct per verb, so `hoist VERB` and `hoist container VERB` (cli/groups.rs) share
+// the very same flags and land in the same commands/ function.
+
+#[derive(Args, Debug)]
+pub struct StartArgs {
+    /// Attach to the container's output and wait for it
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Attach stdin too
+    #[arg(short, long)]
+    pub interactive: bool,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StopArgs {
+    /// Seconds to wait before killing
+    #[arg(
+        short = 't',
+        long = "time",
+        visible_alias = "timeout",
+        default_value_t = 10
+    )]
+    pub time: u64,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// Signal name or number
+    #[arg(short, long, default_value = "KILL")]
+    pub signal: String,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RestartArgs {
+    /// Seconds to wait before killing
+    #[arg(short = 't', long = "time", default_value_t = 10)]
+    pub time: u64,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RmArgs {
+    /// Kill and remove running containers
+    #[arg(short, long)]
+    pub force: bool,
+    /// Also remove the container's anonymous volumes
+    #[arg(short, long)]
+    pub volumes: bool,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct PsArgs {
+    /// Show all containers (default: running only)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only print IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// table, json, or a Go template (`{{.ID}}`, `table {{.Names}}\t{{.Status}}`)
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Filter: status=, name=, label=KEY[=VALUE], ancestor=, exited=, health=,
+    /// network=, volume=, id= (repeatable; different keys must all match)
+    #[arg(short, long = "filter")]
+    pub filter: Vec<String>,
+    /// Do not truncate IDs and commands
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only the N most recently created containers (all states)
+    #[arg(short = 'n', long, value_name = "N")]
+    pub last: Option<usize>,
+    /// Only the most recently created container (all states)
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// Add the POD ID and PODNAME columns (podman's ps --pod)
+    #[arg(long)]
+    pub pod: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// Keep following new output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Number of lines from the end ("all" for everything)
+    #[arg(short = 'n', long, default_value = "all")]
+    pub tail: String,
+    /// Only records since a time (RFC 3339, unix seconds or a duration like 10m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Prefix each line with its timestamp
+    #[arg(short, long)]
+    pub timestamps: bool,
+    pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct WaitArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PortArgs {
+    pub container: String,
+    /// Only this container port (e.g. 80, 80/tcp or 53/udp)
+    pub port: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -208,16 +248,28 @@ pub enum VolumeCommand {
         opt: Vec<String>,
     },
     /// List volumes
+    #[command(visible_alias = "list")]
     Ls {
+        /// Only print names
         #[arg(short, long)]
         quiet: bool,
+        /// table, json, or a Go template (`{{.Name}}`)
+        #[arg(long, default_value = "table")]
+        format: String,
+        /// Filter: name=, label=KEY[=VALUE], dangling=true|false, driver= (repeatable)
+        #[arg(short, long = "filter")]
+        filter: Vec<String>,
     },
     /// Show volumes as JSON
     Inspect {
+        /// A Go template applied to each volume
+        #[arg(short, long)]
+        format: Option<String>,
         #[arg(required = true)]
         names: Vec<String>,
     },
     /// Remove volumes
+    #[command(visible_alias = "remove")]
     Rm {
         #[arg(short, long)]
         force: bool,
@@ -382,6 +434,9 @@ pub struct ExecArgs {
     /// Run in the background
     #[arg(short, long)]
     pub detach: bool,
+    /// Pull the image first: missing (when not in the store), always, or never
+    #[arg(long, env = "HOIST_PULL", default_value = "missing", value_parser = ["missing", "always", "never"])]
+    pub pull: String,
     /// Set environment variables
     #[arg(short, long = "env")]
     pub env: Vec<String>,
@@ -407,7 +462,7 @@ pub struct EventsArgs {
     /// Filter: container=NAME|ID, pod=NAME|ID, type=container|pod, event=ACTION (repeatable)
     #[arg(short, long = "filter")]
     pub filter: Vec<String>,
-    /// Output: "json" for one JSON object per line
+    /// Output: "json" for one JSON object per line, or a Go template (`{{.Action}}`)
     #[arg(long, default_value = "")]
     pub format: String,
     /// Keep printing new events as they happen

@@ -1,4 +1,5 @@
-//! Image verbs: import, images, tag, rmi, inspect, save, load, system prune/check.
+//! Image verbs: import, images, tag, rmi, inspect, save, load. `hoist image VERB`
+//! (cli/groups.rs) reuses these argument structs.
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -9,34 +10,15 @@ pub enum ImageCommand {
     /// List images in the local store
     Images(ImagesArgs),
     /// Give an image another name
-    Tag { source: String, target: String },
-    /// Remove image names (`hoist system prune` then frees what no name or container uses)
-    Rmi {
-        #[arg(required = true)]
-        names: Vec<String>,
-    },
-    /// Show an image's (or container's) details as JSON
-    Inspect {
-        #[arg(required = true)]
-        names: Vec<String>,
-    },
+    Tag(TagArgs),
+    /// Remove image names (`hoist image prune` then frees what no name or container uses)
+    Rmi(RmiArgs),
+    /// Show containers' or images' details as JSON (docker's shape)
+    Inspect(InspectArgs),
     /// Write images to an OCI archive
-    Save {
-        #[arg(short, long)]
-        output: PathBuf,
-        #[arg(required = true)]
-        names: Vec<String>,
-    },
+    Save(SaveArgs),
     /// Read images from an OCI archive or a `docker save` archive
-    Load {
-        #[arg(short, long)]
-        input: PathBuf,
-    },
-    /// Maintenance of the local store
-    System {
-        #[command(subcommand)]
-        command: SystemCommand,
-    },
+    Load(LoadArgs),
 }
 
 #[derive(Args, Debug)]
@@ -54,30 +36,71 @@ pub struct ImportArgs {
     pub compression: String,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Default)]
 pub struct ImagesArgs {
+    /// Only images of this repository (and tag), e.g. busybox or busybox:1
+    pub reference: Option<String>,
+    /// Show all images (hoist keeps no intermediate images: the same as without)
+    #[arg(short, long)]
+    pub all: bool,
     /// Show digests
     #[arg(long)]
     pub digests: bool,
-    /// Output format: table or json
+    /// Only print image IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Do not truncate IDs
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// table, json, or a Go template (`{{.Repository}}:{{.Tag}}`, `table {{.ID}}\t{{.Size}}`)
     #[arg(long, default_value = "table")]
     pub format: String,
+    /// Filter: dangling=true|false, label=KEY[=VALUE], reference=PATTERN, before=IMAGE,
+    /// since=IMAGE (repeatable; different keys must all match)
+    #[arg(short, long = "filter")]
+    pub filter: Vec<String>,
 }
 
-#[derive(Subcommand, Debug)]
-pub enum SystemCommand {
-    /// Remove blobs and snapshots that nothing references
-    Prune {
-        /// Accepted for docker compatibility; prune never asks
-        #[arg(short = 'f', long)]
-        force: bool,
-    },
-    /// Verify every blob, the index and every unpacked layer; exits 1 when
-    /// something is wrong (or, with --repair, when something could not be repaired)
-    Check {
-        /// Remove corrupt blobs and snapshots and restore a corrupt index
-        /// from its previous copy; names the images that need a new pull
-        #[arg(long)]
-        repair: bool,
-    },
+#[derive(Args, Debug)]
+pub struct TagArgs {
+    pub source: String,
+    pub target: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RmiArgs {
+    /// Accepted for docker's scripts (removing a name never needs force)
+    #[arg(short, long)]
+    pub force: bool,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// A Go template applied to each object (`{{.State.Status}}`, `{{json .Config}}`)
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Only this kind of object: container or image
+    #[arg(long = "type", value_parser = ["container", "image"])]
+    pub kind: Option<String>,
+    /// Accepted for docker's scripts (sizes are always shown)
+    #[arg(short, long)]
+    pub size: bool,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SaveArgs {
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LoadArgs {
+    #[arg(short, long)]
+    pub input: PathBuf,
 }

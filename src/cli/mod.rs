@@ -1,15 +1,18 @@
 //! Command-line grammar. Each area of hoist owns one file with its own
 //! subcommand enum, flattened into the top level so `hoist push`, `hoist run`
-//! and `hoist images` all sit side by side like docker's verbs.
+//! and `hoist images` all sit side by side like docker's verbs; docker's
+//! management groups (`hoist container stop`, `hoist image ls`) are in groups.rs.
 
 pub mod build;
 pub mod compose;
 pub mod container;
 pub mod dns;
+pub mod groups;
 pub mod image;
 pub mod network;
 pub mod registry;
 pub mod registry_s3;
+pub mod system;
 pub mod transfer;
 
 use clap::{Args, Parser, Subcommand};
@@ -60,4 +63,6 @@ pub enum Command {
     Network(network::NetworkTop),
     #[command(flatten)]
     Compose(compose::ComposeTop),
+    #[command(flatten)]
+    Group(groups::GroupTop),
 }

@@ -48,7 +48,7 @@ pub enum NetworkCommand {
         /// Do not truncate IDs
         #[arg(long)]
         no_trunc: bool,
-        /// Output format: table or json
+        /// table, json, or a Go template (`{{.Name}}`, `table {{.ID}}\t{{.Driver}}`)
         #[arg(long, default_value = "table")]
         format: String,
         /// Filter: name=NAME (substring), id=PREFIX, label=KEY or KEY=VALUE, driver=bridge
@@ -58,6 +58,9 @@ pub enum NetworkCommand {
     },
     /// Show networks in detail (JSON), with what hoist made on the host for them
     Inspect {
+        /// A Go template applied to each network (`{{.IPAM.Config}}`)
+        #[arg(short, long)]
+        format: Option<String>,
         #[arg(required = true)]
         networks: Vec<String>,
     },

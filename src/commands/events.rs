@@ -84,22 +84,22 @@ fn filter_of(a: &EventsArgs) -> anyhow::Result<Filter> {
 
 pub fn run(root: &Path, a: EventsArgs) -> anyhow::Result<i32> {
     let filter = filter_of(&a)?;
-    let json = match a.format.as_str() {
-        "json" | "{{json .}}" => true,
-        "" => false,
-        other => return Err(anyhow!("unknown --format {other:?}: use json")),
+    // "json", or a Go template over the event's JSON (`{{.Action}} {{.Actor.Attributes.name}}`).
+    let template = match a.format.as_str() {
+        "" => None,
+        f => Some(crate::render::template::Template::parse_docker(f)?),
     };
-    let print = |evs: Vec<events::Event>| {
+    let print = |evs: Vec<events::Event>| -> anyhow::Result<()> {
         for ev in evs {
-            if json {
-                println!("{}", serde_json::to_string(&ev).unwrap_or_default());
-            } else {
-                println!("{}", ev.line());
+            match &template {
+                Some(t) => println!("{}", t.render(&serde_json::to_value(&ev)?)?),
+                None => println!("{}", ev.line()),
             }
         }
+        Ok(())
     };
     let (evs, mut offset) = events::read_from(root, 0, &filter);
-    print(evs);
+    print(evs)?;
     if !a.follow {
         return Ok(0);
     }
@@ -107,6 +107,6 @@ pub fn run(root: &Path, a: EventsArgs) -> anyhow::Result<i32> {
         std::thread::sleep(Duration::from_millis(100));
         let (evs, next) = events::read_from(root, offset, &filter);
         offset = next;
-        print(evs);
+        print(evs)?;
     }
 }

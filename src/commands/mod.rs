@@ -5,9 +5,11 @@ pub mod compose;
 pub mod container;
 pub mod dns;
 pub mod events;
+pub mod groups;
 pub mod image;
 pub mod network;
 pub mod registry;
+pub mod system;
 pub mod transfer;
 
 use std::fmt;

@@ -2,6 +2,8 @@
 
 pub mod progress;
 pub mod table;
+pub mod template;
+pub mod usage;
 
 /// The whole context chain of an error on one line: `outer: inner: cause`.
 pub fn error_line(err: &anyhow::Error) -> String {

@@ -8,6 +8,9 @@ use std::process::{Command, Output};
 /// The variable that names `run`'s default network (src/commands/network/flags.rs).
 pub const DEFAULT_NETWORK_ENV: &str = "HOIST_DEFAULT_NETWORK";
 
+/// The variable that gives `run`/`create --pull` its default (src/cli/container.rs).
+pub const PULL_ENV: &str = "HOIST_PULL";
+
 /// Path of the built `hoist` binary. Containers of e2e tests default to the
 /// loopback-only `private` network: the default `bridge` would make a bridge
 /// and nftables rules in the host's namespace. Tests of networks run hoist
@@ -16,7 +19,10 @@ pub fn hoist_bin() -> PathBuf {
     static PRIVATE_DEFAULT: std::sync::Once = std::sync::Once::new();
     // Set once for the test process, so scripts and `script -c` commands that
     // run the binary inherit it too.
-    PRIVATE_DEFAULT.call_once(|| std::env::set_var(DEFAULT_NETWORK_ENV, "private"));
+    PRIVATE_DEFAULT.call_once(|| {
+        std::env::set_var(DEFAULT_NETWORK_ENV, "private");
+        std::env::set_var(PULL_ENV, "never");
+    });
     PathBuf::from(env!("CARGO_BIN_EXE_hoist"))
 }
 
@@ -26,6 +32,9 @@ pub fn hoist(root: &Path) -> Command {
     cmd.arg("--root").arg(root);
     cmd.env_remove("HOIST_ROOT");
     cmd.env(DEFAULT_NETWORK_ENV, "private");
+    // `run` of an image missing from the store would pull it from docker.io (docker's
+    // `--pull missing`): tests never reach beyond this machine, so they say when to pull.
+    cmd.env(PULL_ENV, "never");
     cmd
 }
 

@@ -68,14 +68,16 @@ fn import_directory_with_changes_then_list_tag_inspect_rmi() {
         root.path(),
         &["tag", "tiny:1", "127.0.0.1:5000/team/tiny:v2"],
     );
-    let listed: Value =
-        serde_json::from_str(&hoist_ok(root.path(), &["images", "--format", "json"])).unwrap();
-    let repos: Vec<&str> = listed
-        .as_array()
-        .unwrap()
+    // One JSON object per line, as docker's `images --format json`.
+    let listed: Vec<Value> = hoist_ok(root.path(), &["images", "--format", "json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut repos: Vec<&str> = listed
         .iter()
         .map(|r| r["Repository"].as_str().unwrap())
         .collect();
+    repos.sort();
     assert_eq!(repos, ["127.0.0.1:5000/team/tiny", "tiny"]);
     let table = hoist_ok(root.path(), &["images", "--digests"]);
     assert!(

@@ -7,9 +7,12 @@ mod inspect;
 mod logs;
 mod manage;
 mod pod;
+pub mod prune;
 mod ps;
+pub(crate) mod ps_filter;
+mod pull;
 mod run;
-mod volume;
+pub mod volume;
 
 use crate::cli::container::{ContainerCommand, HealthcheckCommand};
 use crate::cli::GlobalArgs;
@@ -36,51 +39,37 @@ pub fn run_error(e: RuntimeError) -> anyhow::Error {
 pub fn run(cmd: ContainerCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
     let root = root_of(global);
     match cmd {
-        ContainerCommand::Run(a) => run::run(&root, *a),
-        ContainerCommand::Create(a) => run::create(&root, *a),
-        ContainerCommand::Start {
-            attach,
-            interactive,
-            containers,
-        } => run::start(&root, &containers, attach, interactive),
-        ContainerCommand::Restart { time, containers } => run::restart(&root, &containers, time),
+        ContainerCommand::Run(a) => {
+            pull::ensure_image(&root, &a.create.image, &a.create.pull)?;
+            run::run(&root, *a)
+        }
+        ContainerCommand::Create(a) => {
+            pull::ensure_image(&root, &a.image, &a.pull)?;
+            run::create(&root, *a)
+        }
+        ContainerCommand::Start(a) => run::start(&root, &a.containers, a.attach, a.interactive),
+        ContainerCommand::Restart(a) => run::restart(&root, &a.containers, a.time),
         ContainerCommand::Monitor { id, ready_fd } => run::monitor(&root, &id, ready_fd),
         ContainerCommand::Pod { command } => pod::run(&root, command),
         ContainerCommand::PodHolder { id, ready_fd, join } => {
             pod::holder(&root, &id, ready_fd, join.as_deref())
         }
-        ContainerCommand::Stop { time, containers } => manage::stop(&root, &containers, time),
-        ContainerCommand::Kill { signal, containers } => manage::kill(&root, &containers, &signal),
-        ContainerCommand::Rm {
-            force,
-            volumes,
-            containers,
-        } => manage::rm(&root, &containers, force, volumes),
-        ContainerCommand::Wait { containers } => manage::wait(&root, &containers),
-        ContainerCommand::Port { container, port } => manage::port(&root, &container, port),
-        ContainerCommand::Ps {
-            all,
-            quiet,
-            format,
-            pod,
-        } => ps::ps(&root, all, quiet, &format, pod),
-        ContainerCommand::Logs {
-            follow,
-            tail,
-            since,
-            timestamps,
-            container,
-        } => logs::logs(
+        ContainerCommand::Stop(a) => manage::stop(&root, &a.containers, a.time),
+        ContainerCommand::Kill(a) => manage::kill(&root, &a.containers, &a.signal),
+        ContainerCommand::Rm(a) => manage::rm(&root, &a.containers, a.force, a.volumes),
+        ContainerCommand::Wait(a) => manage::wait(&root, &a.containers),
+        ContainerCommand::Port(a) => manage::port(&root, &a.container, a.port),
+        ContainerCommand::Ps(a) => ps::ps(&root, &a),
+        ContainerCommand::Logs(a) => logs::logs(
             &root,
-            &container,
-            follow,
-            &tail,
-            since.as_deref(),
-            timestamps,
+            &a.container,
+            a.follow,
+            &a.tail,
+            a.since.as_deref(),
+            a.timestamps,
         ),
         ContainerCommand::Events(a) => crate::commands::events::run(&root, a),
         ContainerCommand::Exec(a) => exec::exec(&root, *a),
-        ContainerCommand::Volume { command } => volume::run(&root, command),
         ContainerCommand::Healthcheck {
             command: HealthcheckCommand::Run { container },
         } => manage::healthcheck(&root, &container),

@@ -1,10 +1,16 @@
-//! ps: docker's table, or one JSON object per line with --format json.
+//! ps: docker's table, one JSON object per line with --format json, or a Go template
+//! (`--format '{{.Names}}'`, `table {{.ID}}\t{{.Status}}`); docker's --filter keys.
 //! `--pod` adds podman's POD ID and PODNAME columns; the JSON always has
 //! podman's `Pod` and `PodName` (empty outside a pod).
 
+use super::ps_filter::Filters;
+use crate::cli::container::PsArgs;
+use crate::render::template::{self, Format};
+use hoist_runtime::container::config::MountRequest;
 use hoist_runtime::container::{self, ContainerRecord, State, Status};
 use hoist_runtime::time::{ago, human_duration};
-use serde_json::json;
+use serde_json::{json, Value};
+use std::io::Write;
 use std::path::Path;
 
 /// docker's STATUS column: "Up 3 seconds (healthy)", "Exited (0) 2 minutes ago".
@@ -50,9 +56,9 @@ pub fn ports_text(st: &State) -> String {
         .join(", ")
 }
 
-fn command_text(rec: &ContainerRecord) -> String {
+fn command_text(rec: &ContainerRecord, no_trunc: bool) -> String {
     let c = rec.args().join(" ");
-    if c.chars().count() > 20 {
+    if !no_trunc && c.chars().count() > 20 {
         format!("\"{}…\"", c.chars().take(19).collect::<String>())
     } else {
         format!("\"{c}\"")
@@ -72,52 +78,141 @@ fn pod_of(root: &Path, rec: &ContainerRecord) -> (String, String) {
     }
 }
 
-pub fn ps(root: &Path, all: bool, quiet: bool, format: &str, pods: bool) -> anyhow::Result<i32> {
-    let rows: Vec<(ContainerRecord, State)> = container::list(root)
-        .into_iter()
-        .filter(|(_, s)| all || matches!(s.status, Status::Running | Status::Restarting))
+/// docker's `CreatedAt` text: `2024-05-01 10:00:00 +0000 UTC` from RFC 3339.
+fn created_at(rfc3339: &str) -> String {
+    match humantime::parse_rfc3339_weak(rfc3339) {
+        Ok(t) => {
+            let s = humantime::format_rfc3339_seconds(t).to_string();
+            format!("{} +0000 UTC", s.trim_end_matches('Z').replace('T', " "))
+        }
+        Err(_) => rfc3339.to_string(),
+    }
+}
+
+/// One container as docker's `ps --format` sees it (plus podman's Pod/PodName and hoist's
+/// Health/ExitCode).
+fn row_json(root: &Path, r: &ContainerRecord, s: &State, no_trunc: bool) -> Value {
+    let (pod, pod_name) = pod_of(root, r);
+    let labels = super::ps_filter::labels_of(r);
+    let mounts: Vec<String> = r
+        .mounts
+        .iter()
+        .filter_map(|m| match m {
+            MountRequest::Volume { name, .. } => Some(name.clone()),
+            MountRequest::Bind { source, .. } => Some(source.display().to_string()),
+            MountRequest::Tmpfs { .. } => None,
+        })
         .collect();
-    if quiet {
+    let volumes = r
+        .mounts
+        .iter()
+        .filter(|m| matches!(m, MountRequest::Volume { .. }))
+        .count();
+    let networks = match r.network {
+        hoist_runtime::spec::NetworkMode::Bridge if !r.networks.is_empty() => r
+            .networks
+            .iter()
+            .map(|n| n.network.clone())
+            .collect::<Vec<_>>()
+            .join(","),
+        _ => crate::commands::network::settings::mode_name(r),
+    };
+    json!({
+        "ID": if no_trunc { r.id.as_str() } else { r.short_id() },
+        "Image": r.image,
+        "Command": command_text(r, no_trunc),
+        "CreatedAt": created_at(&r.created),
+        "RunningFor": format!("{} ago", human_duration(ago(&r.created))),
+        "Status": status_text(s),
+        "State": s.status.as_str(),
+        "Health": s.health.as_ref().map(|h| h.status.clone()).unwrap_or_default(),
+        "ExitCode": s.exit_code,
+        "Ports": ports_text(s),
+        "Names": r.name,
+        "Labels": labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+        "Mounts": mounts.join(","),
+        "LocalVolumes": volumes.to_string(),
+        "Networks": networks,
+        "Size": "0B",
+        "Pod": pod,
+        "PodName": pod_name,
+    })
+}
+
+/// docker's column titles for `ps --format 'table ...'`.
+fn headers_json() -> Value {
+    json!({
+        "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+        "RunningFor": "CREATED", "Status": "STATUS", "State": "STATE", "Health": "HEALTH",
+        "ExitCode": "EXIT CODE", "Ports": "PORTS", "Names": "NAMES", "Labels": "LABELS",
+        "Mounts": "MOUNTS", "LocalVolumes": "LOCAL VOLUMES", "Networks": "NETWORKS",
+        "Size": "SIZE", "Pod": "POD ID", "PodName": "PODNAME",
+    })
+}
+
+/// The containers `ps` shows: running ones (or all with -a, -n, -l or a state filter),
+/// newest first, filtered.
+fn select(root: &Path, a: &PsArgs) -> anyhow::Result<Vec<(ContainerRecord, State)>> {
+    let mut filters = Filters::parse(&a.filter)?;
+    filters.resolve_ancestors(root);
+    let everything = container::list(root);
+    let any_state = a.all || a.last.is_some() || a.latest || filters.names_a_state();
+    let mut rows: Vec<(ContainerRecord, State)> = everything
+        .iter()
+        .filter(|(_, s)| any_state || matches!(s.status, Status::Running | Status::Restarting))
+        .filter(|(r, s)| filters.is_empty() || filters.matches(r, s, &everything))
+        .cloned()
+        .collect();
+    let keep = if a.latest { Some(1) } else { a.last };
+    if let Some(n) = keep {
+        rows.truncate(n);
+    }
+    Ok(rows)
+}
+
+pub fn ps(root: &Path, a: &PsArgs) -> anyhow::Result<i32> {
+    let format = Format::parse(&a.format)?;
+    let rows = select(root, a)?;
+    let mut out = std::io::stdout().lock();
+    if a.quiet {
         for (r, _) in &rows {
-            println!("{}", r.short_id());
+            writeln!(out, "{}", if a.no_trunc { &r.id } else { r.short_id() })?;
         }
         return Ok(0);
     }
     match format {
-        "json" => {
+        Format::Json => {
             for (r, s) in &rows {
-                let (pod, pod_name) = pod_of(root, r);
-                let v = json!({
-                    "ID": r.short_id(),
-                    "Image": r.image,
-                    "Command": r.args().join(" "),
-                    "CreatedAt": r.created,
-                    "Status": status_text(s),
-                    "State": s.status.as_str(),
-                    "Health": s.health.as_ref().map(|h| h.status.clone()).unwrap_or_default(),
-                    "ExitCode": s.exit_code,
-                    "Ports": ports_text(s),
-                    "Names": r.name,
-                    "Pod": pod,
-                    "PodName": pod_name,
-                });
-                println!("{v}");
+                writeln!(out, "{}", row_json(root, r, s, a.no_trunc))?;
             }
         }
-        "table" => {
+        Format::Template(t) => {
+            let values: Vec<Value> = rows
+                .iter()
+                .map(|(r, s)| row_json(root, r, s, a.no_trunc))
+                .collect();
+            for line in template::rows(&t, &headers_json(), &values)? {
+                writeln!(out, "{line}")?;
+            }
+        }
+        Format::Table => {
             let table: Vec<Vec<String>> = rows
                 .iter()
                 .map(|(r, s)| {
                     let mut row = vec![
-                        r.short_id().to_string(),
+                        if a.no_trunc {
+                            r.id.clone()
+                        } else {
+                            r.short_id().to_string()
+                        },
                         r.image.clone(),
-                        command_text(r),
+                        command_text(r, a.no_trunc),
                         format!("{} ago", human_duration(ago(&r.created))),
                         status_text(s),
                         ports_text(s),
                         r.name.clone(),
                     ];
-                    if pods {
+                    if a.pod {
                         let (pod, pod_name) = pod_of(root, r);
                         row.extend([pod.chars().take(12).collect(), pod_name]);
                     }
@@ -133,14 +228,13 @@ pub fn ps(root: &Path, all: bool, quiet: bool, format: &str, pods: bool) -> anyh
                 "PORTS",
                 "NAMES",
             ];
-            if pods {
+            if a.pod {
                 headers.extend(["POD ID", "PODNAME"]);
             }
             for line in crate::render::table::lines(&headers, &table) {
-                println!("{line}");
+                writeln!(out, "{line}")?;
             }
         }
-        other => anyhow::bail!("unknown --format {other:?} (use table or json)"),
     }
     Ok(0)
 }

@@ -9,26 +9,41 @@ mod inspect;
 mod list;
 mod prune;
 
-use crate::cli::{image::ImageCommand, image::SystemCommand, GlobalArgs};
+use crate::cli::{image::ImageCommand, GlobalArgs};
 use anyhow::Context;
 use hoist_store::Store;
+
+pub use list::human_size;
+pub use prune::run as prune_store;
 
 pub fn run(cmd: ImageCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
     let store = open_store(global)?;
     match cmd {
         ImageCommand::Import(args) => import::run(&store, args),
         ImageCommand::Images(args) => list::run(&store, args),
-        ImageCommand::Tag { source, target } => tag(&store, &source, &target),
-        ImageCommand::Rmi { names } => rmi(&store, &names),
-        ImageCommand::Inspect { names } => inspect::run(&store, &names, global),
-        ImageCommand::Save { output, names } => archive_save::run(&store, &output, &names),
-        ImageCommand::Load { input } => archive_load::run(&store, &input),
-        ImageCommand::System {
-            command: SystemCommand::Prune { .. },
-        } => prune::run(&store, global),
-        ImageCommand::System {
-            command: SystemCommand::Check { repair },
-        } => check::run(&store, repair),
+        ImageCommand::Tag(a) => tag(&store, &a.source, &a.target),
+        ImageCommand::Rmi(a) => rmi(&store, &a.names),
+        ImageCommand::Inspect(a) => inspect::run(&store, &a, global),
+        ImageCommand::Save(a) => archive_save::run(&store, &a.output, &a.names),
+        ImageCommand::Load(a) => archive_load::run(&store, &a.input),
+    }
+}
+
+/// `hoist system check [--repair]`.
+pub fn check(global: &GlobalArgs, repair: bool) -> anyhow::Result<i32> {
+    check::run(&open_store(global)?, repair)
+}
+
+/// An image by name, ID or digest. docker's image ID is `sha256:` + the config digest's
+/// hex, which the store knows by its hex (a manifest digest is what `sha256:...` means to
+/// it): that form is tried as hex when it is not a manifest.
+pub fn resolve_image(store: &Store, name: &str) -> hoist_store::Result<hoist_store::NamedImage> {
+    match store.resolve(name) {
+        Err(e) => match name.strip_prefix("sha256:") {
+            Some(hex) => store.resolve(hex).map_err(|_| e),
+            None => Err(e),
+        },
+        ok => ok,
     }
 }
 

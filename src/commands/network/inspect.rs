@@ -5,7 +5,7 @@ use hoist_network::{host, lease, record};
 use serde_json::{json, Value};
 use std::path::Path;
 
-pub fn run(root: &Path, names: &[String]) -> anyhow::Result<i32> {
+pub fn run(root: &Path, names: &[String], format: Option<&str>) -> anyhow::Result<i32> {
     let mut out = Vec::new();
     let mut failed = false;
     for name in names {
@@ -17,7 +17,13 @@ pub fn run(root: &Path, names: &[String]) -> anyhow::Result<i32> {
             }
         }
     }
-    println!("{}", serde_json::to_string_pretty(&Value::Array(out))?);
+    match format {
+        Some(f) => crate::render::template::print_each(
+            &crate::render::template::Template::parse_docker(f)?,
+            &out,
+        )?,
+        None => println!("{}", serde_json::to_string_pretty(&Value::Array(out))?),
+    }
     Ok(if failed { 1 } else { 0 })
 }
 

@@ -59,7 +59,9 @@ pub fn run(cmd: NetworkTop, global: &GlobalArgs) -> anyhow::Result<i32> {
             format,
             filter,
         } => ls(&root, quiet, no_trunc, &format, &filter),
-        NetworkCommand::Inspect { networks } => inspect::run(&root, &networks),
+        NetworkCommand::Inspect { format, networks } => {
+            inspect::run(&root, &networks, format.as_deref())
+        }
         NetworkCommand::Rm { force, networks } => rm(&root, force, &networks),
         NetworkCommand::Prune { force: _ } => prune(&root),
         NetworkCommand::Connect {
@@ -129,15 +131,28 @@ fn ls(
         }
         return Ok(0);
     }
-    if format == "json" {
-        for n in &nets {
-            println!(
-                "{}",
-                serde_json::json!({"ID": id(&n.id), "Name": n.name, "Driver": n.driver, "Scope": "local",
-                    "Subnet": n.subnet.to_string(), "Internal": n.internal, "Labels": n.labels})
-            );
+    let as_json = |n: &record::Network| {
+        serde_json::json!({"ID": id(&n.id), "Name": n.name, "Driver": n.driver, "Scope": "local",
+            "Subnet": n.subnet.to_string(), "Internal": n.internal, "Labels": n.labels,
+            "IPv6": n.ipv6_subnet.is_some(), "CreatedAt": n.created})
+    };
+    match crate::render::template::Format::parse(format)? {
+        crate::render::template::Format::Table => {}
+        crate::render::template::Format::Json => {
+            nets.iter().for_each(|n| println!("{}", as_json(n)));
+            return Ok(0);
         }
-        return Ok(0);
+        // docker's `network ls --format` templates ({{.Name}}, `table {{.ID}}\t{{.Driver}}`).
+        crate::render::template::Format::Template(t) => {
+            let headers = serde_json::json!({"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER",
+                "Scope": "SCOPE", "Subnet": "SUBNET", "Internal": "INTERNAL", "Labels": "LABELS",
+                "IPv6": "IPV6", "CreatedAt": "CREATED AT"});
+            let values: Vec<_> = nets.iter().map(as_json).collect();
+            for line in crate::render::template::rows(&t, &headers, &values)? {
+                println!("{line}");
+            }
+            return Ok(0);
+        }
     }
     let rows: Vec<Vec<String>> = nets
         .iter()

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# CLI listing benchmark: `ps -a`, `images` and `inspect` of hoist vs podman on the same
+# store counts (2,000 containers, 500 images by default), and what `--format` and
+# `--filter` cost over the plain command.
+#
+#   bench/cli.sh                              # 2,000 containers, 500 images, 10 runs each
+#   CONTAINERS=200 IMAGES=50 bench/cli.sh     # smaller stores
+#   HOIST=target/release/hoist RUNS=20 bench/cli.sh
+#
+# Containers are created, never started (`create` is all a listing needs, and cheap);
+# images are names (`tag`) of one busybox image, as `images` lists one row per name.
+# Targets (issue 17): `ps -a` <= 30 ms, each >= 10x podman; --format/--filter <= 1.2x plain.
+# (hyperfine -N splits commands as a shell would, quotes included, but runs no shell.)
+# podman keeps its own storage under BENCH_DIR; nothing of the host's stores is touched.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONTAINERS=${CONTAINERS:-2000}
+IMAGES=${IMAGES:-500}
+RUNS=${RUNS:-10}
+WORK=${BENCH_DIR:-/tmp/hoist-bench-cli}
+for tool in hyperfine podman python3 tar; do
+  command -v "$tool" >/dev/null || { echo "bench/cli.sh: $tool is not installed (testdata/install-peers.sh installs it)" >&2; exit 1; }
+done
+[ -x /bin/busybox ] || { echo "bench/cli.sh: /bin/busybox is missing (apt-get install busybox-static)" >&2; exit 1; }
+if [ -z "${HOIST:-}" ]; then
+  echo "building hoist (release) ..."
+  cargo build --release -q --bin hoist
+  HOIST=$PWD/target/release/hoist
+fi
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+ROOT=$WORK/hoist-root
+PODMAN="podman --root $WORK/podman-root --runroot $WORK/podman-runroot --storage-driver overlay --cgroup-manager cgroupfs --events-backend none"
+cleanup() {
+  $PODMAN rm -af >/dev/null 2>&1 || true
+  $PODMAN system reset -f >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+export HOIST_DEFAULT_NETWORK=none
+
+echo "== store: $CONTAINERS containers, $IMAGES image names (hoist and podman)"
+mkdir -p "$WORK/rootfs/bin"
+cp /bin/busybox "$WORK/rootfs/bin/busybox"
+tar -C "$WORK/rootfs" -cf "$WORK/rootfs.tar" .
+"$HOIST" --root "$ROOT" import "$WORK/rootfs.tar" -t bench/box:0 >/dev/null
+$PODMAN import -q "$WORK/rootfs.tar" bench/box:0 >/dev/null
+for i in $(seq 1 $((IMAGES - 1))); do
+  "$HOIST" --root "$ROOT" tag bench/box:0 "bench/box:$i"
+  $PODMAN tag bench/box:0 "bench/box:$i"
+done
+start=$(date +%s)
+for i in $(seq 1 "$CONTAINERS"); do
+  "$HOIST" --root "$ROOT" create --name "c$i" --network none --label "n=$((i % 10))" bench/box:0 /bin/busybox true >/dev/null
+done
+echo "hoist: $CONTAINERS creates in $(( $(date +%s) - start )) s"
+start=$(date +%s)
+for i in $(seq 1 "$CONTAINERS"); do
+  $PODMAN create --name "c$i" --network none --label "n=$((i % 10))" bench/box:0 /bin/busybox true >/dev/null
+done
+echo "podman: $CONTAINERS creates in $(( $(date +%s) - start )) s"
+
+H="$HOIST --root $ROOT"
+results=$WORK/results.json
+hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$results" \
+  -n "hoist ps -a" "$H ps -a" \
+  -n "podman ps -a" "$PODMAN ps -a" \
+  -n "hoist images" "$H images" \
+  -n "podman images" "$PODMAN images" \
+  -n "hoist inspect" "$H inspect c1000" \
+  -n "podman inspect" "$PODMAN inspect c1000" \
+  -n "hoist ps -a --format" "$H ps -a --format '{{.Names}} {{.Status}} {{json .Labels}}'" \
+  -n "hoist ps -a --format table" "$H ps -a --format 'table {{.ID}}\t{{.Names}}\t{{.Status}}'" \
+  -n "hoist ps -a --filter" "$H ps -a --filter label=n=3 --filter status=created" \
+  -n "hoist images --format" "$H images --format {{.Repository}}:{{.Tag}}" \
+  -n "hoist images --filter" "$H images --filter reference=bench/*" \
+  -n "hoist inspect --format" "$H inspect --format {{.State.Status}} c1000" \
+  >/dev/null
+
+python3 - "$results" <<'PY'
+import json, sys
+r = {x["command"]: x["mean"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
+print(f"{'command':34} {'mean ms':>9}")
+for k, v in r.items():
+    print(f"{k:34} {v:9.2f}")
+print()
+for verb in ["ps -a", "images", "inspect"]:
+    h, p = r[f"hoist {verb}"], r[f"podman {verb}"]
+    print(f"{verb:10} hoist {h:7.2f} ms  podman {p:8.2f} ms  podman/hoist {p / h:6.1f}x")
+for extra, base in [("ps -a --format", "ps -a"), ("ps -a --format table", "ps -a"),
+                    ("ps -a --filter", "ps -a"), ("images --format", "images"),
+                    ("images --filter", "images"), ("inspect --format", "inspect")]:
+    print(f"{extra:22} / {base:8} {r['hoist ' + extra] / r['hoist ' + base]:5.2f}x")
+PY

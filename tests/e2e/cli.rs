@@ -1,0 +1,18 @@
+//! End-to-end tests of docker's command line: the management groups beside the shortcuts,
+//! usage errors as docker prints them, `--format` templates and `--filter`s, `run --pull`
+//! from a local registry, and a cross-check of shapes against a real dockerd.
+
+#[path = "cli/docker.rs"]
+mod docker;
+#[path = "cli/formats.rs"]
+mod formats;
+#[path = "cli/groups.rs"]
+mod groups;
+#[path = "cli/pull.rs"]
+mod pull;
+
+use std::process::Output;
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
