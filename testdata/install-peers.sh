@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(busybox-static skopeo umoci docker-registry crun runc podman buildah
       pigz hyperfine wrk hey python3-venv apache2-utils iproute2 nftables netavark aardvark-dns procps curl
-      xz-utils bzip2 pkg-config liblzma-dev libbz2-dev
+      xz-utils bzip2 pkg-config liblzma-dev libbz2-dev libseccomp-dev
       docker.io iptables iperf3 bind9-dnsutils dnsmasq-base libcap2-bin util-linux docker-compose)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -15,6 +15,7 @@ mod pods;
 mod probes;
 mod registry;
 mod registry_s3;
+mod security;
 mod store;
 mod tidy;
 mod transfer;

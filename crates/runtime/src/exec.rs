@@ -100,7 +100,9 @@ pub fn exec_in(
         }
     }
     process.set_terminal(Some(opts.tty));
-    let plan = process_plan(&process, stdio)?;
+    let mut plan = process_plan(&process, stdio)?;
+    // The container's own filter (from the store's cache: exec compiles nothing).
+    plan.seccomp = crate::security::seccomp_program(&spec, Some(root))?;
     let cgroup_files = Cgroup::existing(&rec.id).open_join_files()?;
     let join = JoinPlan::new(st.pid, cgroup_files, plan)?;
     spawn_in(&join)

@@ -35,6 +35,7 @@ pub mod probe;
 mod relay;
 pub mod restart;
 pub mod rundir;
+pub mod security;
 pub mod snapshot;
 pub mod time;
 mod udp_ports;

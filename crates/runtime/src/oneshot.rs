@@ -207,6 +207,8 @@ fn run_in(
     // by the build) is then free to be handed out again. This thread waits
     // for the child, so the signal comes only when the build dies.
     plan.process.parent_death_signal = libc::SIGKILL;
+    // Compiled once per build process (or read from the store's cache).
+    plan.process.seccomp = crate::security::seccomp_program(&spec, shot.root.as_deref())?;
     // The namespace is made while the cgroup is.
     let pending = bridge_root.map(|root| net::begin_bridge(root, id));
     let limits = Limits::from_spec(spec.linux().as_ref().and_then(|l| l.resources().as_ref()));

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
-use crate::core::caps::DOCKER_DEFAULT;
 use crate::error::{Result, RuntimeError};
+use crate::security::SecurityOptions;
 
 /// docker's network modes. `Bridge`: own namespace attached to networks
 /// (the default `bridge` one or user networks, listed in the container's
@@ -78,6 +78,8 @@ pub struct SpecInput {
     pub pids_limit: Option<i64>,
     pub terminal: bool,
     pub cgroups_path: String,
+    /// Capabilities, seccomp, no_new_privs, `--privileged`.
+    pub security: SecurityOptions,
 }
 
 /// docker's masked paths (moby oci/defaults.go).
@@ -109,10 +111,18 @@ const CPU_PERIOD: u64 = 100_000;
 
 /// Builds the spec.
 pub fn build_spec(input: &SpecInput) -> Result<Spec> {
-    let caps: Vec<&str> = DOCKER_DEFAULT.to_vec();
+    let sec = &input.security;
+    let caps = sec.capabilities();
     // A non-root user starts with no effective or permitted capabilities
     // (like docker since 20.10); the bounding set is the same.
-    let user_caps: Vec<&str> = if input.uid == 0 { caps.clone() } else { vec![] };
+    let user_caps: Vec<String> = if input.uid == 0 { caps.clone() } else { vec![] };
+    // --privileged: /sys and the cgroup fs writable, nothing masked (docker).
+    let ro = |o: &[&str]| -> Vec<String> {
+        o.iter()
+            .filter(|o| !(sec.privileged && **o == "ro"))
+            .map(|o| o.to_string())
+            .collect()
+    };
     let mut namespaces = vec![
         json!({"type": "pid"}),
         json!({"type": "ipc"}),
@@ -131,9 +141,9 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec> {
         json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
                "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
         json!({"destination": "/sys", "type": "sysfs", "source": "sysfs",
-               "options": ["nosuid", "noexec", "nodev", "ro"]}),
+               "options": ro(&["nosuid", "noexec", "nodev", "ro"])}),
         json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-               "options": ["ro", "nosuid", "noexec", "nodev"]}),
+               "options": ro(&["ro", "nosuid", "noexec", "nodev"])}),
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
                "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
@@ -160,7 +170,7 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec> {
         });
     }
     let mut resources = json!({
-        "devices": device_rules(),
+        "devices": if sec.privileged { json!([{"allow": true, "access": "rwm"}]) } else { device_rules() },
     });
     if let Some(m) = input.memory {
         resources["memory"] = json!({"limit": m});
@@ -172,7 +182,12 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec> {
     if let Some(p) = input.pids_limit {
         resources["pids"] = json!({"limit": p});
     }
-    let spec = json!({
+    let (masked, readonly): (&[&str], &[&str]) = if sec.privileged {
+        (&[], &[])
+    } else {
+        (&MASKED_PATHS, &READONLY_PATHS)
+    };
+    let mut spec = json!({
         "ociVersion": "1.0.2",
         "process": {
             "terminal": input.terminal,
@@ -187,7 +202,7 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec> {
                 "inheritable": [],
                 "ambient": [],
             },
-            "noNewPrivileges": true,
+            "noNewPrivileges": sec.no_new_privileges,
         },
         "root": {"path": input.rootfs, "readonly": input.readonly_rootfs},
         "hostname": input.hostname,
@@ -196,10 +211,16 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec> {
             "resources": resources,
             "cgroupsPath": input.cgroups_path,
             "namespaces": namespaces,
-            "maskedPaths": MASKED_PATHS,
-            "readonlyPaths": READONLY_PATHS,
+            "maskedPaths": masked,
+            "readonlyPaths": readonly,
         },
     });
+    if sec.privileged {
+        spec["linux"]["devices"] = json!(crate::security::devices::host_devices());
+    }
+    if let Some(seccomp) = sec.seccomp_section(&caps)? {
+        spec["linux"]["seccomp"] = seccomp;
+    }
     spec_from_json(spec)
 }
 

@@ -77,6 +77,10 @@ fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
         },
         pod: a.pod.clone(),
         cmd: a.command.clone(),
+        cap_add: a.cap_add.clone(),
+        cap_drop: a.cap_drop.clone(),
+        privileged: a.privileged,
+        security_opt: a.security_opt.clone(),
     })
 }
 

@@ -49,6 +49,14 @@ pub struct RunOptions {
     pub network_container: Option<String>,
     /// The command after the image name.
     pub cmd: Vec<String>,
+    /// `--cap-add`, `--cap-drop` (names with or without `CAP_`, or `ALL`).
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    /// `--privileged`: every capability, no seccomp, the host's devices,
+    /// /sys and the cgroup fs writable, nothing masked.
+    pub privileged: bool,
+    /// `--security-opt`: seccomp=unconfined|PROFILE.json, no-new-privileges.
+    pub security_opt: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]

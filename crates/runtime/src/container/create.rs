@@ -82,6 +82,12 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         _ => None,
     };
     crate::netcheck::dns_flags(opts)?;
+    let security = crate::security::SecurityOptions::from_flags(
+        &opts.cap_add,
+        &opts.cap_drop,
+        opts.privileged,
+        &opts.security_opt,
+    )?;
     let (entrypoint, cmd) = merge_command(&defaults, opts);
     if entrypoint.is_empty() && cmd.is_empty() {
         return Err(RuntimeError::Invalid(
@@ -160,6 +166,7 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         dns: opts.dns.clone(),
         dns_search: opts.dns_search.clone(),
         network_container,
+        security,
     };
     let dir = container_dir(root, &id);
     let result = write_container(root, &dir, &rec, &resolved);
@@ -285,6 +292,7 @@ pub fn spec_input(
         pids_limit: rec.pids_limit,
         terminal: rec.tty,
         cgroups_path: format!("/hoist/{}", rec.id),
+        security: rec.security.clone(),
     })
 }
 

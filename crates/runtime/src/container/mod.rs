@@ -73,6 +73,10 @@ pub struct ContainerRecord {
     /// namespace this one joins (netjoin.rs).
     #[serde(default)]
     pub network_container: Option<String>,
+    /// Capabilities, seccomp profile, no_new_privs, privileged
+    /// (security/); older records have docker's defaults.
+    #[serde(default)]
+    pub security: crate::security::SecurityOptions,
 }
 
 impl ContainerRecord {

@@ -127,7 +127,7 @@ fn mount_steps(m: &Mount, steps: &mut Vec<RootStep>) -> Result<()> {
     let options = m.options().clone().unwrap_or_default();
     let (flags, data) = parse_mount_options(&options);
     if typ == "cgroup" || typ == "cgroup2" {
-        return cgroup_steps(&dest, steps);
+        return cgroup_steps(&dest, flags & libc::MS_RDONLY != 0, steps);
     }
     let target = in_root(&dest)?;
     if target.is_root() {
@@ -174,11 +174,12 @@ fn mount_steps(m: &Mount, steps: &mut Vec<RootStep>) -> Result<()> {
     Ok(())
 }
 
-/// The cgroup filesystem, read-only: on v1 a tmpfs holding one read-only
-/// mount per hierarchy (each showing only the container's own cgroup, thanks
-/// to the cgroup namespace), on v2 the unified tree.
-fn cgroup_steps(dest: &str, steps: &mut Vec<RootStep>) -> Result<()> {
-    let ro = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+/// The cgroup filesystem, read-only unless `--privileged`: on v1 a tmpfs
+/// holding one mount per hierarchy (each showing only the container's own
+/// cgroup, thanks to the cgroup namespace), on v2 the unified tree.
+fn cgroup_steps(dest: &str, readonly: bool, steps: &mut Vec<RootStep>) -> Result<()> {
+    let rdonly = if readonly { libc::MS_RDONLY } else { 0 };
+    let ro = rdonly | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     match hierarchy() {
         Hierarchy::V2(_) => steps.push(RootStep::Mount(MountStep {
             target: in_root(dest)?,
@@ -215,10 +216,12 @@ fn cgroup_steps(dest: &str, steps: &mut Vec<RootStep>) -> Result<()> {
                     remount_flags: None,
                 }));
             }
-            steps.push(RootStep::RemountReadonly {
-                path: in_root(dest)?,
-                flags: libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            });
+            if readonly {
+                steps.push(RootStep::RemountReadonly {
+                    path: in_root(dest)?,
+                    flags: libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                });
+            }
         }
     }
     Ok(())
@@ -235,31 +238,38 @@ fn dev_steps(spec: &Spec, steps: &mut Vec<RootStep>) -> Result<()> {
         ("/dev/urandom", mk(1, 9)),
         ("/dev/tty", mk(5, 0)),
     ];
-    let extra: Vec<(String, libc::dev_t)> = spec
+    // The spec's devices (a privileged container's are the host's): the
+    // node type and permission bits go to mknod as given.
+    let extra: Vec<(String, u32, libc::dev_t)> = spec
         .linux()
         .as_ref()
         .and_then(|l| l.devices().clone())
         .unwrap_or_default()
         .iter()
-        .filter(|d| d.typ().as_str() == "c")
-        .map(|d| {
-            (
+        .filter_map(|d| {
+            let kind = match d.typ().as_str() {
+                "c" | "u" => libc::S_IFCHR,
+                "b" => libc::S_IFBLK,
+                _ => return None,
+            };
+            Some((
                 d.path().to_string_lossy().into_owned(),
+                kind | d.file_mode().unwrap_or(0o666) & 0o7777,
                 mk(d.major() as u32, d.minor() as u32),
-            )
+            ))
         })
         .collect();
     for (path, dev) in devices.drain(..) {
-        steps.push(RootStep::CharDev {
+        steps.push(RootStep::Device {
             path: in_root(path)?,
-            mode: 0o666,
+            mode: libc::S_IFCHR | 0o666,
             dev,
         });
     }
-    for (path, dev) in extra {
-        steps.push(RootStep::CharDev {
+    for (path, mode, dev) in extra {
+        steps.push(RootStep::Device {
             path: in_root(&path)?,
-            mode: 0o666,
+            mode,
             dev,
         });
     }
@@ -333,6 +343,7 @@ pub fn process_plan(p: &Process, stdio: [RawFd; 3]) -> Result<ProcessPlan> {
         caps: CapMasks::from_spec(p.capabilities().as_ref()),
         last_cap: last_cap(),
         no_new_privs: p.no_new_privileges().unwrap_or(false),
+        seccomp: None,
         rlimits,
         stdio,
         tty: p.terminal().unwrap_or(false),

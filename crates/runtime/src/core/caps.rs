@@ -78,6 +78,15 @@ fn cap_name(cap: &Capability) -> String {
         .unwrap_or_default()
 }
 
+/// Every capability this kernel knows (numbers 0..=`last`), by name.
+pub fn all_names(last: u32) -> Vec<String> {
+    NAMES
+        .iter()
+        .take(last as usize + 1)
+        .map(|n| n.to_string())
+        .collect()
+}
+
 /// Bit mask of a named set; unknown names are ignored (newer than this table).
 pub fn mask(set: &Option<Capabilities>) -> u64 {
     set.iter()

@@ -41,12 +41,13 @@ pub enum Step {
     Fork,
     Console,
     ParentDeath,
+    Seccomp,
 }
 
 impl Step {
     pub fn from_u32(n: u32) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 27] = [
+        const ALL: [Step; 28] = [
             CgroupNs,
             Propagation,
             Rootfs,
@@ -74,6 +75,7 @@ impl Step {
             Fork,
             Console,
             ParentDeath,
+            Seccomp,
         ];
         ALL.iter().copied().find(|s| *s as u32 == n)
     }
@@ -306,12 +308,12 @@ unsafe fn root_step(root: c_int, step: &RootStep) -> Result<(), i32> {
             libc::close(fd);
             Ok(())
         }
-        RootStep::CharDev { path, mode, dev } => {
+        RootStep::Device { path, mode, dev } => {
             let Some(name) = path.names.last() else {
                 return Err(libc::EINVAL);
             };
             let parent = open_parent_in_root(root, path)?;
-            let r = libc::mknodat(parent, name.as_ptr(), libc::S_IFCHR | mode, *dev);
+            let r = libc::mknodat(parent, name.as_ptr(), *mode, *dev);
             let e = sys::errno();
             libc::close(parent);
             if r < 0 && e != libc::EEXIST {
@@ -477,6 +479,13 @@ pub fn exec_process(p: &ProcessPlan, err_fd: c_int) -> Fail {
         if let Err(e) = sys::prctl(libc::PR_SET_KEEPCAPS, 1, 0) {
             return (Step::KeepCaps, 0, e);
         }
+        if !p.no_new_privs {
+            if let Some(prog) = &p.seccomp {
+                if let Err(e) = load_seccomp(&prog.filter) {
+                    return (Step::Seccomp, 0, e);
+                }
+            }
+        }
         if let Err((i, e)) = sys::set_ids(p.uid, p.gid, &p.groups) {
             return (Step::SetIds, i, e);
         }
@@ -501,6 +510,11 @@ pub fn exec_process(p: &ProcessPlan, err_fd: c_int) -> Fail {
             if let Err(e) = sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0) {
                 return (Step::NoNewPrivs, 0, e);
             }
+            if let Some(prog) = &p.seccomp {
+                if let Err(e) = load_seccomp(&prog.filter) {
+                    return (Step::Seccomp, 0, e);
+                }
+            }
         }
         if p.parent_death_signal != 0 {
             if let Err(f) = arm_parent_death(p.parent_death_signal, err_fd) {
@@ -524,6 +538,23 @@ pub fn exec_process(p: &ProcessPlan, err_fd: c_int) -> Fail {
         }
         (Step::Exec, 0, first_error)
     }
+}
+
+/// Loads a compiled seccomp filter (prepared in the parent; no allocation).
+/// The calls after it (credentials, capset, prctl, chdir, signals,
+/// close_range, execve) must be allowed by the profile, as with runc.
+unsafe fn load_seccomp(filter: &[libc::sock_filter]) -> Result<(), i32> {
+    let prog = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr() as *mut libc::sock_filter,
+    };
+    sys::check(libc::syscall(
+        libc::SYS_seccomp,
+        libc::SECCOMP_SET_MODE_FILTER,
+        0,
+        &prog as *const libc::sock_fprog,
+    ))
+    .map(|_| ())
 }
 
 /// PR_SET_PDEATHSIG, after the credentials are final: the kernel clears it

@@ -78,8 +78,8 @@ pub enum RootStep {
     Mount(MountStep),
     /// mkdir -p (the working directory, mount points of nothing).
     Mkdir(InRootPath),
-    /// A character device node (major, minor, mode).
-    CharDev {
+    /// A device node: `mode` has the type (S_IFCHR, S_IFBLK) and permissions.
+    Device {
         path: InRootPath,
         mode: u32,
         dev: libc::dev_t,
@@ -100,7 +100,7 @@ impl RootStep {
         match self {
             RootStep::Mount(m) => format!("mounting {}", m.target.display),
             RootStep::Mkdir(p) => format!("creating directory {}", p.display),
-            RootStep::CharDev { path, .. } => format!("creating device {}", path.display),
+            RootStep::Device { path, .. } => format!("creating device {}", path.display),
             RootStep::Symlink { link, .. } => format!("creating symlink {}", link.display),
             RootStep::RemountReadonly { path, .. } => {
                 format!("remounting {} read-only", path.display)
@@ -149,6 +149,11 @@ pub struct ProcessPlan {
     pub caps: CapMasks,
     pub last_cap: u32,
     pub no_new_privs: bool,
+    /// The compiled seccomp filter to load (security/cache.rs); None:
+    /// unconfined. Loaded just before the credentials change without
+    /// no_new_privs (the kernel then wants CAP_SYS_ADMIN, which root still
+    /// has there), right after setting it with.
+    pub seccomp: Option<std::sync::Arc<crate::security::cache::Program>>,
     pub rlimits: Vec<(c_int, libc::rlimit)>,
     /// Descriptors that become 0, 1 and 2.
     pub stdio: [RawFd; 3],

@@ -270,6 +270,7 @@ fn start(
     // running unlogged and unsupervised, without its published ports.
     // This thread spawns the child and lives until it has been reaped.
     plan.process.parent_death_signal = libc::SIGKILL;
+    plan.process.seccomp = crate::security::seccomp_program(&spec, Some(root))?;
     plan.console_size = io.console_size(attach.as_ref());
     plan.console_socket = io.take_console_socket();
     crate::pod::confirm(&rec, &pod_holder)?;
