@@ -312,6 +312,12 @@ pub struct CreateArgs {
     /// Read environment variables from a file
     #[arg(long)]
     pub env_file: Vec<PathBuf>,
+    /// Set a label (KEY=VALUE, or KEY for an empty value; over the image's labels)
+    #[arg(short, long = "label", value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Read labels from a file (KEY=VALUE lines; # comments; --label wins)
+    #[arg(long, value_name = "FILE")]
+    pub label_file: Vec<PathBuf>,
     /// Bind mount (/host:/ctr[:ro]), named volume (name:/ctr[:ro]) or anonymous volume (/ctr)
     #[arg(short, long = "volume")]
     pub volume: Vec<String>,
@@ -428,6 +434,9 @@ pub struct CreateArgs {
     /// Disable the image's HEALTHCHECK
     #[arg(long)]
     pub no_healthcheck: bool,
+    /// Pull the image first: missing (when not in the store), always, or never
+    #[arg(long, env = "HOIST_PULL", default_value = "missing", value_parser = ["missing", "always", "never"])]
+    pub pull: String,
     /// Image name or ID
     pub image: String,
     /// Command and arguments (replace the image's CMD)
@@ -446,9 +455,6 @@ pub struct ExecArgs {
     /// Run in the background
     #[arg(short, long)]
     pub detach: bool,
-    /// Pull the image first: missing (when not in the store), always, or never
-    #[arg(long, env = "HOIST_PULL", default_value = "missing", value_parser = ["missing", "always", "never"])]
-    pub pull: String,
     /// Set environment variables
     #[arg(short, long = "env")]
     pub env: Vec<String>,

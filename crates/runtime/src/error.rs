@@ -43,6 +43,32 @@ pub enum RuntimeError {
     PodNotRunning(String),
     #[error("the container's monitor did not answer: {0}")]
     Monitor(String),
+    /// `start` of a container whose monitor died while its processes run.
+    #[error("cannot start container {0}: its monitor ended unexpectedly while processes of it still run; stop them with `hoist stop {0}` (or `hoist rm -f {0}`) first")]
+    Unsupervised(String),
+    #[error("stopping {name}: {message}")]
+    Stop { name: String, message: String },
+    #[error("killing {name}: {message}")]
+    Kill { name: String, message: String },
+    #[error("unknown signal {0:?} (use a name such as TERM or SIGKILL, or a number)")]
+    UnknownSignal(String),
+    #[error("pod {pod} has running container {container}: stop it with `hoist pod stop {pod}` first, or use -f")]
+    PodHasRunning { pod: String, container: String },
+    /// `wait_healthy` of a container that has no health check (nor readiness probe).
+    #[error("container {0} has no health check (nor readiness probe) to wait for")]
+    NoHealthcheck(String),
+    #[error("container {0} is unhealthy")]
+    Unhealthy(String),
+    /// The container ended while something waited for it to become healthy.
+    #[error("container {name} exited (code {exit_code}) before it became healthy")]
+    ExitedEarly { name: String, exit_code: i32 },
+    #[error("timed out after {after:?} waiting for {what}")]
+    Timeout {
+        what: String,
+        after: std::time::Duration,
+    },
+    #[error("the store at {path}: {message}")]
+    Store { path: String, message: String },
     #[error(transparent)]
     Network(#[from] hoist_network::NetworkError),
 }
@@ -55,10 +81,16 @@ impl RuntimeError {
         }
     }
     /// The exit code `run` should end with for this error (docker: 125 unless
-    /// the command itself could not be found or executed).
+    /// the command itself could not be found or executed). Errors about a
+    /// container's or pod's state, which `run` never meets, exit 1 as docker's
+    /// `start`/`stop`/`kill`/`pod rm` do.
     pub fn exit_code(&self) -> i32 {
         match self {
             RuntimeError::Start { exit_code, .. } => *exit_code,
+            RuntimeError::Unsupervised(_)
+            | RuntimeError::Stop { .. }
+            | RuntimeError::Kill { .. }
+            | RuntimeError::PodHasRunning { .. } => 1,
             _ => 125,
         }
     }

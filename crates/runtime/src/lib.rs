@@ -22,6 +22,7 @@ pub mod exec;
 pub mod exec_pty;
 pub mod gate;
 pub mod health;
+pub mod lifecycle;
 pub mod logs;
 pub mod monitor;
 pub mod netattach;

@@ -23,6 +23,10 @@ pub struct Volume {
     /// docker's driver options (`type`, `device`, `o`), as given.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub options: BTreeMap<String, String>,
+    /// `volume create --label` (compose's `com.docker.compose.*`); older
+    /// records have none.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// tmpfs options a volume may set; anything else is refused.
@@ -145,6 +149,18 @@ pub fn create(
     anonymous: bool,
     options: BTreeMap<String, String>,
 ) -> Result<Volume> {
+    create_labelled(root, name, anonymous, options, BTreeMap::new())
+}
+
+/// `create` with labels. An existing volume keeps the labels it has (as
+/// docker's does: labels are set at creation only).
+pub fn create_labelled(
+    root: &Path,
+    name: &str,
+    anonymous: bool,
+    options: BTreeMap<String, String>,
+    labels: BTreeMap<String, String>,
+) -> Result<Volume> {
     check_name(name)?;
     tmpfs_data(&options)?;
     let dir = volumes_dir(root).join(name);
@@ -166,6 +182,7 @@ pub fn create(
         created_at: time::now(),
         anonymous,
         options,
+        labels,
     };
     if let Err(e) = mount_tmpfs_if_needed(&v) {
         let _ = std::fs::remove_dir_all(&dir);

@@ -1,8 +1,8 @@
-//! `hoist pod create|start|stop|rm|ps|inspect` and the hidden holder verb.
+//! `hoist pod create|start|stop|rm|ps|inspect` and the hidden holder verb;
+//! the pods' lifecycle is hoist_runtime::lifecycle's.
 
 use anyhow::anyhow;
-use hoist_runtime::container::{self, state, ContainerRecord, Status};
-use hoist_runtime::events;
+use hoist_runtime::container::{self, state};
 use hoist_runtime::monitor::Ready;
 use hoist_runtime::pod::{self, holder, PodRecord};
 use serde_json::json;
@@ -10,6 +10,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::Path;
 use std::time::Duration;
 
+use super::run::lifecycle;
 use super::run_error;
 use crate::cli::container::PodCommand;
 use crate::commands::coded;
@@ -22,21 +23,26 @@ pub fn run(root: &Path, cmd: PodCommand) -> anyhow::Result<i32> {
             volume,
             network,
         } => {
-            // The store's root and state dirs are made (or tightened) 0700 first.
-            hoist_store::Store::open(root)?;
             let network = crate::commands::network::flags::pod_default(network);
-            let nets = hoist_runtime::netpod::check(root, &network).map_err(run_error)?;
-            let rec = pod::create(root, &name, &publish, &volume).map_err(run_error)?;
-            if let Err(e) = hoist_runtime::netpod::save(root, &rec.id, &nets) {
-                let _ = pod::remove(root, &rec);
-                return Err(run_error(e));
-            }
+            let rec = lifecycle(root)?
+                .pod_create(&name, &publish, &volume, &network)
+                .map_err(run_error)?;
             println!("{}", rec.id);
             Ok(0)
         }
-        PodCommand::Start { pods } => each(root, &pods, start),
-        PodCommand::Stop { time, pods } => each(root, &pods, |root, p| stop(root, p, time)),
-        PodCommand::Rm { force, pods } => each(root, &pods, |root, p| rm(root, p, force)),
+        PodCommand::Start { pods } => {
+            let lc = lifecycle(root)?;
+            each(root, &pods, |p| lc.pod_start(p).map_err(run_error))
+        }
+        PodCommand::Stop { time, pods } => {
+            let lc = lifecycle(root)?;
+            let timeout = Duration::from_secs(time);
+            each(root, &pods, |p| Ok(lc.pod_stop(p, timeout)?))
+        }
+        PodCommand::Rm { force, pods } => {
+            let lc = lifecycle(root)?;
+            each(root, &pods, |p| Ok(lc.pod_remove(p, force)?))
+        }
         PodCommand::Ps {
             quiet,
             format,
@@ -57,86 +63,14 @@ pub fn run(root: &Path, cmd: PodCommand) -> anyhow::Result<i32> {
 fn each(
     root: &Path,
     names: &[String],
-    f: impl Fn(&Path, &PodRecord) -> anyhow::Result<()>,
+    f: impl Fn(&PodRecord) -> anyhow::Result<()>,
 ) -> anyhow::Result<i32> {
     for name in names {
         let p = pod::find(root, name)?;
-        f(root, &p)?;
+        f(&p)?;
         println!("{name}");
     }
     Ok(0)
-}
-
-/// Starts the holder of the container's pod unless it runs already.
-pub fn ensure_running(root: &Path, rec: &ContainerRecord) -> anyhow::Result<()> {
-    let Some(id) = rec.pod.as_deref() else {
-        return Ok(());
-    };
-    start_holder(root, &pod::load(root, id).map_err(run_error)?)
-}
-
-/// The pod's holder, in the namespaces its running members are in if its
-/// last holder died unreplaced (pod/recover.rs).
-fn start_holder(root: &Path, p: &PodRecord) -> anyhow::Result<()> {
-    pod::recover::ensure_holder(root, &p.id)
-        .map(|_| ())
-        .map_err(run_error)
-}
-
-fn start(root: &Path, p: &PodRecord) -> anyhow::Result<()> {
-    start_holder(root, p)?;
-    for c in pod::members(root, &p.id) {
-        let st = state::read_live(&container::container_dir(root, &c.id));
-        if !matches!(st.status, Status::Running | Status::Restarting) {
-            super::run::start_detached(root, &c.id)?;
-        }
-    }
-    Ok(())
-}
-
-fn stop(root: &Path, p: &PodRecord, time: u64) -> anyhow::Result<()> {
-    // A holder that had died is reported before the stop.
-    pod::reap(root, &p.id);
-    let members = pod::members(root, &p.id);
-    let was_running = pod::live(root, &p.id).is_some()
-        || members.iter().any(|c| {
-            let st = state::read_live(&container::container_dir(root, &c.id));
-            matches!(st.status, Status::Running | Status::Restarting)
-        });
-    // Containers first (newest first), so none outlives the pod's ports.
-    for c in members.iter().rev() {
-        super::manage::stop_one(root, c, time, None)?;
-    }
-    holder::stop(root, &p.id, Duration::from_secs(10)).map_err(|e| anyhow!(e))?;
-    if was_running {
-        events::emit(root, &events::Event::pod(p, "stop"));
-    }
-    Ok(())
-}
-
-fn rm(root: &Path, p: &PodRecord, force: bool) -> anyhow::Result<()> {
-    let running = pod::members(root, &p.id).into_iter().find(|c| {
-        let st = state::read_live(&container::container_dir(root, &c.id));
-        matches!(st.status, Status::Running | Status::Restarting)
-    });
-    if !force {
-        if let Some(c) = running {
-            return Err(coded(
-                1,
-                anyhow!(
-                    "pod {} has running container {}: stop it with `hoist pod stop {}` first, or use -f",
-                    p.name,
-                    c.name,
-                    p.name
-                ),
-            ));
-        }
-    }
-    stop(root, p, if force { 0 } else { 10 })?;
-    for c in pod::members(root, &p.id) {
-        container::remove(root, &c, true).map_err(|e| anyhow!(e))?;
-    }
-    pod::remove(root, p).map_err(|e| anyhow!(e))
 }
 
 fn status(root: &Path, p: &PodRecord) -> (&'static str, Vec<serde_json::Value>) {

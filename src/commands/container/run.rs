@@ -1,12 +1,16 @@
-//! run, create, start, restart, and the hidden monitor verb.
+//! run, create, start, restart, and the hidden monitor verb: flags parsed
+//! here, the work done by hoist_runtime::lifecycle.
 
 use anyhow::anyhow;
 use hoist_runtime::container::config::{HealthOverrides, RunOptions};
-use hoist_runtime::container::{self, state, Status};
-use hoist_runtime::monitor::{self, Attach, Ready};
+use hoist_runtime::container::labels::parse_labels;
+use hoist_runtime::lifecycle::{Lifecycle, RunMode, RunOutcome, StopOptions};
+use hoist_runtime::monitor::{self, Ready};
+use hoist_runtime::probe::Probes;
 use hoist_runtime::time::parse_duration;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::Path;
+use std::time::Duration;
 
 use super::run_error;
 use crate::cli::container::{CreateArgs, RunArgs};
@@ -81,116 +85,55 @@ fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
         cap_drop: a.cap_drop.clone(),
         privileged: a.privileged,
         security_opt: a.security_opt.clone(),
+        labels: parse_labels(&a.label, &a.label_file)?,
+        ..Default::default()
     })
 }
 
-fn create_record(root: &Path, a: &CreateArgs) -> anyhow::Result<container::ContainerRecord> {
+/// The runtime's lifecycle API for this store, re-executing this binary for
+/// monitors and pod holders.
+pub(super) fn lifecycle(root: &Path) -> anyhow::Result<Lifecycle> {
+    let exe = std::env::current_exe()
+        .map_err(|e| coded(125, anyhow!("finding the hoist binary: {e}")))?;
+    Ok(Lifecycle::new(root, exe))
+}
+
+/// The flags as RunOptions and the probes (their syntax; the lifecycle
+/// checks their ports).
+fn parsed(a: &CreateArgs) -> anyhow::Result<(RunOptions, Probes)> {
     let opts = options(a).map_err(|e| coded(125, e))?;
-    // A pod that does not exist fails before anything else is looked at.
-    let pod_ports = match a.pod.as_deref() {
-        Some(p) => hoist_runtime::pod::find(root, p)
-            .map_err(run_error)?
-            .container_ports(),
-        None => Vec::new(),
-    };
-    // With -P the published ports are known only once the image's EXPOSE
-    // is read: a readiness probe's port is checked after create then.
-    let early = if a.publish_all {
-        None
-    } else {
-        Some(crate::commands::events::probes_of(a, &pod_ports)?)
-    };
-    let rec = container::create(root, &a.image, &opts).map_err(run_error)?;
-    let probes = match early {
-        Some(p) => p,
-        None => {
-            let published: Vec<u16> = rec.ports.iter().map(|p| p.container_port).collect();
-            match crate::commands::events::probes_of(a, &published) {
-                Ok(p) => p,
-                Err(e) => {
-                    let _ = container::remove(root, &rec, true);
-                    return Err(e);
-                }
-            }
-        }
-    };
-    if let Err(e) = probes.save(&container::container_dir(root, &rec.id)) {
-        let _ = container::remove(root, &rec, true);
-        return Err(run_error(e));
-    }
-    Ok(rec)
+    let probes = crate::commands::events::probes_of(a, &[])?;
+    Ok((opts, probes))
 }
 
 pub fn create(root: &Path, a: CreateArgs) -> anyhow::Result<i32> {
-    let rec = create_record(root, &a)?;
+    let (opts, probes) = parsed(&a)?;
+    let rec = lifecycle(root)?
+        .create(&a.image, &opts, &probes)
+        .map_err(run_error)?;
     println!("{}", rec.id);
     Ok(0)
 }
 
 pub fn run(root: &Path, a: RunArgs) -> anyhow::Result<i32> {
-    let rec = create_record(root, &a.create)?;
-    if let Err(e) = super::pod::ensure_running(root, &rec) {
-        if rec.auto_remove {
-            let _ = container::remove(root, &rec, true);
+    let (opts, probes) = parsed(&a.create)?;
+    let mode = if a.detach {
+        RunMode::Detached
+    } else {
+        RunMode::Attached {
+            stdin: a.create.interactive,
         }
-        return Err(e);
-    }
-    if a.detach {
-        if let Err(e) = start_detached(root, &rec.id) {
-            if rec.auto_remove {
-                let _ = container::remove(root, &rec, true);
-            }
-            return Err(e);
-        }
-        println!("{}", rec.id);
-        return Ok(0);
-    }
-    foreground(root, &rec, a.create.interactive)
-}
-
-/// Runs the monitor in this process with the terminal attached.
-fn foreground(root: &Path, rec: &container::ContainerRecord, stdin: bool) -> anyhow::Result<i32> {
-    let attach = Attach {
-        stdin,
-        forward_signals: true,
     };
-    match monitor::run(root, &rec.id, Some(attach), Ready::new(None)) {
-        Ok(code) => Ok(code),
-        Err(e) => {
-            if rec.auto_remove {
-                let _ = container::remove(root, rec, true);
-            }
-            Err(run_error(e))
+    match lifecycle(root)?
+        .run(&a.create.image, &opts, &probes, mode)
+        .map_err(run_error)?
+    {
+        RunOutcome::Detached(rec) => {
+            println!("{}", rec.id);
+            Ok(0)
         }
+        RunOutcome::Exited(code) => Ok(code),
     }
-}
-
-/// Starts `hoist __monitor ID` in its own session and waits for its report.
-pub fn start_detached(root: &Path, id: &str) -> anyhow::Result<()> {
-    let dir = container::container_dir(root, id);
-    spawn_reporting(
-        root,
-        "__monitor",
-        id,
-        &dir.join("monitor.log"),
-        "container monitor",
-    )
-}
-
-/// Starts `hoist VERB ID --ready-fd 3` in its own session (stderr to `log`)
-/// and waits for its "ok" or "err CODE MESSAGE" (monitor/detached.rs).
-pub fn spawn_reporting(
-    root: &Path,
-    verb: &str,
-    id: &str,
-    log_path: &Path,
-    what: &str,
-) -> anyhow::Result<()> {
-    let child = monitor::detached::spawn_reporting(root, verb, id, &[], log_path, what)
-        .map_err(run_error)?;
-    // It lives on in its own session; it is not waited for here.
-    std::mem::forget(child);
-    Ok(())
 }
 
 pub fn start(
@@ -199,40 +142,31 @@ pub fn start(
     attach: bool,
     interactive: bool,
 ) -> anyhow::Result<i32> {
+    let lc = lifecycle(root)?;
     if attach {
         let [name] = names else {
             return Err(anyhow!("start -a takes exactly one container"));
         };
-        let rec = container::find(root, name)?;
-        super::pod::ensure_running(root, &rec)?;
-        return foreground(root, &rec, interactive);
+        let rec = lc.find(name)?;
+        return lc.attach(&rec, interactive).map_err(run_error);
     }
     for name in names {
-        let rec = container::find(root, name)?;
-        let st = state::read_live(&container::container_dir(root, &rec.id));
-        if st.unsupervised {
-            return Err(coded(
-                1,
-                anyhow!(
-                    "cannot start container {name}: its monitor ended unexpectedly while processes of it still run; stop them with `hoist stop {name}` (or `hoist rm -f {name}`) first"
-                ),
-            ));
-        }
-        if !matches!(st.status, Status::Running | Status::Restarting) {
-            super::pod::ensure_running(root, &rec)?;
-            start_detached(root, &rec.id)?;
-        }
+        let rec = lc.find(name)?;
+        lc.start(&rec).map_err(run_error)?;
         println!("{name}");
     }
     Ok(0)
 }
 
 pub fn restart(root: &Path, names: &[String], time: u64) -> anyhow::Result<i32> {
+    let lc = lifecycle(root)?;
+    let stop = StopOptions {
+        timeout: Duration::from_secs(time),
+        signal: None,
+    };
     for name in names {
-        let rec = container::find(root, name)?;
-        super::manage::stop_one(root, &rec, time, None)?;
-        super::pod::ensure_running(root, &rec)?;
-        start_detached(root, &rec.id)?;
+        let rec = lc.find(name)?;
+        lc.restart(&rec, stop).map_err(run_error)?;
         println!("{name}");
     }
     Ok(0)
@@ -240,7 +174,8 @@ pub fn restart(root: &Path, names: &[String], time: u64) -> anyhow::Result<i32> 
 
 /// `hoist __monitor ID --ready-fd N`.
 pub fn monitor(root: &Path, id: &str, ready_fd: Option<i32>) -> anyhow::Result<i32> {
-    // SAFETY: the fd was set up for us by start_detached.
+    // SAFETY: the fd was set up for us by the starting process
+    // (monitor/detached.rs).
     let ready = ready_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
     let code = monitor::run(root, id, None, Ready::new(ready)).map_err(run_error)?;
     Ok(code)

@@ -57,6 +57,9 @@ pub struct RunOptions {
     pub privileged: bool,
     /// `--security-opt`: seccomp=unconfined|PROFILE.json, no-new-privileges.
     pub security_opt: Vec<String>,
+    /// `--label`/`--label-file`, parsed (container/labels.rs); merged over
+    /// the image's labels at create.
+    pub labels: super::labels::Labels,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -82,6 +85,8 @@ pub struct ImageDefaults {
     pub healthcheck: Option<Healthcheck>,
     /// The keys of `config.ExposedPorts` (`80/tcp`, `53/udp`).
     pub exposed_ports: Vec<String>,
+    /// `config.Labels`.
+    pub labels: super::labels::Labels,
 }
 
 impl ImageDefaults {
@@ -111,6 +116,7 @@ impl ImageDefaults {
                 .as_object()
                 .map(|o| o.keys().cloned().collect())
                 .unwrap_or_default(),
+            labels: serde_json::from_value(c["Labels"].clone()).unwrap_or_default(),
         }
     }
 }

@@ -167,6 +167,7 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         dns_search: opts.dns_search.clone(),
         network_container,
         security,
+        labels: super::labels::merged(&defaults.labels, &opts.labels),
     };
     let dir = container_dir(root, &id);
     let result = write_container(root, &dir, &rec, &resolved);

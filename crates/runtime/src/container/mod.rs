@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod create;
+pub mod labels;
 pub mod paths;
 pub mod state;
 pub mod unsupervised;
@@ -77,6 +78,10 @@ pub struct ContainerRecord {
     /// (security/); older records have docker's defaults.
     #[serde(default)]
     pub security: crate::security::SecurityOptions,
+    /// The image's labels with `--label`/`--label-file` over them
+    /// (labels.rs); older records have none.
+    #[serde(default)]
+    pub labels: labels::Labels,
 }
 
 impl ContainerRecord {

@@ -12,6 +12,11 @@ use std::process::{Child, Command, Stdio};
 
 use crate::error::{Result, RuntimeError};
 
+/// This process's own binary, to start a holder from a monitor.
+pub fn own_exe() -> Result<std::path::PathBuf> {
+    std::env::current_exe().map_err(failed("finding the hoist binary".into()))
+}
+
 /// An I/O failure while starting the process, as a one-line message (an
 /// `Io` error would print its source twice through the CLI's error chain).
 fn failed(what: String) -> impl FnOnce(std::io::Error) -> RuntimeError {
@@ -21,11 +26,13 @@ fn failed(what: String) -> impl FnOnce(std::io::Error) -> RuntimeError {
     }
 }
 
-/// Starts `hoist --root ROOT VERB ID --ready-fd 3 EXTRA...` (the running
-/// binary), stderr to `log_path`, and waits for its report. Returns the
+/// Starts `EXE --root ROOT VERB ID --ready-fd 3 EXTRA...` (`exe` is the
+/// hoist binary: the caller's `current_exe()`), stderr to `log_path`, and
+/// waits for its report. Returns the
 /// child, which the caller either forgets (a CLI that exits: init reaps it)
 /// or waits for on a thread (a long-lived process, or it stays a zombie).
 pub fn spawn_reporting(
+    exe: &Path,
     root: &Path,
     verb: &str,
     id: &str,
@@ -34,7 +41,6 @@ pub fn spawn_reporting(
     what: &str,
 ) -> Result<Child> {
     let (r, w) = crate::core::spawn::pipe().map_err(failed("creating a pipe".into()))?;
-    let exe = std::env::current_exe().map_err(failed("finding the hoist binary".into()))?;
     let log = std::fs::File::create(log_path)
         .map_err(failed(format!("creating {}", log_path.display())))?;
     let wfd = w.as_raw_fd();

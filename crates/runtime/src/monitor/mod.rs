@@ -247,7 +247,7 @@ fn start(
         .map_err(|e| RuntimeError::Invalid(format!("reading the container's spec: {e}")))?;
     if let Some(pod) = rec.pod.as_deref() {
         // A restart (restart policy) may find the pod's holder gone.
-        crate::pod::recover::ensure_holder(root, pod)?;
+        crate::pod::recover::ensure_holder(&detached::own_exe()?, root, pod)?;
     }
     let (spec, pod_holder) = crate::pod::join_spec(root, &rec, spec)?;
     crate::netpod::member_files(root, &dir, &rec);

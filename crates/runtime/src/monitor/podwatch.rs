@@ -26,7 +26,9 @@ pub(super) fn start(root: &Path, pod: &str, holder: PodState, shared: Arc<Shared
 
 fn watch(root: &Path, pod: &str, mut holder: PodState, shared: &Shared) {
     while wait_for_death(&holder, shared) {
-        match crate::pod::recover::recover(root, pod, shared.pid()) {
+        let recovered = super::detached::own_exe()
+            .and_then(|exe| crate::pod::recover::recover(&exe, root, pod, shared.pid()));
+        match recovered {
             Ok(st) => holder = st,
             Err(e) => {
                 tracing::warn!("the pod's holder died and could not be replaced: {e}");

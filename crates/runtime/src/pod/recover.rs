@@ -30,13 +30,13 @@ const RACE_WAIT: Duration = Duration::from_secs(10);
 /// else in new ones. `pod start`, `run --pod`, `start` of a member and each
 /// (re)start by a member's monitor call this: a pod never splits into two
 /// sets of namespaces.
-pub fn ensure_holder(root: &Path, id: &str) -> Result<PodState> {
+pub fn ensure_holder(exe: &Path, root: &Path, id: &str) -> Result<PodState> {
     if let Some(st) = live(root, id) {
         return Ok(st);
     }
     match running_member(root, id) {
-        Some(pid) => recover(root, id, pid),
-        None => start(root, id, None),
+        Some(pid) => recover(exe, root, id, pid),
+        None => start(exe, root, id, None),
     }
 }
 
@@ -50,8 +50,9 @@ fn running_member(root: &Path, id: &str) -> Option<i32> {
 }
 
 /// Makes sure the pod has a live holder, adopting the namespaces of the
-/// member whose PID 1 is `member_pid`; returns the holder's state.
-pub fn recover(root: &Path, id: &str, member_pid: i32) -> Result<PodState> {
+/// member whose PID 1 is `member_pid`; returns the holder's state. `exe`
+/// is the hoist binary the holder is started from.
+pub fn recover(exe: &Path, root: &Path, id: &str, member_pid: i32) -> Result<PodState> {
     if let Some(st) = live(root, id) {
         return Ok(st);
     }
@@ -59,6 +60,7 @@ pub fn recover(root: &Path, id: &str, member_pid: i32) -> Result<PodState> {
     let start_time =
         process_start_time(member_pid).ok_or_else(|| RuntimeError::PodNotRunning(name.clone()))?;
     start(
+        exe,
         root,
         id,
         Some(Adopt {
@@ -70,14 +72,21 @@ pub fn recover(root: &Path, id: &str, member_pid: i32) -> Result<PodState> {
 
 /// Starts a holder (adopting a member's namespaces or not) and returns the
 /// state of whichever holder then runs: racing starts leave one winner.
-fn start(root: &Path, id: &str, adopt: Option<Adopt>) -> Result<PodState> {
+fn start(exe: &Path, root: &Path, id: &str, adopt: Option<Adopt>) -> Result<PodState> {
     let extra = match adopt {
         Some(a) => vec!["--join".to_string(), a.arg()],
         None => Vec::new(),
     };
     let log = pod_dir(root, id).join("holder.log");
-    let spawned =
-        crate::monitor::detached::spawn_reporting(root, "__pod", id, &extra, &log, "pod holder");
+    let spawned = crate::monitor::detached::spawn_reporting(
+        exe,
+        root,
+        "__pod",
+        id,
+        &extra,
+        &log,
+        "pod holder",
+    );
     let failure = match spawned {
         Ok(mut child) => {
             // Our child now: reaped when it ends, or it stays a zombie.

@@ -48,7 +48,14 @@ impl Probes {
             liveness: p("--liveness-probe", liveness)?,
             readiness: p("--readiness-probe", readiness)?,
         };
-        if let Some(port) = probes.readiness.as_ref().and_then(Probe::port) {
+        probes.check_published(published)?;
+        Ok(probes)
+    }
+
+    /// The port check of `parse` alone, for probes parsed before the
+    /// published ports are known (lifecycle::create checks them there).
+    pub fn check_published(&self, published: &[u16]) -> Result<()> {
+        if let Some(port) = self.readiness.as_ref().and_then(Probe::port) {
             if !published.is_empty() && !published.contains(&port) {
                 return Err(RuntimeError::Invalid(format!(
                     "--readiness-probe checks container port {port}, which is not published (published: {}); readiness gates the published ports, so probe one of them or publish {port} (with -p, or the pod's -p for a container of a pod)",
@@ -56,7 +63,7 @@ impl Probes {
                 )));
             }
         }
-        Ok(probes)
+        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
