@@ -86,6 +86,19 @@ impl Cache {
         Ok(())
     }
 
+    /// Forgets every step record; returns how many there were.
+    pub fn clear(&self) -> std::io::Result<usize> {
+        let mut n = 0;
+        for entry in fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                fs::remove_file(&path)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// A scratch directory for one step (removed by the caller's TempDir).
     pub fn scratch_dir(&self, prefix: &str) -> std::io::Result<tempfile::TempDir> {
         let parent = self.dir.parent().expect("build-cache").join("tmp");

@@ -102,6 +102,11 @@ impl ImageConfig {
         }
     }
 
+    /// Removes a key of `config`.
+    pub fn remove(&mut self, key: &str) {
+        self.cfg().remove(key);
+    }
+
     pub fn strings(&self, key: &str) -> Option<Vec<String>> {
         let items = self.cfg_get(key)?.as_array()?;
         Some(

@@ -74,6 +74,12 @@ impl SourceTree {
         &self.root
     }
 
+    /// Whether `.dockerignore` hides anything (then a bind mount of the
+    /// context must be a filtered copy, not the directory itself).
+    pub fn has_ignore_rules(&self) -> bool {
+        !self.ignore.is_empty()
+    }
+
     fn describe(&self) -> &'static str {
         if self.is_context {
             "the build context"

@@ -49,6 +49,11 @@ impl IgnoreRules {
         excluded
     }
 
+    /// Whether there are no rules at all.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
     /// Whether a walk must look inside an excluded directory (an exception
     /// could bring back something below it).
     pub fn has_exceptions(&self) -> bool {

@@ -3,15 +3,19 @@
 //! store (COPY/ADD directly, RUN in a container from the runtime).
 
 pub mod cache;
+pub mod cachemount;
 pub mod config;
 pub mod context;
 pub mod dockerfile;
 pub mod error;
 pub mod exec;
+pub mod export;
 pub mod filehash;
 pub mod glob;
 pub mod ignore;
 pub mod plan;
+pub mod secrets;
 
 pub use error::{BuildError, Result};
-pub use exec::{build, BuildOptions, Built, Event, Events, Network, PullMissing};
+pub use exec::{build, BuildOptions, Built, Event, Events, NamedContext, Network, PullMissing};
+pub use secrets::SecretSource;

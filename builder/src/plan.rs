@@ -129,23 +129,32 @@ pub fn plan(
         }
     }
 
-    // COPY --from dependencies, now that every stage name is known.
+    // COPY --from and RUN --mount from= dependencies, now that every stage name is known.
     for i in 0..stages.len() {
         let mut deps = Vec::new();
         for ins in &stages[i].steps {
-            if let Kind::Copy(args) = &ins.kind {
-                if let Some(from) = &args.from {
-                    let name = df.expand(from, &|n| lookup_global(&global_args, n))?;
-                    if let Some(j) = stage_ref(&stages[..i], &name) {
-                        deps.push(j);
-                    } else if name.parse::<usize>().is_ok() {
-                        return Err(df
-                            .error_at(
-                                from.pos,
-                                format!("COPY --from={name}: there is no earlier stage {name}"),
-                            )
-                            .into());
-                    }
+            let mut froms: Vec<&Word> = Vec::new();
+            match &ins.kind {
+                Kind::Copy(args) => froms.extend(&args.from),
+                Kind::Run { mounts, .. } => {
+                    froms.extend(mounts.iter().filter_map(|m| m.from.as_ref()))
+                }
+                _ => {}
+            }
+            for from in froms {
+                let name = df.expand(from, &|n| lookup_global(&global_args, n))?;
+                if let Some(j) = stage_ref(&stages[..i], &name) {
+                    deps.push(j);
+                } else if name.parse::<usize>().is_ok() {
+                    return Err(df
+                        .error_at(
+                            from.pos,
+                            format!(
+                                "{} --from={name}: there is no earlier stage {name}",
+                                ins.kind.keyword()
+                            ),
+                        )
+                        .into());
                 }
             }
         }

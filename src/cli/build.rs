@@ -8,6 +8,26 @@ pub enum BuildCommand {
     Build(Box<BuildArgs>),
     /// Show an image's layers and the instruction that made each
     History(HistoryArgs),
+    /// Manage the build cache
+    #[command(subcommand)]
+    Builder(BuilderCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BuilderCommand {
+    /// Free the build cache: every RUN --mount=type=cache directory no build is using, and
+    /// the step records (the layers they point at go with `hoist system prune`)
+    Prune(PruneArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Accepted for docker compatibility; prune never asks
+    #[arg(short, long)]
+    pub force: bool,
+    /// Accepted for docker compatibility; prune always frees everything unused
+    #[arg(short, long)]
+    pub all: bool,
 }
 
 #[derive(Args, Debug)]
@@ -42,6 +62,29 @@ pub struct BuildArgs {
     pub pull: String,
     #[command(flatten)]
     pub tls: crate::cli::transfer::TlsArgs,
+    /// A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VARIABLE (repeatable)
+    #[arg(long = "secret", value_name = "id=ID,src=FILE")]
+    pub secrets: Vec<String>,
+    /// Where the result goes besides the store: type=image (default), type=oci,dest=FILE,
+    /// type=docker,dest=FILE, type=local,dest=DIR, type=registry (= --push); repeatable
+    #[arg(short = 'o', long = "output", value_name = "type=TYPE[,dest=PATH]")]
+    pub outputs: Vec<String>,
+    /// Write the image's digest to this file
+    #[arg(long, value_name = "FILE")]
+    pub iidfile: Option<PathBuf>,
+    /// Write the build's result (digests, names) as JSON to this file
+    #[arg(long, value_name = "FILE")]
+    pub metadata_file: Option<PathBuf>,
+    /// Set a label on the image (KEY=VALUE, repeatable)
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Set an annotation on the image manifest (KEY=VALUE, repeatable)
+    #[arg(long = "annotation", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// A named context for FROM, COPY --from and RUN --mount from=: NAME=DIR or
+    /// NAME=docker-image://REF (repeatable)
+    #[arg(long = "build-context", value_name = "NAME=DIR|docker-image://REF")]
+    pub build_contexts: Vec<String>,
     /// Progress output: auto (steps, lines on a TTY), plain, quiet (only the digest)
     #[arg(long, default_value = "auto", value_parser = ["auto", "plain", "quiet"])]
     pub progress: String,

@@ -4,8 +4,11 @@
 //! `hoist run` in `interop`.
 
 mod add_archives;
+mod heredocs;
 mod interop;
+mod mounts;
 mod network;
+mod outputs;
 mod registry;
 mod run_steps;
 
@@ -158,10 +161,10 @@ fn syntax_errors_name_file_line_and_column() {
         "{err}"
     );
 
-    let ctx = context(&[("Dockerfile", "FROM scratch\nONBUILD RUN true\n")]);
+    let ctx = context(&[("Dockerfile", "FROM scratch\nONBUILD FROM x\n")]);
     let out = build(root.path(), &[], ctx.path());
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("Dockerfile:2:1: ONBUILD is not supported"));
+    assert!(text(&out.stderr).contains("Dockerfile:2:9: FROM is not allowed as an ONBUILD trigger"));
 }
 
 #[test]

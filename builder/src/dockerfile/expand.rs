@@ -19,6 +19,10 @@ pub enum Mode {
     Shell,
     /// A JSON-form argument: only variables are expanded (`\$` stays a literal `$`).
     VarsOnly,
+    /// A heredoc's content (COPY <<EOF): variables are expanded, quotes are
+    /// plain text, and the escape character only protects `$`, itself and a
+    /// newline, as in a shell's unquoted here-document.
+    Heredoc,
 }
 
 /// Expands `word`; `lookup` gives a variable's value (None when unset).
@@ -97,6 +101,14 @@ impl Lexer<'_> {
                             out.push(c);
                         }
                     }
+                    Mode::Heredoc => match self.peek() {
+                        Some('\n') => self.at += 1,
+                        Some(n) if n == '$' || n == self.escape => {
+                            self.at += 1;
+                            out.push(n);
+                        }
+                        _ => out.push(c),
+                    },
                 },
                 c => out.push(c),
             }
@@ -319,6 +331,18 @@ mod tests {
         assert_eq!(v, "'alpha' \"x\"");
         let v = expand("\\$A \\n", '\\', Mode::VarsOnly, &env).unwrap();
         assert_eq!(v, "$A \\n");
+    }
+
+    #[test]
+    fn heredoc_content_keeps_quotes() {
+        let v = expand(
+            "echo \"hello ${A}\" '$A' \\$A \\n\n",
+            '\\',
+            Mode::Heredoc,
+            &env,
+        )
+        .unwrap();
+        assert_eq!(v, "echo \"hello alpha\" 'alpha' $A \\n\n");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The second pass: one logical line -> one instruction, with each
 //! instruction's own argument grammar (flags, JSON vs shell form, key=value).
 
+use super::heredoc;
 use super::lines::LogicalLine;
+use super::mounts::parse_mount;
 use super::words::{parse_duration, Cursor, Fail, Flag};
 use super::{CommandForm, CopyArgs, Healthcheck, Instruction, Kind, Word};
 
@@ -22,25 +24,7 @@ pub fn parse_line(line: &LogicalLine, escape: char) -> Result<Option<Instruction
     let c = &mut cursor;
     let kind = match keyword.as_str() {
         "FROM" => from(c)?,
-        "RUN" => {
-            let flags = c.flags("RUN", &["network", "mount", "security"])?;
-            let mut network = None;
-            for flag in flags {
-                match flag.name.as_str() {
-                    "network" => network = Some(run_network(&flag)?),
-                    other => {
-                        return Err((
-                            flag.pos,
-                            format!("RUN --{other} is not supported by hoist; remove it"),
-                        ))
-                    }
-                }
-            }
-            Kind::Run {
-                command: command(c, "RUN", false)?,
-                network,
-            }
-        }
+        "RUN" => run(c, line)?,
         "CMD" => no_flags(c, "CMD").and_then(|_| command(c, "CMD", true).map(Kind::Cmd))?,
         "ENTRYPOINT" => no_flags(c, "ENTRYPOINT")
             .and_then(|_| command(c, "ENTRYPOINT", true).map(Kind::Entrypoint))?,
@@ -63,11 +47,17 @@ pub fn parse_line(line: &LogicalLine, escape: char) -> Result<Option<Instruction
             Kind::Label(vec![(key, value)])
         }
         "ARG" => arg(c)?,
-        "COPY" => Kind::Copy(copy_args(c, "COPY", &["from", "chown", "chmod", "link"])?),
+        "COPY" => Kind::Copy(copy_args(
+            c,
+            line,
+            "COPY",
+            &["from", "chown", "chmod", "link", "exclude", "parents"],
+        )?),
         "ADD" => Kind::Add(copy_args(
             c,
+            line,
             "ADD",
-            &["chown", "chmod", "link", "checksum"],
+            &["chown", "chmod", "link", "checksum", "exclude"],
         )?),
         "WORKDIR" => Kind::Workdir(single(c, "WORKDIR", "a path")?),
         "USER" => Kind::User(single(c, "USER", "a user name or UID")?),
@@ -111,7 +101,8 @@ pub fn parse_line(line: &LogicalLine, escape: char) -> Result<Option<Instruction
         }
         "HEALTHCHECK" => healthcheck(c)?,
         "" => return Ok(None),
-        "ONBUILD" | "ADD_GIT" | "CROSS" => {
+        "ONBUILD" => onbuild(c)?,
+        "ADD_GIT" | "CROSS" => {
             return Err((pos, format!("{keyword} is not supported by hoist")));
         }
         _ => {
@@ -119,7 +110,7 @@ pub fn parse_line(line: &LogicalLine, escape: char) -> Result<Option<Instruction
             return Err((
                 pos,
                 format!(
-                    "unknown instruction: {original} (hoist supports FROM, RUN, CMD, ENTRYPOINT, ENV, ARG, LABEL, COPY, ADD, WORKDIR, USER, VOLUME, EXPOSE, SHELL, STOPSIGNAL, HEALTHCHECK)"
+                    "unknown instruction: {original} (hoist supports FROM, RUN, CMD, ENTRYPOINT, ENV, ARG, LABEL, COPY, ADD, WORKDIR, USER, VOLUME, EXPOSE, SHELL, STOPSIGNAL, HEALTHCHECK, ONBUILD)"
                 ),
             ));
         }
@@ -129,6 +120,92 @@ pub fn parse_line(line: &LogicalLine, escape: char) -> Result<Option<Instruction
         text: line.text.clone(),
         kind,
     }))
+}
+
+/// RUN: flags (`--network`, repeatable `--mount`), then the command, which a
+/// heredoc may supply as BuildKit does: a line that is only `<<EOF` runs the
+/// document (as a script when it starts with `#!`, else through the shell);
+/// any other line gets the documents appended for the shell to read.
+fn run(c: &mut Cursor, line: &LogicalLine) -> Result<Kind, Fail> {
+    let flags = c.flags_repeatable("RUN", &["network", "mount", "security"], &["mount"])?;
+    let mut network = None;
+    let mut mounts = Vec::new();
+    for flag in flags {
+        match flag.name.as_str() {
+            "network" => network = Some(run_network(&flag)?),
+            "mount" => mounts.push(parse_mount(&flag)?),
+            other => {
+                return Err((
+                    flag.pos,
+                    format!("RUN --{other} is not supported by hoist; remove it"),
+                ))
+            }
+        }
+    }
+    if line.heredocs.is_empty() {
+        return Ok(Kind::Run {
+            command: command(c, "RUN", false)?,
+            network,
+            mounts,
+            script: None,
+        });
+    }
+    // A marker is a word of its own, so the line is never a JSON array here.
+    let (rest, _) = c.rest();
+    let alone = line.heredocs.len() == 1 && heredoc::marker(rest).ok().flatten().is_some();
+    let mut script = None;
+    let command = if alone {
+        let doc = &line.heredocs[0];
+        if doc.content.starts_with("#!") {
+            script = Some(doc.clone());
+            CommandForm::Exec(vec![format!("/dev/pipes/{}", doc.name)])
+        } else {
+            CommandForm::Shell(doc.text())
+        }
+    } else {
+        let mut full = rest.to_string();
+        for doc in &line.heredocs {
+            full.push('\n');
+            full.push_str(&doc.content);
+            full.push_str(&doc.name);
+        }
+        CommandForm::Shell(full)
+    };
+    Ok(Kind::Run {
+        command,
+        network,
+        mounts,
+        script,
+    })
+}
+
+/// `ONBUILD INSTRUCTION`: checked now, run when the image is used as a base.
+fn onbuild(c: &mut Cursor) -> Result<Kind, Fail> {
+    let (rest, rest_pos) = c.rest();
+    required(
+        rest,
+        rest_pos,
+        "ONBUILD requires an instruction, e.g. ONBUILD COPY . /app",
+    )?;
+    let keyword = rest
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    if matches!(keyword.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
+        return Err((
+            rest_pos,
+            format!("{keyword} is not allowed as an ONBUILD trigger"),
+        ));
+    }
+    super::parse_trigger("ONBUILD", rest).map_err(|e| {
+        let pos = super::Pos {
+            line: rest_pos.line,
+            col: rest_pos.col + e.pos.col.saturating_sub(1),
+        };
+        (pos, e.message)
+    })?;
+    Ok(Kind::Onbuild(rest.to_string()))
 }
 
 fn required(rest: &str, pos: super::Pos, message: &str) -> Result<(), Fail> {
@@ -323,13 +400,21 @@ fn arg(c: &mut Cursor) -> Result<Kind, Fail> {
     Ok(Kind::Arg(out))
 }
 
-fn copy_args(c: &mut Cursor, keyword: &str, allowed: &[&str]) -> Result<CopyArgs, Fail> {
-    let flags = c.flags(keyword, allowed)?;
+fn copy_args(
+    c: &mut Cursor,
+    line: &LogicalLine,
+    keyword: &str,
+    allowed: &[&str],
+) -> Result<CopyArgs, Fail> {
+    let flags = c.flags_repeatable(keyword, allowed, &["exclude"])?;
     let mut args = CopyArgs {
         from: None,
         chown: None,
         chmod: None,
         sources: Vec::new(),
+        heredocs: Vec::new(),
+        exclude: Vec::new(),
+        parents: false,
         dest: Word {
             raw: String::new(),
             pos: Default::default(),
@@ -341,6 +426,19 @@ fn copy_args(c: &mut Cursor, keyword: &str, allowed: &[&str]) -> Result<CopyArgs
             "from" => args.from = Some(flag_value(flag)?.clone()),
             "chown" => args.chown = Some(flag_value(flag)?.clone()),
             "chmod" => args.chmod = Some(flag_value(flag)?.clone()),
+            "exclude" => args.exclude.push(flag_value(flag)?.clone()),
+            "parents" => {
+                args.parents = match flag.value.as_ref().map(|v| v.raw.as_str()) {
+                    None | Some("true") => true,
+                    Some("false") => false,
+                    Some(other) => {
+                        return Err((
+                            flag.pos,
+                            format!("--parents={other}: use --parents or --parents=false"),
+                        ))
+                    }
+                }
+            }
             "checksum" => {
                 return Err((
                     flag.pos,
@@ -364,7 +462,17 @@ fn copy_args(c: &mut Cursor, keyword: &str, allowed: &[&str]) -> Result<CopyArgs
         ));
     }
     args.dest = words.pop().expect("two words");
-    args.sources = words;
+    // Heredoc markers among the sources become inline files, in order.
+    let mut docs = line.heredocs.iter();
+    for word in words {
+        if word.mode == super::Mode::Shell && heredoc::marker(&word.raw).ok().flatten().is_some() {
+            if let Some(doc) = docs.next() {
+                args.heredocs.push(doc.clone());
+                continue;
+            }
+        }
+        args.sources.push(word);
+    }
     Ok(args)
 }
 

@@ -4,6 +4,7 @@
 //! came from, so later errors can point at the right line and column.
 
 use super::error::{ParseError, Pos};
+use super::heredoc::{self, Heredoc};
 
 /// One instruction's text after joining continuation lines.
 #[derive(Debug, Clone)]
@@ -11,6 +12,8 @@ pub struct LogicalLine {
     pub text: String,
     /// Where each joined piece starts: (byte offset in `text`, its position in the file).
     segments: Vec<(usize, Pos)>,
+    /// The here-documents that follow the line (RUN, COPY and ADD only).
+    pub heredocs: Vec<Heredoc>,
 }
 
 impl LogicalLine {
@@ -36,6 +39,8 @@ impl LogicalLine {
 #[derive(Debug)]
 pub struct Lines {
     pub escape: char,
+    /// The `# syntax=` directive's value, which hoist does not use.
+    pub syntax: Option<String>,
     pub lines: Vec<LogicalLine>,
 }
 
@@ -46,8 +51,10 @@ pub fn split(file: &str, source: &str) -> Result<Lines, ParseError> {
     let mut seen: Vec<String> = Vec::new();
     let mut lines = Vec::new();
     let mut current: Option<LogicalLine> = None;
+    let mut syntax = None;
 
-    for (index, raw) in source.split('\n').enumerate() {
+    let mut physical = source.split('\n').enumerate();
+    while let Some((index, raw)) = physical.next() {
         let line_no = index + 1;
         let raw = raw.trim_end_matches('\r');
         if directives_open {
@@ -67,6 +74,9 @@ pub fn split(file: &str, source: &str) -> Result<Lines, ParseError> {
                         ));
                     }
                     seen.push(key.clone());
+                    if key == "syntax" {
+                        syntax = Some(value.to_string());
+                    }
                     if key == "escape" {
                         escape = match value {
                             "\\" => '\\',
@@ -111,6 +121,7 @@ pub fn split(file: &str, source: &str) -> Result<Lines, ParseError> {
         let logical = current.get_or_insert_with(|| LogicalLine {
             text: String::new(),
             segments: Vec::new(),
+            heredocs: Vec::new(),
         });
         logical.segments.push((
             logical.text.len(),
@@ -121,13 +132,67 @@ pub fn split(file: &str, source: &str) -> Result<Lines, ParseError> {
         ));
         logical.text.push_str(content);
         if !continues {
-            lines.push(current.take().expect("current line"));
+            let mut line = current.take().expect("current line");
+            read_heredocs(&mut line, &mut physical, escape)
+                .map_err(|(pos, message)| ParseError::at(file, source, pos, message))?;
+            lines.push(line);
         }
     }
     if let Some(last) = current.take() {
         lines.push(last); // a continuation at end of file just ends the line
     }
-    Ok(Lines { escape, lines })
+    Ok(Lines {
+        escape,
+        syntax,
+        lines,
+    })
+}
+
+/// Reads the here-documents a finished RUN, COPY or ADD line announces
+/// from the physical lines after it (raw: no comments, continuations or
+/// blank lines are dropped inside them).
+fn read_heredocs<'a>(
+    line: &mut LogicalLine,
+    physical: &mut impl Iterator<Item = (usize, &'a str)>,
+    escape: char,
+) -> Result<(), (Pos, String)> {
+    let keyword = line.text.split_whitespace().next().unwrap_or("");
+    if !matches!(
+        keyword.to_ascii_uppercase().as_str(),
+        "RUN" | "COPY" | "ADD"
+    ) {
+        return Ok(());
+    }
+    let start = line.pos_at(0);
+    let mut docs = heredoc::markers(&line.text, escape).map_err(|m| (start, m))?;
+    for doc in &mut docs {
+        let mut terminated = false;
+        for (_, raw) in physical.by_ref() {
+            let raw = raw.strip_suffix('\r').unwrap_or(raw);
+            let candidate = if doc.chomp {
+                raw.trim_start_matches('\t')
+            } else {
+                raw
+            };
+            if candidate == doc.name {
+                terminated = true;
+                break;
+            }
+            doc.content.push_str(raw);
+            doc.content.push('\n');
+        }
+        if !terminated {
+            return Err((
+                start,
+                format!(
+                    "unterminated heredoc <<{}: end it with a line holding only {}",
+                    doc.name, doc.name
+                ),
+            ));
+        }
+    }
+    line.heredocs = docs;
+    Ok(())
 }
 
 fn leading_chars(raw: &str, bytes: usize) -> usize {

@@ -4,8 +4,10 @@
 
 mod error;
 pub mod expand;
+mod heredoc;
 mod instructions;
 mod lines;
+mod mounts;
 mod words;
 
 #[cfg(test)]
@@ -15,6 +17,8 @@ mod tests_errors;
 
 pub use error::{ParseError, Pos};
 pub use expand::Mode;
+pub use heredoc::Heredoc;
+pub use mounts::{MountKind, RunMount, Sharing};
 
 use std::sync::Arc;
 
@@ -23,6 +27,9 @@ use std::sync::Arc;
 pub struct Dockerfile {
     /// The escape character (`\` unless a `# escape=` directive says otherwise).
     pub escape: char,
+    /// A `# syntax=` directive's value: hoist's own parser builds the file
+    /// anyway, and the build says so.
+    pub syntax: Option<String>,
     pub instructions: Vec<Instruction>,
     /// The file's name and text, kept to render errors found after parsing.
     pub source: Arc<Source>,
@@ -69,6 +76,12 @@ pub struct CopyArgs {
     pub chown: Option<Word>,
     pub chmod: Option<Word>,
     pub sources: Vec<Word>,
+    /// Files written inline (`COPY <<EOF /path`), in the order given.
+    pub heredocs: Vec<Heredoc>,
+    /// `--exclude=PATTERN` (repeatable): sources matching these are skipped.
+    pub exclude: Vec<Word>,
+    /// `--parents`: sources keep their path relative to the context.
+    pub parents: bool,
     pub dest: Word,
 }
 
@@ -94,6 +107,10 @@ pub enum Kind {
     Run {
         command: CommandForm,
         network: Option<String>,
+        mounts: Vec<RunMount>,
+        /// A heredoc starting with `#!`, run as a script (mounted at
+        /// `/dev/pipes/NAME`, the command being that path), as BuildKit does.
+        script: Option<Heredoc>,
     },
     Cmd(CommandForm),
     Entrypoint(CommandForm),
@@ -111,6 +128,9 @@ pub enum Kind {
     StopSignal(Word),
     /// `None` is `HEALTHCHECK NONE`.
     Healthcheck(Option<Healthcheck>),
+    /// `ONBUILD INSTRUCTION`: the trigger's text, kept in the image config
+    /// and run when the image is used as a base.
+    Onbuild(String),
 }
 
 impl Kind {
@@ -133,6 +153,7 @@ impl Kind {
             Kind::Shell(_) => "SHELL",
             Kind::StopSignal(_) => "STOPSIGNAL",
             Kind::Healthcheck(_) => "HEALTHCHECK",
+            Kind::Onbuild(_) => "ONBUILD",
         }
     }
 }
@@ -167,14 +188,7 @@ impl Dockerfile {
 /// Parses a Dockerfile. `file` is the name used in error messages.
 pub fn parse(file: &str, text: &str) -> Result<Dockerfile, ParseError> {
     let split = lines::split(file, text)?;
-    let mut instructions = Vec::with_capacity(split.lines.len());
-    for line in &split.lines {
-        let parsed = instructions::parse_line(line, split.escape)
-            .map_err(|(pos, message)| ParseError::at(file, text, pos, message))?;
-        if let Some(instruction) = parsed {
-            instructions.push(instruction);
-        }
-    }
+    let instructions = parse_lines(file, text, &split)?;
     let first = instructions
         .iter()
         .find(|i| !matches!(i.kind, Kind::Arg(_)));
@@ -206,6 +220,50 @@ pub fn parse(file: &str, text: &str) -> Result<Dockerfile, ParseError> {
     }
     Ok(Dockerfile {
         escape: split.escape,
+        syntax: split.syntax,
+        instructions,
+        source: Arc::new(Source {
+            file: file.to_string(),
+            text: text.to_string(),
+        }),
+    })
+}
+
+fn parse_lines(
+    file: &str,
+    text: &str,
+    split: &lines::Lines,
+) -> Result<Vec<Instruction>, ParseError> {
+    let mut instructions = Vec::with_capacity(split.lines.len());
+    for line in &split.lines {
+        let parsed = instructions::parse_line(line, split.escape)
+            .map_err(|(pos, message)| ParseError::at(file, text, pos, message))?;
+        if let Some(instruction) = parsed {
+            instructions.push(instruction);
+        }
+    }
+    Ok(instructions)
+}
+
+/// Parses an ONBUILD trigger (one instruction, no FROM needed); `file`
+/// names where it came from in errors.
+pub fn parse_trigger(file: &str, text: &str) -> Result<Dockerfile, ParseError> {
+    let split = lines::split(file, text)?;
+    let instructions = parse_lines(file, text, &split)?;
+    if let Some(i) = instructions
+        .iter()
+        .find(|i| matches!(i.kind, Kind::From { .. } | Kind::Onbuild(_)))
+    {
+        return Err(ParseError::at(
+            file,
+            text,
+            i.pos,
+            format!("{} is not allowed as an ONBUILD trigger", i.kind.keyword()),
+        ));
+    }
+    Ok(Dockerfile {
+        escape: split.escape,
+        syntax: None,
         instructions,
         source: Arc::new(Source {
             file: file.to_string(),

@@ -77,21 +77,27 @@ fn run_shell_and_exec_forms() {
         one("RUN echo hi && ls"),
         Kind::Run {
             command: CommandForm::Shell("echo hi && ls".into()),
-            network: None
+            network: None,
+            mounts: vec![],
+            script: None
         }
     );
     assert_eq!(
         one(r#"RUN ["sh", "-c", "echo \"hi\""]"#),
         Kind::Run {
             command: CommandForm::Exec(vec!["sh".into(), "-c".into(), "echo \"hi\"".into()]),
-            network: None
+            network: None,
+            mounts: vec![],
+            script: None
         }
     );
     assert_eq!(
         one("RUN --network=host wget x"),
         Kind::Run {
             command: CommandForm::Shell("wget x".into()),
-            network: Some("host".into())
+            network: Some("host".into()),
+            mounts: vec![],
+            script: None
         }
     );
     for mode in ["default", "none"] {
@@ -99,7 +105,9 @@ fn run_shell_and_exec_forms() {
             one(&format!("RUN --network={mode} wget x")),
             Kind::Run {
                 command: CommandForm::Shell("wget x".into()),
-                network: Some(mode.into())
+                network: Some(mode.into()),
+                mounts: vec![],
+                script: None
             }
         );
     }
@@ -108,7 +116,9 @@ fn run_shell_and_exec_forms() {
         one("RUN [not json"),
         Kind::Run {
             command: CommandForm::Shell("[not json".into()),
-            network: None
+            network: None,
+            mounts: vec![],
+            script: None
         }
     );
 }
@@ -266,7 +276,9 @@ fn continuations_comments_and_blank_lines() {
         d.instructions[1].kind,
         Kind::Run {
             command: CommandForm::Shell("echo a     && echo b   && echo c".into()),
-            network: None
+            network: None,
+            mounts: vec![],
+            script: None
         }
     );
     assert_eq!(
@@ -290,7 +302,9 @@ fn indented_instructions_and_crlf() {
         d.instructions[1].kind,
         Kind::Run {
             command: CommandForm::Shell("echo hi".into()),
-            network: None
+            network: None,
+            mounts: vec![],
+            script: None
         }
     );
 }
@@ -303,7 +317,9 @@ fn escape_directive_changes_the_continuation_character() {
         d.instructions[1].kind,
         Kind::Run {
             command: CommandForm::Shell("dir c:\\   && echo ok".into()),
-            network: None
+            network: None,
+            mounts: vec![],
+            script: None
         }
     );
     let Kind::Copy(c) = &d.instructions[2].kind else {
@@ -346,4 +362,119 @@ fn expansion_of_env_values() {
     let home = |n: &str| (n == "HOME").then(|| "/root".to_string());
     assert_eq!(d.expand(&p[0].1, &home).unwrap(), "/root/bin");
     assert_eq!(d.expand(&p[1].1, &home).unwrap(), "d");
+}
+
+#[test]
+fn run_mounts_parse_into_their_options() {
+    match one("RUN --mount=type=cache,target=/root/.cache,id=go,sharing=locked,mode=0700,uid=1000 --mount=type=secret,id=tok,env=TOKEN,required --mount=target=/src,from=build,source=/out,rw --mount=type=tmpfs,target=/t,size=64m true") {
+        Kind::Run { mounts, command, .. } => {
+            assert_eq!(command, CommandForm::Shell("true".into()));
+            assert_eq!(mounts.len(), 4);
+            let c = &mounts[0];
+            assert_eq!(c.kind, MountKind::Cache);
+            assert_eq!(c.target.as_ref().unwrap().raw, "/root/.cache");
+            assert_eq!(c.id.as_ref().unwrap().raw, "go");
+            assert_eq!((c.sharing, c.mode, c.uid), (Sharing::Locked, Some(0o700), Some(1000)));
+            let s = &mounts[1];
+            assert_eq!(s.kind, MountKind::Secret);
+            assert!(s.required && s.target.is_none());
+            assert_eq!(s.env.as_ref().unwrap().raw, "TOKEN");
+            let b = &mounts[2];
+            assert_eq!(b.kind, MountKind::Bind);
+            assert_eq!(b.readwrite, Some(true));
+            assert_eq!(b.from.as_ref().unwrap().raw, "build");
+            assert_eq!(mounts[3].size, Some(64 << 20));
+        }
+        k => panic!("{k:?}"),
+    }
+}
+
+/// BuildKit's documented heredoc examples (Dockerfile reference, "Here-Documents").
+#[test]
+fn heredocs_as_buildkit_documents_them() {
+    let kinds = body("RUN <<EOT bash\n  set -ex\n  apt-get update\nEOT\nRUN <<EOT\n  mkdir -p foo/bar\nEOT\nRUN <<EOT\n#!/usr/bin/env python\nprint(\"hello world\")\nEOT\nRUN <<FILE1 cat > file1 && <<FILE2 cat > file2\nI am\nfirst\nFILE1\nI am\nsecond\nFILE2\nCOPY <<EOF greeting.txt\nhello world\nEOF\nCOPY <<-\"EOT\" /script.sh\n\techo \"hello ${FOO}\"\n\tEOT\nENV A=1\n");
+    assert_eq!(kinds.len(), 7, "{kinds:?}");
+    let shell = |k: &Kind| match k {
+        Kind::Run {
+            command: CommandForm::Shell(s),
+            script: None,
+            ..
+        } => s.clone(),
+        k => panic!("{k:?}"),
+    };
+    assert_eq!(
+        shell(&kinds[0]),
+        "<<EOT bash\n  set -ex\n  apt-get update\nEOT"
+    );
+    assert_eq!(shell(&kinds[1]), "  mkdir -p foo/bar\n");
+    match &kinds[2] {
+        Kind::Run {
+            command,
+            script: Some(doc),
+            ..
+        } => {
+            assert_eq!(command, &CommandForm::Exec(vec!["/dev/pipes/EOT".into()]));
+            assert_eq!(
+                doc.content,
+                "#!/usr/bin/env python\nprint(\"hello world\")\n"
+            );
+        }
+        k => panic!("{k:?}"),
+    }
+    assert_eq!(
+        shell(&kinds[3]),
+        "<<FILE1 cat > file1 && <<FILE2 cat > file2\nI am\nfirst\nFILE1\nI am\nsecond\nFILE2"
+    );
+    match &kinds[4] {
+        Kind::Copy(args) => {
+            assert!(args.sources.is_empty());
+            assert_eq!(args.dest.raw, "greeting.txt");
+            assert_eq!(args.heredocs[0].name, "EOF");
+            assert_eq!(args.heredocs[0].text(), "hello world\n");
+            assert!(args.heredocs[0].expand);
+        }
+        k => panic!("{k:?}"),
+    }
+    match &kinds[5] {
+        Kind::Copy(args) => {
+            let doc = &args.heredocs[0];
+            assert!(doc.chomp && !doc.expand);
+            assert_eq!(doc.text(), "echo \"hello ${FOO}\"\n");
+        }
+        k => panic!("{k:?}"),
+    }
+    assert!(matches!(kinds[6], Kind::Env(_)));
+}
+
+#[test]
+fn heredoc_lines_are_raw_and_syntax_is_kept() {
+    let d = parse_ok(
+        "# syntax=docker/dockerfile:1.7\nFROM x\nRUN <<EOF\n# not a comment\n\nline \\\nEOF\n",
+    );
+    assert_eq!(d.syntax.as_deref(), Some("docker/dockerfile:1.7"));
+    match &d.instructions[1].kind {
+        Kind::Run { command, .. } => {
+            assert_eq!(
+                command,
+                &CommandForm::Shell("# not a comment\n\nline \\\n".into())
+            )
+        }
+        k => panic!("{k:?}"),
+    }
+}
+
+#[test]
+fn copy_exclude_parents_and_onbuild() {
+    match one("COPY --exclude=*.md --exclude=tmp --parents a/./b c /d/") {
+        Kind::Copy(args) => {
+            assert_eq!(raws(&args.exclude), vec!["*.md", "tmp"]);
+            assert!(args.parents);
+            assert_eq!(raws(&args.sources), vec!["a/./b", "c"]);
+        }
+        k => panic!("{k:?}"),
+    }
+    assert_eq!(
+        one("ONBUILD RUN echo hi"),
+        Kind::Onbuild("RUN echo hi".into())
+    );
 }

@@ -25,14 +25,21 @@ fn display_has_the_line_and_a_caret() {
     let e = fails("FROM x\n  FOO bar");
     assert_eq!(
         e.to_string(),
-        "Dockerfile:2:3: unknown instruction: FOO (hoist supports FROM, RUN, CMD, ENTRYPOINT, ENV, ARG, LABEL, COPY, ADD, WORKDIR, USER, VOLUME, EXPOSE, SHELL, STOPSIGNAL, HEALTHCHECK)\n    FOO bar\n    ^"
+        "Dockerfile:2:3: unknown instruction: FOO (hoist supports FROM, RUN, CMD, ENTRYPOINT, ENV, ARG, LABEL, COPY, ADD, WORKDIR, USER, VOLUME, EXPOSE, SHELL, STOPSIGNAL, HEALTHCHECK, ONBUILD)\n    FOO bar\n    ^"
     );
 }
 
 #[test]
 fn unknown_and_unsupported_instructions() {
     check("FROM x\nFOO bar", 2, 1, "unknown instruction: FOO");
-    check("FROM x\nONBUILD RUN x", 2, 1, "ONBUILD is not supported");
+    check(
+        "FROM x\nONBUILD ONBUILD RUN x",
+        2,
+        9,
+        "ONBUILD is not allowed as an ONBUILD trigger",
+    );
+    check("FROM x\nONBUILD FROM y", 2, 9, "FROM is not allowed");
+    check("FROM x\nONBUILD FOO y", 2, 9, "unknown instruction: FOO");
 }
 
 #[test]
@@ -51,11 +58,69 @@ fn empty_commands() {
     check("FROM x\nRUN", 2, 4, "RUN requires a command");
     check("FROM x\nRUN []", 2, 5, "RUN requires a command");
     check("FROM x\nCMD", 2, 4, "CMD requires a command");
+}
+
+#[test]
+fn run_mounts_are_checked_where_they_are_wrong() {
     check(
-        "FROM x\nRUN --mount=type=cache,target=/x true",
+        "FROM x\nRUN --mount=type=bogus,target=/x true",
+        2,
+        13,
+        "unknown mount type \"bogus\": use bind, cache, tmpfs or secret",
+    );
+    check(
+        "FROM x\nRUN --mount=type=cache true",
         2,
         5,
-        "RUN --mount is not supported",
+        "--mount=type=cache needs target=PATH",
+    );
+    check(
+        "FROM x\nRUN --mount=type=tmpfs,id=a,target=/t true",
+        2,
+        24,
+        "mount option id does not apply to type=tmpfs",
+    );
+    check(
+        "FROM x\nRUN --mount=type=cache,target=/c,sharing=sometimes true",
+        2,
+        34,
+        "sharing=\"sometimes\": use shared, private or locked",
+    );
+    check(
+        "FROM x\nRUN --mount=type=cache,target=/c,mode=rwx true",
+        2,
+        39,
+        "mode=rwx: expected an octal mode",
+    );
+    check("FROM x\nRUN --mount=type=secret true", 2, 5, "needs id=ID");
+    check(
+        "FROM x\nRUN --mount=type=ssh true",
+        2,
+        13,
+        "type=ssh is not supported",
+    );
+    check("FROM x\nRUN --mount true", 2, 5, "--mount requires a value");
+    check(
+        "FROM x\nRUN --mount=type=cache,target=/c,wat=1 true",
+        2,
+        34,
+        "unknown mount option \"wat\"",
+    );
+}
+
+#[test]
+fn heredoc_errors() {
+    check(
+        "FROM x\nRUN <<EOF\necho hi\n",
+        2,
+        1,
+        "unterminated heredoc <<EOF",
+    );
+    check(
+        "FROM x\nRUN cat 3<<EOF\nx\nEOF\n",
+        2,
+        1,
+        "unsupported heredoc redirect 3",
     );
 }
 

@@ -94,6 +94,16 @@ impl<'a> Cursor<'a> {
 
     /// Leading `--name[=value]` options; any name not in `allowed` is an error.
     pub fn flags(&mut self, keyword: &str, allowed: &[&str]) -> Result<Vec<Flag>, Fail> {
+        self.flags_repeatable(keyword, allowed, &[])
+    }
+
+    /// Like `flags`, where the names in `repeatable` may be given several times.
+    pub fn flags_repeatable(
+        &mut self,
+        keyword: &str,
+        allowed: &[&str],
+        repeatable: &[&str],
+    ) -> Result<Vec<Flag>, Fail> {
         let mut flags = Vec::new();
         loop {
             self.skip_ws();
@@ -118,7 +128,7 @@ impl<'a> Cursor<'a> {
                     format!("unknown flag --{name} for {keyword}: {hint}"),
                 ));
             }
-            if flags.iter().any(|f: &Flag| f.name == name) {
+            if !repeatable.contains(&name) && flags.iter().any(|f: &Flag| f.name == name) {
                 return Err((word.pos, format!("--{name} given twice")));
             }
             let value = value.map(|v| Word {

@@ -5,27 +5,33 @@
 
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use sha2::{Digest as _, Sha256};
 
 use crate::cache::{CacheEntry, LayerRecord};
 use crate::context::{clean_absolute, Source, SourceTree};
-use crate::dockerfile::{CopyArgs, Instruction};
+use crate::dockerfile::{CopyArgs, Instruction, Mode, Word};
 use crate::error::{BuildError, Result};
+use crate::ignore::IgnoreRules;
 use crate::plan::stage_ref;
 
 use super::image::load_base;
 use super::layers::{adopt_snapshot, pack_into_store, RootView};
 use super::stage::{cached, StageState};
 use super::staging::{parse_chown, Owner, Staging};
+use super::NamedContext;
 
 /// Threads copying a directory's files into the staging tree.
 const COPY_THREADS: usize = 4;
 
 /// Where COPY reads from.
 enum From {
-    Context,
+    /// The build context, or a named one (`--build-context NAME=DIR`).
+    Tree {
+        tree: SourceTree,
+        name: Option<String>,
+    },
     /// A stage's or image's layers, identified by a cache key or a digest.
     Layers {
         id: String,
@@ -52,6 +58,36 @@ pub(crate) fn copy(
         }
         sources.push((src, word.pos));
     }
+    // Inline files: `<<-` strips tabs; an unquoted delimiter expands variables.
+    let mut inline = Vec::new();
+    for doc in &args.heredocs {
+        let text = doc.text();
+        let content = if doc.expand {
+            let word = Word {
+                raw: text,
+                pos: ins.pos,
+                mode: Mode::Heredoc,
+            };
+            state.expand(&word)?
+        } else {
+            text
+        };
+        inline.push((doc.name.clone(), content));
+    }
+    let mut excludes = Vec::new();
+    for w in &args.exclude {
+        excludes.push(state.expand(w)?);
+    }
+    let exclude = if excludes.is_empty() {
+        None
+    } else {
+        Some(
+            IgnoreRules::parse(&excludes.join("\n"))
+                .map_err(|e| state.error_at(args.exclude[0].pos, format!("--exclude: {}", e.0)))?,
+        )
+    };
+    // With --parents, a source keeps its path below a `/./` pivot, or all of it.
+    let keep_from: Vec<usize> = sources.iter().map(|(src, _)| pivot_depth(src)).collect();
     let dest = state.expand(&args.dest)?;
     let chown = args.chown.as_ref().map(|w| state.expand(w)).transpose()?;
     let chmod = match &args.chmod {
@@ -72,20 +108,33 @@ pub(crate) fn copy(
         None => None,
     };
     let from = match &args.from {
-        None => From::Context,
+        None => From::Tree {
+            tree: state.shared.context.clone(),
+            name: None,
+        },
         Some(w) => {
             let name = state.expand(w)?;
             let stages = &state.shared.plan.stages[..state.index];
-            match stage_ref(stages, &name) {
-                Some(i) => {
+            let named = state.shared.opts.build_contexts.get(&name);
+            match (stage_ref(stages, &name), named) {
+                (Some(i), _) => {
                     let out = state.shared.output_of(i);
                     From::Layers {
                         id: format!("stage {}", out.key.0),
                         layers: out.layers,
                     }
                 }
-                None => {
-                    let base = load_base(state.shared, &name)
+                (None, Some(NamedContext::Dir(dir))) => From::Tree {
+                    tree: SourceTree::context(dir)
+                        .map_err(|m| state.error_at(w.pos, format!("COPY --from={name}: {m}")))?,
+                    name: Some(name.clone()),
+                },
+                (None, named) => {
+                    let image = match named {
+                        Some(NamedContext::Image(reference)) => reference.clone(),
+                        _ => name.clone(),
+                    };
+                    let base = load_base(state.shared, &image)
                         .map_err(|m| state.error_at(w.pos, format!("COPY --from={name}: {m}")))?;
                     From::Layers {
                         id: format!("image {}", base.manifest_digest),
@@ -105,7 +154,8 @@ pub(crate) fn copy(
         format!("{workdir}/{dest}")
     };
     let dest_says_dir = dest.ends_with('/') || dest == "." || dest.ends_with("/.");
-    if sources.len() > 1 && !dest_says_dir {
+    let count = sources.len() + inline.len();
+    if count > 1 && !dest_says_dir {
         return Err(state.error_at(
             args.dest.pos,
             format!("{keyword} with several sources needs a directory destination ending in '/' (got {dest:?})"),
@@ -114,17 +164,21 @@ pub(crate) fn copy(
 
     // The key: the instruction as expanded, plus what the sources hold.
     let (inputs, context_sources) = match &from {
-        From::Context => {
+        From::Tree { tree, name } => {
             let mut selected = Vec::new();
             let mut h = Sha256::new();
+            if let Some(name) = name {
+                h.update(format!("build context {name}\n").as_bytes());
+            }
             for (src, pos) in &sources {
-                let found = state
-                    .shared
-                    .context
+                let mut found = tree
                     .select(src)
                     .map_err(|m| state.error_at(*pos, format!("{keyword} {m}")))?;
+                if let Some(rules) = &exclude {
+                    found.retain(|s| !rules.excluded(&s.rel));
+                }
                 for s in &found {
-                    hash_source(state.shared, s, &mut h)
+                    hash_tree_source(state.shared, tree, s, &mut h)
                         .map_err(|m| state.error_at(*pos, format!("{keyword} {m}")))?;
                 }
                 selected.push(found);
@@ -134,9 +188,15 @@ pub(crate) fn copy(
         From::Layers { id, .. } => (id.clone(), None),
     };
     let srcs: Vec<&str> = sources.iter().map(|(s, _)| s.as_str()).collect();
-    let description = format!(
+    let mut description = format!(
         "{keyword} {srcs:?} {dest_abs:?} dir={dest_says_dir} chown={chown:?} chmod={chmod:?}"
     );
+    if !inline.is_empty() || exclude.is_some() || args.parents {
+        description.push_str(&format!(
+            " inline={inline:?} exclude={excludes:?} parents={}",
+            args.parents
+        ));
+    }
     let key = state.key.child(&description, &inputs);
     if let Some(entry) = lookup(state, &key) {
         cached(state, number);
@@ -170,20 +230,27 @@ pub(crate) fn copy(
     };
     let from_view = match &from {
         From::Layers { layers, .. } => Some(RootView::open(state.shared, layers)?),
-        From::Context => None,
+        From::Tree { .. } => None,
     };
-    let tree = match &from_view {
-        Some(v) => SourceTree::image_root(v.path()),
-        None => state.shared.context.clone(),
+    let tree = match (&from_view, &from) {
+        (Some(v), _) => SourceTree::image_root(v.path()),
+        (None, From::Tree { tree, .. }) => tree.clone(),
+        (None, From::Layers { .. }) => unreachable!("layers have a view"),
     };
     for (i, (src, pos)) in sources.iter().enumerate() {
         let found = match &context_sources {
             Some(sel) => sel[i].clone(),
-            None => tree
-                .select(src)
-                .map_err(|m| state.error_at(*pos, format!("{keyword} {m}")))?,
+            None => {
+                let mut found = tree
+                    .select(src)
+                    .map_err(|m| state.error_at(*pos, format!("{keyword} {m}")))?;
+                if let Some(rules) = &exclude {
+                    found.retain(|s| !rules.excluded(&s.rel));
+                }
+                found
+            }
         };
-        let many = found.len() > 1 || sources.len() > 1;
+        let many = found.len() > 1 || count > 1 || args.parents;
         if many && !dest_says_dir && !dest_is_dir {
             return Err(state.error_at(
                 args.dest.pos,
@@ -191,16 +258,25 @@ pub(crate) fn copy(
             ));
         }
         for s in &found {
-            place(
-                &tree,
-                &staging,
-                s,
-                &dest_path,
-                dest_is_dir || many,
-                is_add && from_view.is_none(),
-            )
-            .map_err(|m| state.error_at(*pos, format!("{keyword} {src}: {m}")))?;
+            let how = Placement {
+                dest_is_dir: dest_is_dir || many,
+                extract_archives: is_add && from_view.is_none(),
+                exclude: exclude.as_ref(),
+                keep: args.parents.then(|| kept_path(&s.rel, keep_from[i])),
+            };
+            place(&tree, &staging, s, &dest_path, &how)
+                .map_err(|m| state.error_at(*pos, format!("{keyword} {src}: {m}")))?;
         }
+    }
+    if !inline.is_empty() {
+        write_inline(
+            &staging,
+            scratch.path(),
+            &inline,
+            &dest_path,
+            dest_is_dir || count > 1,
+        )
+        .map_err(|e| state.error_at(ins.pos, format!("{keyword} <<: {e}")))?;
     }
     let layer = pack_into_store(state.shared, scratch.path(), false)?;
     drop(view);
@@ -221,22 +297,50 @@ fn keep_as_snapshot(state: &StageState, layer: &Option<LayerRecord>, dir: &std::
     }
 }
 
+/// How one matched source is placed.
+struct Placement<'a> {
+    dest_is_dir: bool,
+    extract_archives: bool,
+    /// `--exclude` patterns, matched against paths from the tree's root and
+    /// from the copied directory.
+    exclude: Option<&'a IgnoreRules>,
+    /// `--parents`: the source's path kept below the destination.
+    keep: Option<String>,
+}
+
 /// Copies one matched source into the staging tree.
 fn place(
     tree: &SourceTree,
     staging: &Staging,
     s: &Source,
     dest: &str,
-    dest_is_dir: bool,
-    extract_archives: bool,
+    how: &Placement,
 ) -> std::result::Result<(), String> {
     let io = |e: std::io::Error| e.to_string();
     let meta = fs::metadata(&s.path).map_err(io)?;
+    let kept_dest;
+    let (dest, dest_is_dir) = match &how.keep {
+        Some(kept) if !kept.is_empty() => {
+            kept_dest = clean_absolute(&format!("{dest}/{kept}"));
+            (kept_dest.as_str(), s.is_dir)
+        }
+        _ => (dest, how.dest_is_dir),
+    };
     if s.is_dir {
         // A directory's contents go into the destination, not the directory itself.
         let root = clean_absolute(dest);
         staging.put(&s.path, &meta, &root).map_err(io)?;
-        let entries = tree.walk(s)?;
+        let mut entries = tree.walk(s)?;
+        if let Some(rules) = how.exclude {
+            let from_root = |rel: &str| {
+                if s.rel.is_empty() {
+                    rel.to_string()
+                } else {
+                    format!("{}/{rel}", s.rel)
+                }
+            };
+            entries.retain(|e| !rules.excluded(&e.rel) && !rules.excluded(&from_root(&e.rel)));
+        }
         // Directories first (the walk lists parents before children), then
         // the files in parallel: creating many small files is latency-bound.
         let (dirs, files): (Vec<_>, Vec<_>) = entries.iter().partition(|e| e.meta.is_dir());
@@ -265,7 +369,7 @@ fn place(
         .map_err(io)?;
         return Ok(());
     }
-    if extract_archives && is_archive(&s.path) {
+    if how.extract_archives && is_archive(&s.path) {
         let root = clean_absolute(dest);
         staging.parents(&root, true).map_err(io)?;
         let file = fs::File::open(&s.path).map_err(io)?;
@@ -286,6 +390,53 @@ fn place(
     staging.put(&s.path, &meta, &target).map_err(io)
 }
 
+/// Writes COPY's inline files (heredocs) into the staging tree: mode 0644
+/// (or --chmod), the owner from --chown, like any copied file.
+fn write_inline(
+    staging: &Staging,
+    scratch: &std::path::Path,
+    files: &[(String, String)],
+    dest: &str,
+    dest_is_dir: bool,
+) -> std::io::Result<()> {
+    let dir = scratch.with_extension("inline");
+    fs::create_dir_all(&dir)?;
+    let result = files.iter().try_for_each(|(name, content)| {
+        let src = dir.join("file");
+        fs::write(&src, content)?;
+        fs::set_permissions(&src, fs::Permissions::from_mode(0o644))?;
+        let meta = fs::metadata(&src)?;
+        let target = if dest_is_dir {
+            clean_absolute(&format!("{dest}/{name}"))
+        } else {
+            clean_absolute(dest)
+        };
+        staging.put(&src, &meta, &target)
+    });
+    let _ = fs::remove_dir_all(&dir);
+    result
+}
+
+/// How many leading components of a COPY --parents source are dropped: those
+/// before a `/./` pivot (BuildKit's syntax), else none.
+fn pivot_depth(src: &str) -> usize {
+    let trimmed = src.trim_start_matches("./").trim_start_matches('/');
+    match trimmed.find("/./") {
+        Some(i) => crate::context::clean_relative(&trimmed[..i])
+            .map_or(0, |p| p.split('/').filter(|c| !c.is_empty()).count()),
+        None => 0,
+    }
+}
+
+/// The part of a matched source's path that --parents keeps.
+fn kept_path(rel: &str, drop: usize) -> String {
+    rel.split('/')
+        .filter(|c| !c.is_empty())
+        .skip(drop)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// Whether a file is a tar archive (plain, gzip, zstd, xz or bzip2) ADD
 /// should extract, by its first bytes as docker decides (not its name).
 fn is_archive(path: &std::path::Path) -> bool {
@@ -302,8 +453,18 @@ fn is_archive(path: &std::path::Path) -> bool {
 }
 
 /// Feeds what COPY will read from `s` into `h`: names, types, modes, contents.
-fn hash_source(
+pub(crate) fn hash_source(
     shared: &super::Shared,
+    s: &Source,
+    h: &mut Sha256,
+) -> std::result::Result<(), String> {
+    hash_tree_source(shared, &shared.context, s, h)
+}
+
+/// Like `hash_source`, for a source of another tree (a named build context).
+pub(crate) fn hash_tree_source(
+    shared: &super::Shared,
+    tree: &SourceTree,
     s: &Source,
     h: &mut Sha256,
 ) -> std::result::Result<(), String> {
@@ -311,7 +472,7 @@ fn hash_source(
     let memo = &shared.file_hashes;
     hash_entry(memo, &s.rel, &s.path, &meta, h)?;
     if s.is_dir {
-        for e in shared.context.walk(s)? {
+        for e in tree.walk(s)? {
             hash_entry(memo, &e.rel, &e.path, &e.meta, h)?;
         }
     }

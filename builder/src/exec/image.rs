@@ -79,6 +79,27 @@ pub(crate) fn load_base(shared: &Shared, name: &str) -> std::result::Result<Base
     })
 }
 
+/// Like the store's `commit_image`, with `--annotation`s on the manifest.
+fn commit_annotated(shared: &Shared, config: &[u8], layers: Vec<Descriptor>) -> Result<Descriptor> {
+    use hoist_oci::media_types::{OCI_CONFIG, OCI_MANIFEST};
+    let store_err = |e: hoist_store::StoreError| BuildError::Store(e.to_string());
+    let config_digest = shared.store.write_blob(config).map_err(store_err)?;
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": Descriptor::new(MediaType::from(OCI_CONFIG), config.len() as u64, &config_digest),
+        "layers": layers,
+        "annotations": shared.opts.annotations,
+    });
+    let bytes = serde_json::to_vec(&manifest).expect("a manifest serializes");
+    let digest = shared.store.write_blob(&bytes).map_err(store_err)?;
+    Ok(Descriptor::new(
+        MediaType::from(OCI_MANIFEST),
+        bytes.len() as u64,
+        &digest,
+    ))
+}
+
 /// A layer's descriptor for a manifest.
 pub(crate) fn descriptor(layer: &LayerRecord) -> Result<Descriptor> {
     let digest: Digest = layer
@@ -95,16 +116,23 @@ pub(crate) fn descriptor(layer: &LayerRecord) -> Result<Descriptor> {
 /// Writes the target stage's image and names it.
 pub(crate) fn write_image(shared: &Shared, mut output: StageOutput) -> Result<Built> {
     output.config.set_created(&shared.created);
+    for (k, v) in &shared.opts.labels {
+        output.config.set_label(k, v);
+    }
     let layers = output
         .layers
         .iter()
         .map(descriptor)
         .collect::<Result<Vec<_>>>()?;
     let config = serde_json::Value::Object(output.config.json.clone());
-    let manifest = shared
-        .store
-        .commit_image(&config, layers)
-        .map_err(|e| BuildError::Store(e.to_string()))?;
+    let manifest = if shared.opts.annotations.is_empty() {
+        shared
+            .store
+            .commit_image(&config, layers)
+            .map_err(|e| BuildError::Store(e.to_string()))?
+    } else {
+        commit_annotated(shared, &output.config.to_vec(), layers)?
+    };
     let config_digest = Digest::sha256_of(&output.config.to_vec()).to_string();
     let mut names = Vec::new();
     for tag in &shared.opts.tags {

@@ -121,21 +121,42 @@ impl Drop for RootView {
 }
 
 fn mount_overlay_ro(target: &Path, options: &str) -> std::io::Result<()> {
-    let target = CString::new(target.as_os_str().as_bytes())?;
+    mount_overlay(target, options, libc::MS_RDONLY).map(std::mem::forget)
+}
+
+/// An overlay mount on the host, unmounted (lazily) when dropped.
+pub(crate) struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        if let Ok(target) = CString::new(self.0.as_os_str().as_bytes()) {
+            // SAFETY: a valid NUL-terminated path; MNT_DETACH never blocks.
+            unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+        }
+    }
+}
+
+/// Mounts an overlay at `target` with `options` and mount `flags`.
+pub(crate) fn mount_overlay(
+    target: &Path,
+    options: &str,
+    flags: libc::c_ulong,
+) -> std::io::Result<Mounted> {
+    let target_c = CString::new(target.as_os_str().as_bytes())?;
     let data = CString::new(options)?;
     let fstype = c"overlay";
     // SAFETY: all pointers are valid NUL-terminated strings for the call's duration.
     let rc = unsafe {
         libc::mount(
             fstype.as_ptr(),
-            target.as_ptr(),
+            target_c.as_ptr(),
             fstype.as_ptr(),
-            libc::MS_RDONLY,
+            flags,
             data.as_ptr().cast(),
         )
     };
     if rc == 0 {
-        Ok(())
+        Ok(Mounted(target.to_path_buf()))
     } else {
         Err(std::io::Error::last_os_error())
     }

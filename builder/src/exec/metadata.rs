@@ -145,6 +145,12 @@ pub(crate) fn apply(state: &mut StageState, ins: &Instruction, number: usize) ->
             state.config.set_healthcheck(&config);
             format!("HEALTHCHECK {config:?}")
         }
+        Kind::Onbuild(trigger) => {
+            let mut triggers = state.config.strings("OnBuild").unwrap_or_default();
+            triggers.push(trigger.clone());
+            state.config.set_strings("OnBuild", Some(&triggers));
+            format!("ONBUILD {trigger}")
+        }
         other => unreachable!("{} is not a metadata instruction", other.keyword()),
     };
     state.key = state.key.child(&description, "");

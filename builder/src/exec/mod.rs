@@ -7,6 +7,7 @@ mod copy;
 mod image;
 mod layers;
 mod metadata;
+mod mounts;
 mod run;
 mod stage;
 mod staging;
@@ -25,6 +26,7 @@ use crate::dockerfile::{self, Dockerfile};
 use crate::error::{BuildError, Result};
 use crate::filehash::FileHashes;
 use crate::plan::{self, Plan};
+use crate::secrets::SecretSource;
 
 /// Network for RUN steps (`hoist build --network`, `RUN --network`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,6 +71,24 @@ pub struct BuildOptions {
     /// Fetches a base image that is not in the store (docker's pull-if-missing);
     /// `None` means only local images may be used.
     pub pull_missing: Option<PullMissing>,
+    /// `--secret id=ID,...`: what `RUN --mount=type=secret,id=ID` reads.
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// `--build-context NAME=DIR|docker-image://REF`: what FROM, COPY --from
+    /// and RUN --mount from= find under NAME.
+    pub build_contexts: BTreeMap<String, NamedContext>,
+    /// `--label K=V`: labels set on the image after the Dockerfile's.
+    pub labels: BTreeMap<String, String>,
+    /// `--annotation K=V`: annotations on the image manifest.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A named build context (`--build-context`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamedContext {
+    /// A local directory, read like the build context (.dockerignore included).
+    Dir(PathBuf),
+    /// An image, by reference, used where the name appears.
+    Image(String),
 }
 
 /// Brings the named image into the store, or says why it could not. The
@@ -175,6 +195,11 @@ pub fn build(store: &Store, opts: &BuildOptions, events: Events) -> Result<Built
             n.to_string_lossy().to_string()
         });
     let df = dockerfile::parse(&name, &text)?;
+    if let Some(syntax) = &df.syntax {
+        events(Event::Warning(format!(
+            "# syntax={syntax} is ignored: hoist builds the Dockerfile with its own frontend"
+        )));
+    }
     let plan = plan::plan(&df, opts.target.as_deref(), &opts.build_args)?;
     if !plan.unused_build_args.is_empty() {
         events(Event::Warning(format!(

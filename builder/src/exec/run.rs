@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use hoist_runtime::spec::NetworkMode;
 use hoist_runtime::{run_oneshot, OneShot, Stdio};
 
-use crate::dockerfile::{CommandForm, Instruction};
+use crate::dockerfile::{CommandForm, Heredoc, Instruction, RunMount};
 use crate::error::{BuildError, Result};
 use crate::exec::{Event, Network};
 
@@ -22,13 +22,26 @@ use super::stage::{cached, StageState};
 /// How many of a failed command's last output lines the error shows.
 const TAIL_LINES: usize = 10;
 
+/// A RUN instruction's parts.
+pub(crate) struct RunStep<'i> {
+    pub command: &'i CommandForm,
+    pub network: Option<&'i str>,
+    pub mounts: &'i [RunMount],
+    pub script: Option<&'i Heredoc>,
+}
+
 pub(crate) fn run(
     state: &mut StageState,
     ins: &Instruction,
-    command: &CommandForm,
-    network: Option<&str>,
+    step: RunStep,
     number: usize,
 ) -> Result<()> {
+    let RunStep {
+        command,
+        network,
+        mounts,
+        script,
+    } = step;
     let argv = super::metadata::argv_of(state, command);
     // The step's flag wins over the build's. Unlike BuildKit, where
     // `default` means the build's mode, hoist's builds default to none, so
@@ -47,9 +60,15 @@ pub(crate) fn run(
     // ENV, ARG, WORKDIR and USER are already part of the chained key. The
     // network mode is too, as in BuildKit (it is part of the ExecOp its
     // cache key digests): a step run offline is not reused online, or back.
-    let key = state
-        .key
-        .child(&format!("RUN {argv:?} network={network:?}"), "");
+    // Mounts add what they are (never a secret's value or a cache's
+    // content) and, for binds, the digest of what they show.
+    let (resolved, mounts_key) = super::mounts::resolve(state, mounts, script)?;
+    let description = if mounts_key.is_empty() {
+        format!("RUN {argv:?} network={network:?}")
+    } else {
+        format!("RUN {argv:?} network={network:?} mounts={mounts_key}")
+    };
+    let key = state.key.child(&description, "");
     let created_by = match command {
         CommandForm::Shell(_) => format!("RUN {}", argv.join(" ")),
         CommandForm::Exec(_) => ins.text.clone(),
@@ -72,6 +91,7 @@ pub(crate) fn run(
     for d in [&upper, &work] {
         std::fs::create_dir(d).map_err(BuildError::io(format!("cannot create {}", d.display())))?;
     }
+    let prepared = super::mounts::prepare(state, &resolved, scratch.path())?;
     let (reader, writer) = std::io::pipe().map_err(BuildError::io("cannot make a pipe"))?;
     let writer: OwnedFd = writer.into();
     let writer2 = writer
@@ -102,7 +122,7 @@ pub(crate) fn run(
         }
     };
     let shot = OneShot {
-        lowerdirs,
+        lowerdirs: lowerdirs.clone(),
         upperdir: upper.clone(),
         workdir: work,
         argv: argv.clone(),
@@ -110,6 +130,7 @@ pub(crate) fn run(
             .run_env()
             .into_iter()
             .map(|(k, v)| format!("{k}={v}"))
+            .chain(prepared.env.iter().cloned())
             .collect(),
         cwd: state.config.string("WorkingDir").unwrap_or_default(),
         user: state.config.string("User").unwrap_or_default(),
@@ -122,6 +143,7 @@ pub(crate) fn run(
         scratch: Some(scratch.path().to_path_buf()),
         stdout: Stdio::Fd(writer),
         stderr: Stdio::Fd(writer2),
+        mounts: prepared.mounts.clone(),
         ..Default::default()
     };
     let status = std::thread::scope(|scope| {
@@ -131,6 +153,8 @@ pub(crate) fn run(
         let _ = reader.join();
         status
     });
+    super::mounts::remove_stubs(&upper, &lowerdirs, &prepared.targets);
+    drop(prepared); // secrets deleted, caches unlocked, views unmounted
     let status = status.map_err(|e| state.error_at(ins.pos, format!("RUN could not run: {e}")))?;
     if status.exit_code != 0 {
         let lines: Vec<String> = tail.lock().expect("tail lock").iter().cloned().collect();
@@ -146,7 +170,6 @@ pub(crate) fn run(
         };
         return Err(BuildError::RunFailed {
             headline: state
-                .shared
                 .df
                 .error_at(
                     ins.pos,

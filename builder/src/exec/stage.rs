@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::cache::{LayerRecord, StepKey};
 use crate::config::ImageConfig;
-use crate::dockerfile::{Instruction, Kind, Word};
+use crate::dockerfile::{self, Dockerfile, Instruction, Kind, Word};
 use crate::error::{BuildError, Result};
 use crate::plan::{self, Base};
 
@@ -14,6 +14,9 @@ use super::{image, Event, Shared, StageOutput};
 /// The state a stage's instructions read and change.
 pub(crate) struct StageState<'s, 'a> {
     pub shared: &'s Shared<'a>,
+    /// The Dockerfile the running instruction comes from: the build's, or
+    /// an ONBUILD trigger of the base image (errors point into it).
+    pub df: &'s Dockerfile,
     pub index: usize,
     pub label: String,
     pub layers: Vec<LayerRecord>,
@@ -36,12 +39,12 @@ impl StageState<'_, '_> {
                 .map(|(_, v)| v.clone())
                 .or_else(|| self.args.get(name).cloned().flatten())
         };
-        Ok(self.shared.df.expand(word, &lookup)?)
+        Ok(self.df.expand(word, &lookup)?)
     }
 
     /// An error pointing at a position of the Dockerfile.
     pub fn error_at(&self, pos: crate::dockerfile::Pos, message: impl Into<String>) -> BuildError {
-        self.shared.df.error_at(pos, message).into()
+        self.df.error_at(pos, message).into()
     }
 
     /// The environment of a RUN step: the image's ENV plus the ARGs in scope.
@@ -96,19 +99,64 @@ pub(crate) fn run_stage(shared: &Shared, index: usize) -> Result<StageOutput> {
             (out.layers, out.config, out.key)
         }
         Base::Image(name) => {
-            let base = image::load_base(shared, name).map_err(|message| {
+            let named = shared.opts.build_contexts.get(name);
+            if let Some(super::NamedContext::Dir(dir)) = named {
+                return Err(shared
+                    .df
+                    .error_at(
+                        plan::from_pos(stage),
+                        format!(
+                            "FROM {name}: the build context {name} is a directory ({}); FROM needs an image (--build-context {name}=docker-image://REF)",
+                            dir.display()
+                        ),
+                    )
+                    .into());
+            }
+            let image_name = match named {
+                Some(super::NamedContext::Image(reference)) => reference.as_str(),
+                _ => name.as_str(),
+            };
+            let base = image::load_base(shared, image_name).map_err(|message| {
                 BuildError::from(shared.df.error_at(plan::from_pos(stage), message))
             })?;
             let key = StepKey::root(&base.manifest_digest);
             (base.layers, base.config, key)
         }
     };
+    // docker runs the base's ONBUILD triggers right after FROM; the new
+    // image does not inherit them.
+    let mut config = config;
+    let triggers = match &stage.base {
+        Base::Scratch => Vec::new(),
+        _ => config.strings("OnBuild").unwrap_or_default(),
+    };
+    config.remove("OnBuild");
+    let base_name = match &stage.base {
+        Base::Image(name) => name.clone(),
+        Base::Stage(i) => format!("stage {i}"),
+        Base::Scratch => String::new(),
+    };
+    let trigger_files = triggers
+        .iter()
+        .map(|t| {
+            dockerfile::parse_trigger(&format!("ONBUILD trigger of {base_name}"), t).map_err(|e| {
+                BuildError::from(shared.df.error_at(
+                    plan::from_pos(stage),
+                    format!(
+                        "the base image's ONBUILD trigger {t:?} does not parse: {}",
+                        e.message
+                    ),
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let shell = config
         .strings("Shell")
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
     let mut state = StageState {
         shared,
+        df: shared.df,
         index,
         label,
         layers,
@@ -118,14 +166,35 @@ pub(crate) fn run_stage(shared: &Shared, index: usize) -> Result<StageOutput> {
         key,
         cmd_set: false,
     };
-    for (n, ins) in stage.steps.iter().enumerate() {
+    let total = total
+        + trigger_files
+            .iter()
+            .map(|t| t.instructions.len())
+            .sum::<usize>();
+    let mut number = 1;
+    for tdf in &trigger_files {
+        state.df = tdf;
+        for ins in &tdf.instructions {
+            number += 1;
+            shared.emit(Event::Step {
+                stage: state.label.clone(),
+                number,
+                total,
+                text: format!("ONBUILD {}", ins.text),
+            });
+            step(&mut state, ins, number)?;
+        }
+    }
+    state.df = shared.df;
+    for ins in &stage.steps {
+        number += 1;
         shared.emit(Event::Step {
             stage: state.label.clone(),
-            number: n + 2,
+            number,
             total,
             text: ins.text.clone(),
         });
-        step(&mut state, ins, n + 2)?;
+        step(&mut state, ins, number)?;
     }
     Ok(StageOutput {
         layers: state.layers,
@@ -136,9 +205,22 @@ pub(crate) fn run_stage(shared: &Shared, index: usize) -> Result<StageOutput> {
 
 fn step(state: &mut StageState, ins: &Instruction, number: usize) -> Result<()> {
     match &ins.kind {
-        Kind::Run { command, network } => {
-            super::run::run(state, ins, command, network.as_deref(), number)
-        }
+        Kind::Run {
+            command,
+            network,
+            mounts,
+            script,
+        } => super::run::run(
+            state,
+            ins,
+            super::run::RunStep {
+                command,
+                network: network.as_deref(),
+                mounts,
+                script: script.as_ref(),
+            },
+            number,
+        ),
         Kind::Copy(args) => super::copy::copy(state, ins, args, false, number),
         Kind::Add(args) => super::copy::copy(state, ins, args, true, number),
         Kind::Workdir(word) => super::metadata::workdir(state, ins, word, number),

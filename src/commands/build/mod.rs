@@ -1,7 +1,10 @@
 //! `hoist build` and `hoist history`.
 
 mod history;
+mod options;
+mod outputs;
 mod progress;
+mod prune;
 mod registry;
 
 use std::collections::BTreeMap;
@@ -10,13 +13,14 @@ use anyhow::{bail, Context as _};
 use hoist_builder::{BuildOptions, Network};
 use hoist_store::Store;
 
-use crate::cli::build::{BuildArgs, BuildCommand};
+use crate::cli::build::{BuildArgs, BuildCommand, BuilderCommand};
 use crate::cli::GlobalArgs;
 
 pub fn run(cmd: BuildCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
     match cmd {
         BuildCommand::Build(args) => build(*args, global),
         BuildCommand::History(args) => history::run(args, global),
+        BuildCommand::Builder(BuilderCommand::Prune(args)) => prune::run(args, global),
     }
 }
 
@@ -47,7 +51,14 @@ fn build(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
             .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?,
         _ => 0,
     };
-    if args.push && args.tags.is_empty() {
+    let mut tags = args.tags.clone();
+    let outputs = options::outputs(&args.outputs, &mut tags)?;
+    let push = args.push || outputs.contains(&options::Output::Registry);
+    let secrets = options::secrets(&args.secrets)?;
+    let build_contexts = options::build_contexts(&args.build_contexts)?;
+    let labels = options::pairs(&args.labels, "--label")?;
+    let annotations = options::pairs(&args.annotations, "--annotation")?;
+    if push && tags.is_empty() {
         bail!("--push needs a name to push to: add -t REGISTRY/REPO:TAG");
     }
     if !args.context.is_dir() {
@@ -59,7 +70,7 @@ fn build(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     let opts = BuildOptions {
         context: args.context.clone(),
         dockerfile: args.file.clone(),
-        tags: args.tags.clone(),
+        tags: tags.clone(),
         build_args,
         target: args.target.clone(),
         no_cache: args.no_cache,
@@ -68,14 +79,25 @@ fn build(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         source_date_epoch,
         pull_missing: (args.pull == "missing")
             .then(|| registry::pull_missing(global, &args.tls, args.progress == "quiet")),
+        secrets,
+        build_contexts,
+        labels,
+        annotations,
     };
     let printer = progress::Printer::new(&args.progress);
     let built = hoist_builder::build(&store, &opts, &|e| printer.event(e))?;
     for name in &built.names {
         printer.note(&format!("Named {name}"));
     }
-    if args.push {
-        registry::push_tags(global, &args.tags, &args.tls, &args.progress)?;
+    outputs::export(&store, global, &built, &outputs)?;
+    if let Some(path) = &args.iidfile {
+        outputs::iidfile(path, &built)?;
+    }
+    if let Some(path) = &args.metadata_file {
+        outputs::metadata_file(path, &store, &built)?;
+    }
+    if push {
+        registry::push_tags(global, &tags, &args.tls, &args.progress)?;
     }
     println!("{}", built.digest);
     Ok(0)
