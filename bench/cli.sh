@@ -45,7 +45,7 @@ echo "== store: $CONTAINERS containers, $IMAGES image names (hoist and podman)"
 mkdir -p "$WORK/rootfs/bin"
 cp /bin/busybox "$WORK/rootfs/bin/busybox"
 tar -C "$WORK/rootfs" -cf "$WORK/rootfs.tar" .
-"$HOIST" --root "$ROOT" import "$WORK/rootfs.tar" -t bench/box:0 >/dev/null
+"$HOIST" --root "$ROOT" import "$WORK/rootfs.tar" -t bench/box:0 >/dev/null 2>&1
 $PODMAN import -q "$WORK/rootfs.tar" bench/box:0 >/dev/null
 for i in $(seq 1 $((IMAGES - 1))); do
   "$HOIST" --root "$ROOT" tag bench/box:0 "bench/box:$i"
@@ -63,20 +63,21 @@ done
 echo "podman: $CONTAINERS creates in $(( $(date +%s) - start )) s"
 
 H="$HOIST --root $ROOT"
+MID=$((CONTAINERS / 2))
 results=$WORK/results.json
 hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$results" \
   -n "hoist ps -a" "$H ps -a" \
   -n "podman ps -a" "$PODMAN ps -a" \
   -n "hoist images" "$H images" \
   -n "podman images" "$PODMAN images" \
-  -n "hoist inspect" "$H inspect c1000" \
-  -n "podman inspect" "$PODMAN inspect c1000" \
+  -n "hoist inspect" "$H inspect c$MID" \
+  -n "podman inspect" "$PODMAN inspect c$MID" \
   -n "hoist ps -a --format" "$H ps -a --format '{{.Names}} {{.Status}} {{json .Labels}}'" \
   -n "hoist ps -a --format table" "$H ps -a --format 'table {{.ID}}\t{{.Names}}\t{{.Status}}'" \
   -n "hoist ps -a --filter" "$H ps -a --filter label=n=3 --filter status=created" \
   -n "hoist images --format" "$H images --format {{.Repository}}:{{.Tag}}" \
   -n "hoist images --filter" "$H images --filter reference=bench/*" \
-  -n "hoist inspect --format" "$H inspect --format {{.State.Status}} c1000" \
+  -n "hoist inspect --format" "$H inspect --format {{.State.Status}} c$MID" \
   >/dev/null
 
 python3 - "$results" <<'PY'

@@ -63,7 +63,7 @@ fn image(cmd: ImageGroup, global: &GlobalArgs) -> anyhow::Result<i32> {
         ImageGroup::History(a) => return super::build::run(BuildCommand::History(a), global),
         ImageGroup::Prune(_) => {
             let store = super::image::open_store(global)?;
-            return super::image::prune_store(&store, global);
+            return super::image::prune_images(&store);
         }
     };
     super::image::run(shortcut, global)

@@ -14,7 +14,7 @@ use anyhow::Context;
 use hoist_store::Store;
 
 pub use list::human_size;
-pub use prune::run as prune_store;
+pub use prune::{images as prune_images, run as prune_store};
 
 pub fn run(cmd: ImageCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
     let store = open_store(global)?;

@@ -15,6 +15,11 @@ pub fn run(store: &Store, _global: &GlobalArgs) -> anyhow::Result<i32> {
     for name in crate::commands::network::prune_unused(store.root())? {
         println!("Deleted network {name}");
     }
+    images(store)
+}
+
+/// `hoist image prune`: the blobs and snapshots only (networks are `system prune`'s).
+pub fn images(store: &Store) -> anyhow::Result<i32> {
     let live: Vec<Digest> = hoist_runtime::live_image_digests(store.root())
         .iter()
         .filter_map(|d| d.parse().ok())

@@ -13,8 +13,13 @@ pub fn completion(shell: Shell) -> anyhow::Result<i32> {
         Shell::Fish => clap_complete::Shell::Fish,
     };
     let mut cmd = crate::cli::Cli::command();
-    clap_complete::generate(shell, &mut cmd, "hoist", &mut std::io::stdout());
-    Ok(0)
+    // Into a buffer first: clap_complete panics on a write error (`| head` closing the pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "hoist", &mut script);
+    match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(0),
+    }
 }
 
 /// Writes `hoist.1` and one page per verb (`hoist-run.1`, `hoist-container-run.1`, ...),

@@ -6,9 +6,10 @@
 //! copied from serde_json into a `gtmpl_value::Value`; its maps are `HashMap`s, so
 //! `{{range $k, $v := .Config.Labels}}` comes out in random order where Go (and docker)
 //! sort by key; and docker's own functions (json, join, split, title, pad, truncate, lower,
-//! upper) and `table` headers would have to be added on top anyway. Evaluating serde_json
-//! values directly (BTreeMap-ordered, as Go ranges) is ~900 lines here and costs nothing to
-//! compile.
+//! upper) and `table` headers would have to be added on top anyway. Its compile cost
+//! (`cargo build --timings`, debug, this loaded 2-core machine): gtmpl 5.6 s, and a second
+//! thiserror (1.x) 4 s, gtmpl_value 0.7 s, percent-encoding 0.6 s, ~11 s in all. Evaluating
+//! serde_json values directly (BTreeMap-ordered, as Go ranges) is ~1,300 lines here.
 
 mod exec;
 mod funcs;
