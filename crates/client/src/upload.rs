@@ -1,10 +1,15 @@
 //! Uploading one blob: HEAD first (skip what the registry has), a
 //! cross-repository mount when another repository on the same registry is
-//! known to hold it, else a chunked upload session (POST, PATCH with
-//! `Content-Range`, PUT `?digest=`). When a PATCH's connection drops, the
-//! registry is asked how far it got (GET on the session → `Range: 0-N`) and
-//! the upload goes on from there; a registry that cannot resume (the session
-//! is gone or invalid) gets a fresh session from byte 0.
+//! known to hold it, else an upload session. The strategy is picked for
+//! speed: a blob up to `chunk_size` goes in one request (POST, then PUT
+//! `?digest=` carrying the bytes: no PATCH round trip); a larger one is
+//! PATCHed in `chunk_size` pieces with `Content-Range`, then completed by an
+//! empty PUT. When a request's connection drops (or the registry answers 416:
+//! another request moved the upload on), the registry is asked how far it got
+//! (GET on the session → `Range: 0-N`) and the upload goes on from there; a
+//! registry that cannot resume (the session is gone or invalid) gets a fresh
+//! session from byte 0. A completing PUT whose answer was lost is confirmed
+//! by a HEAD of the blob.
 
 use crate::auth::repository_scope;
 use crate::error::{ClientError, Result, Site};
@@ -172,6 +177,9 @@ async fn upload(
         Some(l) => l,
         None => start_session(reg, &site, repository, scopes).await?,
     };
+    if blob.size <= reg.opts.chunk_size {
+        return put_whole(reg, repository, blob, &file, location, scopes, sink).await;
+    }
     let mut offset = 0u64;
     let mut drops = 0u32;
     loop {
@@ -188,7 +196,7 @@ async fn upload(
         .await
         {
             Ok(()) => break,
-            Err(e) if e.is_transient() && drops < reg.opts.retries => {
+            Err(e) if (e.is_transient() || moved_on(&e)) && drops < reg.opts.retries => {
                 drops += 1;
                 tracing::info!(%site, offset, error = %e, "upload interrupted, resuming");
                 tokio::time::sleep(retry::delay(drops - 1)).await;
@@ -211,6 +219,63 @@ async fn upload(
             Err(e) => return Err(e),
         }
     }
+    complete(reg, repository, blob, &location, scopes, None).await
+}
+
+/// A small blob in one request: PUT `?digest=` with all its bytes. A
+/// dropped request is sent again on a fresh session (it is small).
+async fn put_whole(
+    reg: &Registry,
+    repository: &str,
+    blob: &BlobRef,
+    file: &Arc<std::fs::File>,
+    mut location: Url,
+    scopes: &[String],
+    sink: &Sink,
+) -> Result<()> {
+    let site = Site::new(
+        &reg.host,
+        repository,
+        format!("uploading blob {}", blob.digest),
+    );
+    let mut drops = 0u32;
+    loop {
+        let body = Some((file.clone(), sink.clone()));
+        match complete(reg, repository, blob, &location, scopes, body).await {
+            Err(e) if e.is_transient() && drops < reg.opts.retries => {
+                drops += 1;
+                tracing::info!(%site, error = %e, "upload interrupted, sending it again");
+                tokio::time::sleep(retry::delay(drops - 1)).await;
+                location = start_session(reg, &site, repository, scopes).await?;
+                sink(Event::BlobResume {
+                    digest: blob.digest.clone(),
+                    offset: 0,
+                });
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether a PATCH was refused because the upload is not where the client
+/// thought (416): another request moved it on, or an interrupted one left
+/// more than the client counted. Asking for the status settles it.
+fn moved_on(e: &ClientError) -> bool {
+    matches!(e, ClientError::Status { status: 416, .. })
+}
+
+/// The completing PUT `?digest=`, empty or (for a small blob) carrying the
+/// whole blob. A lost answer whose upload did complete is recognised by a
+/// HEAD of the blob: the session is gone but the blob is there.
+async fn complete(
+    reg: &Registry,
+    repository: &str,
+    blob: &BlobRef,
+    location: &Url,
+    scopes: &[String],
+    body: Option<(Arc<std::fs::File>, Sink)>,
+) -> Result<()> {
+    let digest = &blob.digest;
     let mut url = location.clone();
     url.query_pairs_mut().append_pair("digest", digest);
     let site = Site::new(
@@ -218,13 +283,20 @@ async fn upload(
         repository,
         format!("completing upload of blob {digest}"),
     );
+    // A body can be sent once per request; retries are the caller's.
+    let retry = body.is_none();
     let resp = reg
-        .send(&site, scopes, true, |h| {
-            h.put(url.clone()).header(CONTENT_LENGTH, 0)
+        .send(&site, scopes, retry, |h| match &body {
+            None => h.put(url.clone()).header(CONTENT_LENGTH, 0),
+            Some((file, sink)) => h
+                .put(url.clone())
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_LENGTH, blob.size)
+                .body(file_body(file.clone(), 0, blob.size, digest, sink.clone())),
         })
         .await?;
     match resp.status() {
-        StatusCode::CREATED | StatusCode::NO_CONTENT | StatusCode::OK => {}
+        StatusCode::CREATED | StatusCode::NO_CONTENT | StatusCode::OK => Ok(()),
         StatusCode::BAD_REQUEST => {
             let err = reg.error_for(&site, resp, "upload").await;
             if err.to_string().contains("DIGEST_INVALID") {
@@ -234,11 +306,22 @@ async fn upload(
                     actual: "something else on the registry's side".into(),
                 });
             }
-            return Err(err);
+            Err(err)
         }
-        _ => return Err(reg.error_for(&site, resp, "upload session").await),
+        StatusCode::NOT_FOUND if retry && blob_present(reg, repository, digest, scopes).await => {
+            Ok(())
+        }
+        _ => Err(reg.error_for(&site, resp, "upload session").await),
     }
-    Ok(())
+}
+
+/// Whether the registry serves `digest` in `repository` now.
+async fn blob_present(reg: &Registry, repository: &str, digest: &str, scopes: &[String]) -> bool {
+    let site = Site::new(&reg.host, repository, format!("checking blob {digest}"));
+    let url = reg.url(&format!("/v2/{repository}/blobs/{digest}"));
+    reg.send(&site, scopes, true, |h| h.head(url.clone()))
+        .await
+        .is_ok_and(|r| r.status().is_success())
 }
 
 /// PATCHes the blob from `offset` to the end in chunks of the configured size.

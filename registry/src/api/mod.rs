@@ -114,7 +114,7 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
             uploads::handle(&ctx, &parts.method, &parts.headers, id, body).await
         }
     };
-    match result {
+    let mut response = match result {
         Ok(r) => r,
         Err(e) => {
             if e.is_storage_fault() {
@@ -122,7 +122,11 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
             }
             e.into_response()
         }
-    }
+    };
+    response
+        .extensions_mut()
+        .insert(ops::RouteLabel(route.label()));
+    response
 }
 
 /// Per-request context handed to endpoint handlers.
@@ -144,6 +148,10 @@ fn authorize(
     headers: &HeaderMap,
     need: &Need,
 ) -> Result<crate::auth::Identity, Box<Response>> {
+    if app.auth.mode() == crate::config::AuthMode::None {
+        // Nothing to check, so no realm to build either.
+        return Ok(crate::auth::Identity::default());
+    }
     let authz = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());

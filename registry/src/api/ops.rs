@@ -35,9 +35,22 @@ pub async fn readyz(State(app): State<Shared>) -> Response {
 pub async fn metrics(State(app): State<Shared>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(),
+        app.metrics.render() + &cache_gauges(&app),
     )
         .into_response()
+}
+
+/// What the manifest read cache holds (storage/read_cache.rs), as gauges.
+fn cache_gauges(app: &super::App) -> String {
+    let (manifest_bytes, link_entries) = app.storage.cache_usage();
+    format!(
+        "# HELP hoist_registry_cache_manifest_bytes Manifest bytes held by the read cache.\n\
+         # TYPE hoist_registry_cache_manifest_bytes gauge\n\
+         hoist_registry_cache_manifest_bytes {manifest_bytes}\n\
+         # HELP hoist_registry_cache_link_entries Tag and revision entries held by the read cache.\n\
+         # TYPE hoist_registry_cache_link_entries gauge\n\
+         hoist_registry_cache_link_entries {link_entries}\n"
+    )
 }
 
 /// `GET /token?service=..&scope=..`: docker's token endpoint.
@@ -105,8 +118,9 @@ fn rfc3339(secs: u64) -> String {
 pub async fn observe(State(app): State<Shared>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let label = route_label(&path);
+    // Cloning a Uri shares its buffer; nothing is copied per request.
+    let uri = req.uri().clone();
+    let path = uri.path();
     let bytes_in = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -114,11 +128,16 @@ pub async fn observe(State(app): State<Shared>, req: Request, next: Next) -> Res
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0);
     let mut response = next.run(req).await;
+    // `dispatch` says which /v2/ endpoint it served; parsing the path a
+    // second time here would double the routing work.
+    let label = match response.extensions().get::<RouteLabel>() {
+        Some(l) => l.0,
+        None => route_label(path),
+    };
     if path.starts_with("/v2") {
-        reply::set(
-            &mut response,
+        response.headers_mut().insert(
             "docker-distribution-api-version",
-            "registry/2.0",
+            axum::http::HeaderValue::from_static("registry/2.0"),
         );
     }
     let status = response.status().as_u16();
@@ -149,6 +168,10 @@ pub async fn observe(State(app): State<Shared>, req: Request, next: Next) -> Res
     );
     response
 }
+
+/// The metrics label of the /v2/ endpoint a response came from.
+#[derive(Clone, Copy)]
+pub struct RouteLabel(pub &'static str);
 
 fn route_label(path: &str) -> &'static str {
     match path {

@@ -58,11 +58,8 @@ pub async fn start(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> ApiResult 
         Metrics::add(&app.metrics.uploads_completed, 1);
         return Ok(created(name, &digest));
     }
-    let hasher = match ctx.query.get("digest-algorithm") {
-        Some(alg) => Some(digests::StreamHasher::for_algorithm(alg)?),
-        None => None,
-    };
-    let id = app.storage.start_upload(name, hasher).await?;
+    let algorithm = ctx.query.get("digest-algorithm");
+    let id = app.storage.start_upload(name, algorithm).await?;
     Ok(in_progress(StatusCode::ACCEPTED, name, &id, 0))
 }
 

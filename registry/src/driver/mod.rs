@@ -7,6 +7,7 @@
 //! the new one, or nothing — never a partial object.
 
 mod fs;
+mod fs_append;
 pub mod s3;
 
 pub use fs::FsDriver;
@@ -104,4 +105,66 @@ pub trait Driver: Send + Sync + 'static {
     async fn presign_get(&self, _key: &str) -> DriverResult<Option<String>> {
         Ok(None)
     }
+    /// Whether `open_append` works here (the filesystem driver); without
+    /// it, storage keeps one object per upload chunk.
+    fn can_append(&self) -> bool {
+        false
+    }
+    /// Opens an upload file that grows by appending, with a small note kept
+    /// beside it (how far the appends got, the hash state), exclusively:
+    /// `None` while another request holds it.
+    async fn open_append(
+        &self,
+        data_key: &str,
+        _note_key: &str,
+    ) -> DriverResult<Option<Box<dyn Appender>>> {
+        Err(DriverError::Unavailable {
+            path: data_key.to_string(),
+            message: "this storage driver cannot append".into(),
+        })
+    }
+    /// Moves a finished upload file into place durably: its data is synced
+    /// once, then it is renamed (a copy then delete on object stores).
+    async fn persist(&self, from: &str, to: &str) -> DriverResult<()> {
+        self.rename(from, to).await
+    }
+    /// An object's identity (inode, change time, size) from one local
+    /// `stat`, without awaiting anything: a cheap check that a cached read
+    /// is still current. `None` when the driver cannot tell that cheaply
+    /// (object stores); `Some(None)` when the object is absent.
+    fn stamp(&self, _key: &str) -> Option<Option<Stamp>> {
+        None
+    }
+}
+
+/// What `stamp` reports: equal stamps mean the object was not replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub inode: u64,
+    pub ctime_nanos: i128,
+    pub size: u64,
+}
+
+/// An upload file held exclusively (released when dropped).
+#[async_trait]
+pub trait Appender: Send {
+    /// The note last recorded, if any.
+    async fn note(&mut self) -> DriverResult<Option<Bytes>>;
+    /// Replaces the note atomically for a crashing process (a reader sees
+    /// the old note or the new one). Not synced: after a power loss the
+    /// note may be older than the data, or the data shorter than the note
+    /// says; storage checks the one against the other.
+    async fn set_note(&mut self, note: Bytes) -> DriverResult<()>;
+    /// The data's length now.
+    async fn len(&mut self) -> DriverResult<u64>;
+    /// Writes `body` from byte `at` on, cutting off whatever an interrupted
+    /// append left past `at` first, and hands each piece to `observe`
+    /// before it is written. Returns the bytes written; on error, the
+    /// bytes written before it (the caller decides whether they count).
+    async fn append(
+        &mut self,
+        at: u64,
+        body: ByteStream,
+        observe: &mut (dyn for<'b> FnMut(&'b [u8]) + Send),
+    ) -> Result<u64, (u64, DriverError)>;
 }

@@ -3,12 +3,15 @@
 //! is a small object naming a digest; a manifest with a `subject` also leaves
 //! its descriptor under the subject, which is what the referrers API lists.
 
+use super::read_cache::{Resolved, Validity, REPLICA_BOUND};
 use super::{paths, Storage};
 use crate::digests::{self, Digest};
 use crate::error::{RegistryError, Result};
 use crate::media;
 use bytes::Bytes;
 use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Instant;
 
 /// A manifest reference from a URL: a tag or a digest.
 #[derive(Debug, Clone)]
@@ -35,7 +38,7 @@ impl ManifestRef {
 /// A manifest as read back.
 pub struct StoredManifest {
     pub digest: Digest,
-    pub media_type: String,
+    pub media_type: Arc<str>,
     pub body: Bytes,
 }
 
@@ -65,11 +68,54 @@ impl Storage {
         }
     }
 
+    /// A manifest by tag or digest. Served from the read cache when the
+    /// link it came from is still current (`read_cache.rs`), else read from
+    /// the store and remembered.
     pub async fn get_manifest(
         &self,
         repo: &str,
         reference: &ManifestRef,
     ) -> Result<StoredManifest> {
+        let resolved = self.resolve_manifest(repo, reference).await?;
+        let body = match self.cache.manifest(&resolved.digest) {
+            Some(body) => body,
+            None => {
+                let body = self.blob_bytes(&resolved.digest).await.map_err(|_| {
+                    RegistryError::ManifestUnknown(format!("{repo}@{}", resolved.digest))
+                })?;
+                self.cache.put_manifest(&resolved.digest, body.clone());
+                body
+            }
+        };
+        Ok(StoredManifest {
+            digest: resolved.digest,
+            media_type: resolved.media_type,
+            body,
+        })
+    }
+
+    /// The digest and media type a reference names in `repo`.
+    async fn resolve_manifest(&self, repo: &str, reference: &ManifestRef) -> Result<Resolved> {
+        let (link_key, text) = match reference {
+            ManifestRef::Tag(tag) => (paths::tag_link(repo, tag), std::borrow::Cow::from(tag)),
+            ManifestRef::Digest(d) => (
+                paths::revision_link(repo, d),
+                std::borrow::Cow::from(d.to_string()),
+            ),
+        };
+        if let Some((resolved, validity)) = self.cache.link(repo, &text) {
+            let current = match validity {
+                Validity::Until(deadline) => Instant::now() < deadline,
+                Validity::Stamp(stamp) => self.driver.stamp(&link_key) == Some(Some(stamp)),
+            };
+            if current {
+                return Ok(resolved);
+            }
+        }
+        // Taken before the link is read: a link replaced while it is read
+        // then fails the next check, never the other way round.
+        let stamp = self.driver.stamp(&link_key);
+        let deadline = Instant::now() + REPLICA_BOUND;
         let digest = self.resolve(repo, reference).await?;
         let unknown = || RegistryError::ManifestUnknown(format!("{repo}@{digest}"));
         let media_type = self
@@ -77,12 +123,19 @@ impl Storage {
             .get(&paths::revision_link(repo, &digest))
             .await
             .map_err(|e| RegistryError::not_found_as(e, unknown))?;
-        let body = self.blob_bytes(&digest).await.map_err(|_| unknown())?;
-        Ok(StoredManifest {
-            media_type: String::from_utf8_lossy(&media_type).into_owned(),
+        let resolved = Resolved {
+            media_type: Arc::from(String::from_utf8_lossy(&media_type).as_ref()),
             digest,
-            body,
-        })
+        };
+        let validity = match stamp {
+            Some(Some(stamp)) => Some(Validity::Stamp(stamp)),
+            Some(None) => None,
+            None => Some(Validity::Until(deadline)),
+        };
+        if let Some(validity) = validity {
+            self.cache.put_link(repo, &text, resolved.clone(), validity);
+        }
+        Ok(resolved)
     }
 
     /// Validates and stores a manifest under a tag or digest, and points
@@ -161,11 +214,18 @@ impl Storage {
             ManifestRef::Tag(tag) => Some(tag),
             ManifestRef::Digest(_) => None,
         };
+        // Dropped from the read cache before the write as well as after:
+        // a read racing the write then caches at worst the link it saw,
+        // which the stamp check (or the bound) retires.
+        self.cache.forget_link(repo, &digest.to_string());
         for tag in named_tag.into_iter().chain(extra_tags) {
+            self.cache.forget_link(repo, tag);
             self.driver
                 .put(&paths::tag_link(repo, tag), Bytes::from(digest.to_string()))
                 .await?;
+            self.cache.forget_link(repo, tag);
         }
+        self.cache.forget_link(repo, &digest.to_string());
         Ok(PutManifest {
             digest,
             subject: refs.subject,
@@ -175,6 +235,12 @@ impl Storage {
     /// Deletes a manifest (by digest: the revision, every tag naming it and
     /// its referrer entry) or just a tag.
     pub async fn delete_manifest(&self, repo: &str, reference: &ManifestRef) -> Result<()> {
+        let result = self.delete_manifest_links(repo, reference).await;
+        self.cache.forget_repository(repo);
+        result
+    }
+
+    async fn delete_manifest_links(&self, repo: &str, reference: &ManifestRef) -> Result<()> {
         let digest = match reference {
             ManifestRef::Tag(tag) => {
                 self.resolve(repo, reference).await?;

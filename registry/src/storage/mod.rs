@@ -4,8 +4,11 @@
 //! through a `Driver`, and nothing here is kept only in memory, so any number
 //! of server processes can share one store.
 
+pub mod hash_state;
 mod manifests;
 pub mod paths;
+pub mod read_cache;
+mod upload_file;
 mod uploads;
 
 pub use manifests::{ManifestRef, StoredManifest};
@@ -37,12 +40,15 @@ impl Default for Limits {
 pub struct Storage {
     driver: Arc<dyn Driver>,
     limits: Limits,
-    /// Running sha256 of uploads this process has been appending to, keyed by
+    /// Drivers without appendable files only (object stores): running hash
+    /// of uploads this process has been appending to, keyed by
     /// upload id, with the exact chunk keys it covers; used only while the
     /// session's chunks are still exactly those. An optimisation that saves
     /// re-reading the data at completion; without it (another replica, a
     /// restart, a racing write) the data is re-hashed from storage.
-    hashers: Mutex<HashMap<String, (Vec<String>, crate::digests::StreamHasher)>>,
+    hashers: Mutex<HashMap<String, (Vec<String>, hash_state::ResumableHash)>>,
+    /// Manifests and tag/revision links read recently (`read_cache.rs`).
+    cache: read_cache::ReadCache,
 }
 
 impl Storage {
@@ -51,7 +57,13 @@ impl Storage {
             driver,
             limits,
             hashers: Mutex::new(HashMap::new()),
+            cache: read_cache::ReadCache::new(),
         }
+    }
+
+    /// What the read cache holds: (bytes of manifests, link entries).
+    pub fn cache_usage(&self) -> (usize, usize) {
+        self.cache.usage()
     }
 
     pub fn driver(&self) -> &Arc<dyn Driver> {
@@ -64,6 +76,16 @@ impl Storage {
 
     /// The blob's size if `repo` may serve it (linked there and present).
     pub async fn blob_stat(&self, repo: &str, digest: &Digest) -> Result<Option<u64>> {
+        // Two local stats, no file opened, nothing handed to a thread, when
+        // the driver can (the filesystem).
+        if let Some(link) = self.driver.stamp(&paths::layer_link(repo, digest)) {
+            if link.is_none() {
+                return Ok(None);
+            }
+            if let Some(data) = self.driver.stamp(&paths::blob_data(digest)) {
+                return Ok(data.map(|d| d.size));
+            }
+        }
         if self
             .driver
             .stat(&paths::layer_link(repo, digest))

@@ -10,7 +10,11 @@
 //! repositories/<name>/_manifests/tags/<tag>/link       holds the tagged manifest's digest
 //! repositories/<name>/_referrers/<alg>/<hex>/<alg>-<hex>   descriptor of a manifest whose subject is <hex>
 //! repositories/<name>/_uploads/<id>/info               an upload session (start time)
-//! repositories/<name>/_uploads/<id>/chunk-<offset>-<nonce>   bytes received from <offset> on
+//! repositories/<name>/_uploads/<id>/data               the upload so far (drivers that append)
+//! repositories/<name>/_uploads/<id>/progress           its length and hash state (same)
+//! repositories/<name>/_uploads/<id>/chunk-<offset>-<nonce>   bytes received from <offset> on (others)
+//! repositories/<name>/_uploads/<id>/hash-chunk-<offset>-<nonce>   hash state up to that chunk's end
+//! _tmp/upload-<id>                                     a monolithic upload being received
 //! ```
 
 use crate::digests::{parts, Digest};
@@ -75,10 +79,34 @@ pub fn upload_info(name: &str, id: &str) -> String {
     format!("{}/info", upload_dir(name, id))
 }
 
+/// The file an upload's chunks are appended to.
+pub fn upload_data(name: &str, id: &str) -> String {
+    format!("{}/data", upload_dir(name, id))
+}
+
+/// How far `upload_data` got: its acknowledged length and hash state.
+pub fn upload_progress(name: &str, id: &str) -> String {
+    format!("{}/progress", upload_dir(name, id))
+}
+
+/// Scratch space for a monolithic upload (verified before it is moved).
+pub fn monolithic_upload(id: &str) -> String {
+    format!("_tmp/upload-{id}")
+}
+
 /// A chunk's key. The nonce makes every write its own object, so two racing
 /// writes at one offset never replace each other's bytes under a hash.
 pub fn upload_chunk(name: &str, id: &str, offset: u64, nonce: &str) -> String {
     format!("{}/chunk-{offset:020}-{nonce}", upload_dir(name, id))
+}
+
+/// The hash state of an upload's bytes up to the end of `chunk_key` (a key
+/// made by `upload_chunk`), written after it.
+pub fn chunk_hash_state(chunk_key: &str) -> String {
+    match chunk_key.rsplit_once('/') {
+        Some((dir, name)) => format!("{dir}/hash-{name}"),
+        None => format!("hash-{chunk_key}"),
+    }
 }
 
 /// The offset a chunk's file name records, for names made by `upload_chunk`.

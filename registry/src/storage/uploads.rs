@@ -1,11 +1,14 @@
-//! Upload sessions kept in the byte store: an `info` object marks the session,
-//! and each PATCH lands as one `chunk-<offset>` object written atomically. The
+//! Upload sessions kept in the byte store: an `info` object marks the session
+//! (its start time and hash algorithm). On drivers that append (the
+//! filesystem) the chunks go into one file (`upload_file.rs`); on the others
+//! each PATCH lands as one `chunk-<offset>` object written atomically. The
 //! session's offset is what the listed chunks add up to, so a server that
 //! restarts (or another replica) resumes exactly where the last acknowledged
 //! chunk ended, and a chunk cut off half-way simply is not there.
 
+use super::hash_state::ResumableHash;
 use super::{paths, Storage};
-use crate::digests::{Digest, StreamHasher};
+use crate::digests::{self, Digest};
 use crate::driver::{ByteStream, DriverError};
 use crate::error::{RegistryError, Result};
 use bytes::Bytes;
@@ -22,7 +25,7 @@ pub struct UploadStatus {
 
 /// Marker inside an io::Error: the body went past the upload size cap.
 #[derive(Debug)]
-struct LimitExceeded;
+pub(super) struct LimitExceeded;
 impl std::fmt::Display for LimitExceeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("upload size limit exceeded")
@@ -31,11 +34,13 @@ impl std::fmt::Display for LimitExceeded {
 impl std::error::Error for LimitExceeded {}
 
 impl Storage {
-    /// Opens a new upload session and returns its id. `hasher` is the
-    /// algorithm the client will finish with when it said so (the spec's
-    /// `digest-algorithm`; sha256 otherwise): this process then hashes the
-    /// chunks as they arrive instead of re-reading them at completion.
-    pub async fn start_upload(&self, repo: &str, hasher: Option<StreamHasher>) -> Result<String> {
+    /// Opens a new upload session and returns its id. `algorithm` is the
+    /// one the client said it will finish with (the spec's
+    /// `digest-algorithm`; sha256 otherwise): the chunks are hashed with it
+    /// as they arrive instead of being re-read at completion.
+    pub async fn start_upload(&self, repo: &str, algorithm: Option<&str>) -> Result<String> {
+        let algorithm = algorithm.unwrap_or("sha256");
+        hash_for(algorithm)?;
         let id = hex::encode(rand::random::<[u8; 16]>());
         let started = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -44,16 +49,31 @@ impl Storage {
         self.driver
             .put(
                 &paths::upload_info(repo, &id),
-                Bytes::from(format!("{{\"started\":{started}}}")),
+                Bytes::from(format!(
+                    "{{\"started\":{started},\"algorithm\":\"{algorithm}\"}}"
+                )),
             )
             .await?;
-        if let Some(h) = hasher {
-            self.hashers
-                .lock()
-                .unwrap()
-                .insert(id.clone(), (Vec::new(), h));
-        }
         Ok(id)
+    }
+
+    /// The hash algorithm a session was opened with; BLOB_UPLOAD_UNKNOWN
+    /// when there is no such session.
+    pub(super) async fn session_algorithm(&self, repo: &str, id: &str) -> Result<String> {
+        let unknown = || RegistryError::BlobUploadUnknown(id.to_string());
+        if !paths::valid_upload_id(id) {
+            return Err(unknown());
+        }
+        let info = self
+            .driver
+            .get(&paths::upload_info(repo, id))
+            .await
+            .map_err(|e| RegistryError::not_found_as(e, unknown))?;
+        // Sessions from before the algorithm was recorded are sha256.
+        Ok(serde_json::from_slice::<serde_json::Value>(&info)
+            .ok()
+            .and_then(|v| v.get("algorithm")?.as_str().map(str::to_string))
+            .unwrap_or_else(|| "sha256".to_string()))
     }
 
     /// The chunks of a session as (offset, key, size), in order and
@@ -94,6 +114,9 @@ impl Storage {
     }
 
     pub async fn upload_status(&self, repo: &str, id: &str) -> Result<UploadStatus> {
+        if self.driver.can_append() {
+            return self.file_upload_status(repo, id).await;
+        }
         let chunks = self.chunks(repo, id).await?;
         Ok(UploadStatus {
             offset: chunks.last().map(|(o, _, s)| o + s).unwrap_or(0),
@@ -111,53 +134,36 @@ impl Storage {
         declared: Option<u64>,
         body: ByteStream,
     ) -> Result<UploadStatus> {
+        if self.driver.can_append() {
+            return self.append_file(repo, id, start, declared, body).await;
+        }
         let chunks = self.chunks(repo, id).await?;
         let keys: Vec<String> = chunks.iter().map(|c| c.1.clone()).collect();
         let offset = chunks.last().map(|(o, _, s)| o + s).unwrap_or(0);
-        if let Some(start) = start {
-            if start != offset {
-                return Err(RegistryError::RangeInvalid(format!(
-                    "chunk starts at byte {start} but the upload has {offset} bytes; \
-                     resume from {offset}"
-                )));
-            }
-        }
+        self.check_append(start, offset, declared)?;
         let cap = self.limits.max_upload_bytes;
-        if offset + declared.unwrap_or(0) > cap {
-            return Err(RegistryError::TooLarge(format!(
-                "upload exceeds the {cap}-byte limit (registry.max_upload_bytes)"
-            )));
-        }
         // Continue this process's running hash when it covers exactly the
-        // chunks stored now.
-        let hasher = {
-            let mut map = self.hashers.lock().unwrap();
-            match map.remove(id) {
-                Some((covered, h)) if covered == keys => Some(h),
-                _ if offset == 0 => Some(StreamHasher::sha256()),
-                _ => None,
-            }
+        // chunks stored now, else the state recorded after the last chunk
+        // (written by whichever replica stored it).
+        let cached = self.hashers.lock().unwrap().remove(id);
+        let hasher = match cached {
+            Some((covered, h)) if covered == keys => Some(h),
+            _ if offset == 0 => Some(hash_for(&self.session_algorithm(repo, id).await?)?),
+            _ => self.recorded_hash(keys.last(), offset).await,
         };
         let hasher = Arc::new(Mutex::new(hasher));
-        let counted = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let body = {
             let hasher = hasher.clone();
-            let counted = counted.clone();
-            let room = cap - offset;
-            body.map(move |chunk| {
-                let chunk = chunk.map_err(|e| std::io::Error::other(ClientBody(e.to_string())))?;
-                let total = counted
-                    .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed)
-                    + chunk.len() as u64;
-                if total > room {
-                    return Err(std::io::Error::other(LimitExceeded));
-                }
-                if let Some(h) = hasher.lock().unwrap().as_mut() {
-                    h.update(&chunk);
-                }
-                Ok(chunk)
-            })
-            .boxed()
+            limit_body(body, cap - offset)
+                .map(move |chunk| {
+                    if let Ok(chunk) = &chunk {
+                        if let Some(h) = hasher.lock().unwrap().as_mut() {
+                            h.update(chunk);
+                        }
+                    }
+                    chunk
+                })
+                .boxed()
         };
         let nonce = hex::encode(rand::random::<[u8; 6]>());
         let key = paths::upload_chunk(repo, id, offset, &nonce);
@@ -178,7 +184,15 @@ impl Storage {
             self.driver.delete(&key).await?;
         }
         let new_offset = offset + written;
-        if let Some(h) = hasher.lock().unwrap().take() {
+        let hasher = hasher.lock().unwrap().take();
+        if let Some(h) = hasher {
+            if written > 0 {
+                // Best effort: without it a replica re-reads the chunks.
+                let state = Bytes::from(h.checkpoint());
+                if let Err(e) = self.driver.put(&paths::chunk_hash_state(&key), state).await {
+                    tracing::warn!(key, error = %e, "recording the upload's hash state failed");
+                }
+            }
             let mut covered = keys;
             if written > 0 {
                 covered.push(key);
@@ -191,7 +205,47 @@ impl Storage {
         Ok(UploadStatus { offset: new_offset })
     }
 
-    fn body_error(&self, e: DriverError, cap: u64) -> RegistryError {
+    /// The hash state recorded after `last_chunk`, when it covers exactly
+    /// `offset` bytes.
+    async fn recorded_hash(
+        &self,
+        last_chunk: Option<&String>,
+        offset: u64,
+    ) -> Option<ResumableHash> {
+        let raw = self
+            .driver
+            .get(&paths::chunk_hash_state(last_chunk?))
+            .await
+            .ok()?;
+        ResumableHash::resume(std::str::from_utf8(&raw).ok()?).filter(|h| h.len() == offset)
+    }
+
+    /// The checks before any byte of a chunk is taken: it starts where the
+    /// upload ends, and the declared length fits under the size cap.
+    pub(super) fn check_append(
+        &self,
+        start: Option<u64>,
+        offset: u64,
+        declared: Option<u64>,
+    ) -> Result<()> {
+        if let Some(start) = start {
+            if start != offset {
+                return Err(RegistryError::RangeInvalid(format!(
+                    "chunk starts at byte {start} but the upload has {offset} bytes; \
+                     resume from {offset}"
+                )));
+            }
+        }
+        let cap = self.limits.max_upload_bytes;
+        if offset + declared.unwrap_or(0) > cap {
+            return Err(RegistryError::TooLarge(format!(
+                "upload exceeds the {cap}-byte limit (registry.max_upload_bytes)"
+            )));
+        }
+        Ok(())
+    }
+
+    pub(super) fn body_error(&self, e: DriverError, cap: u64) -> RegistryError {
         let inner = e.io_source().and_then(|s| s.get_ref());
         if inner.is_some_and(|i| i.is::<LimitExceeded>()) {
             RegistryError::TooLarge(format!(
@@ -208,13 +262,20 @@ impl Storage {
     /// blob visible and links it into `repo`. On a mismatch the session is
     /// discarded and nothing becomes visible.
     pub async fn complete_upload(&self, repo: &str, id: &str, expected: &Digest) -> Result<u64> {
+        if self.driver.can_append() {
+            return self.complete_file(repo, id, expected).await;
+        }
         let chunks = self.chunks(repo, id).await?;
         let size: u64 = chunks.iter().map(|c| c.2).sum();
         let keys: Vec<String> = chunks.iter().map(|c| c.1.clone()).collect();
         let cached = self.hashers.lock().unwrap().remove(id);
-        let mut hasher = StreamHasher::for_digest(expected)?;
-        let actual = match cached {
-            Some((covered, h)) if covered == keys && h.same_algorithm(&hasher) => h.finish(),
+        let mut hasher = hash_for(&digests::parts(expected).0)?;
+        let known = match cached {
+            Some((covered, h)) if covered == keys => Some(h),
+            _ => self.recorded_hash(keys.last(), size).await,
+        };
+        let actual = match known {
+            Some(h) if h.algorithm() == hasher.algorithm() => h.finish(),
             _ => {
                 for (_, key, _) in &chunks {
                     let mut stream = self.driver.get_range(key, None).await?;
@@ -283,9 +344,12 @@ impl Storage {
         declared: Option<u64>,
         body: ByteStream,
     ) -> Result<u64> {
-        let id = self
-            .start_upload(repo, Some(StreamHasher::for_digest(expected)?))
-            .await?;
+        if self.driver.can_append() {
+            return self.put_blob_file(repo, expected, declared, body).await;
+        }
+        let algorithm = digests::parts(expected).0;
+        hash_for(&algorithm)?;
+        let id = self.start_upload(repo, Some(&algorithm)).await?;
         let result = async {
             self.append_upload(repo, &id, None, declared, body).await?;
             self.complete_upload(repo, &id, expected).await
@@ -319,3 +383,29 @@ impl std::fmt::Display for ClientBody {
     }
 }
 impl std::error::Error for ClientBody {}
+
+/// A fresh hash for an algorithm by name; another name is DIGEST_INVALID.
+pub(super) fn hash_for(algorithm: &str) -> Result<ResumableHash> {
+    match algorithm {
+        "sha256" => Ok(ResumableHash::sha256()),
+        "sha512" => Ok(ResumableHash::sha512()),
+        other => Err(RegistryError::DigestInvalid(format!(
+            "digest algorithm {other:?} is not supported (use sha256 or sha512)"
+        ))),
+    }
+}
+
+/// The body with its errors marked as the client's, ending in
+/// `LimitExceeded` once it passes `room` bytes.
+pub(super) fn limit_body(body: ByteStream, room: u64) -> ByteStream {
+    let mut counted = 0u64;
+    body.map(move |chunk| {
+        let chunk = chunk.map_err(|e| std::io::Error::other(ClientBody(e.to_string())))?;
+        counted += chunk.len() as u64;
+        if counted > room {
+            return Err(std::io::Error::other(LimitExceeded));
+        }
+        Ok(chunk)
+    })
+    .boxed()
+}
