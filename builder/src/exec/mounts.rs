@@ -433,15 +433,14 @@ pub(crate) fn prepare(
 /// A file only root can reach, holding `bytes` (a secret or a script), in
 /// a tmpfs when there is one, so a secret never touches the disk.
 fn private_file(bytes: &[u8], owner: Ownership, scratch: &Path) -> Result<tempfile::TempDir> {
-    let shm = Path::new("/dev/shm");
+    let shm = Path::new(SHM);
+    // The build's PID in the name lets a later build remove what a killed
+    // one left (`sweep_private_files`).
+    let prefix = format!("{PRIVATE_PREFIX}{}-", std::process::id());
     let dir = tempfile::Builder::new()
-        .prefix("hoist-build-")
+        .prefix(&prefix)
         .tempdir_in(if shm.is_dir() { shm } else { scratch })
-        .or_else(|_| {
-            tempfile::Builder::new()
-                .prefix("hoist-build-")
-                .tempdir_in(scratch)
-        })
+        .or_else(|_| tempfile::Builder::new().prefix(&prefix).tempdir_in(scratch))
         .map_err(BuildError::io(
             "cannot make a private directory for a secret",
         ))?;
@@ -461,6 +460,33 @@ fn private_file(bytes: &[u8], owner: Ownership, scratch: &Path) -> Result<tempfi
         _ => {}
     }
     Ok(dir)
+}
+
+const SHM: &str = "/dev/shm";
+const PRIVATE_PREFIX: &str = "hoist-build-";
+
+/// Removes the secret files of builds that were killed before they could
+/// (their PID no longer runs); called when a build starts.
+pub(crate) fn sweep_private_files() {
+    let Ok(entries) = fs::read_dir(SHM) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(pid) = name
+            .strip_prefix(PRIVATE_PREFIX)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: signal 0 only checks that the process exists.
+        let alive = unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        if !alive {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// An overlay lower dir option must not hold the option syntax's separators.
@@ -609,6 +635,32 @@ fn resolve_in_layers(lowers_top_first: &[&PathBuf], path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_of_dead_builds_are_swept() {
+        if !Path::new(SHM).is_dir() {
+            return;
+        }
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = Path::new(SHM).join(format!("{PRIVATE_PREFIX}{dead}-test"));
+        fs::create_dir_all(&stale).unwrap();
+        fs::write(stale.join("secret"), "x").unwrap();
+        let owner = Ownership {
+            mode: 0o400,
+            uid: 0,
+            gid: 0,
+        };
+        let scratch = tempfile::tempdir().unwrap();
+        let live = private_file(b"y", owner, scratch.path()).unwrap();
+        sweep_private_files();
+        assert!(!stale.exists(), "a dead build's secret stays");
+        assert!(
+            live.path().join("secret").exists(),
+            "a live build's secret went"
+        );
+    }
 
     #[test]
     fn stubs_go_and_real_content_stays() {
