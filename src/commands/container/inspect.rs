@@ -201,6 +201,32 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
     if let Some(h) = &rec.healthcheck {
         config["Healthcheck"] = json!(h);
     }
+    // Built apart: one json! of the whole would pass the macro's recursion limit.
+    let host_config = json!({
+        "Binds": if binds.is_empty() { Value::Null } else { json!(binds) },
+        "ContainerIDFile": "",
+        "LogConfig": {"Type": "json-file", "Config": {}},
+        "NetworkMode": crate::commands::network::settings::mode_name(rec),
+        "PortBindings": bindings,
+        "RestartPolicy": {
+            "Name": policy.name(),
+            "MaximumRetryCount": policy.max_retries(),
+        },
+        "AutoRemove": rec.auto_remove,
+        "Dns": rec.dns,
+        "DnsSearch": rec.dns_search,
+        "ExtraHosts": if rec.add_hosts.is_empty() { Value::Null } else { json!(rec.add_hosts) },
+        "Privileged": rec.security.privileged,
+        "CapAdd": if rec.security.cap_add.is_empty() { Value::Null } else { json!(rec.security.cap_add) },
+        "CapDrop": if rec.security.cap_drop.is_empty() { Value::Null } else { json!(rec.security.cap_drop) },
+        "SecurityOpt": if rec.security.no_new_privileges { json!(["no-new-privileges"]) } else { Value::Null },
+        "PublishAllPorts": false,
+        "ReadonlyRootfs": rec.read_only,
+        "Tmpfs": if tmpfs.is_empty() { Value::Null } else { Value::Object(tmpfs) },
+        "Memory": rec.memory.unwrap_or(0),
+        "NanoCpus": rec.cpus.map_or(0, |c| (c * 1e9) as i64),
+        "PidsLimit": rec.pids_limit,
+    });
     json!({
         "Id": rec.id,
         "Created": rec.created,
@@ -226,28 +252,7 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
         // record (hoist.json, log, upper dir) in the store.
         "OCIConfigPath": dir.join("config.json"),
         "StaticDir": record,
-        "HostConfig": {
-            "Binds": if binds.is_empty() { Value::Null } else { json!(binds) },
-            "ContainerIDFile": "",
-            "LogConfig": {"Type": "json-file", "Config": {}},
-            "NetworkMode": crate::commands::network::settings::mode_name(rec),
-            "PortBindings": bindings,
-            "RestartPolicy": {
-                "Name": policy.name(),
-                "MaximumRetryCount": policy.max_retries(),
-            },
-            "AutoRemove": rec.auto_remove,
-            "Dns": rec.dns,
-            "DnsSearch": rec.dns_search,
-            "ExtraHosts": if rec.add_hosts.is_empty() { Value::Null } else { json!(rec.add_hosts) },
-            "Privileged": false,
-            "PublishAllPorts": false,
-            "ReadonlyRootfs": rec.read_only,
-            "Tmpfs": if tmpfs.is_empty() { Value::Null } else { Value::Object(tmpfs) },
-            "Memory": rec.memory.unwrap_or(0),
-            "NanoCpus": rec.cpus.map_or(0, |c| (c * 1e9) as i64),
-            "PidsLimit": rec.pids_limit,
-        },
+        "HostConfig": host_config,
         "GraphDriver": {
             "Name": "overlay",
             "Data": {

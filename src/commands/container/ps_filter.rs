@@ -92,14 +92,9 @@ fn check_value(key: &str, v: &str) -> anyhow::Result<()> {
     }
 }
 
-/// The container's labels (the image's with `--label` over them), read through the
-/// serialized record: records of hoist versions before labels have none.
-pub fn labels_of(rec: &ContainerRecord) -> BTreeMap<String, String> {
-    serde_json::to_value(rec)
-        .ok()
-        .and_then(|mut v| v.get_mut("labels").map(serde_json::Value::take))
-        .and_then(|l| serde_json::from_value(l).ok())
-        .unwrap_or_default()
+/// The container's labels (the image's with `--label` over them).
+pub fn labels_of(rec: &ContainerRecord) -> &BTreeMap<String, String> {
+    &rec.labels
 }
 
 fn one(
