@@ -9,10 +9,8 @@ use hoist_runtime::time::parse_since;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::cli::container::{CreateArgs, EventsArgs};
+use crate::cli::container::EventsArgs;
 use crate::commands::coded;
-use hoist_runtime::container::config::parse_publish;
-use hoist_runtime::probe::Probes;
 
 /// `--restart` must parse, and cannot go with `--rm` (docker's rule).
 pub fn check_restart_flags(restart: Option<&str>, rm: bool) -> anyhow::Result<()> {
@@ -25,25 +23,6 @@ pub fn check_restart_flags(restart: Option<&str>, rm: bool) -> anyhow::Result<()
         ));
     }
     Ok(())
-}
-
-/// The probe flags, parsed and checked against the published ports before
-/// anything is created.
-/// The probe flags, checked against the container ports published by the
-/// container (`-p`) or by its pod (`pod_ports`).
-pub fn probes_of(a: &CreateArgs, pod_ports: &[u16]) -> anyhow::Result<Probes> {
-    let mut published = pod_ports.to_vec();
-    for p in &a.publish {
-        let mappings = parse_publish(p).map_err(|e| coded(125, e.into()))?;
-        published.extend(mappings.iter().map(|m| m.container_port));
-    }
-    Probes::parse(
-        a.startup_probe.as_deref(),
-        a.liveness_probe.as_deref(),
-        a.readiness_probe.as_deref(),
-        &published,
-    )
-    .map_err(|e| coded(125, e.into()))
 }
 
 fn filter_of(a: &EventsArgs) -> anyhow::Result<Filter> {
@@ -82,6 +61,33 @@ fn filter_of(a: &EventsArgs) -> anyhow::Result<Filter> {
     Ok(f)
 }
 
+/// An event as hoist records it (`type`, `action`, `name`, ...) with docker's fields beside
+/// (`Type`, `Action`, `Actor.ID`, `Actor.Attributes.name`, `Status`, `Time`, `TimeNano`), so
+/// templates written for `docker events --format` read it.
+fn docker_shaped(ev: &events::Event) -> anyhow::Result<serde_json::Value> {
+    let mut v = serde_json::to_value(ev)?;
+    let mut attributes = ev.attributes.clone();
+    attributes.insert("name".into(), ev.name.clone());
+    let nanos = humantime::parse_rfc3339_weak(&ev.time)
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64);
+    if let Some(m) = v.as_object_mut() {
+        m.insert("Type".into(), ev.kind.clone().into());
+        m.insert("Action".into(), ev.action.clone().into());
+        m.insert("Status".into(), ev.action.clone().into());
+        m.insert("ID".into(), ev.id.clone().into());
+        m.insert(
+            "Actor".into(),
+            serde_json::json!({"ID": ev.id, "Attributes": attributes}),
+        );
+        m.insert("Scope".into(), "local".into());
+        m.insert("Time".into(), (nanos / 1_000_000_000).into());
+        m.insert("TimeNano".into(), nanos.into());
+    }
+    Ok(v)
+}
+
 pub fn run(root: &Path, a: EventsArgs) -> anyhow::Result<i32> {
     let filter = filter_of(&a)?;
     // "json", or a Go template over the event's JSON (`{{.Action}} {{.Actor.Attributes.name}}`).
@@ -92,7 +98,7 @@ pub fn run(root: &Path, a: EventsArgs) -> anyhow::Result<i32> {
     let print = |evs: Vec<events::Event>| -> anyhow::Result<()> {
         for ev in evs {
             match &template {
-                Some(t) => println!("{}", t.render(&serde_json::to_value(&ev)?)?),
+                Some(t) => println!("{}", t.render(&docker_shaped(&ev)?)?),
                 None => println!("{}", ev.line()),
             }
         }

@@ -102,7 +102,14 @@ pub(super) fn lifecycle(root: &Path) -> anyhow::Result<Lifecycle> {
 /// checks their ports).
 fn parsed(a: &CreateArgs) -> anyhow::Result<(RunOptions, Probes)> {
     let opts = options(a).map_err(|e| coded(125, e))?;
-    let probes = crate::commands::events::probes_of(a, &[])?;
+    // No ports given: only the syntax is checked here.
+    let probes = Probes::parse(
+        a.startup_probe.as_deref(),
+        a.liveness_probe.as_deref(),
+        a.readiness_probe.as_deref(),
+        &[],
+    )
+    .map_err(|e| coded(125, e.into()))?;
     Ok((opts, probes))
 }
 
