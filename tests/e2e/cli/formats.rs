@@ -107,6 +107,18 @@ fn ps_filters_formats_and_quiet() {
         assert!(row[key].is_string(), "ps json {key}: {row}");
     }
     assert_eq!(row["Names"], "ok");
+    // events: docker's fields for templates, hoist's own still in `json`.
+    let events = f.ok(&[
+        "events",
+        "--filter",
+        "container=bad",
+        "--format",
+        "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}",
+    ]);
+    assert!(
+        events.contains("container start bad") && events.contains("container die bad"),
+        "{events}"
+    );
     let bad = f.out(&["ps", "--format", "{{nosuch .Names}}"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not defined"));
 }
