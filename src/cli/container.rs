@@ -246,6 +246,9 @@ pub enum VolumeCommand {
         /// Driver option, as docker's local driver: type=tmpfs, device=tmpfs, o=size=64m,mode=1777
         #[arg(short, long = "opt", value_name = "KEY=VALUE")]
         opt: Vec<String>,
+        /// Set a label (KEY=VALUE, or KEY for an empty value; repeatable)
+        #[arg(long, value_name = "KEY=VALUE")]
+        label: Vec<String>,
     },
     /// List volumes
     #[command(visible_alias = "list")]

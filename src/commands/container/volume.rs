@@ -97,7 +97,7 @@ fn ls(root: &Path, quiet: bool, format: &str, filters: &[String]) -> anyhow::Res
 
 pub fn run(root: &Path, cmd: VolumeCommand) -> anyhow::Result<i32> {
     match cmd {
-        VolumeCommand::Create { name, opt } => {
+        VolumeCommand::Create { name, opt, label } => {
             // Opening the store makes (or tightens) the root and its state dirs 0700
             // before anything is created under them.
             hoist_store::Store::open(root)?;
@@ -109,7 +109,8 @@ pub fn run(root: &Path, cmd: VolumeCommand) -> anyhow::Result<i32> {
                 };
                 options.insert(k.to_string(), v.to_string());
             }
-            let v = volumes::create(root, &name, false, options)?;
+            let labels = hoist_runtime::container::labels::parse_labels(&label, &[])?;
+            let v = volumes::create_labelled(root, &name, false, options, labels)?;
             println!("{}", v.name);
         }
         VolumeCommand::Ls {

@@ -94,3 +94,29 @@ fn bad_labels_are_refused_and_nothing_is_created() {
     }
     assert_eq!(f.ok(&["ps", "-aq"]), "", "a refused run left a container");
 }
+
+#[test]
+fn volumes_keep_their_labels() {
+    let Some(f) = Fixture::new() else { return };
+    f.ok(&[
+        "volume",
+        "create",
+        "--label",
+        "com.docker.compose.project=shop",
+        "--label",
+        "empty",
+        "data",
+    ]);
+    f.ok(&["volume", "create", "plain"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&f.ok(&["volume", "inspect", "data", "plain"])).unwrap();
+    assert_eq!(
+        v[0]["Labels"],
+        json!({"com.docker.compose.project": "shop", "empty": ""})
+    );
+    assert_eq!(v[1]["Labels"], json!({}));
+    let out = f.out(&["volume", "create", "--label", "=x", "bad"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("key is empty"), "{}", stderr(&out));
+    assert!(f.out(&["volume", "inspect", "bad"]).status.code() != Some(0));
+}
