@@ -1,12 +1,12 @@
-//! `hoist compose ...`: docker compose's command line. Only `config` exists so far; the
-//! verbs that run a project (up, down, ps, logs, ...) wait for the runtime's lifecycle API.
+//! `hoist compose ...`: docker compose's command line: config, up, down, start, stop,
+//! restart, ps, logs.
 
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
 pub enum ComposeTop {
-    /// Multi-container projects from compose files (so far: config)
+    /// Multi-container projects from compose files
     Compose {
         #[command(flatten)]
         project: ProjectArgs,
@@ -15,13 +15,14 @@ pub enum ComposeTop {
     },
 }
 
-/// Which project: accepted before or after the verb, as docker compose does.
+/// Which project: given before the verb, as docker compose takes them (`-f` after it would
+/// be `logs -f`); -p, --env-file and --profile are accepted after it too.
 #[derive(Args, Debug, Clone)]
 pub struct ProjectArgs {
     /// Compose file (repeatable; later files merge onto earlier ones)
     /// [default: compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml here or
     /// in a parent directory, plus its override file]
-    #[arg(short = 'f', long = "file", global = true)]
+    #[arg(short = 'f', long = "file")]
     pub file: Vec<PathBuf>,
     /// Project name [default: $COMPOSE_PROJECT_NAME, else name: in the file, else the
     /// directory's name]
@@ -33,6 +34,15 @@ pub struct ProjectArgs {
     /// Enable services of this profile (repeatable; * for all)
     #[arg(long, global = true)]
     pub profile: Vec<String>,
+}
+
+/// `-f` after the verb (docker compose's persistent flag), on every verb but `logs`, where
+/// `-f` is --follow.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FileAfter {
+    /// Compose file (repeatable; later files merge onto earlier ones)
+    #[arg(short = 'f', long = "file")]
+    pub file: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -49,5 +59,132 @@ pub enum ComposeCommand {
         /// Output format: yaml or json
         #[arg(long, default_value = "yaml", value_parser = ["yaml", "json"])]
         format: String,
+        #[command(flatten)]
+        after: FileAfter,
     },
+    /// Create and start the project's containers: missing ones created, changed ones
+    /// recreated, unchanged running ones left alone
+    Up(UpArgs),
+    /// Stop and remove the project's containers and networks (volumes with -v)
+    Down(DownArgs),
+    /// Start existing containers of the project
+    Start {
+        /// Only these services
+        services: Vec<String>,
+        #[command(flatten)]
+        after: FileAfter,
+    },
+    /// Stop the project's containers (dependents first)
+    Stop {
+        /// Seconds to wait before killing [default: each service's stop_grace_period, 10]
+        #[arg(short = 't', long)]
+        timeout: Option<u64>,
+        services: Vec<String>,
+        #[command(flatten)]
+        after: FileAfter,
+    },
+    /// Restart the project's containers
+    Restart {
+        #[arg(short = 't', long)]
+        timeout: Option<u64>,
+        services: Vec<String>,
+        #[command(flatten)]
+        after: FileAfter,
+    },
+    /// List the project's containers
+    Ps(PsArgs),
+    /// Show the output of the project's containers, each line prefixed with its container
+    Logs(LogsArgs),
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct UpArgs {
+    /// Run in the background: return once everything is started
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Build images before starting (services with build:)
+    #[arg(long)]
+    pub build: bool,
+    /// Recreate containers even when their configuration has not changed
+    #[arg(long, conflicts_with = "no_recreate")]
+    pub force_recreate: bool,
+    /// Never recreate existing containers, even when their configuration changed
+    #[arg(long)]
+    pub no_recreate: bool,
+    /// Remove containers of services that are not in the compose files
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Wait until every container runs and is healthy (implies -d)
+    #[arg(long)]
+    pub wait: bool,
+    /// SERVICE=N containers of a service (repeatable), over deploy.replicas
+    #[arg(long, value_name = "SERVICE=N")]
+    pub scale: Vec<String>,
+    /// Seconds to wait for a container to stop when it is recreated or (in the
+    /// foreground) the project is stopped
+    #[arg(short = 't', long)]
+    pub timeout: Option<u64>,
+    /// Only these services (and what they depend on)
+    pub services: Vec<String>,
+    #[command(flatten)]
+    pub after: FileAfter,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct DownArgs {
+    /// Remove the project's named volumes and containers' anonymous volumes too
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+    /// Remove images: "local" (those built for the project, without an image: name) or
+    /// "all"
+    #[arg(long, value_parser = ["local", "all"])]
+    pub rmi: Option<String>,
+    /// Remove containers of services not in the compose files too
+    #[arg(long)]
+    pub remove_orphans: bool,
+    #[arg(short = 't', long)]
+    pub timeout: Option<u64>,
+    #[command(flatten)]
+    pub after: FileAfter,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct PsArgs {
+    /// Stopped containers too
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Only IDs
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Only service names
+    #[arg(long)]
+    pub services: bool,
+    /// table, or json (one object per line, as docker compose prints)
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+    /// Only these services
+    #[arg(value_name = "SERVICE")]
+    pub service_names: Vec<String>,
+    #[command(flatten)]
+    pub after: FileAfter,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct LogsArgs {
+    /// Keep following new output
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Lines from the end of each container's log ("all" for every line)
+    #[arg(long, default_value = "all")]
+    pub tail: String,
+    /// Each line's time
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
+    /// Plain prefixes, without colour
+    #[arg(long)]
+    pub no_color: bool,
+    /// No prefix at all
+    #[arg(long)]
+    pub no_log_prefix: bool,
+    pub services: Vec<String>,
 }

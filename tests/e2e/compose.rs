@@ -325,3 +325,30 @@ fn config_services_quiet_and_warnings() {
     );
     assert!(yaml.contains("name: renamed_backend"), "{yaml}");
 }
+
+// Running projects (issue 16's verbs): each test makes its own network namespace, store
+// root and project directory (compose/env.rs).
+
+#[path = "compose/env.rs"]
+mod env;
+
+#[path = "compose/example.rs"]
+mod example;
+
+#[path = "compose/reconcile.rs"]
+mod reconcile;
+
+#[path = "compose/conditions.rs"]
+mod conditions;
+
+#[path = "compose/lifecycle.rs"]
+mod lifecycle;
+
+#[path = "compose/files.rs"]
+mod files;
+
+#[path = "compose/errors.rs"]
+mod errors;
+
+#[path = "compose/docker.rs"]
+mod docker;

@@ -46,6 +46,8 @@ pub struct Loaded {
     /// The files read, in merge order.
     pub files: Vec<PathBuf>,
     pub warnings: Vec<Warning>,
+    /// Services switched off by profiles: their containers are not orphans.
+    pub inactive: Vec<String>,
 }
 
 pub fn load(opts: &Options) -> Result<Loaded> {
@@ -110,6 +112,7 @@ pub fn load(opts: &Options) -> Result<Loaded> {
         project: normalized.project,
         files,
         warnings,
+        inactive: normalized.disabled.into_keys().collect(),
     })
 }
 

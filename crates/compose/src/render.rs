@@ -102,7 +102,8 @@ pub fn service_names(p: &Project) -> String {
     p.services.keys().map(|k| format!("{k}\n")).collect()
 }
 
-fn service(svc: &Service) -> Node {
+/// One service in `config`'s shape (also what its config hash is computed over).
+pub fn service(svc: &Service) -> Node {
     let mut e: Vec<(&str, Node)> = Vec::new();
     let opt = |e: &mut Vec<(&'static str, Node)>, k: &'static str, v: &Option<String>| {
         if let Some(v) = v {

@@ -10,6 +10,7 @@ pub mod apply;
 pub mod model;
 pub mod order;
 pub mod plan;
+pub mod runtime;
 
 pub use apply::{
     apply_down, apply_start, apply_stop, apply_up, ApplyError, Driver, Event, EventKind, Failure,

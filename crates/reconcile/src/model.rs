@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 /// What must exist for a project.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Desired<S> {
     pub project: String,
     /// In any order; [`crate::order`] sorts them by dependency.
@@ -25,7 +25,7 @@ impl<S> Desired<S> {
 }
 
 /// One service: `replicas` identical containers numbered from 1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ServiceSpec<S> {
     pub name: String,
     pub replicas: u32,
