@@ -112,6 +112,31 @@ fn image_volume_and_system_groups() {
     );
     assert_eq!(f.ok(&["volume", "remove", "data"]), "data");
 
+    // A network record only (nothing is made on the host until a container joins it).
+    f.ok(&["network", "create", "--label", "team=a", "cli-n1"]);
+    assert_eq!(
+        f.ok(&[
+            "network",
+            "ls",
+            "--filter",
+            "name=cli-n1",
+            "--format",
+            "{{.Name}} {{.Driver}} {{index .Labels \"team\"}}"
+        ]),
+        "cli-n1 bridge a"
+    );
+    assert_eq!(
+        f.ok(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{.Name}} {{.Driver}}",
+            "cli-n1"
+        ]),
+        "cli-n1 bridge"
+    );
+    f.ok(&["network", "rm", "cli-n1"]);
+
     let df = f.ok(&["system", "df"]);
     let header: Vec<&str> = df.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(
