@@ -25,6 +25,8 @@ pub struct Config {
     pub gc: GcConfig,
     /// Where blobs live: files under `root` (default) or `[storage.s3]`.
     pub storage: StorageConfig,
+    /// Pull-through cache of other registries (`[proxy]`, proxy/).
+    pub proxy: Option<crate::proxy::ProxyConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -46,6 +48,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             gc: GcConfig::default(),
             storage: StorageConfig::default(),
+            proxy: None,
         }
     }
 }
@@ -190,6 +193,7 @@ impl Config {
         })?;
         // Relative paths in the file are relative to the file.
         let base = path.parent().unwrap_or(Path::new("."));
+        let proxy_files = config.proxy.iter_mut().flat_map(|p| p.files_mut());
         for p in [
             &mut config.root,
             &mut config.tls.cert,
@@ -199,6 +203,7 @@ impl Config {
         ]
         .into_iter()
         .flatten()
+        .chain(proxy_files)
         {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -242,6 +247,9 @@ impl Config {
                     )));
                 }
             }
+        }
+        if let Some(proxy) = &self.proxy {
+            proxy.validate().map_err(ConfigError::Invalid)?;
         }
         if let Some(s3) = &self.storage.s3 {
             s3.validate().map_err(ConfigError::Invalid)?;

@@ -16,6 +16,7 @@ mod linger;
 pub mod media;
 pub mod metrics;
 pub mod names;
+pub mod proxy;
 pub mod server;
 pub mod storage;
 

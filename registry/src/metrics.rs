@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
 pub struct Metrics {
@@ -17,6 +17,26 @@ pub struct Metrics {
     pub uploads_started: AtomicU64,
     pub uploads_completed: AtomicU64,
     pub storage_errors: AtomicU64,
+    /// The pull-through cache's counters (proxy/), shared with it.
+    pub proxy: Arc<ProxyCounters>,
+}
+
+/// Pull-through cache counters: requests answered from the cache, requests
+/// that fetched content from upstream, and the body bytes fetched.
+#[derive(Default)]
+pub struct ProxyCounters {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub upstream_bytes: AtomicU64,
+}
+
+impl ProxyCounters {
+    pub fn hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn miss(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl Metrics {
@@ -88,6 +108,21 @@ impl Metrics {
                 "hoist_registry_storage_errors_total",
                 "Storage backend failures.",
                 &self.storage_errors,
+            ),
+            (
+                "hoist_registry_proxy_hits_total",
+                "Pull-through requests answered from the cache.",
+                &self.proxy.hits,
+            ),
+            (
+                "hoist_registry_proxy_misses_total",
+                "Pull-through requests that fetched content from upstream.",
+                &self.proxy.misses,
+            ),
+            (
+                "hoist_registry_proxy_upstream_bytes_total",
+                "Manifest and blob bytes fetched from upstream.",
+                &self.proxy.upstream_bytes,
             ),
         ];
         for (name, help, value) in counters {

@@ -33,6 +33,8 @@ pub enum ServeError {
          and the credentials may list and write the bucket)"
     )]
     StorageCheck(String),
+    #[error("proxy setup: {0}")]
+    Proxy(String),
     #[error("auth setup: {0}")]
     Auth(#[from] crate::auth::AuthSetupError),
     #[error("TLS setup from {cert} and {key}: {source}")]
@@ -58,12 +60,32 @@ pub fn build(config: &Config) -> Result<Arc<App>, ServeError> {
         max_manifest_bytes: config.max_manifest_bytes,
         max_upload_bytes: config.max_upload_bytes,
     };
+    let metrics = Metrics::default();
+    // The spool goes beside the filesystem driver's data (not with S3).
+    let fs_root = match config.storage.s3 {
+        None => config.root.as_deref(),
+        Some(_) => None,
+    };
+    let proxy = match &config.proxy {
+        Some(p) => Some(
+            crate::proxy::Proxy::new(
+                p,
+                driver.clone(),
+                fs_root,
+                metrics.proxy.clone(),
+                config.max_manifest_bytes,
+            )
+            .map_err(ServeError::Proxy)?,
+        ),
+        None => None,
+    };
     Ok(Arc::new(App {
         storage: Storage::new(driver, limits),
         auth: Auth::new(&config.auth)?,
-        metrics: Metrics::default(),
+        metrics,
         config: config.clone(),
         tls: config.tls.cert.is_some(),
+        proxy,
     }))
 }
 

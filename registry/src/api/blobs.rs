@@ -18,6 +18,15 @@ pub async fn handle(
         storage.delete_blob(ctx.name(), digest).await?;
         return Ok(reply::empty(StatusCode::ACCEPTED));
     }
+    if let Some(proxy) = &ctx.app.proxy {
+        // Not held yet: streamed from upstream while it is stored.
+        if let Some(r) = proxy
+            .blob(ctx.name(), digest, *method == Method::HEAD)
+            .await?
+        {
+            return Ok(r);
+        }
+    }
     let size = storage
         .blob_stat(ctx.name(), digest)
         .await?

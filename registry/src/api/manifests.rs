@@ -24,6 +24,10 @@ pub async fn handle(
     let name = ctx.name();
     match *method {
         Method::GET | Method::HEAD => {
+            if let Some(proxy) = &ctx.app.proxy {
+                // Fetched, or revalidated after its TTL, before it is served.
+                proxy.manifest(name, reference).await?;
+            }
             let m = storage.get_manifest(name, reference).await?;
             if !acceptable(headers, &m.media_type) {
                 return Err(RegistryError::ManifestUnknown(format!(

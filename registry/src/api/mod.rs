@@ -35,6 +35,8 @@ pub struct App {
     pub metrics: Metrics,
     pub config: Config,
     pub tls: bool,
+    /// The pull-through cache, when `[proxy]` is configured.
+    pub proxy: Option<crate::proxy::Proxy>,
 }
 
 pub type Shared = Arc<App>;

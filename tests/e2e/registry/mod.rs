@@ -9,6 +9,7 @@
 
 mod cli;
 mod crash;
+mod proxy;
 pub(crate) mod http;
 pub(crate) mod layout;
 mod secure;
