@@ -119,3 +119,39 @@ fn bad_outputs_and_contexts_are_refused_before_building() {
     }
     assert!(names(root.path()).is_empty());
 }
+
+#[test]
+fn registry_output_pushes_and_image_contexts_stand_in_for_bases() {
+    let root = hoist_testkit::TempRoot::new();
+    if !crate::common::import_busybox(root.path(), "busybox:latest") {
+        return;
+    }
+    let server = crate::registry::Server::start(&[]);
+    let name = format!("{}/team/out:1", server.host());
+    let ctx = context(&[
+        ("Dockerfile", "FROM base\nCOPY app.txt /app.txt\n"),
+        ("app.txt", "app\n"),
+    ]);
+    let (digest, stderr) = build_ok(
+        root.path(),
+        &[
+            "--build-context",
+            "base=docker-image://busybox:latest",
+            "--output",
+            &format!("type=registry,name={name}"),
+            "--tls-verify=false",
+        ],
+        ctx.path(),
+    );
+    assert!(stderr.contains(&format!("Pushed {name}")), "{stderr}");
+    // The named context is busybox itself: the same image as FROM busybox.
+    let direct = context(&[
+        ("Dockerfile", "FROM busybox:latest\nCOPY app.txt /app.txt\n"),
+        ("app.txt", "app\n"),
+    ]);
+    let (direct_digest, _) = build_ok(root.path(), &[], direct.path());
+    assert_eq!(digest, direct_digest);
+    let other = hoist_testkit::TempRoot::new();
+    let pulled = crate::common::hoist_ok(other.path(), &["pull", "--tls-verify=false", &name]);
+    assert!(pulled.contains(&digest), "{pulled}");
+}
