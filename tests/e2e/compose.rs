@@ -352,3 +352,6 @@ mod errors;
 
 #[path = "compose/docker.rs"]
 mod docker;
+
+#[path = "compose/foreground.rs"]
+mod foreground;

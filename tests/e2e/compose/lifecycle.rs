@@ -66,6 +66,10 @@ fn stop_start_restart_down_and_down_v() {
     assert!(env.states(&[]).is_empty());
     assert!(!env.network_names().contains(&"life_default".to_string()));
     assert!(env.volume_names().contains(&"life_data".to_string()));
+    let vol: serde_json::Value =
+        serde_json::from_str(&env.ok(&["volume", "inspect", "life_data"])).unwrap();
+    assert_eq!(vol[0]["Labels"]["com.docker.compose.project"], "life");
+    assert_eq!(vol[0]["Labels"]["com.docker.compose.volume"], "data");
 
     env.ok(&["compose", "up", "-d"]);
     env.ok(&["compose", "down", "-v"]);

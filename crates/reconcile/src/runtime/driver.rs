@@ -50,11 +50,12 @@ impl Driver<ContainerSpec> for RuntimeDriver<'_> {
     }
 
     fn create_volume(&mut self, vol: &VolumeSpec) -> Result<(), DriverError> {
-        hoist_runtime::volumes::create(
+        hoist_runtime::volumes::create_labelled(
             self.lifecycle.root(),
             &vol.name,
             false,
             vol.options.clone(),
+            vol.labels.clone(),
         )?;
         Ok(())
     }
