@@ -9,11 +9,12 @@
 
 mod cli;
 mod crash;
-mod proxy;
 pub(crate) mod http;
 pub(crate) mod layout;
+mod read_cache;
 mod secure;
 mod skopeo;
+mod uploads;
 
 use crate::common::hoist;
 use hoist_testkit::{Peer, TempRoot};
