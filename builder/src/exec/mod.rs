@@ -8,9 +8,11 @@ mod image;
 mod layers;
 mod metadata;
 mod mounts;
+mod private;
 mod run;
 mod stage;
 mod staging;
+mod stubs;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -212,7 +214,7 @@ pub fn build(store: &Store, opts: &BuildOptions, events: Events) -> Result<Built
         source: std::io::Error::other(message),
     })?;
     let cache = Cache::open(store.root()).map_err(BuildError::io("cannot open the build cache"))?;
-    mounts::sweep_private_files();
+    private::sweep_private_files();
     let file_hashes = FileHashes::load(&store.root().join("build-cache"), context.root());
     let shared = Shared {
         store,

@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hoist_runtime::spec::UserMount;
 use sha2::{Digest as _, Sha256};
@@ -23,6 +23,7 @@ use crate::secrets::SecretSource;
 
 use super::image::load_base;
 use super::layers::{mount_overlay, Mounted, RootView};
+use super::private::private_file;
 use super::stage::StageState;
 
 /// A mount with its words expanded and its source found.
@@ -430,65 +431,6 @@ pub(crate) fn prepare(
     Ok(p)
 }
 
-/// A file only root can reach, holding `bytes` (a secret or a script), in
-/// a tmpfs when there is one, so a secret never touches the disk.
-fn private_file(bytes: &[u8], owner: Ownership, scratch: &Path) -> Result<tempfile::TempDir> {
-    let shm = Path::new(SHM);
-    // The build's PID in the name lets a later build remove what a killed
-    // one left (`sweep_private_files`).
-    let prefix = format!("{PRIVATE_PREFIX}{}-", std::process::id());
-    let dir = tempfile::Builder::new()
-        .prefix(&prefix)
-        .tempdir_in(if shm.is_dir() { shm } else { scratch })
-        .or_else(|_| tempfile::Builder::new().prefix(&prefix).tempdir_in(scratch))
-        .map_err(BuildError::io(
-            "cannot make a private directory for a secret",
-        ))?;
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700))
-        .map_err(BuildError::io("cannot protect a secret's directory"))?;
-    let file = dir.path().join("secret");
-    fs::write(&file, bytes).map_err(BuildError::io("cannot write a secret"))?;
-    fs::set_permissions(&file, fs::Permissions::from_mode(owner.mode))
-        .map_err(BuildError::io("cannot set a secret's mode"))?;
-    match std::os::unix::fs::chown(&file, Some(owner.uid), Some(owner.gid)) {
-        Err(e) if e.raw_os_error() != Some(libc::EPERM) => {
-            return Err(BuildError::Io {
-                what: "cannot set a secret's owner".into(),
-                source: e,
-            })
-        }
-        _ => {}
-    }
-    Ok(dir)
-}
-
-const SHM: &str = "/dev/shm";
-const PRIVATE_PREFIX: &str = "hoist-build-";
-
-/// Removes the secret files of builds that were killed before they could
-/// (their PID no longer runs); called when a build starts.
-pub(crate) fn sweep_private_files() {
-    let Ok(entries) = fs::read_dir(SHM) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().to_string();
-        let Some(pid) = name
-            .strip_prefix(PRIVATE_PREFIX)
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        // SAFETY: signal 0 only checks that the process exists.
-        let alive = unsafe { libc::kill(pid, 0) } == 0
-            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-        if !alive {
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
 /// An overlay lower dir option must not hold the option syntax's separators.
 fn overlay_path(path: &Path) -> Result<String> {
     let s = path.display().to_string();
@@ -523,186 +465,4 @@ fn copy_filtered(tree: &SourceTree, src: &Source, dest: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Removes the mount points the runtime had to create in the upper dir
-/// (and directories it created above them), so that they do not become
-/// part of the layer; BuildKit does the same. A directory is removed only
-/// when it is empty and either new or identical in mode and owner to the
-/// one a lower layer has (overlay copied it up to make the mount point).
-pub(crate) fn remove_stubs(upper: &Path, lowers_bottom_first: &[PathBuf], targets: &[String]) {
-    let lowers: Vec<&PathBuf> = lowers_bottom_first.iter().rev().collect();
-    let mut targets: Vec<String> = targets
-        .iter()
-        .map(|t| resolve_in_layers(&lowers, t))
-        .collect();
-    // Deepest first, so that parents are empty when their turn comes.
-    targets.sort_by_key(|t| std::cmp::Reverse(t.matches('/').count()));
-    for rel in targets {
-        let mut current = rel.as_str();
-        loop {
-            if current.is_empty() {
-                break;
-            }
-            let path = upper.join(current);
-            let Ok(meta) = fs::symlink_metadata(&path) else {
-                break;
-            };
-            let lower = lowers
-                .iter()
-                .find_map(|l| fs::symlink_metadata(l.join(current)).ok());
-            let same_as_lower = lower.as_ref().is_some_and(|l| {
-                l.is_dir()
-                    && meta.is_dir()
-                    && l.mode() == meta.mode()
-                    && l.uid() == meta.uid()
-                    && l.gid() == meta.gid()
-            });
-            let removable = if meta.is_dir() {
-                (lower.is_none() || same_as_lower)
-                    && fs::read_dir(&path).is_ok_and(|mut d| d.next().is_none())
-                    && fs::remove_dir(&path).is_ok()
-            } else {
-                // The file stub of a file mount (a secret): new and empty.
-                current == rel
-                    && lower.is_none()
-                    && meta.is_file()
-                    && meta.len() == 0
-                    && fs::remove_file(&path).is_ok()
-            };
-            if !removable {
-                break;
-            }
-            current = current.rsplit_once('/').map_or("", |(parent, _)| parent);
-        }
-    }
-}
-
-/// A container path resolved through the lower layers' symlinks, as the
-/// runtime resolved it when it made the mount point; relative, no leading /.
-fn resolve_in_layers(lowers_top_first: &[&PathBuf], path: &str) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut todo: Vec<String> = path
-        .split('/')
-        .filter(|p| !p.is_empty())
-        .rev()
-        .map(String::from)
-        .collect();
-    let mut hops = 0;
-    while let Some(part) = todo.pop() {
-        match part.as_str() {
-            "." => continue,
-            ".." => {
-                parts.pop();
-                continue;
-            }
-            _ => {}
-        }
-        let rel = if parts.is_empty() {
-            part.clone()
-        } else {
-            format!("{}/{part}", parts.join("/"))
-        };
-        let link = lowers_top_first.iter().find_map(|l| {
-            let m = fs::symlink_metadata(l.join(&rel)).ok()?;
-            Some(if m.file_type().is_symlink() {
-                fs::read_link(l.join(&rel)).ok()
-            } else {
-                None
-            })
-        });
-        match link.flatten() {
-            Some(target) if hops < 40 => {
-                hops += 1;
-                let target = target.to_string_lossy().to_string();
-                if target.starts_with('/') {
-                    parts.clear();
-                }
-                todo.extend(
-                    target
-                        .split('/')
-                        .filter(|p| !p.is_empty())
-                        .rev()
-                        .map(String::from),
-                );
-            }
-            _ => parts.push(part),
-        }
-    }
-    parts.join("/")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_of_dead_builds_are_swept() {
-        if !Path::new(SHM).is_dir() {
-            return;
-        }
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let dead = child.id();
-        child.wait().unwrap();
-        let stale = Path::new(SHM).join(format!("{PRIVATE_PREFIX}{dead}-test"));
-        fs::create_dir_all(&stale).unwrap();
-        fs::write(stale.join("secret"), "x").unwrap();
-        let owner = Ownership {
-            mode: 0o400,
-            uid: 0,
-            gid: 0,
-        };
-        let scratch = tempfile::tempdir().unwrap();
-        let live = private_file(b"y", owner, scratch.path()).unwrap();
-        sweep_private_files();
-        assert!(!stale.exists(), "a dead build's secret stays");
-        assert!(
-            live.path().join("secret").exists(),
-            "a live build's secret went"
-        );
-    }
-
-    #[test]
-    fn stubs_go_and_real_content_stays() {
-        let lower = tempfile::tempdir().unwrap();
-        let upper = tempfile::tempdir().unwrap();
-        fs::create_dir_all(lower.path().join("run")).unwrap();
-        fs::create_dir_all(lower.path().join("real/var")).unwrap();
-        std::os::unix::fs::symlink("/real/var", lower.path().join("var")).unwrap();
-        // What the runtime made: /run/secrets/tok (file), /root/.cache/x,
-        // /var/cache (through the symlink); and a file the step wrote.
-        fs::create_dir_all(upper.path().join("run/secrets")).unwrap();
-        fs::write(upper.path().join("run/secrets/tok"), "").unwrap();
-        fs::create_dir_all(upper.path().join("root/.cache/x")).unwrap();
-        fs::write(upper.path().join("root/kept"), "k").unwrap();
-        fs::create_dir_all(upper.path().join("real/var/cache")).unwrap();
-        let meta = fs::metadata(lower.path().join("real/var")).unwrap();
-        fs::set_permissions(
-            upper.path().join("real/var"),
-            fs::Permissions::from_mode(meta.mode() & 0o7777),
-        )
-        .unwrap();
-        remove_stubs(
-            upper.path(),
-            &[lower.path().to_path_buf()],
-            &[
-                "/run/secrets/tok".into(),
-                "/root/.cache/x".into(),
-                "/var/cache".into(),
-            ],
-        );
-        let left: Vec<String> = walkdir::WalkDir::new(upper.path())
-            .min_depth(1)
-            .into_iter()
-            .map(|e| {
-                e.unwrap()
-                    .path()
-                    .strip_prefix(upper.path())
-                    .unwrap()
-                    .display()
-                    .to_string()
-            })
-            .collect();
-        assert_eq!(left, vec!["root", "root/kept"]);
-    }
 }

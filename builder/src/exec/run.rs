@@ -153,7 +153,7 @@ pub(crate) fn run(
         let _ = reader.join();
         status
     });
-    super::mounts::remove_stubs(&upper, &lowerdirs, &prepared.targets);
+    super::stubs::remove_stubs(&upper, &lowerdirs, &prepared.targets);
     drop(prepared); // secrets deleted, caches unlocked, views unmounted
     let status = status.map_err(|e| state.error_at(ins.pos, format!("RUN could not run: {e}")))?;
     if status.exit_code != 0 {
