@@ -321,6 +321,9 @@ pub struct CreateArgs {
     /// Read labels from a file (KEY=VALUE lines; # comments; --label wins)
     #[arg(long, value_name = "FILE")]
     pub label_file: Vec<PathBuf>,
+    /// Signal that stops the container (over the image's STOPSIGNAL; default SIGTERM)
+    #[arg(long, value_name = "SIGNAL")]
+    pub stop_signal: Option<String>,
     /// Bind mount (/host:/ctr[:ro]), named volume (name:/ctr[:ro]) or anonymous volume (/ctr)
     #[arg(short, long = "volume")]
     pub volume: Vec<String>,

@@ -1,6 +1,7 @@
 //! Labels: `-l/--label` and `--label-file` on run/create, merged over the
 //! image's LABELs, shown in inspect's Config.Labels and selectable with
 //! `ps --filter label=`; bad labels refused before anything is created.
+//! Also `--stop-signal`, the other create setting compose passes through.
 
 use super::{stderr, Fixture};
 use serde_json::json;
@@ -119,4 +120,29 @@ fn volumes_keep_their_labels() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("key is empty"), "{}", stderr(&out));
     assert!(f.out(&["volume", "inspect", "bad"]).status.code() != Some(0));
+}
+
+#[test]
+fn stop_signal_flag_is_recorded_and_used_by_stop() {
+    let Some(f) = Fixture::new() else { return };
+    // The shell ignores TERM as PID 1; it exits 7 on USR1 at once.
+    f.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "trap",
+        "--stop-signal",
+        "SIGUSR1",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 7' USR1; while true; do sleep 0.1; done",
+    ]);
+    assert_eq!(f.inspect("trap")["Config"]["StopSignal"], "SIGUSR1");
+    // A 30 s timeout: only the stop signal ends it with 7 (SIGKILL gives 137).
+    f.ok(&["stop", "-t", "30", "trap"]);
+    assert_eq!(f.inspect("trap")["State"]["ExitCode"], 7);
+    let out = f.out(&["create", "--stop-signal", "SIGNOPE", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(stderr(&out).contains("SIGNOPE"), "{}", stderr(&out));
 }

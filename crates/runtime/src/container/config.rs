@@ -60,6 +60,8 @@ pub struct RunOptions {
     /// `--label`/`--label-file`, parsed (container/labels.rs); merged over
     /// the image's labels at create.
     pub labels: super::labels::Labels,
+    /// `--stop-signal` (a name or number): over the image's STOPSIGNAL.
+    pub stop_signal: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -82,6 +82,13 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         _ => None,
     };
     crate::netcheck::dns_flags(opts)?;
+    if let Some(sig) = &opts.stop_signal {
+        crate::monitor::parse_signal(sig).ok_or_else(|| {
+            RuntimeError::Invalid(format!(
+                "--stop-signal {sig:?} is not a signal (use a name such as TERM or SIGQUIT, or a number)"
+            ))
+        })?;
+    }
     let security = crate::security::SecurityOptions::from_flags(
         &opts.cap_add,
         &opts.cap_drop,
@@ -158,7 +165,10 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         auto_remove: opts.auto_remove,
         restart: opts.restart.clone(),
         healthcheck: crate::health::merge(defaults.healthcheck.clone(), &opts.health),
-        stop_signal: defaults.stop_signal.clone(),
+        stop_signal: opts
+            .stop_signal
+            .clone()
+            .or_else(|| defaults.stop_signal.clone()),
         lowerdirs,
         pod: pod.map(|p| p.id),
         networks,
