@@ -7,6 +7,8 @@
 mod hoist_registry;
 #[path = "transfer/hostile.rs"]
 mod hostile;
+#[path = "transfer/mirror.rs"]
+mod mirror;
 #[path = "transfer/peers.rs"]
 mod peers;
 #[path = "transfer/proxy.rs"]

@@ -98,6 +98,10 @@ pub enum ClientError {
     #[error("credentials file {path}: {detail}")]
     Credentials { path: String, detail: String },
 
+    /// registries.conf or daemon.json (mirrors) does not parse.
+    #[error("mirror configuration {path}: {detail}")]
+    MirrorConfig { path: String, detail: String },
+
     #[error("certificates in {path}: {detail}")]
     Certificates { path: String, detail: String },
 

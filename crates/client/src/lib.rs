@@ -11,6 +11,7 @@ pub mod error;
 pub mod layer_check;
 pub mod local;
 pub mod manifest;
+pub mod mirrors;
 pub mod progress;
 pub mod pull;
 pub mod push;

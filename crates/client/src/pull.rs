@@ -12,6 +12,7 @@ use crate::error::{ClientError, Result, Site};
 use crate::layer_check::{check_diff_ids, is_tar_layer};
 use crate::local::Local;
 use crate::manifest::{self, BlobRef, Parsed, Platform};
+use crate::mirrors::{Mirrors, Source};
 use crate::progress::{BlobKind, Event, Sink};
 use crate::sources::BlobSources;
 use crate::transport::{header_str, ClientOptions, Registry};
@@ -63,7 +64,10 @@ pub async fn pull(
     pull_with(reference, local, opts, platform, &checks, sink).await
 }
 
-/// Pulls, checking every tar layer with `checks` while it downloads.
+/// Pulls, checking every tar layer with `checks` while it downloads. The
+/// configured mirrors (`mirrors.rs`) are tried first, in order; a mirror
+/// that fails for any reason but the image's own content (a refused layer,
+/// no such platform) passes the pull on to the next, and the origin last.
 pub async fn pull_with(
     reference: &Reference,
     local: &Local,
@@ -72,8 +76,60 @@ pub async fn pull_with(
     checks: &ValidateOptions,
     sink: Sink,
 ) -> Result<Pulled> {
-    let reg = Registry::connect(reference.registry(), opts, None).await?;
-    let repo = reference.repository();
+    let sources = Mirrors::from_env()?.sources(reference.registry(), reference.repository());
+    for source in &sources {
+        let mut source_opts = opts.clone();
+        if source.insecure {
+            source_opts.tls_verify = false;
+        }
+        let result = pull_from(
+            source,
+            reference,
+            local,
+            &source_opts,
+            platform,
+            checks,
+            sink.clone(),
+        )
+        .await;
+        match result {
+            Err(e) if source.mirror && mirror_may_fall_back(&e) => {
+                tracing::warn!(mirror = %source.host, error = %e, "mirror failed; trying the next source");
+            }
+            other => return other,
+        }
+    }
+    unreachable!("the origin is always the last source")
+}
+
+/// Whether another source might succeed where a mirror failed: not when
+/// the image itself is refused or the local side failed.
+fn mirror_may_fall_back(e: &ClientError) -> bool {
+    !matches!(
+        e,
+        ClientError::LayerRefused { .. }
+            | ClientError::Limits(_)
+            | ClientError::NoPlatform { .. }
+            | ClientError::LocalImage { .. }
+            | ClientError::Store(_)
+            | ClientError::Io { .. }
+            | ClientError::MirrorConfig { .. }
+    )
+}
+
+/// One pull from one source (a mirror or the origin); the image is named
+/// by `reference` whichever it came from.
+async fn pull_from(
+    source: &Source,
+    reference: &Reference,
+    local: &Local,
+    opts: &ClientOptions,
+    platform: Option<&Platform>,
+    checks: &ValidateOptions,
+    sink: Sink,
+) -> Result<Pulled> {
+    let reg = Registry::connect(&source.host, opts, None).await?;
+    let repo = source.repository.as_str();
     let mut fetched =
         fetch_manifest(&reg, repo, &reference.tag_or_digest(), reference.digest()).await?;
     let mut index_digest = None;

@@ -276,11 +276,15 @@ impl Registry {
 }
 
 /// docker.io's API lives on another host than its name.
-fn api_host(host: &str) -> &str {
+/// The endpoint serving a registry name: docker.io is served by
+/// registry-1.docker.io. `HOIST_DOCKER_IO_ENDPOINT` replaces that endpoint
+/// (a test hook: tests point docker.io at a loopback registry, never at the
+/// internet).
+fn api_host(host: &str) -> String {
     if host == "docker.io" {
-        "registry-1.docker.io"
+        std::env::var("HOIST_DOCKER_IO_ENDPOINT").unwrap_or_else(|_| "registry-1.docker.io".into())
     } else {
-        host
+        host.to_string()
     }
 }
 
