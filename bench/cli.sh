@@ -6,6 +6,9 @@
 #   bench/cli.sh                              # 2,000 containers, 500 images, 10 runs each
 #   CONTAINERS=200 IMAGES=50 bench/cli.sh     # smaller stores
 #   HOIST=target/release/hoist RUNS=20 bench/cli.sh
+#   BENCH_KEEP=1 bench/cli.sh                 # keep the stores; BENCH_REUSE=1 then reuses
+#                                             # them (only what is missing is created);
+#                                             # BENCH_SETUP_ONLY=1 stops before measuring
 #
 # Containers are created, never started (`create` is all a listing needs, and cheap);
 # images are names (`tag`) of one busybox image, as `images` lists one row per name.
@@ -29,11 +32,12 @@ if [ -z "${HOIST:-}" ]; then
   HOIST=$PWD/target/release/hoist
 fi
 
-rm -rf "$WORK"
+[ "${BENCH_REUSE:-}" = 1 ] || rm -rf "$WORK"
 mkdir -p "$WORK"
 ROOT=$WORK/hoist-root
 PODMAN="podman --root $WORK/podman-root --runroot $WORK/podman-runroot --storage-driver overlay --cgroup-manager cgroupfs --events-backend none"
 cleanup() {
+  [ "${BENCH_KEEP:-}" = 1 ] && return
   $PODMAN rm -af >/dev/null 2>&1 || true
   $PODMAN system reset -f >/dev/null 2>&1 || true
   rm -rf "$WORK"
@@ -42,25 +46,36 @@ trap cleanup EXIT
 export HOIST_DEFAULT_NETWORK=none
 
 echo "== store: $CONTAINERS containers, $IMAGES image names (hoist and podman)"
-mkdir -p "$WORK/rootfs/bin"
-cp /bin/busybox "$WORK/rootfs/bin/busybox"
-tar -C "$WORK/rootfs" -cf "$WORK/rootfs.tar" .
-"$HOIST" --root "$ROOT" import "$WORK/rootfs.tar" -t bench/box:0 >/dev/null 2>&1
-$PODMAN import -q "$WORK/rootfs.tar" bench/box:0 >/dev/null
+if [ ! -f "$WORK/rootfs.tar" ]; then
+  mkdir -p "$WORK/rootfs/bin"
+  cp /bin/busybox "$WORK/rootfs/bin/busybox"
+  tar -C "$WORK/rootfs" -cf "$WORK/rootfs.tar" .
+  "$HOIST" --root "$ROOT" import "$WORK/rootfs.tar" -t bench/box:0 >/dev/null 2>&1
+  $PODMAN import -q "$WORK/rootfs.tar" bench/box:0 >/dev/null
+fi
+# What exists already (BENCH_REUSE=1) is not made again.
+"$HOIST" --root "$ROOT" images --format '{{.Repository}}:{{.Tag}}' > "$WORK/hoist-images"
+$PODMAN images --format '{{.Repository}}:{{.Tag}}' | sed 's|^localhost/||' > "$WORK/podman-images"
+"$HOIST" --root "$ROOT" ps -a --format '{{.Names}}' > "$WORK/hoist-names"
+$PODMAN ps -a --format '{{.Names}}' > "$WORK/podman-names"
+has() { grep -qx "$2" "$1"; }
 for i in $(seq 1 $((IMAGES - 1))); do
-  "$HOIST" --root "$ROOT" tag bench/box:0 "bench/box:$i"
-  $PODMAN tag bench/box:0 "bench/box:$i"
+  has "$WORK/hoist-images" "bench/box:$i" || "$HOIST" --root "$ROOT" tag bench/box:0 "bench/box:$i"
+  has "$WORK/podman-images" "bench/box:$i" || $PODMAN tag bench/box:0 "bench/box:$i"
 done
 start=$(date +%s)
 for i in $(seq 1 "$CONTAINERS"); do
+  has "$WORK/hoist-names" "c$i" && continue
   "$HOIST" --root "$ROOT" create --name "c$i" --network none --label "n=$((i % 10))" bench/box:0 /bin/busybox true >/dev/null
 done
-echo "hoist: $CONTAINERS creates in $(( $(date +%s) - start )) s"
+echo "hoist: creates in $(( $(date +%s) - start )) s"
 start=$(date +%s)
 for i in $(seq 1 "$CONTAINERS"); do
+  has "$WORK/podman-names" "c$i" && continue
   $PODMAN create --name "c$i" --network none --label "n=$((i % 10))" bench/box:0 /bin/busybox true >/dev/null
 done
-echo "podman: $CONTAINERS creates in $(( $(date +%s) - start )) s"
+echo "podman: creates in $(( $(date +%s) - start )) s"
+[ "${BENCH_SETUP_ONLY:-}" = 1 ] && exit 0
 
 H="$HOIST --root $ROOT"
 MID=$((CONTAINERS / 2))
