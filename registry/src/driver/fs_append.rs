@@ -110,7 +110,7 @@ impl Appender for FsAppender {
         .map_err(|e| DriverError::io(&key, e))
     }
 
-    async fn len(&mut self) -> DriverResult<u64> {
+    async fn data_len(&mut self) -> DriverResult<u64> {
         let key = self.data_key.clone();
         self.blocking(&key, |f| f.metadata().map(|m| m.len())).await
     }

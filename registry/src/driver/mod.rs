@@ -156,7 +156,7 @@ pub trait Appender: Send {
     /// says; storage checks the one against the other.
     async fn set_note(&mut self, note: Bytes) -> DriverResult<()>;
     /// The data's length now.
-    async fn len(&mut self) -> DriverResult<u64>;
+    async fn data_len(&mut self) -> DriverResult<u64>;
     /// Writes `body` from byte `at` on, cutting off whatever an interrupted
     /// append left past `at` first, and hands each piece to `observe`
     /// before it is written. Returns the bytes written; on error, the

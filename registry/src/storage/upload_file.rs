@@ -54,7 +54,7 @@ impl Storage {
     async fn progress(&self, file: &mut dyn Appender, algorithm: &str) -> Result<ResumableHash> {
         let recorded = file.note().await?.as_deref().and_then(parse_progress);
         match recorded {
-            Some(hash) if hash.algorithm() == algorithm && file.len().await? >= hash.len() => {
+            Some(hash) if hash.algorithm() == algorithm && file.data_len().await? >= hash.len() => {
                 Ok(hash)
             }
             Some(hash) => {
@@ -138,7 +138,7 @@ impl Storage {
                 "the upload's content is {actual}, not {expected}"
             )));
         }
-        if file.len().await? != size {
+        if file.data_len().await? != size {
             // Bytes of an append that was never acknowledged.
             file.append(size, futures::stream::empty().boxed(), &mut |_: &[u8]| {})
                 .await
