@@ -7,9 +7,246 @@
 # Prints medians (min-max) over RUNS runs and the ratio hoist/distribution.
 #
 # usage: bench/registry.sh            (builds target/release/hoist if missing)
+#        bench/registry.sh limit      hoist vs nginx and raw curl (below)
 # env:   HOIST=path/to/hoist  RUNS=3  SIZES="1 64 512"  DURATION=10
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# --- `bench/registry.sh limit`: hoist against the limit ---------------------
+# Side by side in one run, on the filesystem driver:
+#   - manifest GET by tag (wrk, 2 threads, 16 connections) and blob HEAD (hey,
+#     16 connections): req/s and server CPU per request (utime+stime of the
+#     server's processes over the run / requests), hoist vs nginx serving the
+#     very same files from hoist's storage as static files;
+#   - push of a 512 MiB image (4 x 128 MiB layers) with hoist's client at
+#     default settings, and with one request per blob (--chunk-size 1G), vs 4
+#     parallel raw `curl` POST + PUT `?digest=` of the same layers to hoist's
+#     registry; every push into emptied storage;
+#   - pull of that image into an empty store vs 4 parallel `curl`s of the
+#     layers to files, each then fsynced (`sync FILE`).
+# Then the same (without nginx) on the S3 driver over moto. Medians (min-max)
+# over RUNS runs. nginx: Debian's nginx-light (`apt-get install -y
+# nginx-light`; its service is not needed, the script runs its own).
+# env: HOIST=path/to/hoist RUNS=3 DURATION=10 DRIVERS="fs s3" BENCH_DIR=/var/tmp
+if [ "${1:-}" = limit ]; then
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10}
+DRIVERS=${DRIVERS:-"fs s3"}
+HOIST=${HOIST:-target/release/hoist}
+LAYERS=4; LAYER_MIB=128
+for tool in wrk hey curl python3 nginx sha256sum; do
+    command -v "$tool" >/dev/null || { echo "bench/registry.sh limit: $tool is missing (apt-get install -y wrk hey curl nginx-light)" >&2; exit 1; }
+done
+[ -x "$HOIST" ] || cargo build --release --bin hoist
+HOIST=$(realpath "$HOIST")
+WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/hoist-bench-limit.XXXXXX")
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 600); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
+CLK=$(getconf CLK_TCK)
+# CPU ticks (user+system) of the given processes and their children threads.
+ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
+now() { date +%s.%N; }
+RESULTS=$WORK/results; : >"$RESULTS"
+record() { echo "$*" >>"$RESULTS"; }
+
+# The image: an OCI layout that is also a hoist store root (as bench/transfer.sh).
+SRC=$WORK/src; BLOBS=$SRC/content/blobs/sha256; mkdir -p "$BLOBS"
+echo "making $LAYERS layers of $LAYER_MIB MiB ..."
+layers_json=""; diff_ids=""; LAYER_DIGESTS=()
+for i in $(seq 1 "$LAYERS"); do
+    head -c "$((LAYER_MIB << 20))" /dev/urandom >"$WORK/data"
+    tar -C "$WORK" -cf "$WORK/layer" data
+    d=$(sha256sum "$WORK/layer" | cut -c1-64)
+    size=$(stat -c %s "$WORK/layer")
+    mv "$WORK/layer" "$BLOBS/$d"
+    LAYER_DIGESTS+=("$d")
+    diff_ids="$diff_ids\"sha256:$d\","
+    layers_json="$layers_json{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:$d\",\"size\":$size},"
+done
+rm -f "$WORK/data"
+printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[%s]}}' "${diff_ids%,}" >"$WORK/config"
+CD=$(sha256sum "$WORK/config" | cut -c1-64); cp "$WORK/config" "$BLOBS/$CD"
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[%s]}' \
+    "$CD" "$(stat -c %s "$WORK/config")" "${layers_json%,}" >"$WORK/manifest"
+MD=$(sha256sum "$WORK/manifest" | cut -c1-64); cp "$WORK/manifest" "$BLOBS/$MD"
+echo '{"imageLayoutVersion":"1.0.0"}' >"$SRC/content/oci-layout"
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"docker.io/library/bench:1"}}]}' \
+    "$MD" "$(stat -c %s "$WORK/manifest")" >"$SRC/content/index.json"
+HEAD_BLOB=${LAYER_DIGESTS[0]}
+
+# rate_wrk SIDE KEY URL PIDS...: wrk GET, req/s and CPU µs per request.
+rate_wrk() {
+    local side=$1 key=$2 url=$3; shift 3
+    local t0 t1 out n rps
+    t0=$(ticks "$@")
+    out=$(wrk -t2 -c16 -d"${DURATION}s" -H "Accept: application/vnd.oci.image.manifest.v1+json" "$url")
+    t1=$(ticks "$@")
+    n=$(echo "$out" | awk '/requests in/ {print $1}')
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    grep -q "Non-2xx" <<<"$out" && { echo "wrk saw errors from $side:" >&2; echo "$out" >&2; exit 1; }
+    record "$key $side $rps $(python3 -c "print(($t1-$t0)/$CLK*1e6/$n)")"
+}
+# rate_hey SIDE KEY URL PIDS...: hey HEAD (wrk cannot HEAD a registry).
+rate_hey() {
+    local side=$1 key=$2 url=$3; shift 3
+    local t0 t1 out n rps
+    t0=$(ticks "$@")
+    out=$(hey -z "${DURATION}s" -c 16 -m HEAD "$url")
+    t1=$(ticks "$@")
+    n=$(echo "$out" | awk '/\[200\]/ {print $2}')
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    [ -n "$n" ] || { echo "hey got no 200s from $side:" >&2; echo "$out" >&2; exit 1; }
+    record "$key $side $rps $(python3 -c "print(($t1-$t0)/$CLK*1e6/$n)")"
+}
+# timed KEY SIDE CMD...: wall seconds of CMD, as MiB/s of the image.
+MIB=$((LAYERS * LAYER_MIB))
+timed() {
+    local key=$1 side=$2; shift 2
+    local t0 t1
+    t0=$(now)
+    "$@" >"$WORK/out.log" 2>&1 || { echo "FAILED: $*" >&2; cat "$WORK/out.log" >&2; exit 1; }
+    t1=$(now)
+    record "$key $side $(python3 -c "print($MIB/($t1-$t0))")"
+}
+curl_push() { # REG REPO: 4 parallel POST + PUT ?digest= of the layers
+    local reg=$1 repo=$2 d pids=()
+    for d in "${LAYER_DIGESTS[@]}"; do
+        (
+            loc=$(curl -fsS -D - -o /dev/null -X POST -H 'Content-Length: 0' "http://$reg/v2/$repo/blobs/uploads/" |
+                awk 'tolower($1)=="location:" {print $2}' | tr -d '\r')
+            curl -fsS -o /dev/null -X PUT -H 'Expect:' -H 'Content-Type: application/octet-stream' \
+                -T "$BLOBS/$d" "http://$reg$loc?digest=sha256:$d"
+        ) & pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p"; done
+}
+curl_pull() { # REG REPO DIR: 4 parallel GETs to files, each fsynced
+    local reg=$1 repo=$2 dir=$3 d pids=()
+    mkdir -p "$dir"
+    for d in "${LAYER_DIGESTS[@]}"; do
+        ( curl -fsS -o "$dir/$d" "http://$reg/v2/$repo/blobs/sha256:$d" && sync "$dir/$d" ) & pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p"; done
+}
+forget_sources() { rm -f "$SRC/client/blob-sources.json"; }
+
+for driver in $DRIVERS; do
+    echo "== $driver driver =="
+    HP=$(free_port); HDATA=$WORK/hdata-$driver
+    args=(--root "$WORK/hroot-$driver" registry serve --addr "127.0.0.1:$HP" --storage-root "$HDATA")
+    if [ "$driver" = s3 ]; then
+        MOTO=$(bash testdata/moto.sh path)
+        MP=$(free_port)
+        "$MOTO" -H 127.0.0.1 -p "$MP" >"$WORK/moto.log" 2>&1 & PIDS+=($!)
+        wait_port "$MP"
+        curl -fsS -X PUT "http://127.0.0.1:$MP/limit-bench" >/dev/null
+        export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
+        args+=(--storage-s3-endpoint "http://127.0.0.1:$MP" --storage-s3-bucket limit-bench --storage-s3-path-style true)
+    fi
+    "$HOIST" "${args[@]}" 2>"$WORK/hoist-$driver.log" & HPID=$!; PIDS+=("$HPID")
+    wait_port "$HP"
+    REG=127.0.0.1:$HP
+    forget_sources
+    "$HOIST" --root "$SRC" push --tls-verify=false -q bench:1 "$REG/bench/app:latest" >/dev/null
+
+    if [ "$driver" = fs ]; then
+        NP=$(free_port)
+        blob_file() { echo "$HDATA/blobs/sha256/${1:0:2}/$1/data"; }
+        cat >"$WORK/nginx.conf" <<NGINX
+worker_processes 2;
+daemon off;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 100000000;
+    server {
+        listen 127.0.0.1:$NP;
+        location = /manifest { alias $(blob_file "$MD"); default_type application/vnd.oci.image.manifest.v1+json; }
+        location = /blob { alias $(blob_file "$HEAD_BLOB"); default_type application/octet-stream; }
+    }
+}
+NGINX
+        nginx -c "$WORK/nginx.conf" -p "$WORK" & NPID=$!; PIDS+=("$NPID")
+        wait_port "$NP"
+        NGINX_PIDS=("$NPID" $(pgrep -P "$NPID"))
+        cmp <(curl -fsS "http://127.0.0.1:$NP/manifest") <(curl -fsS "http://$REG/v2/bench/app/manifests/latest") ||
+            { echo "nginx and hoist serve different manifests" >&2; exit 1; }
+    fi
+
+    echo "request rates, $RUNS runs of ${DURATION}s per side ..."
+    for r in $(seq "$RUNS"); do
+        rate_wrk hoist "manifest_get_$driver" "http://$REG/v2/bench/app/manifests/latest" "$HPID"
+        [ "$driver" = fs ] && rate_wrk nginx "manifest_get_$driver" "http://127.0.0.1:$NP/manifest" "${NGINX_PIDS[@]}"
+        rate_hey hoist "blob_head_$driver" "http://$REG/v2/bench/app/blobs/sha256:$HEAD_BLOB" "$HPID"
+        [ "$driver" = fs ] && rate_hey nginx "blob_head_$driver" "http://127.0.0.1:$NP/blob" "${NGINX_PIDS[@]}"
+    done
+
+    echo "push and pull of $MIB MiB, $RUNS runs per side ..."
+    empty_store() { # the fs driver's blobs and repositories; S3 runs push to fresh repositories
+        [ "$driver" = fs ] && rm -rf "$HDATA/blobs" "$HDATA/repositories"
+        forget_sources
+    }
+    for r in $(seq "$RUNS"); do
+        empty_store; sync
+        timed "push_$driver" hoist "$HOIST" --root "$SRC" push --tls-verify=false -q bench:1 "$REG/bench/p$r:1"
+        empty_store; sync
+        timed "push_$driver" hoist_1req "$HOIST" --root "$SRC" push --tls-verify=false -q --chunk-size 1G bench:1 "$REG/bench/m$r:1"
+        empty_store; sync
+        timed "push_$driver" curl curl_push "$REG" "bench/c$r"
+    done
+    "$HOIST" --root "$SRC" push --tls-verify=false -q bench:1 "$REG/bench/app:latest" >/dev/null
+    for r in $(seq "$RUNS"); do
+        rm -rf "$WORK/pull-hoist" "$WORK/pull-curl"; sync
+        timed "pull_$driver" hoist "$HOIST" --root "$WORK/pull-hoist" pull --tls-verify=false -q "$REG/bench/app:latest"
+        sync
+        timed "pull_$driver" curl curl_pull "$REG" bench/app "$WORK/pull-curl"
+    done
+    record "rss_$driver hoist $(awk '/VmHWM/ {print $2}' "/proc/$HPID/status")"
+done
+
+python3 - "$RESULTS" "$RUNS" "$(nproc)" "$DURATION" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    key, side, *vals = line.split()
+    rows.setdefault(key, {}).setdefault(side, []).append([float(v) for v in vals])
+runs, nproc, dur = sys.argv[2:5]
+print(f"hoist registry vs the limit: nproc={nproc}, {runs} runs per side, median (min-max)")
+def med(side, i):
+    v = [r[i] for r in side]
+    return statistics.median(v), min(v), max(v)
+for key, sides in rows.items():
+    if key.startswith(("manifest_get", "blob_head")):
+        tool = "wrk -t2 -c16" if key.startswith("manifest") else "hey -c16 HEAD"
+        print(f"{key} ({tool}, {dur}s):")
+        for side, vals in sides.items():
+            r, c = med(vals, 0), med(vals, 1)
+            print(f"  {side:10} {r[0]:9.0f} req/s ({r[1]:.0f}-{r[2]:.0f})   server CPU {c[0]:6.1f} us/req ({c[1]:.1f}-{c[2]:.1f})")
+        if "nginx" in sides:
+            h, n = sides["hoist"], sides["nginx"]
+            print(f"  ratio hoist/nginx: {med(h,0)[0]/med(n,0)[0]:.2f}x req/s, {med(h,1)[0]/med(n,1)[0]:.2f}x CPU per request")
+    elif key.startswith(("push", "pull")):
+        print(f"{key} ({sys.argv[2]} runs, MiB/s):")
+        for side, vals in sides.items():
+            m = med(vals, 0)
+            print(f"  {side:10} {m[0]:7.1f} MiB/s ({m[1]:.0f}-{m[2]:.0f})")
+        c = med(sides["curl"], 0)[0]
+        for side in sides:
+            if side != "curl":
+                print(f"  ratio {side}/curl: {med(sides[side],0)[0]/c:.2f}x")
+    elif key.startswith("rss"):
+        print(f"{key}: peak RSS {sides['hoist'][0][0]/1024:.1f} MiB")
+PY
+exit 0
+fi
+
 
 RUNS=${RUNS:-3}
 SIZES=${SIZES:-"1 64 512"}
