@@ -25,6 +25,8 @@ pub struct Config {
     pub gc: GcConfig,
     /// Where blobs live: files under `root` (default) or `[storage.s3]`.
     pub storage: StorageConfig,
+    /// Timeouts and counts a client may not exceed (`[limits]`, limits/).
+    pub limits: crate::limits::LimitsConfig,
     /// Pull-through cache of other registries (`[proxy]`, proxy/).
     pub proxy: Option<crate::proxy::ProxyConfig>,
 }
@@ -48,6 +50,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             gc: GcConfig::default(),
             storage: StorageConfig::default(),
+            limits: Default::default(),
             proxy: None,
         }
     }
@@ -228,6 +231,7 @@ impl Config {
     /// Checks combinations that each key alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
+        self.limits.validate().map_err(ConfigError::Invalid)?;
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(ConfigError::Invalid(
                 "tls.cert and tls.key must be set together".into(),

@@ -12,6 +12,7 @@ pub mod digests;
 pub mod driver;
 pub mod error;
 pub mod gc;
+pub mod limits;
 mod linger;
 pub mod media;
 pub mod metrics;

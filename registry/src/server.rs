@@ -5,6 +5,7 @@ use crate::api::{self, App};
 use crate::auth::Auth;
 use crate::config::{Config, ConfigError};
 use crate::driver::{Driver, FsDriver, S3Driver};
+use crate::limits::conn::TimedAcceptor;
 use crate::linger::LingeringAcceptor;
 use crate::metrics::Metrics;
 use crate::storage::{Limits, Storage};
@@ -85,6 +86,7 @@ pub fn build(config: &Config) -> Result<Arc<App>, ServeError> {
         metrics,
         config: config.clone(),
         tls: config.tls.cert.is_some(),
+        limits: Arc::new(crate::limits::Limits::new(&config.limits)),
         proxy,
     }))
 }
@@ -148,6 +150,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         })
     })?;
     let addr = config.listen_addr()?;
+    let timeouts = app.limits.timeouts();
     let service = api::router(app).into_make_service();
     let handle = Handle::new();
     // Bind here so a port in use is reported as such, not as a task failure.
@@ -166,7 +169,10 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
                     key: key.display().to_string(),
                     source,
                 })?;
-            let acceptor = RustlsAcceptor::new(tls).acceptor(LingeringAcceptor);
+            let acceptor = TimedAcceptor::new(
+                RustlsAcceptor::new(tls).acceptor(LingeringAcceptor),
+                timeouts,
+            );
             let server = axum_server::from_tcp(listener)
                 .acceptor(acceptor)
                 .handle(handle.clone());
@@ -174,7 +180,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         }
         _ => {
             let server = axum_server::from_tcp(listener)
-                .acceptor(LingeringAcceptor)
+                .acceptor(TimedAcceptor::new(LingeringAcceptor, timeouts))
                 .handle(handle.clone());
             tokio::spawn(async move { server.serve(service).await })
         }

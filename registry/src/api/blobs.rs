@@ -84,7 +84,7 @@ pub async fn handle(
 }
 
 /// `bytes=a-b`, `bytes=a-` or `bytes=-n` as a half-open range within `size`.
-fn parse_range(spec: &str, size: u64) -> Option<(u64, u64)> {
+pub(super) fn parse_range(spec: &str, size: u64) -> Option<(u64, u64)> {
     let spec = spec.trim().strip_prefix("bytes=")?;
     if spec.contains(',') {
         return None;

@@ -55,6 +55,10 @@ pub async fn handle(
         Method::PUT => {
             let limit = storage.limits().max_manifest_bytes;
             let body = read_limited(body, limit).await?;
+            ctx.app
+                .limits
+                .check_json_depth(&body)
+                .map_err(RegistryError::ManifestInvalid)?;
             let content_type = headers
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok());

@@ -7,6 +7,8 @@
 
 mod blobs;
 mod discovery;
+#[doc(hidden)]
+pub mod fuzz_hooks;
 mod manifests;
 mod ops;
 mod reply;
@@ -35,6 +37,8 @@ pub struct App {
     pub metrics: Metrics,
     pub config: Config,
     pub tls: bool,
+    /// Timeouts, upload-session and JSON-depth limits (limits/).
+    pub limits: Arc<crate::limits::Limits>,
     /// The pull-through cache, when `[proxy]` is configured.
     pub proxy: Option<crate::proxy::Proxy>,
 }
@@ -50,6 +54,10 @@ pub fn router(app: Shared) -> Router {
         .route("/token", get(ops::token))
         .fallback(dispatch)
         .layer(axum::middleware::from_fn(unread_body::settle))
+        .layer(axum::middleware::from_fn_with_state(
+            app.limits.clone(),
+            crate::limits::body::pace,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             ops::observe,

@@ -35,7 +35,7 @@ pub async fn readyz(State(app): State<Shared>) -> Response {
 pub async fn metrics(State(app): State<Shared>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render() + &cache_gauges(&app),
+        app.metrics.render() + &app.limits.render() + &cache_gauges(&app),
     )
         .into_response()
 }

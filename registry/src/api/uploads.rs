@@ -59,11 +59,40 @@ pub async fn start(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> ApiResult 
         return Ok(created(name, &digest));
     }
     let algorithm = ctx.query.get("digest-algorithm");
+    let place = app.limits.reserve_session(name).map_err(|message| {
+        ApiError::status(StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS", &message)
+    })?;
     let id = app.storage.start_upload(name, algorithm).await?;
+    place.commit(&id);
     Ok(in_progress(StatusCode::ACCEPTED, name, &id, 0))
 }
 
+/// A request to session `id`, kept in the open-session count (limits/)
+/// until the session is completed, cancelled or gone.
 pub async fn handle(
+    ctx: &Ctx<'_>,
+    method: &Method,
+    headers: &HeaderMap,
+    id: &str,
+    body: Body,
+) -> ApiResult {
+    let sessions = &ctx.app.limits.sessions;
+    sessions.touch(id);
+    let result = session_request(ctx, method, headers, id, body).await;
+    let over = match &result {
+        Ok(_) => *method == Method::PUT || *method == Method::DELETE,
+        Err(_) => matches!(
+            ctx.app.storage.upload_status(ctx.name(), id).await,
+            Err(RegistryError::BlobUploadUnknown(_))
+        ),
+    };
+    if over {
+        sessions.close(id);
+    }
+    result
+}
+
+async fn session_request(
     ctx: &Ctx<'_>,
     method: &Method,
     headers: &HeaderMap,
@@ -84,15 +113,7 @@ pub async fn handle(
         Method::PATCH => {
             let range = content_range(headers)?;
             let declared = content_length(headers);
-            if let (Some((start, end)), Some(len)) = (range, declared) {
-                if end + 1 - start != len {
-                    return Err(RegistryError::RangeInvalid(format!(
-                        "Content-Range {start}-{end} is {} bytes but Content-Length is {len}",
-                        end + 1 - start
-                    ))
-                    .into());
-                }
-            }
+            check_range_length(range, declared)?;
             let result = storage
                 .append_upload(name, id, range.map(|r| r.0), declared, body_stream(body))
                 .await;
@@ -133,9 +154,28 @@ pub async fn handle(
     }
 }
 
+/// A PATCH's `Content-Range` must cover exactly its `Content-Length`.
+/// `0-18446744073709551615` covers 2^64 bytes: `end + 1 - start` overflowed
+/// (a panic in debug builds) before this was checked arithmetic.
+pub(super) fn check_range_length(
+    range: Option<(u64, u64)>,
+    declared: Option<u64>,
+) -> Result<(), RegistryError> {
+    if let (Some((start, end)), Some(len)) = (range, declared) {
+        let covered = (end - start).checked_add(1);
+        if covered != Some(len) {
+            return Err(RegistryError::RangeInvalid(format!(
+                "Content-Range {start}-{end} is {} bytes but Content-Length is {len}",
+                u128::from(end - start) + 1
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `Content-Range: <start>-<end>` (inclusive; an optional `bytes ` prefix and
 /// `/total` suffix are tolerated).
-fn content_range(headers: &HeaderMap) -> Result<Option<(u64, u64)>, ApiError> {
+pub(super) fn content_range(headers: &HeaderMap) -> Result<Option<(u64, u64)>, ApiError> {
     let Some(v) = headers.get(header::CONTENT_RANGE) else {
         return Ok(None);
     };
@@ -150,4 +190,19 @@ fn content_range(headers: &HeaderMap) -> Result<Option<(u64, u64)>, ApiError> {
         return Err(invalid().into());
     }
     Ok(Some((start, end)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_range_length;
+
+    #[test]
+    fn range_length_check_never_overflows() {
+        assert!(check_range_length(Some((0, 9)), Some(10)).is_ok());
+        assert!(check_range_length(Some((0, 9)), Some(9)).is_err());
+        assert!(check_range_length(Some((0, u64::MAX)), Some(0)).is_err());
+        assert!(check_range_length(Some((0, u64::MAX)), Some(u64::MAX)).is_err());
+        assert!(check_range_length(Some((1, u64::MAX)), Some(u64::MAX)).is_ok());
+        assert!(check_range_length(None, Some(5)).is_ok());
+    }
 }
