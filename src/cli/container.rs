@@ -32,6 +32,10 @@ pub enum ContainerCommand {
     Wait(WaitArgs),
     /// List a container's published ports
     Port(PortArgs),
+    /// Pause all processes within containers (cgroup freezer)
+    Pause(PauseArgs),
+    /// Resume all processes within paused containers
+    Unpause(PauseArgs),
     /// Run health checks by hand
     Healthcheck {
         #[command(subcommand)]
@@ -87,6 +91,13 @@ pub struct StopArgs {
         default_value_t = 10
     )]
     pub time: u64,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// `pause` and `unpause`: the containers.
+#[derive(Args, Debug)]
+pub struct PauseArgs {
     #[arg(required = true)]
     pub containers: Vec<String>,
 }

@@ -5,7 +5,7 @@
 
 use crate::cli::build::{BuildArgs, HistoryArgs};
 use crate::cli::container::{
-    CreateArgs, ExecArgs, KillArgs, LogsArgs, PortArgs, PsArgs, RestartArgs, RmArgs, RunArgs,
+    CreateArgs, ExecArgs, KillArgs, LogsArgs, PauseArgs, PortArgs, PsArgs, RestartArgs, RmArgs, RunArgs,
     StartArgs, StopArgs, VolumeCommand, WaitArgs,
 };
 use crate::cli::image::{
@@ -83,6 +83,10 @@ pub enum ContainerGroup {
     Wait(WaitArgs),
     /// List a container's published ports
     Port(PortArgs),
+    /// Pause all processes within containers (cgroup freezer)
+    Pause(PauseArgs),
+    /// Resume all processes within paused containers
+    Unpause(PauseArgs),
     /// Remove every stopped container
     Prune(PruneArgs),
 }

@@ -38,6 +38,8 @@ fn container(cmd: ContainerGroup, global: &GlobalArgs) -> anyhow::Result<i32> {
         ContainerGroup::Exec(a) => ContainerCommand::Exec(a),
         ContainerGroup::Wait(a) => ContainerCommand::Wait(a),
         ContainerGroup::Port(a) => ContainerCommand::Port(a),
+        ContainerGroup::Pause(a) => ContainerCommand::Pause(a),
+        ContainerGroup::Unpause(a) => ContainerCommand::Unpause(a),
         ContainerGroup::Inspect(a) => {
             return inspect(a, "container", global);
         }

@@ -27,6 +27,10 @@ pub enum RuntimeError {
     Running(String),
     #[error("container {0} is not running")]
     NotRunning(String),
+    #[error("container {0} is already paused (resume it with `hoist unpause {0}`)")]
+    AlreadyPaused(String),
+    #[error("container {0} is not paused")]
+    NotPaused(String),
     #[error("no such volume: {0}")]
     NoSuchVolume(String),
     #[error("volume {0} is in use by a container")]
@@ -90,7 +94,9 @@ impl RuntimeError {
             RuntimeError::Unsupervised(_)
             | RuntimeError::Stop { .. }
             | RuntimeError::Kill { .. }
-            | RuntimeError::PodHasRunning { .. } => 1,
+            | RuntimeError::PodHasRunning { .. }
+            | RuntimeError::AlreadyPaused(_)
+            | RuntimeError::NotPaused(_) => 1,
             _ => 125,
         }
     }

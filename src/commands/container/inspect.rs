@@ -157,9 +157,9 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
         rec.workdir.as_str()
     };
     let mut state = json!({
-        "Status": st.status.as_str(),
+        "Status": if st.paused { "paused" } else { st.status.as_str() },
         "Running": st.status == Status::Running,
-        "Paused": false,
+        "Paused": st.paused,
         "Restarting": st.status == Status::Restarting,
         "OOMKilled": st.oom_killed,
         "Dead": false,

@@ -6,6 +6,7 @@ mod exec_tty;
 mod inspect;
 mod logs;
 mod manage;
+mod pause;
 mod pod;
 pub mod prune;
 mod ps;
@@ -60,6 +61,8 @@ pub fn run(cmd: ContainerCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
         ContainerCommand::Wait(a) => manage::wait(&root, &a.containers),
         ContainerCommand::Port(a) => manage::port(&root, &a.container, a.port),
         ContainerCommand::Ps(a) => ps::ps(&root, &a),
+        ContainerCommand::Pause(a) => pause::pause(&root, &a.containers),
+        ContainerCommand::Unpause(a) => pause::unpause(&root, &a.containers),
         ContainerCommand::Logs(a) => logs::logs(
             &root,
             &a.container,

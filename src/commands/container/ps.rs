@@ -35,7 +35,8 @@ pub fn status_text(st: &State) -> String {
             } else {
                 ""
             };
-            format!("Up {}{health}{ready}{lost}", human_duration(up))
+            let paused = if st.paused { " (Paused)" } else { "" };
+            format!("Up {}{paused}{health}{ready}{lost}", human_duration(up))
         }
         Status::Restarting => format!("Restarting ({})", st.exit_code),
         Status::Exited => {
@@ -124,7 +125,7 @@ fn row_json(root: &Path, r: &ContainerRecord, s: &State, no_trunc: bool) -> Valu
         "CreatedAt": created_at(&r.created),
         "RunningFor": format!("{} ago", human_duration(ago(&r.created))),
         "Status": status_text(s),
-        "State": s.status.as_str(),
+        "State": if s.paused { "paused" } else { s.status.as_str() },
         "Health": s.health.as_ref().map(|h| h.status.clone()).unwrap_or_default(),
         "ExitCode": s.exit_code,
         "Ports": ports_text(s),

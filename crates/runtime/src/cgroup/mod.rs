@@ -4,6 +4,7 @@
 //! (a hybrid machine's empty unified tree is ignored).
 
 pub mod devices_bpf;
+pub mod freezer;
 mod v1;
 pub mod v2;
 

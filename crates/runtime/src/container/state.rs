@@ -66,6 +66,10 @@ pub struct State {
     /// the cgroup directly and `start` is refused.
     #[serde(skip)]
     pub unsupervised: bool,
+    /// Set by `read_live`, never stored: running, and its processes are
+    /// frozen by `pause` (the cgroup freezer is the truth, cgroup/freezer.rs).
+    #[serde(skip)]
+    pub paused: bool,
 }
 
 /// What `read_live` says of a container whose monitor died.
@@ -155,6 +159,9 @@ pub fn read_live(dir: &Path) -> State {
             .into();
             s.exit_code = 255;
         }
+    } else if s.status == Status::Running {
+        let id = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        s.paused = !id.is_empty() && crate::cgroup::freezer::is_frozen(id);
     }
     s
 }

@@ -14,6 +14,7 @@
 
 mod create;
 mod list;
+mod pause;
 mod pod;
 mod remove;
 mod start;

@@ -50,6 +50,7 @@ impl Lifecycle {
         };
         // The monitor checks this flag before every restart (restart.rs).
         crate::restart::request_stop(&dir);
+        self.thaw_if_paused(rec)?;
         let secs = opts.timeout_secs();
         let deadline = Instant::now() + Duration::from_secs(secs + 30);
         loop {
@@ -100,6 +101,7 @@ impl Lifecycle {
         if st.status != Status::Running {
             return Err(RuntimeError::NotRunning(rec.name.clone()));
         }
+        self.thaw_if_paused(rec)?;
         if st.unsupervised {
             if !container::unsupervised::signal(rec, signal) {
                 return Err(RuntimeError::NotRunning(rec.name.clone()));
