@@ -3,6 +3,8 @@
 //! with htpasswd auth and TLS, skopeo as the other client, and a counting
 //! proxy that drops or corrupts connections.
 
+#[path = "transfer/credhelper.rs"]
+mod credhelper;
 #[path = "transfer/hoist_registry.rs"]
 mod hoist_registry;
 #[path = "transfer/hostile.rs"]

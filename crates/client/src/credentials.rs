@@ -4,8 +4,11 @@
 //! and then containers' `auth.json` (`$REGISTRY_AUTH_FILE`, else
 //! `$XDG_RUNTIME_DIR/containers/auth.json`). Writes only the docker file,
 //! atomically (temp file + rename) with mode 0600, keeping every other key
-//! in it untouched.
+//! in it untouched. When config.json names a credential helper for the
+//! registry (`credHelpers`, else `credsStore`), the secret is read from and
+//! written through that helper instead (credhelper.rs), as docker does.
 
+use crate::credhelper::Helper;
 use crate::error::{ClientError, Result};
 use base64::Engine;
 use serde_json::{Map, Value};
@@ -61,6 +64,13 @@ impl CredentialFiles {
             let Some(doc) = read_json(path)? else {
                 continue;
             };
+            if path == &self.docker {
+                if let Some(helper) = helper_for(&doc, registry) {
+                    if let Some(cred) = helper.get(&config_key(registry))? {
+                        return Ok(Some(cred));
+                    }
+                }
+            }
             if let Some(cred) = find_auth(&doc, registry, path)? {
                 return Ok(Some(cred));
             }
@@ -72,18 +82,26 @@ impl CredentialFiles {
     pub fn store(&self, registry: &str, cred: &Credential) -> Result<()> {
         let mut doc = read_json(&self.docker)?.unwrap_or_else(|| Value::Object(Map::new()));
         let path = &self.docker;
+        let helper = helper_for(&doc, registry);
         let root = doc
             .as_object_mut()
             .ok_or_else(|| bad(path, "not a JSON object"))?;
+        let mut entry = Map::new();
+        match helper {
+            // The secret goes to the helper; `auths` keeps an empty entry,
+            // as docker leaves one, so the registry is listed as logged in.
+            Some(helper) => helper.store(&config_key(registry), cred)?,
+            None => {
+                let token = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{}:{}", cred.username, cred.password));
+                entry.insert("auth".into(), Value::String(token));
+            }
+        }
         let auths = root
             .entry("auths")
             .or_insert_with(|| Value::Object(Map::new()))
             .as_object_mut()
             .ok_or_else(|| bad(path, "\"auths\" is not an object"))?;
-        let token = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", cred.username, cred.password));
-        let mut entry = Map::new();
-        entry.insert("auth".into(), Value::String(token));
         auths.insert(config_key(registry), Value::Object(entry));
         write_json_atomic(&self.docker, &doc)
     }
@@ -92,6 +110,10 @@ impl CredentialFiles {
     pub fn remove(&self, registry: &str) -> Result<bool> {
         let Some(mut doc) = read_json(&self.docker)? else {
             return Ok(false);
+        };
+        let erased = match helper_for(&doc, registry) {
+            Some(helper) => helper.erase(&config_key(registry))?,
+            None => false,
         };
         let removed = doc
             .get_mut("auths")
@@ -111,8 +133,27 @@ impl CredentialFiles {
         if removed {
             write_json_atomic(&self.docker, &doc)?;
         }
-        Ok(removed)
+        Ok(removed || erased)
     }
+}
+
+/// The helper config.json assigns to `registry`: its `credHelpers` entry,
+/// else `credsStore`.
+fn helper_for(doc: &Value, registry: &str) -> Option<Helper> {
+    let want = normalize_key(registry);
+    let per_registry = doc
+        .get("credHelpers")
+        .and_then(Value::as_object)
+        .and_then(|helpers| {
+            helpers
+                .iter()
+                .find(|(key, _)| normalize_key(key) == want)
+                .and_then(|(_, name)| name.as_str())
+        });
+    per_registry
+        .or_else(|| doc.get("credsStore").and_then(Value::as_str))
+        .filter(|name| !name.is_empty())
+        .map(Helper::named)
 }
 
 /// The key docker uses in `auths` for a registry host.
@@ -257,7 +298,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("docker")).unwrap();
         std::fs::write(
             &f.docker,
-            r#"{"credsStore":"x","auths":{"other:1":{"auth":""}}}"#,
+            r#"{"credsStore":"","auths":{"other:1":{"auth":""}}}"#,
         )
         .unwrap();
         std::fs::create_dir_all(dir.path().join("containers")).unwrap();
@@ -281,7 +322,7 @@ mod tests {
         )
         .unwrap();
         let doc: Value = serde_json::from_slice(&std::fs::read(&f.docker).unwrap()).unwrap();
-        assert_eq!(doc["credsStore"], "x");
+        assert_eq!(doc["credsStore"], "");
         assert!(doc["auths"]["other:1"].is_object());
         assert_eq!(f.lookup("reg.test:5000").unwrap().unwrap().username, "u");
     }

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod credentials;
+pub mod credhelper;
 pub mod download;
 pub mod error;
 pub mod layer_check;
