@@ -33,7 +33,7 @@ RUNS=${RUNS:-3}
 DURATION=${DURATION:-10}
 DRIVERS=${DRIVERS:-"fs s3"}
 HOIST=${HOIST:-target/release/hoist}
-LAYERS=4; LAYER_MIB=128
+LAYERS=4; LAYER_MIB=${LAYER_MIB:-128}
 for tool in wrk hey curl python3 nginx sha256sum; do
     command -v "$tool" >/dev/null || { echo "bench/registry.sh limit: $tool is missing (apt-get install -y wrk hey curl nginx-light)" >&2; exit 1; }
 done
@@ -156,6 +156,8 @@ for driver in $DRIVERS; do
         NP=$(free_port)
         blob_file() { echo "$HDATA/blobs/sha256/${1:0:2}/$1/data"; }
         cat >"$WORK/nginx.conf" <<NGINX
+# Root like the registry: both read the same files (mktemp's dir is 0700).
+user root;
 worker_processes 2;
 daemon off;
 pid $WORK/nginx.pid;
