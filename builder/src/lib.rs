@@ -3,6 +3,7 @@
 //! store (COPY/ADD directly, RUN in a container from the runtime).
 
 pub mod cache;
+pub mod cache_export;
 pub mod cachemount;
 pub mod config;
 pub mod context;

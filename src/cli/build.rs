@@ -85,6 +85,14 @@ pub struct BuildArgs {
     /// NAME=docker-image://REF (repeatable)
     #[arg(long = "build-context", value_name = "NAME=DIR|docker-image://REF")]
     pub build_contexts: Vec<String>,
+    /// Export the build cache: type=registry,ref=REF[,mode=min|max] or
+    /// type=local,dest=DIR[,mode=min|max] (repeatable)
+    #[arg(long = "cache-to", value_name = "type=registry,ref=REF")]
+    pub cache_to: Vec<String>,
+    /// Reuse a build cache: type=registry,ref=REF (or just REF) or type=local,src=DIR;
+    /// a step's layer is fetched only when the step is reused (repeatable)
+    #[arg(long = "cache-from", value_name = "type=registry,ref=REF")]
+    pub cache_from: Vec<String>,
     /// Progress output: auto (steps, lines on a TTY), plain, quiet (only the digest)
     #[arg(long, default_value = "auto", value_parser = ["auto", "plain", "quiet"])]
     pub progress: String,

@@ -10,6 +10,7 @@ mod mounts;
 mod network;
 mod outputs;
 mod registry;
+mod registry_cache;
 mod run_steps;
 
 use std::fs;

@@ -510,11 +510,25 @@ fn hash_entry(
     Ok(())
 }
 
-/// A usable cache entry: present, not disabled, and its layer still in the store.
+/// A usable cache entry: present, not disabled, and its layer still in the
+/// store — or, failing that, one an imported cache (`--cache-from`) has,
+/// its layer fetched, then remembered locally.
 pub(crate) fn lookup(state: &StageState, key: &crate::cache::StepKey) -> Option<CacheEntry> {
     if state.shared.opts.no_cache {
         return None;
     }
+    let entry = local_entry(state, key).or_else(|| {
+        let hook = state.shared.opts.cache_import.as_ref()?;
+        let entry = (hook.0)(key)?;
+        // Best effort: a record that cannot be written costs a fetch next time.
+        let _ = state.shared.cache.put(key, &entry);
+        Some(entry)
+    })?;
+    note_used(state, key, &entry);
+    Some(entry)
+}
+
+fn local_entry(state: &StageState, key: &crate::cache::StepKey) -> Option<CacheEntry> {
     let Some(entry) = state.shared.cache.get(key) else {
         tracing::debug!(key = %key.0, "build cache miss");
         return None;
@@ -528,21 +542,33 @@ pub(crate) fn lookup(state: &StageState, key: &crate::cache::StepKey) -> Option<
     Some(entry)
 }
 
+fn note_used(state: &StageState, key: &crate::cache::StepKey, entry: &CacheEntry) {
+    state
+        .shared
+        .used
+        .lock()
+        .expect("used lock")
+        .push(crate::cache_export::UsedStep {
+            key: key.clone(),
+            entry: entry.clone(),
+        });
+}
+
 pub(crate) fn store_entry(
     state: &StageState,
     key: &crate::cache::StepKey,
     layer: &Option<LayerRecord>,
 ) -> Result<()> {
+    let entry = CacheEntry {
+        layer: layer.clone(),
+    };
     state
         .shared
         .cache
-        .put(
-            key,
-            &CacheEntry {
-                layer: layer.clone(),
-            },
-        )
-        .map_err(BuildError::io("cannot write the build cache"))
+        .put(key, &entry)
+        .map_err(BuildError::io("cannot write the build cache"))?;
+    note_used(state, key, &entry);
+    Ok(())
 }
 
 /// WORKDIR's directory: a layer holding it when the image lacks it.

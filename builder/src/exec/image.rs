@@ -146,5 +146,7 @@ pub(crate) fn write_image(shared: &Shared, mut output: StageOutput) -> Result<Bu
         digest: manifest.digest().to_string(),
         config_digest,
         names,
+        layers: output.layers.iter().map(|l| l.digest.clone()).collect(),
+        steps: std::mem::take(&mut *shared.used.lock().expect("used lock")),
     })
 }

@@ -82,6 +82,8 @@ pub struct BuildOptions {
     pub labels: BTreeMap<String, String>,
     /// `--annotation K=V`: annotations on the image manifest.
     pub annotations: BTreeMap<String, String>,
+    /// `--cache-from`: asked for the steps the local cache lacks.
+    pub cache_import: Option<crate::cache_export::ImportHook>,
 }
 
 /// A named build context (`--build-context`).
@@ -144,6 +146,10 @@ pub struct Built {
     pub digest: String,
     pub config_digest: String,
     pub names: Vec<String>,
+    /// The image's layer digests, bottom first.
+    pub layers: Vec<String>,
+    /// Every step the build found in a cache or made, for `--cache-to`.
+    pub steps: Vec<crate::cache_export::UsedStep>,
 }
 
 /// A finished stage: its layers, config, and cache key.
@@ -167,6 +173,8 @@ pub(crate) struct Shared<'a> {
     pub created: String,
     /// Content hashes of context files, remembered between builds.
     pub file_hashes: FileHashes,
+    /// Steps found or made, in order, for `--cache-to`.
+    pub used: Mutex<Vec<crate::cache_export::UsedStep>>,
 }
 
 impl Shared<'_> {
@@ -227,6 +235,7 @@ pub fn build(store: &Store, opts: &BuildOptions, events: Events) -> Result<Built
         outputs: Mutex::new(vec![None; plan.stages.len()]),
         created: crate::config::rfc3339(opts.source_date_epoch),
         file_hashes,
+        used: Mutex::new(Vec::new()),
     };
     let result = plan
         .waves

@@ -1,5 +1,6 @@
 //! `hoist build` and `hoist history`.
 
+mod cache;
 mod history;
 mod options;
 mod outputs;
@@ -58,6 +59,16 @@ fn build(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     let build_contexts = options::build_contexts(&args.build_contexts)?;
     let labels = options::pairs(&args.labels, "--label")?;
     let annotations = options::pairs(&args.annotations, "--annotation")?;
+    let cache_to = args
+        .cache_to
+        .iter()
+        .map(|s| cache::parse(s, "--cache-to", "dest"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let cache_from = args
+        .cache_from
+        .iter()
+        .map(|s| cache::parse(s, "--cache-from", "src"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     if push && tags.is_empty() {
         bail!("--push needs a name to push to: add -t REGISTRY/REPO:TAG");
     }
@@ -83,6 +94,7 @@ fn build(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         build_contexts,
         labels,
         annotations,
+        cache_import: cache::import(global, &args.tls, &cache_from, args.progress == "quiet")?,
     };
     let printer = progress::Printer::new(&args.progress);
     let built = hoist_builder::build(&store, &opts, &|e| printer.event(e))?;
@@ -96,6 +108,13 @@ fn build(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     if let Some(path) = &args.metadata_file {
         outputs::metadata_file(path, &store, &built)?;
     }
+    cache::export(
+        global,
+        &args.tls,
+        &cache_to,
+        &built,
+        args.progress == "quiet",
+    )?;
     if push {
         registry::push_tags(global, &tags, &args.tls, &args.progress)?;
     }
