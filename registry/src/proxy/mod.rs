@@ -37,6 +37,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use upstream::Upstream;
 
+/// Fetches in progress by (repository, digest).
+type Flights = HashMap<(String, Digest), Arc<flight::Flight>>;
+
 pub struct Proxy {
     /// Longest prefix first; the `url` upstream (prefix "") last.
     routes: Vec<(String, Arc<Upstream>)>,
@@ -47,7 +50,7 @@ pub struct Proxy {
     max_manifest_bytes: u64,
     /// Blob fetches in progress by (repository, digest): later requests
     /// follow the first one's bytes instead of fetching again.
-    flights: Arc<tokio::sync::Mutex<HashMap<(String, Digest), Arc<flight::Flight>>>>,
+    flights: Arc<tokio::sync::Mutex<Flights>>,
     /// One manifest lookup at a time per repository and reference, so a
     /// burst of cold pulls asks upstream once.
     manifest_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
