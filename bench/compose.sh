@@ -65,7 +65,6 @@ SVC
 
 echo "== preparing: busybox in hoist, docker and podman"
 HOIST=$HOIST HOIST_ROOT=$WORK/root bash testdata/make-base-image.sh busybox:latest >/dev/null
-in_ns "$HOIST" --root "$WORK/root" save busybox:latest -o "$WORK/busybox.tar" 2>/dev/null || true
 SNAP=$(mktemp -d "$WORK/rootfs.XXXX")
 cp /bin/busybox "$SNAP/" && mkdir -p "$SNAP/bin" && mv "$SNAP/busybox" "$SNAP/bin/"
 for a in sh sleep true; do ln -s busybox "$SNAP/bin/$a"; done
@@ -86,7 +85,12 @@ chmod +x "$WORK/healthy.sh"
 
 P=$WORK/project
 H="$HOIST --root $WORK/root"
-cmds=(-n hoist "nsenter --net=/run/netns/$NS -- sh -c 'cd $P && $H compose up -d --wait >/dev/null 2>&1 && $H compose down -t 0 >/dev/null 2>&1'")
+# One script per tool (hyperfine runs each as a whole): up, wait until healthy, down.
+cat > "$WORK/hoist.sh" <<SH
+cd $P && nsenter --net=/run/netns/$NS -- $H compose up -d --wait >/dev/null 2>&1 \
+  && nsenter --net=/run/netns/$NS -- $H compose down -t 0 >/dev/null 2>&1
+SH
+cmds=(-n hoist "bash $WORK/hoist.sh")
 
 if [ -z "${SKIP_DOCKER:-}" ] && command -v dockerd >/dev/null && command -v docker-compose >/dev/null; then
   mkdir -p "$WORK/docker"
@@ -96,8 +100,13 @@ if [ -z "${SKIP_DOCKER:-}" ] && command -v dockerd >/dev/null && command -v dock
   export DOCKER_HOST=unix://$WORK/docker/sock
   for _ in $(seq 1 300); do docker version >/dev/null 2>&1 && break; sleep 0.1; done
   docker import "$WORK/rootfs.tar" busybox:latest >/dev/null
-  DHEALTH="docker ps --filter label=com.docker.compose.project=bench --format '{{.Status}}' | sed -n 's/.*(\\(healthy\\)).*/\\1/p'"
-  cmds+=(-n docker-compose "sh -c 'cd $P && docker-compose up -d >/dev/null 2>&1 && $WORK/healthy.sh 10 sh -c \"$DHEALTH\" && docker-compose down -t 0 >/dev/null 2>&1'")
+  cat > "$WORK/docker.sh" <<SH
+export DOCKER_HOST=$DOCKER_HOST
+cd $P && docker-compose up -d >/dev/null 2>&1 || exit 1
+$WORK/healthy.sh 10 sh -c "docker ps --filter label=com.docker.compose.project=bench --format '{{.Status}}' | grep -o '(healthy)' | tr -d '()'" || exit 1
+docker-compose down -t 0 >/dev/null 2>&1
+SH
+  cmds+=(-n docker-compose "bash $WORK/docker.sh")
 fi
 
 if [ -z "${SKIP_PODMAN:-}" ] && command -v podman-compose >/dev/null; then
@@ -114,17 +123,23 @@ CONF
   PODMAN=(podman $PODMAN_ARGS)
   in_ns "${PODMAN[@]}" import "$WORK/rootfs.tar" docker.io/library/busybox:latest >/dev/null
   PODMAN_OK=1
-  PHEALTH="podman $PODMAN_ARGS ps --filter label=io.podman.compose.project=bench --format '{{.Status}}' | sed -n 's/.*(\\(healthy\\)).*/\\1/p'"
-  cmds+=(-n podman-compose "nsenter --net=/run/netns/$NS -- sh -c 'cd $P && podman-compose --podman-args=\"$PODMAN_ARGS\" up -d >/dev/null 2>&1 && $WORK/healthy.sh 10 sh -c \"$PHEALTH\" && podman-compose --podman-args=\"$PODMAN_ARGS\" down -t 0 >/dev/null 2>&1'")
+  cat > "$WORK/podman.sh" <<SH
+export CONTAINERS_CONF=$CONTAINERS_CONF
+in() { nsenter --net=/run/netns/$NS -- "\$@"; }
+cd $P && in podman-compose --podman-args="$PODMAN_ARGS" up -d >/dev/null 2>&1 || exit 1
+$WORK/healthy.sh 10 nsenter --net=/run/netns/$NS -- sh -c "podman $PODMAN_ARGS ps --filter label=io.podman.compose.project=bench --format '{{.Status}}' | grep -o '(healthy)' | tr -d '()'" || exit 1
+in podman-compose --podman-args="$PODMAN_ARGS" down -t 0 >/dev/null 2>&1
+SH
+  cmds+=(-n podman-compose "bash $WORK/podman.sh")
 fi
 
 echo "== 1. up -d until healthy, then down (10 services, $RUNS runs each)"
 hyperfine --warmup 1 --runs "$RUNS" --export-json "$WORK/updown.json" "${cmds[@]}" >/dev/null
 
 echo "== 2. up -d of the unchanged, running project (the no-op)"
-(cd "$P" && in_ns $H compose up -d --wait >/dev/null 2>&1)
+in_ns $H compose -f "$P/compose.yaml" up -d --wait >/dev/null 2>&1
 hyperfine -N --warmup 3 --runs 30 --export-json "$WORK/noop.json" \
-  -n hoist-noop "nsenter --net=/run/netns/$NS -- sh -c 'cd $P && exec $H compose up -d'" >/dev/null
+  -n hoist-noop "nsenter --net=/run/netns/$NS -- $H compose -f $P/compose.yaml up -d" >/dev/null
 # The same without nsenter and sh (what a user in the namespace pays).
 hyperfine -N --warmup 3 --runs 30 --export-json "$WORK/noop-bare.json" \
   -n hoist-noop-bare "$HOIST --root $WORK/root compose -f $P/compose.yaml up -d" >/dev/null
