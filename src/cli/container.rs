@@ -36,6 +36,10 @@ pub enum ContainerCommand {
     Pause(PauseArgs),
     /// Resume all processes within paused containers
     Unpause(PauseArgs),
+    /// Display a live stream of containers' resource usage
+    Stats(StatsArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
     /// Run health checks by hand
     Healthcheck {
         #[command(subcommand)]
@@ -100,6 +104,32 @@ pub struct StopArgs {
 pub struct PauseArgs {
     #[arg(required = true)]
     pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Show all containers (default: running only)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Print one sample and exit instead of a live stream
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Format: table, json, or a Go template (`table {{.Name}}\t{{.MemUsage}}`)
+    #[arg(long, default_value = "")]
+    pub format: String,
+    /// Do not truncate IDs
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Containers (default: every running one)
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TopArgs {
+    pub container: String,
+    /// ps options (default -ef)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
 }
 
 #[derive(Args, Debug)]

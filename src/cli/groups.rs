@@ -5,7 +5,7 @@
 
 use crate::cli::build::{BuildArgs, HistoryArgs};
 use crate::cli::container::{
-    CreateArgs, ExecArgs, KillArgs, LogsArgs, PauseArgs, PortArgs, PsArgs, RestartArgs, RmArgs, RunArgs,
+    CreateArgs, ExecArgs, KillArgs, LogsArgs, PauseArgs, PortArgs, StatsArgs, TopArgs, PsArgs, RestartArgs, RmArgs, RunArgs,
     StartArgs, StopArgs, VolumeCommand, WaitArgs,
 };
 use crate::cli::image::{
@@ -87,6 +87,10 @@ pub enum ContainerGroup {
     Pause(PauseArgs),
     /// Resume all processes within paused containers
     Unpause(PauseArgs),
+    /// Display a live stream of containers' resource usage
+    Stats(StatsArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
     /// Remove every stopped container
     Prune(PruneArgs),
 }

@@ -40,6 +40,8 @@ fn container(cmd: ContainerGroup, global: &GlobalArgs) -> anyhow::Result<i32> {
         ContainerGroup::Port(a) => ContainerCommand::Port(a),
         ContainerGroup::Pause(a) => ContainerCommand::Pause(a),
         ContainerGroup::Unpause(a) => ContainerCommand::Unpause(a),
+        ContainerGroup::Stats(a) => ContainerCommand::Stats(a),
+        ContainerGroup::Top(a) => ContainerCommand::Top(a),
         ContainerGroup::Inspect(a) => {
             return inspect(a, "container", global);
         }

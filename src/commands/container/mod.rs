@@ -7,6 +7,8 @@ mod inspect;
 mod logs;
 mod manage;
 mod pause;
+mod stats;
+mod top;
 mod pod;
 pub mod prune;
 mod ps;
@@ -63,6 +65,8 @@ pub fn run(cmd: ContainerCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
         ContainerCommand::Ps(a) => ps::ps(&root, &a),
         ContainerCommand::Pause(a) => pause::pause(&root, &a.containers),
         ContainerCommand::Unpause(a) => pause::unpause(&root, &a.containers),
+        ContainerCommand::Stats(a) => stats::stats(&root, &a),
+        ContainerCommand::Top(a) => top::top(&root, &a),
         ContainerCommand::Logs(a) => logs::logs(
             &root,
             &a.container,

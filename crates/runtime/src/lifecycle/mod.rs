@@ -18,6 +18,7 @@ mod pause;
 mod pod;
 mod remove;
 mod start;
+mod stats;
 mod stop;
 mod wait;
 
@@ -30,6 +31,7 @@ pub use crate::container::labels::Labels;
 pub use list::{ContainerFilter, LabelFilter};
 pub use remove::RemoveOptions;
 pub use start::{RunMode, RunOutcome, Started};
+pub use stats::{Stats, CPU_SAMPLE};
 pub use stop::{parse_signal, StopOptions};
 
 /// Where containers live (`root`, the store) and which binary runs their
