@@ -40,6 +40,8 @@ pub enum ContainerCommand {
     Stats(StatsArgs),
     /// Display the running processes of a container
     Top(TopArgs),
+    /// Rename a container
+    Rename(RenameArgs),
     /// Run health checks by hand
     Healthcheck {
         #[command(subcommand)]
@@ -122,6 +124,12 @@ pub struct StatsArgs {
     pub no_trunc: bool,
     /// Containers (default: every running one)
     pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RenameArgs {
+    pub container: String,
+    pub new_name: String,
 }
 
 #[derive(Args, Debug)]

@@ -5,7 +5,7 @@
 
 use crate::cli::build::{BuildArgs, HistoryArgs};
 use crate::cli::container::{
-    CreateArgs, ExecArgs, KillArgs, LogsArgs, PauseArgs, PortArgs, StatsArgs, TopArgs, PsArgs, RestartArgs, RmArgs, RunArgs,
+    CreateArgs, ExecArgs, KillArgs, LogsArgs, PauseArgs, PortArgs, RenameArgs, StatsArgs, TopArgs, PsArgs, RestartArgs, RmArgs, RunArgs,
     StartArgs, StopArgs, VolumeCommand, WaitArgs,
 };
 use crate::cli::image::{
@@ -91,6 +91,8 @@ pub enum ContainerGroup {
     Stats(StatsArgs),
     /// Display the running processes of a container
     Top(TopArgs),
+    /// Rename a container
+    Rename(RenameArgs),
     /// Remove every stopped container
     Prune(PruneArgs),
 }

@@ -42,6 +42,7 @@ fn container(cmd: ContainerGroup, global: &GlobalArgs) -> anyhow::Result<i32> {
         ContainerGroup::Unpause(a) => ContainerCommand::Unpause(a),
         ContainerGroup::Stats(a) => ContainerCommand::Stats(a),
         ContainerGroup::Top(a) => ContainerCommand::Top(a),
+        ContainerGroup::Rename(a) => ContainerCommand::Rename(a),
         ContainerGroup::Inspect(a) => {
             return inspect(a, "container", global);
         }

@@ -12,6 +12,8 @@ mod groups;
 mod pull;
 #[path = "cli/verbs_pause.rs"]
 mod verbs_pause;
+#[path = "cli/verbs_rename.rs"]
+mod verbs_rename;
 #[path = "cli/verbs_stats.rs"]
 mod verbs_stats;
 

@@ -7,6 +7,7 @@ mod inspect;
 mod logs;
 mod manage;
 mod pause;
+mod rename;
 mod stats;
 mod top;
 mod pod;
@@ -67,6 +68,7 @@ pub fn run(cmd: ContainerCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
         ContainerCommand::Unpause(a) => pause::unpause(&root, &a.containers),
         ContainerCommand::Stats(a) => stats::stats(&root, &a),
         ContainerCommand::Top(a) => top::top(&root, &a),
+        ContainerCommand::Rename(a) => rename::rename(&root, &a.container, &a.new_name),
         ContainerCommand::Logs(a) => logs::logs(
             &root,
             &a.container,

@@ -17,6 +17,7 @@ mod list;
 mod pause;
 mod pod;
 mod remove;
+mod rename;
 mod start;
 mod stats;
 mod stop;
