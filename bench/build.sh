@@ -12,12 +12,19 @@
 #                loopback, standing in for a package mirror): the step's own
 #                time with the cache empty (after `hoist builder prune`) vs warm
 #
+#   ci-cache     the CI scenario: an empty store, a registry cache from an earlier
+#                build, one source file changed, build + push: hoist
+#                (--cache-from/--cache-to type=registry) vs `buildah bud --layers
+#                --cache-from/--cache-to` + `buildah push`, both against hoist's
+#                registry on this namespace's loopback, the base pulled from it
+#
 #   bench/build.sh                 # 5 measured runs each (RUNS=N to change)
 #   HOIST=target/release/hoist BENCH_DIR=/var/tmp/x bench/build.sh
 #   BENCH_ONLY=cache-mount bench/build.sh   # only the cache-mount scenario
+#   BENCH_ONLY=ci-cache bench/build.sh      # only the CI registry-cache scenario
 #
 # Targets (BENCHMARKS.md): cold <= 0.8x buildah; fully cached rebuild <= 0.2 s;
-# cache-mount: the warm step <= 0.2x the cold one.
+# cache-mount: the warm step <= 0.2x the cold one; ci-cache: <= 0.5x buildah.
 # buildah keeps its own storage under BENCH_DIR, so other images are untouched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,6 +68,7 @@ cleanup() {
   $BUILDAH rm --all >/dev/null 2>&1 || true
   # buildah's overlay storage mounts its layers; unmount before removing.
   umount -R "$WORK/buildah-root/overlay" 2>/dev/null || true
+  umount -R "$WORK/ci-buildah-root/overlay" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -140,6 +148,76 @@ if [ "${BENCH_ONLY:-}" = cache-mount ]; then
   cache_mount_bench
   exit 0
 fi
+
+ci_cache_bench() {
+  local port=18932 reg ctx=$WORK/ci-ctx hroot=$WORK/ci-hoist-root i t0
+  reg=127.0.0.1:$port
+  local bci="buildah --root $WORK/ci-buildah-root --runroot $WORK/ci-buildah-runroot --storage-driver overlay"
+  "$HOIST" --root "$WORK/ci-registry-root" registry serve --addr "$reg" \
+    --storage-root "$WORK/ci-registry" >"$WORK/ci-registry.log" 2>&1 &
+  SERVER_PID=$!
+  python3 - "$port" <<'PY'
+import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
+        break
+    except OSError:
+        time.sleep(0.05)
+else:
+    sys.exit("the registry did not start")
+PY
+  "$HOIST" --root "$ROOT" tag localhost/busybox-bench:latest "$reg/bench/busybox:1" >/dev/null
+  "$HOIST" --root "$ROOT" push --tls-verify=false "$reg/bench/busybox:1" >/dev/null 2>&1
+  mkdir -p "$ctx"
+  cp -a "$CTX/files" "$ctx/files"
+  sed "s|^FROM .*|FROM $reg/bench/busybox:1|" bench/Dockerfile.bench > "$ctx/Dockerfile"
+  hoist_ci() {
+    "$HOIST" --root "$hroot" build --progress quiet --tls-verify=false \
+      --cache-from "type=registry,ref=$reg/cache/hoist:ci" \
+      --cache-to "type=registry,ref=$reg/cache/hoist:ci,mode=max" \
+      -t "$reg/app/hoist:ci" --push "$ctx" >/dev/null
+  }
+  buildah_ci() {
+    $bci bud --quiet --format docker --layers --tls-verify=false \
+      --cache-from "$reg/cache/buildah" --cache-to "$reg/cache/buildah" \
+      -t "$reg/app/buildah:ci" "$ctx" >/dev/null
+    $bci push --quiet --tls-verify=false "$reg/app/buildah:ci" >/dev/null
+  }
+  empty_buildah() {
+    $bci rm --all >/dev/null 2>&1 || true
+    $bci rmi --all --force >/dev/null 2>&1 || true
+  }
+  # The earlier build that filled each cache.
+  hoist_ci
+  buildah_ci
+  local h=() b=()
+  for i in $(seq 1 "$RUNS"); do
+    date +%s%N > "$ctx/files/d00/f000.txt"
+    rm -rf "$hroot"
+    t0=$(date +%s%N); hoist_ci; h+=($(( $(date +%s%N) - t0 )))
+    empty_buildah
+    t0=$(date +%s%N); buildah_ci; b+=($(( $(date +%s%N) - t0 )))
+  done
+  empty_buildah
+  # Proof that hoist reused the cache: the last build ran only the COPY's successors.
+  rm -rf "$hroot"
+  "$HOIST" --root "$hroot" build --progress plain --tls-verify=false \
+    --cache-from "type=registry,ref=$reg/cache/hoist:ci" "$ctx" 2>&1 >/dev/null \
+    | grep -c 'Fetched cached layer' | sed 's/^/hoist layers fetched from the cache on the last run: /'
+  kill "$SERVER_PID"
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+  python3 - "${h[*]}" "${b[*]}" <<'PY'
+import statistics, sys
+h = [int(x) / 1e9 for x in sys.argv[1].split()]
+b = [int(x) / 1e9 for x in sys.argv[2].split()]
+cell = lambda t: f"{statistics.median(t):.3f}s ({min(t):.3f}-{max(t):.3f})"
+print()
+print(f"{'ci-cache':<10} {'hoist median (min-max)':<26} {'buildah median (min-max)':<26} hoist/buildah")
+print(f"{'build+push':<10} {cell(h):<26} {cell(b):<26} {statistics.median(h) / statistics.median(b):.2f}x (target <= 0.5x)")
+PY
+}
 tar -C "$rootfs" -cf "$WORK/rootfs.tar" .
 ctr=$($BUILDAH from scratch)
 $BUILDAH add "$ctr" "$WORK/rootfs.tar" / >/dev/null
@@ -159,6 +237,10 @@ for d in range(100):
             fh.write(("line %d of file %d/%d\n" % (rng.randrange(10**6), d, f)) * rng.randint(5, 100))
 PY
 cp bench/Dockerfile.bench "$CTX/Dockerfile"
+if [ "${BENCH_ONLY:-}" = ci-cache ]; then
+  ci_cache_bench
+  exit 0
+fi
 echo "context: $(find "$CTX/files" -type f | wc -l) files, $(du -sh --apparent-size "$CTX/files" | cut -f1); $(nproc) cores"
 
 H="$HOIST --root $ROOT build --progress quiet -t bench"
@@ -188,3 +270,4 @@ for name in ["cold", "cached", "one-file"]:
     print(f"{name:<10} {cell(h):<26} {cell(b):<26} {statistics.median(h) / statistics.median(b):.2f}x")
 PY
 cache_mount_bench
+ci_cache_bench
