@@ -20,10 +20,6 @@ impl std::fmt::Debug for Program {
     }
 }
 
-// SAFETY: sock_filter is plain data (no pointers).
-unsafe impl Send for Program {}
-unsafe impl Sync for Program {}
-
 impl Program {
     fn from_bytes(bytes: &[u8]) -> Option<Program> {
         if bytes.is_empty() || bytes.len() % 8 != 0 || bytes.len() / 8 > u16::MAX as usize {
