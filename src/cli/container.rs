@@ -373,6 +373,9 @@ pub struct CreateArgs {
     /// Signal that stops the container (over the image's STOPSIGNAL; default SIGTERM)
     #[arg(long, value_name = "SIGNAL")]
     pub stop_signal: Option<String>,
+    /// Log rotation of the json-file log: max-size=SIZE (e.g. 10m), max-file=N
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub log_opt: Vec<String>,
     /// Bind mount (/host:/ctr[:ro]), named volume (name:/ctr[:ro]) or anonymous volume (/ctr)
     #[arg(short, long = "volume")]
     pub volume: Vec<String>,

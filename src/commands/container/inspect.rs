@@ -205,7 +205,10 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
     let host_config = json!({
         "Binds": if binds.is_empty() { Value::Null } else { json!(binds) },
         "ContainerIDFile": "",
-        "LogConfig": {"Type": "json-file", "Config": {}},
+        "LogConfig": {
+            "Type": "json-file",
+            "Config": rec.log.config().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+        },
         "NetworkMode": crate::commands::network::settings::mode_name(rec),
         "PortBindings": bindings,
         "RestartPolicy": {

@@ -2,7 +2,7 @@
 
 use anyhow::anyhow;
 use hoist_runtime::container::{self, state, Status};
-use hoist_runtime::logs::{filter, read_from, LogRecord};
+use hoist_runtime::logs::{filter, read_all, read_from, LogRecord};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
@@ -49,7 +49,7 @@ pub fn logs(
                 .ok_or_else(|| anyhow!("--since {s:?}: not a time or duration"))
         })
         .transpose()?;
-    let (records, mut offset) = read_from(&path, 0)?;
+    let (records, mut offset) = read_all(&path)?;
     print(&filter(records, since, tail), timestamps);
     if !follow {
         return Ok(0);

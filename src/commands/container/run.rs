@@ -87,6 +87,7 @@ fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
         security_opt: a.security_opt.clone(),
         labels: parse_labels(&a.label, &a.label_file)?,
         stop_signal: a.stop_signal.clone(),
+        log: hoist_runtime::logs::LogOptions::parse(&a.log_opt)?,
     })
 }
 

@@ -62,6 +62,8 @@ pub struct RunOptions {
     pub labels: super::labels::Labels,
     /// `--stop-signal` (a name or number): over the image's STOPSIGNAL.
     pub stop_signal: Option<String>,
+    /// `--log-opt max-size=… max-file=…`, parsed (logs.rs).
+    pub log: crate::logs::LogOptions,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -169,6 +169,7 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
             .stop_signal
             .clone()
             .or_else(|| defaults.stop_signal.clone()),
+        log: opts.log,
         lowerdirs,
         pod: pod.map(|p| p.id),
         networks,

@@ -54,6 +54,9 @@ pub struct ContainerRecord {
     pub restart: Option<String>,
     pub healthcheck: Option<Healthcheck>,
     pub stop_signal: Option<String>,
+    /// `--log-opt` rotation of the json log (logs.rs); older records: none.
+    #[serde(default, skip_serializing_if = "crate::logs::LogOptions::is_default")]
+    pub log: crate::logs::LogOptions,
     /// Snapshot dirs, bottom first.
     pub lowerdirs: Vec<PathBuf>,
     /// The ID of the pod the container belongs to (pod/).

@@ -254,7 +254,7 @@ fn start(
     let spec = crate::netjoin::join_spec(root, &dir, &rec, spec)?;
     // Made on another thread while the plan and the cgroup are prepared.
     let netns = netns::wanted(&spec).then(|| netns::begin(crate::netattach::setup_for(root, &rec)));
-    let log = LogWriter::open(&container::log_path(&dir, id))?;
+    let log = LogWriter::open_with(&container::log_path(&dir, id), rec.log)?;
     let mut io = attach::Stdio::new(&rec, attach.as_ref())?;
     let overlay = container_overlay(&rec.lowerdirs, &dir, rec.auto_remove);
     let mut plan = container_plan(
