@@ -68,8 +68,13 @@ fn created_at(rfc3339: &str) -> String {
     }
 }
 
+/// What `images` shows of one image: its ID, creation time, size and labels.
+type Facts = (String, String, u64, BTreeMap<String, String>);
+
 fn load_rows(store: &Store) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
+    // Names of one image (tags, digests) read its manifest and config once.
+    let mut seen: std::collections::HashMap<String, Facts> = Default::default();
     for named in store.names()? {
         let Ok(reference) = Reference::parse(&named.name) else {
             continue;
@@ -82,32 +87,20 @@ fn load_rows(store: &Store) -> anyhow::Result<Vec<Row>> {
                 .to_string(),
             None => familiar.split('@').next().unwrap_or(&familiar).to_string(),
         };
-        let (id, created, size, labels) = match store.load_image(&named.descriptor) {
-            Ok(img) => {
-                let size = img.layers().iter().map(|l| l.size()).sum::<u64>()
-                    + img.manifest.config().size();
-                let created = img.config.created().clone().unwrap_or_default();
-                let labels = img
-                    .config
-                    .config()
-                    .as_ref()
-                    .and_then(|c| c.labels().clone())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect();
-                (img.config_digest.to_string(), created, size, labels)
+        let digest = named.digest().to_string();
+        let facts = match seen.get(&digest) {
+            Some(f) => f.clone(),
+            None => {
+                let f = facts(store, &named);
+                seen.insert(digest.clone(), f.clone());
+                f
             }
-            Err(_) => (
-                named.digest().to_string(),
-                String::new(),
-                named.descriptor.size(),
-                BTreeMap::new(),
-            ),
         };
+        let (id, created, size, labels) = facts;
         rows.push(Row {
             repository,
             tag: reference.tag().unwrap_or("<none>").to_string(),
-            digest: named.digest().to_string(),
+            digest,
             id,
             created,
             size,
@@ -119,6 +112,31 @@ fn load_rows(store: &Store) -> anyhow::Result<Vec<Row>> {
         (&b.created, &a.repository, &a.tag).cmp(&(&a.created, &b.repository, &b.tag))
     });
     Ok(rows)
+}
+
+fn facts(store: &Store, named: &hoist_store::NamedImage) -> Facts {
+    match store.load_image(&named.descriptor) {
+        Ok(img) => {
+            let size =
+                img.layers().iter().map(|l| l.size()).sum::<u64>() + img.manifest.config().size();
+            let created = img.config.created().clone().unwrap_or_default();
+            let labels = img
+                .config
+                .config()
+                .as_ref()
+                .and_then(|c| c.labels().clone())
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            (img.config_digest.to_string(), created, size, labels)
+        }
+        Err(_) => (
+            named.digest().to_string(),
+            String::new(),
+            named.descriptor.size(),
+            BTreeMap::new(),
+        ),
+    }
 }
 
 /// docker's `reference=` pattern: `*` and `?` within a path segment, against `repo` or
