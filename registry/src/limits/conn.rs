@@ -9,7 +9,9 @@
 //! - reading a head (from its first byte to the blank line ending it): cut
 //!   off after `header_timeout` with a 408 written first;
 //! - anything after (the body, the handler, the answer): not timed here;
-//!   bodies have their own rule (`body.rs`).
+//!   bodies have their own rule (`body.rs`);
+//! - HTTP/2 (its preface read first; TLS clients negotiate it by ALPN):
+//!   not followed, its binary frames have no heads to time here.
 
 use super::Counters;
 use axum_server::accept::Accept;
@@ -76,6 +78,9 @@ enum Phase {
     Head { tail: Vec<u8> },
     /// Past the head.
     Rest,
+    /// HTTP/2 (TLS with ALPN h2): binary frames and many streams, so this
+    /// byte-level view does not apply; hyper's h2 manages the connection.
+    Off,
 }
 
 pub struct Timed<S> {
@@ -85,6 +90,8 @@ pub struct Timed<S> {
     deadline: Pin<Box<Sleep>>,
     /// The 408 still to be written (what of it is left).
     reply: Option<Vec<u8>>,
+    /// Nothing was read yet (the HTTP/2 preface would come first).
+    first_read: bool,
 }
 
 impl<S> Timed<S> {
@@ -96,6 +103,7 @@ impl<S> Timed<S> {
             phase: Phase::Idle,
             deadline,
             reply: None,
+            first_read: true,
         }
     }
 
@@ -106,6 +114,10 @@ impl<S> Timed<S> {
     /// Follows the bytes just read through the phases.
     fn saw(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
+            return;
+        }
+        if std::mem::take(&mut self.first_read) && bytes.starts_with(b"PRI * HTTP/2") {
+            self.phase = Phase::Off;
             return;
         }
         if let Phase::Idle = self.phase {
@@ -180,20 +192,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Timed<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        if this.reply.is_some() {
+        // A head still open at its deadline ends even while bytes keep
+        // trickling in (each read would otherwise return data first).
+        if this.reply.is_some()
+            || (matches!(this.phase, Phase::Head { .. }) && this.deadline.is_elapsed())
+        {
             return this.expire(cx);
         }
         let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
-                if !matches!(this.phase, Phase::Rest) {
+                if !matches!(this.phase, Phase::Rest | Phase::Off) {
                     this.saw(&buf.filled()[before..]);
                 }
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => match this.phase {
-                Phase::Rest => Poll::Pending,
+                Phase::Rest | Phase::Off => Poll::Pending,
                 Phase::Idle | Phase::Head { .. } => {
                     if this.deadline.as_mut().poll(cx).is_ready() {
                         this.expire(cx)
@@ -216,7 +232,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Timed<S> {
         let written = std::task::ready!(Pin::new(&mut this.inner).poll_write(cx, buf))?;
         // An answer is going out: the next bytes read start a new request.
         // `100 Continue` is not an answer; the body follows it.
-        if written > 0 && !buf.starts_with(b"HTTP/1.1 100 ") {
+        if written > 0 && !buf.starts_with(b"HTTP/1.1 100 ") && !matches!(this.phase, Phase::Off) {
             this.phase = Phase::Idle;
             this.rearm(this.timeouts.idle);
         }
@@ -242,7 +258,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Timed<S> {
             .find(|b| !b.is_empty())
             .is_some_and(|b| b.starts_with(b"HTTP/1.1 100 "));
         let written = std::task::ready!(Pin::new(&mut this.inner).poll_write_vectored(cx, bufs))?;
-        if written > 0 && !starts_continue {
+        if written > 0 && !starts_continue && !matches!(this.phase, Phase::Off) {
             this.phase = Phase::Idle;
             this.rearm(this.timeouts.idle);
         }

@@ -9,6 +9,7 @@
 
 mod cli;
 mod crash;
+mod hostile;
 pub(crate) mod http;
 pub(crate) mod layout;
 mod read_cache;
