@@ -97,7 +97,7 @@ fn parse_size(v: &str) -> Option<u64> {
         _ => (v, 1),
     };
     let n: f64 = num.parse().ok()?;
-    (n >= 0.0).then(|| (n * mult as f64) as u64)
+    (n >= 0.0).then_some((n * mult as f64) as u64)
 }
 
 /// `FILE.N`, the N-th rotated file (1 the newest).

@@ -103,7 +103,7 @@ fn sample(id: &str, pid1: i32) -> Stats {
             s.memory_usage = current.saturating_sub(field(&stat, "inactive_file"));
             s.memory_limit = num(&read(&dir.join("memory.max"))).min(total);
             s.cpu_ns = field(&read(&dir.join("cpu.stat")), "usage_usec") * 1000;
-            if let Some(n) = read(&dir.join("pids.current")).trim().parse().ok() {
+            if let Ok(n) = read(&dir.join("pids.current")).trim().parse() {
                 s.pids = n;
             }
         }
