@@ -28,27 +28,26 @@ DOCKERD_PID=
 in_ns() { nsenter --net="/run/netns/$NS" -- "$@"; }
 cleanup() {
   set +e
-  (cd "$WORK/project" 2>/dev/null && in_ns "$HOIST" --root "$WORK/root" compose down -t 0 >/dev/null 2>&1)
+  (cd "$WORK/bench" 2>/dev/null && in_ns "$HOIST" --root "$WORK/root" compose down -t 0 >/dev/null 2>&1)
   if [ -n "$DOCKERD_PID" ]; then
-    (cd "$WORK/project" && DOCKER_HOST=unix://$WORK/docker/sock docker-compose down -t 0 >/dev/null 2>&1)
+    (cd "$WORK/bench" && DOCKER_HOST=unix://$WORK/docker/sock docker-compose down -t 0 >/dev/null 2>&1)
     kill "$DOCKERD_PID" && while kill -0 "$DOCKERD_PID" 2>/dev/null; do sleep 0.1; done
     mountpoint -q "$WORK/docker/data" && umount "$WORK/docker/data"
   fi
   if [ -n "${PODMAN_OK:-}" ]; then
-    (cd "$WORK/project" && in_ns podman-compose --podman-args="$PODMAN_ARGS" down -t 0 >/dev/null 2>&1)
+    (cd "$WORK/bench" && in_ns podman-compose --podman-args="$PODMAN_ARGS" down -t 0 >/dev/null 2>&1)
     in_ns "${PODMAN[@]}" rm -af >/dev/null 2>&1
   fi
   ip netns del "$NS" 2>/dev/null
   rm -rf "$WORK"
 }
-rm -rf "$WORK"; mkdir -p "$WORK/project"
+rm -rf "$WORK"; mkdir -p "$WORK/bench"
 ip netns add "$NS"
 trap cleanup EXIT
 ip -n "$NS" link set lo up
 
-# The project.
+# The project (named after its directory, bench: docker-compose 1.29 refuses `name:`).
 {
-  echo "name: bench"
   echo "services:"
   for i in db $(seq 1 9); do
     svc=$([ "$i" = db ] && echo db || echo "s$i")
@@ -61,7 +60,7 @@ ip -n "$NS" link set lo up
 SVC
     [ "$svc" = db ] || printf '    depends_on:\n      db: {condition: service_healthy}\n'
   done
-} > "$WORK/project/compose.yaml"
+} > "$WORK/bench/compose.yaml"
 
 echo "== preparing: busybox in hoist, docker and podman"
 HOIST=$HOIST HOIST_ROOT=$WORK/root bash testdata/make-base-image.sh busybox:latest >/dev/null
@@ -83,7 +82,7 @@ echo "not healthy in time" >&2; exit 1
 SH
 chmod +x "$WORK/healthy.sh"
 
-P=$WORK/project
+P=$WORK/bench
 H="$HOIST --root $WORK/root"
 # One script per tool (hyperfine runs each as a whole): up, wait until healthy, down.
 cat > "$WORK/hoist.sh" <<SH
@@ -125,16 +124,16 @@ CONF
   PODMAN_OK=1
   cat > "$WORK/podman.sh" <<SH
 export CONTAINERS_CONF=$CONTAINERS_CONF
-in() { nsenter --net=/run/netns/$NS -- "\$@"; }
-cd $P && in podman-compose --podman-args="$PODMAN_ARGS" up -d >/dev/null 2>&1 || exit 1
+pin() { nsenter --net=/run/netns/$NS -- "\$@"; }
+cd $P && pin podman-compose --podman-args="$PODMAN_ARGS" up -d >/dev/null 2>&1 || exit 1
 $WORK/healthy.sh 10 nsenter --net=/run/netns/$NS -- sh -c "podman $PODMAN_ARGS ps --filter label=io.podman.compose.project=bench --format '{{.Status}}' | grep -o '(healthy)' | tr -d '()'" || exit 1
-in podman-compose --podman-args="$PODMAN_ARGS" down -t 0 >/dev/null 2>&1
+pin podman-compose --podman-args="$PODMAN_ARGS" down -t 0 >/dev/null 2>&1
 SH
   cmds+=(-n podman-compose "bash $WORK/podman.sh")
 fi
 
 echo "== 1. up -d until healthy, then down (10 services, $RUNS runs each)"
-hyperfine --warmup 1 --runs "$RUNS" --export-json "$WORK/updown.json" "${cmds[@]}" >/dev/null
+hyperfine ${HF_OPTS:-} --warmup 1 --runs "$RUNS" --export-json "$WORK/updown.json" "${cmds[@]}" >/dev/null
 
 echo "== 2. up -d of the unchanged, running project (the no-op)"
 in_ns $H compose -f "$P/compose.yaml" up -d --wait >/dev/null 2>&1
