@@ -98,7 +98,8 @@ pub(super) fn parse_range(spec: &str, size: u64) -> Option<(u64, u64)> {
         let end = if b.is_empty() {
             size
         } else {
-            (b.parse::<u64>().ok()? + 1).min(size)
+            // `bytes=0-18446744073709551615` overflowed `+ 1` (found by fuzz/registry_http).
+            b.parse::<u64>().ok()?.saturating_add(1).min(size)
         };
         (start, end)
     };
@@ -119,5 +120,9 @@ mod tests {
         assert_eq!(parse_range("bytes=5-2", 100), None);
         assert_eq!(parse_range("items=0-1", 100), None);
         assert_eq!(parse_range("bytes=0-1,4-5", 100), None);
+        assert_eq!(
+            parse_range("bytes=0-18446744073709551615", 100),
+            Some((0, 100))
+        );
     }
 }
