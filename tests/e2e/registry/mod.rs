@@ -9,6 +9,7 @@
 
 mod cli;
 mod crash;
+mod proxy;
 mod hostile;
 pub(crate) mod http;
 pub(crate) mod layout;
