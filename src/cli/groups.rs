@@ -5,8 +5,8 @@
 
 use crate::cli::build::{BuildArgs, HistoryArgs};
 use crate::cli::container::{
-    CreateArgs, ExecArgs, KillArgs, LogsArgs, PauseArgs, PortArgs, RenameArgs, StatsArgs, TopArgs, PsArgs, RestartArgs, RmArgs, RunArgs,
-    StartArgs, StopArgs, VolumeCommand, WaitArgs,
+    CreateArgs, ExecArgs, KillArgs, LogsArgs, PauseArgs, PortArgs, PsArgs, RenameArgs, RestartArgs,
+    RmArgs, RunArgs, StartArgs, StatsArgs, StopArgs, TopArgs, VolumeCommand, WaitArgs,
 };
 use crate::cli::image::{
     ImagesArgs, ImportArgs, InspectArgs, LoadArgs, RmiArgs, SaveArgs, TagArgs,

@@ -134,11 +134,8 @@ where
                     this.waited += since.elapsed();
                 }
                 Poll::Ready(item.map(|r| {
-                    r.map(|bytes| {
-                        this.received += bytes.len() as u64;
-                        bytes
-                    })
-                    .map_err(io::Error::other)
+                    r.inspect(|bytes| this.received += bytes.len() as u64)
+                        .map_err(io::Error::other)
                 }))
             }
             Poll::Pending => {

@@ -7,15 +7,15 @@ mod inspect;
 mod logs;
 mod manage;
 mod pause;
-mod rename;
-mod stats;
-mod top;
 mod pod;
 pub mod prune;
 mod ps;
 pub(crate) mod ps_filter;
 mod pull;
+mod rename;
 mod run;
+mod stats;
+mod top;
 pub mod volume;
 
 use crate::cli::container::{ContainerCommand, HealthcheckCommand};

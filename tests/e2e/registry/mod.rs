@@ -9,10 +9,10 @@
 
 mod cli;
 mod crash;
-mod proxy;
 mod hostile;
 pub(crate) mod http;
 pub(crate) mod layout;
+mod proxy;
 mod read_cache;
 mod secure;
 mod skopeo;

@@ -22,7 +22,8 @@ impl std::fmt::Debug for Program {
 
 impl Program {
     fn from_bytes(bytes: &[u8]) -> Option<Program> {
-        if bytes.is_empty() || bytes.len() % 8 != 0 || bytes.len() / 8 > u16::MAX as usize {
+        if bytes.is_empty() || !bytes.len().is_multiple_of(8) || bytes.len() / 8 > u16::MAX as usize
+        {
             return None;
         }
         let filter = bytes

@@ -179,7 +179,11 @@ mod tests {
                           "args": [{"index": 0, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]},
                          {"names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}"#;
         let bpf = compile(section).unwrap();
-        assert!(!bpf.is_empty() && bpf.len() % 8 == 0, "{}", bpf.len());
+        assert!(
+            !bpf.is_empty() && bpf.len().is_multiple_of(8),
+            "{}",
+            bpf.len()
+        );
         let bad = compile(br#"{"defaultAction": "SCMP_ACT_NOPE"}"#).unwrap_err();
         assert!(bad.contains("SCMP_ACT_NOPE"), "{bad}");
         let idx = compile(
