@@ -5,7 +5,7 @@
 //! another namespace the test made: nothing touches the host's network.
 
 #[path = "network/env.rs"]
-mod env;
+pub(crate) mod env;
 
 #[path = "network/reach.rs"]
 mod reach;

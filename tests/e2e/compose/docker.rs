@@ -212,7 +212,7 @@ fn docker_compose_and_hoist_agree_on_names_labels_ports_and_recreation() {
     let Some(env) = ComposeEnv::new("cmp-docker") else {
         return;
     };
-    let dockerd = Dockerd::start(&env.ns);
+    let dockerd = Dockerd::start(&env.net.ns);
     let tmp = hoist_testkit::TempRoot::new();
     docker_busybox(&dockerd, tmp.path());
     env.write("compose.yaml", FILE);

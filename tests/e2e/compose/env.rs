@@ -2,14 +2,16 @@
 //! rules and DNS responder live and die there), a temp store root with the busybox image,
 //! and a project directory; helpers run `hoist compose` there and read what it made.
 
-use crate::common::{hoist_bin, import_busybox, repo_dir, DEFAULT_NETWORK_ENV};
-use hoist_testkit::{Netns, TempRoot};
+use crate::common::repo_dir;
+use crate::network::env::NetEnv;
+use hoist_testkit::TempRoot;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub struct ComposeEnv {
-    pub ns: Netns,
-    pub root: TempRoot,
+    /// The namespace and store root, shared with the network tests (its drop
+    /// removes containers and networks before the namespace goes).
+    pub net: NetEnv,
     /// The project directory (compose files, .env, the example's scripts).
     pub dir: TempRoot,
 }
@@ -17,23 +19,10 @@ pub struct ComposeEnv {
 impl ComposeEnv {
     /// None (the test skips) without root, nft or busybox.
     pub fn new(tag: &str) -> Option<ComposeEnv> {
-        if !hoist_testkit::is_root() {
-            hoist_testkit::skip_or_fail(tag, "needs root");
-            return None;
-        }
-        if !hoist_testkit::have_program("nft") {
-            hoist_testkit::skip_or_fail(tag, "nft is missing (install nftables)");
-            return None;
-        }
-        let env = ComposeEnv {
-            ns: Netns::new(tag),
-            root: TempRoot::new(),
+        Some(ComposeEnv {
+            net: NetEnv::new(tag)?,
             dir: TempRoot::new(),
-        };
-        if !import_busybox(env.root.path(), "busybox:latest") {
-            return None;
-        }
-        Some(env)
+        })
     }
 
     /// The same, with examples/compose copied into the project directory.
@@ -59,12 +48,9 @@ impl ComposeEnv {
 
     /// `hoist --root ROOT ...` inside the namespace, in the project directory.
     pub fn hoist(&self) -> Command {
-        let mut c = self.ns.command(hoist_bin());
-        c.arg("--root").arg(self.root.path());
+        let mut c = self.net.hoist();
         c.current_dir(self.dir.path());
-        c.env_remove("HOIST_ROOT")
-            .env_remove(DEFAULT_NETWORK_ENV)
-            .env_remove("COMPOSE_FILE")
+        c.env_remove("COMPOSE_FILE")
             .env_remove("COMPOSE_PROJECT_NAME")
             .env_remove("COMPOSE_PROFILES");
         c
@@ -151,7 +137,7 @@ impl ComposeEnv {
 
     /// The networks' records (`<root>/networks/<name>.json`).
     pub fn network_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(self.root.join("networks"))
+        let mut v: Vec<String> = std::fs::read_dir(self.net.root.join("networks"))
             .map(|d| {
                 d.flatten()
                     .filter_map(|e| {
@@ -166,7 +152,7 @@ impl ComposeEnv {
     }
 
     pub fn volume_names(&self) -> Vec<String> {
-        let dir = self.root.join("volumes");
+        let dir = self.net.root.join("volumes");
         names_in(&dir)
     }
 }
@@ -182,22 +168,4 @@ fn names_in(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     v.sort();
     v
-}
-
-impl Drop for ComposeEnv {
-    /// Containers (and their monitors) and networks (and their DNS responders) go before
-    /// the namespace does.
-    fn drop(&mut self) {
-        let ids = self.out(&["ps", "-aq"]);
-        let ids: Vec<String> = String::from_utf8_lossy(&ids.stdout)
-            .split_whitespace()
-            .map(String::from)
-            .collect();
-        if !ids.is_empty() {
-            let mut args = vec!["rm".to_string(), "-f".into()];
-            args.extend(ids);
-            let _ = self.hoist().args(&args).output();
-        }
-        let _ = self.out(&["network", "prune", "-f"]);
-    }
 }

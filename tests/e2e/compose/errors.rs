@@ -49,7 +49,7 @@ fn a_port_in_use_is_named_and_what_started_is_reported() {
         ready.display().to_string()
     );
     let holder =
-        ChildGuard::spawn(env.ns.command("python3").args(["-c", &script])).expect("python3");
+        ChildGuard::spawn(env.net.ns.command("python3").args(["-c", &script])).expect("python3");
     wait_until("the port holder", Duration::from_secs(10), || {
         ready.exists()
     });

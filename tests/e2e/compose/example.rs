@@ -49,7 +49,7 @@ fn example_up_reach_ps_logs_again_and_down() {
         "{out}"
     );
     // And the front, through its published port, the whole chain.
-    let (ok, out) = env.ns.sh(&format!(
+    let (ok, out) = env.net.ns.sh(&format!(
         "wget -q -O - http://127.0.0.1:{port}/cgi-bin/index"
     ));
     assert!(
