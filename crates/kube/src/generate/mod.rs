@@ -1,0 +1,1 @@
+//! `hoist kube generate`: hoist containers and pods as Kubernetes objects.

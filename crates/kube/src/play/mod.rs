@@ -1,0 +1,1 @@
+//! `hoist kube play`: Kubernetes objects as hoist's desired state.
