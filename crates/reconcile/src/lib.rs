@@ -11,6 +11,7 @@ pub mod model;
 pub mod order;
 pub mod plan;
 pub mod runtime;
+pub mod waves;
 
 pub use apply::{
     apply_down, apply_start, apply_stop, apply_up, ApplyError, Driver, Event, EventKind, Failure,
@@ -25,3 +26,4 @@ pub use plan::{
     container_name, plan_down, plan_start, plan_stop, plan_up, Action, DownOptions, DownPlan, Plan,
     PlanError, Recreate, ServicePlan, UpOptions,
 };
+pub use waves::Waves;

@@ -1,9 +1,12 @@
-//! `down` and `stop`: containers in reverse dependency order, then (down) the project's
-//! networks and, with `-v`, its volumes.
+//! `down` and `stop`: containers in reverse dependency order — a container once the
+//! containers of the services depending on it are gone, independent ones concurrently —
+//! then (down) the project's networks and, with `-v`, its volumes.
 
+use super::parallel;
 use super::{step, ApplyError, Driver, Event, EventKind, Failure, Log};
 use crate::model::{Desired, ObservedContainer};
 use crate::plan::DownPlan;
+use crate::waves::Waves;
 
 fn timeout_of<S>(desired: &Desired<S>, c: &ObservedContainer) -> u64 {
     desired
@@ -12,7 +15,39 @@ fn timeout_of<S>(desired: &Desired<S>, c: &ObservedContainer) -> u64 {
         .unwrap_or(10)
 }
 
-pub fn apply_down<S, D: Driver<S>>(
+/// Stops (if it runs) and, with `remove`, removes each of `containers` along `waves`.
+pub(super) fn stop_all<S: Sync, D: Driver<S>>(
+    desired: &Desired<S>,
+    containers: &[ObservedContainer],
+    waves: &Waves,
+    remove: bool,
+    driver: &D,
+    log: &mut Log,
+) -> Result<(), ApplyError<D::Error>> {
+    parallel::run(
+        waves,
+        log,
+        |_, _: &[Option<()>]| (),
+        |i, (), report| {
+            let c = &containers[i];
+            // `stop` lists running containers only; `down` stops what still runs.
+            if !remove || c.state.is_up() {
+                step(driver.stop(&c.id, timeout_of(desired, c)), || {
+                    format!("stopping {}", c.name)
+                })?;
+                report.push(EventKind::Stopped, &c.name, Some(&c.id));
+            }
+            if remove {
+                step(driver.remove(&c.id), || format!("removing {}", c.name))?;
+                report.push(EventKind::Removed, &c.name, Some(&c.id));
+            }
+            Ok(())
+        },
+    )?;
+    Ok(())
+}
+
+pub fn apply_down<S: Sync, D: Driver<S>>(
     desired: &Desired<S>,
     plan: &DownPlan,
     driver: &mut D,
@@ -22,17 +57,10 @@ pub fn apply_down<S, D: Driver<S>>(
         events: Vec::new(),
         notify,
     };
+    let driver = &*driver;
     let result = (|| -> Result<(), ApplyError<D::Error>> {
-        for c in &plan.containers {
-            if c.state.is_up() {
-                step(driver.stop(&c.id, timeout_of(desired, c)), || {
-                    format!("stopping {}", c.name)
-                })?;
-                log.push(EventKind::Stopped, &c.name, Some(&c.id));
-            }
-            step(driver.remove(&c.id), || format!("removing {}", c.name))?;
-            log.push(EventKind::Removed, &c.name, Some(&c.id));
-        }
+        let waves = Waves::for_containers(desired, &plan.containers);
+        stop_all(desired, &plan.containers, &waves, true, driver, &mut log)?;
         for n in &plan.networks {
             step(driver.remove_network(n), || format!("removing network {n}"))?;
             log.push(EventKind::NetworkRemoved, n, None);
@@ -49,8 +77,9 @@ pub fn apply_down<S, D: Driver<S>>(
     }
 }
 
-/// Stops `containers` in the order given (plan_stop's: dependents first).
-pub fn apply_stop<S, D: Driver<S>>(
+/// Stops `containers` (plan_stop's: dependents first), each once the containers of the
+/// services depending on it are stopped.
+pub fn apply_stop<S: Sync, D: Driver<S>>(
     desired: &Desired<S>,
     containers: &[ObservedContainer],
     driver: &mut D,
@@ -60,13 +89,9 @@ pub fn apply_stop<S, D: Driver<S>>(
         events: Vec::new(),
         notify,
     };
-    for c in containers {
-        if let Err(e) = step(driver.stop(&c.id, timeout_of(desired, c)), || {
-            format!("stopping {}", c.name)
-        }) {
-            return Err(log.fail(e));
-        }
-        log.push(EventKind::Stopped, &c.name, Some(&c.id));
+    let waves = Waves::for_containers(desired, containers);
+    match stop_all(desired, containers, &waves, false, &*driver, &mut log) {
+        Ok(()) => Ok(log.events),
+        Err(e) => Err(log.fail(e)),
     }
-    Ok(log.events)
 }

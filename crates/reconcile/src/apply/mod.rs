@@ -6,39 +6,39 @@
 //! is reported, and it is labelled, so `down` finds it.
 
 mod down;
+mod parallel;
 mod up;
 mod wait;
 
 pub use down::{apply_down, apply_stop};
+pub use parallel::MAX_PARALLEL;
 pub use up::{apply_start, apply_up};
 pub use wait::{wait_for, wait_ready, Health, LiveState};
 
 use crate::model::{NetworkSpec, ServiceSpec, VolumeSpec};
 use std::fmt;
 
-/// The operations apply needs; `S` is the front-end's container specification.
-pub trait Driver<S> {
+/// The operations apply needs; `S` is the front-end's container specification. Apply calls
+/// them from several threads at once (independent services are started concurrently), so
+/// they take `&self` and the driver is `Sync`: each call must be safe next to the others, as
+/// two `hoist` processes working on one store are.
+pub trait Driver<S>: Sync {
     type Error: std::error::Error + Send + Sync + 'static;
-    fn create_network(&mut self, net: &NetworkSpec) -> Result<(), Self::Error>;
-    fn remove_network(&mut self, name: &str) -> Result<(), Self::Error>;
-    fn create_volume(&mut self, vol: &VolumeSpec) -> Result<(), Self::Error>;
-    fn remove_volume(&mut self, name: &str) -> Result<(), Self::Error>;
+    fn create_network(&self, net: &NetworkSpec) -> Result<(), Self::Error>;
+    fn remove_network(&self, name: &str) -> Result<(), Self::Error>;
+    fn create_volume(&self, vol: &VolumeSpec) -> Result<(), Self::Error>;
+    fn remove_volume(&self, name: &str) -> Result<(), Self::Error>;
     /// Creates (does not start) replica `number` of `svc` as `name`; returns its ID.
-    fn create(
-        &mut self,
-        svc: &ServiceSpec<S>,
-        number: u32,
-        name: &str,
-    ) -> Result<String, Self::Error>;
-    fn start(&mut self, id: &str) -> Result<(), Self::Error>;
+    fn create(&self, svc: &ServiceSpec<S>, number: u32, name: &str) -> Result<String, Self::Error>;
+    fn start(&self, id: &str) -> Result<(), Self::Error>;
     /// Stops a container if it runs (signal, `timeout` seconds, SIGKILL).
-    fn stop(&mut self, id: &str, timeout: u64) -> Result<(), Self::Error>;
+    fn stop(&self, id: &str, timeout: u64) -> Result<(), Self::Error>;
     /// Removes a stopped container and its anonymous volumes.
-    fn remove(&mut self, id: &str) -> Result<(), Self::Error>;
-    fn state(&mut self, id: &str) -> Result<LiveState, Self::Error>;
+    fn remove(&self, id: &str) -> Result<(), Self::Error>;
+    fn state(&self, id: &str) -> Result<LiveState, Self::Error>;
     /// The pause between two looks at a container while waiting for a condition.
-    fn pause(&mut self) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    fn pause(&self) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
@@ -156,6 +156,12 @@ impl Log<'_> {
             name: name.to_string(),
             id: id.map(String::from),
         };
+        (self.notify)(&e);
+        self.events.push(e);
+    }
+
+    /// An event a worker thread reported (see `parallel`).
+    pub fn push_event(&mut self, e: Event) {
         (self.notify)(&e);
         self.events.push(e);
     }

@@ -23,7 +23,7 @@ pub struct LiveState {
 
 /// Waits until the containers `(name, id)` of service `dependency` meet `condition`.
 pub fn wait_for<S, D: Driver<S>>(
-    driver: &mut D,
+    driver: &D,
     dependency: &str,
     condition: Condition,
     containers: &[(String, String)],
@@ -73,7 +73,7 @@ pub fn wait_for<S, D: Driver<S>>(
 /// `up --wait`: every container running, and healthy if it has a health check. A container
 /// that exits 0 is fine when `may_complete` (a one-shot some service waits for).
 pub fn wait_ready<S, D: Driver<S>>(
-    driver: &mut D,
+    driver: &D,
     name: &str,
     id: &str,
     may_complete: bool,

@@ -32,7 +32,7 @@ impl RuntimeDriver<'_> {
 impl Driver<ContainerSpec> for RuntimeDriver<'_> {
     type Error = DriverError;
 
-    fn create_network(&mut self, net: &NetworkSpec) -> Result<(), DriverError> {
+    fn create_network(&self, net: &NetworkSpec) -> Result<(), DriverError> {
         let opts = CreateOptions {
             internal: net.internal,
             labels: net.labels.clone(),
@@ -42,14 +42,14 @@ impl Driver<ContainerSpec> for RuntimeDriver<'_> {
         Ok(())
     }
 
-    fn remove_network(&mut self, name: &str) -> Result<(), DriverError> {
+    fn remove_network(&self, name: &str) -> Result<(), DriverError> {
         match hoist_network::attach::remove_network(self.lifecycle.root(), name) {
             Ok(_) | Err(NetworkError::NotFound(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
 
-    fn create_volume(&mut self, vol: &VolumeSpec) -> Result<(), DriverError> {
+    fn create_volume(&self, vol: &VolumeSpec) -> Result<(), DriverError> {
         hoist_runtime::volumes::create_labelled(
             self.lifecycle.root(),
             &vol.name,
@@ -60,7 +60,7 @@ impl Driver<ContainerSpec> for RuntimeDriver<'_> {
         Ok(())
     }
 
-    fn remove_volume(&mut self, name: &str) -> Result<(), DriverError> {
+    fn remove_volume(&self, name: &str) -> Result<(), DriverError> {
         let root = self.lifecycle.root();
         let in_use = container::volumes_in_use(root).iter().any(|v| v == name);
         hoist_runtime::volumes::remove(root, name, in_use)?;
@@ -68,7 +68,7 @@ impl Driver<ContainerSpec> for RuntimeDriver<'_> {
     }
 
     fn create(
-        &mut self,
+        &self,
         svc: &ServiceSpec<ContainerSpec>,
         number: u32,
         name: &str,
@@ -92,13 +92,13 @@ impl Driver<ContainerSpec> for RuntimeDriver<'_> {
         Ok(rec.id)
     }
 
-    fn start(&mut self, id: &str) -> Result<(), DriverError> {
+    fn start(&self, id: &str) -> Result<(), DriverError> {
         let rec = self.record(id)?;
         self.lifecycle.start(&rec)?;
         Ok(())
     }
 
-    fn stop(&mut self, id: &str, timeout: u64) -> Result<(), DriverError> {
+    fn stop(&self, id: &str, timeout: u64) -> Result<(), DriverError> {
         let rec = self.record(id)?;
         let opts = StopOptions {
             timeout: Duration::from_secs(timeout),
@@ -108,7 +108,7 @@ impl Driver<ContainerSpec> for RuntimeDriver<'_> {
         Ok(())
     }
 
-    fn remove(&mut self, id: &str) -> Result<(), DriverError> {
+    fn remove(&self, id: &str) -> Result<(), DriverError> {
         let rec = self.record(id)?;
         let opts = RemoveOptions {
             force: true,
@@ -118,7 +118,7 @@ impl Driver<ContainerSpec> for RuntimeDriver<'_> {
         Ok(())
     }
 
-    fn state(&mut self, id: &str) -> Result<LiveState, DriverError> {
+    fn state(&self, id: &str) -> Result<LiveState, DriverError> {
         let rec = self.record(id)?;
         let st = state::read_live(&container::container_dir(self.lifecycle.root(), &rec.id));
         let health = match (&rec.healthcheck, &st.health) {
