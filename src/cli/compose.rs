@@ -1,5 +1,5 @@
 //! `hoist compose ...`: docker compose's command line: config, up, down, start, stop,
-//! restart, ps, logs.
+//! restart, ps, logs, exec, run, kill, rm, top, port, ls, images, pull, push, build.
 
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -16,7 +16,8 @@ pub enum ComposeTop {
 }
 
 /// Which project: given before the verb, as docker compose takes them (`-f` after it would
-/// be `logs -f`); -p, --env-file and --profile are accepted after it too.
+/// be `logs -f`, `-p` after `run` is `--publish`); --env-file and --profile are accepted
+/// after it too, -f and -p after the verbs where they mean nothing else.
 #[derive(Args, Debug, Clone)]
 pub struct ProjectArgs {
     /// Compose file (repeatable; later files merge onto earlier ones)
@@ -26,7 +27,7 @@ pub struct ProjectArgs {
     pub file: Vec<PathBuf>,
     /// Project name [default: $COMPOSE_PROJECT_NAME, else name: in the file, else the
     /// directory's name]
-    #[arg(short = 'p', long = "project-name", global = true)]
+    #[arg(short = 'p', long = "project-name")]
     pub project_name: Option<String>,
     /// Variables for interpolation from this file instead of .env (repeatable)
     #[arg(long, global = true)]
@@ -36,13 +37,24 @@ pub struct ProjectArgs {
     pub profile: Vec<String>,
 }
 
-/// `-f` after the verb (docker compose's persistent flag), on every verb but `logs`, where
-/// `-f` is --follow.
+/// `-f` and `-p` after the verb (docker compose's persistent flags), on every verb but
+/// `logs` and `rm`, where `-f` is --follow and --force, and `run`, where `-p` is --publish.
 #[derive(Args, Debug, Clone, Default)]
 pub struct FileAfter {
     /// Compose file (repeatable; later files merge onto earlier ones)
     #[arg(short = 'f', long = "file")]
     pub file: Vec<PathBuf>,
+    /// Project name
+    #[arg(short = 'p', long = "project-name")]
+    pub project_name: Option<String>,
+}
+
+/// `-p` after the verb, where `-f` means something else.
+#[derive(Args, Debug, Clone, Default)]
+pub struct NameAfter {
+    /// Project name
+    #[arg(short = 'p', long = "project-name")]
+    pub project_name: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -95,6 +107,175 @@ pub enum ComposeCommand {
     Ps(PsArgs),
     /// Show the output of the project's containers, each line prefixed with its container
     Logs(LogsArgs),
+    /// Run a command in a running container of a service
+    Exec(ExecArgs),
+    /// Run a one-off command in a new container of a service (its dependencies started
+    /// first)
+    Run(RunArgs),
+    /// Send a signal (default SIGKILL) to the running containers of the project
+    Kill {
+        /// Signal to send (name or number)
+        #[arg(short = 's', long, default_value = "SIGKILL")]
+        signal: String,
+        services: Vec<String>,
+        #[command(flatten)]
+        after: FileAfter,
+    },
+    /// Remove the project's stopped containers
+    Rm {
+        /// Do not ask for confirmation
+        #[arg(short = 'f', long)]
+        force: bool,
+        /// Stop the containers first, if they run
+        #[arg(short = 's', long)]
+        stop: bool,
+        /// Remove their anonymous volumes too
+        #[arg(short = 'v', long)]
+        volumes: bool,
+        services: Vec<String>,
+        #[command(flatten)]
+        after: NameAfter,
+    },
+    /// Display the running processes of the project's containers
+    Top {
+        services: Vec<String>,
+        #[command(flatten)]
+        after: FileAfter,
+    },
+    /// Print the host address a container port of a service is published on
+    Port {
+        /// tcp or udp
+        #[arg(long, default_value = "tcp", value_parser = ["tcp", "udp"])]
+        protocol: String,
+        /// Which container of the service, when it has several
+        #[arg(long, default_value_t = 1)]
+        index: u32,
+        service: String,
+        private_port: u16,
+        #[command(flatten)]
+        after: FileAfter,
+    },
+    /// List the compose projects on this machine (from their containers' labels)
+    Ls {
+        /// Stopped projects too
+        #[arg(short = 'a', long)]
+        all: bool,
+        /// Only the project names
+        #[arg(short = 'q', long)]
+        quiet: bool,
+        /// table or json
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+    /// List the images the project's containers use
+    Images {
+        /// Only image IDs
+        #[arg(short = 'q', long)]
+        quiet: bool,
+        services: Vec<String>,
+        #[command(flatten)]
+        after: FileAfter,
+    },
+    /// Pull the services' images (services with only build: are skipped)
+    Pull {
+        /// Go on when an image cannot be pulled
+        #[arg(long)]
+        ignore_pull_failures: bool,
+        #[command(flatten)]
+        tls: crate::cli::transfer::TlsArgs,
+        services: Vec<String>,
+        #[command(flatten)]
+        after: FileAfter,
+    },
+    /// Push the images of services with build: and image: to their registries
+    Push {
+        /// Go on when an image cannot be pushed
+        #[arg(long)]
+        ignore_push_failures: bool,
+        #[command(flatten)]
+        tls: crate::cli::transfer::TlsArgs,
+        services: Vec<String>,
+        #[command(flatten)]
+        after: FileAfter,
+    },
+    /// Build the images of services with build:
+    Build {
+        services: Vec<String>,
+        #[command(flatten)]
+        after: FileAfter,
+    },
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ExecArgs {
+    /// Run the command in the background
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// No pseudo-terminal [default: one when stdout is a terminal]
+    #[arg(short = 'T', long = "no-TTY")]
+    pub no_tty: bool,
+    /// KEY=VALUE (repeatable)
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// User (name|uid[:group|gid])
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Working directory in the container
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    /// Which container of the service, when it has several
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    #[command(flatten)]
+    pub after: NameAfter,
+    pub service: String,
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct RunArgs {
+    /// Remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Run in the background and print the container's name
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// KEY=VALUE (repeatable)
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// The container's name [default: <project>-<service>-run-<random>]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Override the entrypoint (split like a shell)
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// No pseudo-terminal [default: one when stdin and stdout are terminals]
+    #[arg(short = 'T', long = "no-TTY")]
+    pub no_tty: bool,
+    /// Do not start the services this one depends on
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Publish a port: [IP:][HOST:]CONTAINER[/PROTO] (repeatable)
+    #[arg(short = 'p', long)]
+    pub publish: Vec<String>,
+    /// Publish the service's ports (not done by default: the service's own containers may
+    /// hold them)
+    #[arg(long)]
+    pub service_ports: bool,
+    /// User (name|uid[:group|gid])
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Working directory in the container
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    /// Project name (`-p` is --publish here, as in docker compose)
+    #[arg(long = "project-name")]
+    pub project_name: Option<String>,
+    pub service: String,
+    /// The command [default: the service's]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -187,4 +368,6 @@ pub struct LogsArgs {
     #[arg(long)]
     pub no_log_prefix: bool,
     pub services: Vec<String>,
+    #[command(flatten)]
+    pub after: NameAfter,
 }

@@ -355,3 +355,9 @@ mod docker;
 
 #[path = "compose/foreground.rs"]
 mod foreground;
+
+#[path = "compose/verbs_exec_run.rs"]
+mod verbs_exec_run;
+
+#[path = "compose/verbs_manage.rs"]
+mod verbs_manage;

@@ -30,7 +30,7 @@ fn present(root: &Path, image: &str) -> bool {
     hoist_store::Store::open(root).is_ok_and(|s| s.resolve(image).is_ok())
 }
 
-fn hoist(root: &Path) -> anyhow::Result<Command> {
+pub(super) fn hoist(root: &Path) -> anyhow::Result<Command> {
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.arg("--root").arg(root);
     // Progress and output of the child go to our stderr: stdout stays compose's.
@@ -42,7 +42,7 @@ fn hoist(root: &Path) -> anyhow::Result<Command> {
 
 use std::os::fd::AsFd;
 
-fn run(mut cmd: Command, what: &str) -> anyhow::Result<()> {
+pub(super) fn run(mut cmd: Command, what: &str) -> anyhow::Result<()> {
     let status = cmd.status()?;
     if !status.success() {
         anyhow::bail!("{what} failed ({status})");
@@ -77,7 +77,7 @@ pub fn ensure(
     Ok(())
 }
 
-fn build_one(root: &Path, name: &str, svc: &Service, image: &str) -> anyhow::Result<()> {
+pub(super) fn build_one(root: &Path, name: &str, svc: &Service, image: &str) -> anyhow::Result<()> {
     let b = svc.build.as_ref().expect("checked by the caller");
     eprintln!(" Image {image}  Building");
     let mut cmd = hoist(root)?;

@@ -1,7 +1,7 @@
 //! Container verbs: thin wrappers over hoist_runtime that parse flags, call
 //! the library and print like docker.
 
-mod exec;
+pub(crate) mod exec;
 mod exec_tty;
 mod inspect;
 mod logs;
@@ -15,7 +15,7 @@ mod pull;
 mod rename;
 mod run;
 mod stats;
-mod top;
+pub(crate) mod top;
 pub mod volume;
 
 use crate::cli::container::{ContainerCommand, HealthcheckCommand};

@@ -1,0 +1,42 @@
+//! `hoist compose exec SERVICE CMD...`: the command in the service's running container
+//! (`--index N` picks the replica), through the same code as `hoist exec`; the command's exit
+//! code is ours. As docker compose: a pseudo-terminal unless `-T` or stdout is not a
+//! terminal, stdin kept open.
+
+use super::Session;
+use crate::cli::compose::ExecArgs;
+use anyhow::anyhow;
+use hoist_compose::desired::{LABEL_NUMBER, LABEL_ONEOFF};
+use std::io::IsTerminal;
+
+pub fn exec(session: &Session, a: &ExecArgs) -> anyhow::Result<i32> {
+    session.check_services(std::slice::from_ref(&a.service))?;
+    let index = a.index.to_string();
+    let running = session.containers(std::slice::from_ref(&a.service), true);
+    let (rec, _) = running
+        .iter()
+        .find(|(r, _)| {
+            r.labels.get(LABEL_NUMBER) == Some(&index)
+                && r.labels.get(LABEL_ONEOFF).map(String::as_str) != Some("True")
+        })
+        .ok_or_else(|| match running.is_empty() {
+            // docker compose's words.
+            true => anyhow!("service {:?} is not running", a.service),
+            false => anyhow!(
+                "service {:?} has no running container number {} (--index)",
+                a.service,
+                a.index
+            ),
+        })?;
+    let args = crate::cli::container::ExecArgs {
+        interactive: true,
+        tty: !a.no_tty && std::io::stdout().is_terminal(),
+        detach: a.detach,
+        env: a.env.clone(),
+        workdir: a.workdir.clone(),
+        user: a.user.clone(),
+        container: rec.id.clone(),
+        command: a.command.clone(),
+    };
+    crate::commands::container::exec::exec(session.lifecycle.root(), args)
+}
