@@ -361,3 +361,6 @@ mod verbs_exec_run;
 
 #[path = "compose/verbs_manage.rs"]
 mod verbs_manage;
+
+#[path = "compose/verbs_images.rs"]
+mod verbs_images;
