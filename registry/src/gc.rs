@@ -286,7 +286,7 @@ impl<'a> Gc<'a> {
                 }
                 if last < too_old {
                     if !self.opts.dry_run {
-                        driver.delete(&paths::upload_dir(repo, &id)).await?;
+                        self.storage.purge_upload(repo, &id).await?;
                     }
                     self.report.uploads_removed.push((repo.clone(), id));
                 }

@@ -128,12 +128,62 @@ pub trait Driver: Send + Sync + 'static {
     async fn persist(&self, from: &str, to: &str) -> DriverResult<()> {
         self.rename(from, to).await
     }
+    /// Part size and parts in flight when the driver can assemble an object
+    /// from separately uploaded parts (S3 multipart uploads); `None` when it
+    /// cannot. Every part but the last must be at least `MIN_PART_SIZE`.
+    fn multipart_geometry(&self) -> Option<(usize, usize)> {
+        None
+    }
+    /// Starts a multipart upload that will become `key`; returns its id.
+    async fn create_multipart(&self, key: &str) -> DriverResult<String> {
+        Err(no_multipart(key))
+    }
+    /// Uploads part `index` (0-based; a later upload of the same index
+    /// replaces it); returns the part's ETag.
+    async fn put_part(
+        &self,
+        key: &str,
+        _upload: &str,
+        _index: usize,
+        _data: Bytes,
+    ) -> DriverResult<String> {
+        Err(no_multipart(key))
+    }
+    /// Makes parts 0..etags.len() the object at `key`. The store refuses
+    /// when a part's ETag is not the one given (it was replaced since).
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        _upload: &str,
+        _etags: Vec<String>,
+    ) -> DriverResult<()> {
+        Err(no_multipart(key))
+    }
+    /// Discards a multipart upload and its parts.
+    async fn abort_multipart(&self, key: &str, _upload: &str) -> DriverResult<()> {
+        Err(no_multipart(key))
+    }
+    /// Stores a small object only when nothing is at `key` yet (S3's
+    /// `If-None-Match: *`): `false` when another writer was first.
+    async fn put_if_absent(&self, key: &str, _data: Bytes) -> DriverResult<bool> {
+        Err(no_multipart(key))
+    }
     /// An object's identity (inode, change time, size) from one local
     /// `stat`, without awaiting anything: a cheap check that a cached read
     /// is still current. `None` when the driver cannot tell that cheaply
     /// (object stores); `Some(None)` when the object is absent.
     fn stamp(&self, _key: &str) -> Option<Option<Stamp>> {
         None
+    }
+}
+
+/// S3's smallest part (all but the last part of a multipart upload).
+pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
+
+fn no_multipart(key: &str) -> DriverError {
+    DriverError::Unavailable {
+        path: key.to_string(),
+        message: "this storage driver has no multipart uploads".into(),
     }
 }
 

@@ -9,6 +9,7 @@ mod manifests;
 pub mod paths;
 pub mod read_cache;
 mod upload_file;
+mod upload_parts;
 mod uploads;
 
 pub use manifests::{ManifestRef, StoredManifest};
@@ -18,7 +19,7 @@ use crate::digests::Digest;
 use crate::driver::{ByteStream, Driver, Meta};
 use crate::error::{RegistryError, Result};
 use bytes::Bytes;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 /// Size limits the storage layer enforces.
@@ -49,6 +50,9 @@ pub struct Storage {
     hashers: Mutex<HashMap<String, (Vec<String>, hash_state::ResumableHash)>>,
     /// Manifests and tag/revision links read recently (`read_cache.rs`).
     cache: read_cache::ReadCache,
+    /// Multipart upload sessions a request of this process is writing
+    /// (`upload_parts.rs`): a second request to one of them gets 416.
+    busy: Mutex<HashSet<String>>,
 }
 
 impl Storage {
@@ -58,6 +62,7 @@ impl Storage {
             limits,
             hashers: Mutex::new(HashMap::new()),
             cache: read_cache::ReadCache::new(),
+            busy: Mutex::new(HashSet::new()),
         }
     }
 

@@ -115,6 +115,24 @@ pub fn chunk_offset(file_name: &str) -> Option<u64> {
     rest.split('-').next()?.parse().ok()
 }
 
+/// Object stores: what the PATCH that started at `offset` left (multipart
+/// parts, the staged tail, the hash state). Created only where absent, so
+/// exactly one PATCH lands per offset, whichever replica took it.
+pub fn upload_step(name: &str, id: &str, offset: u64) -> String {
+    format!("{}/step-{offset:020}", upload_dir(name, id))
+}
+
+/// The offset a step's file name records, for names made by `upload_step`.
+pub fn step_offset(file_name: &str) -> Option<u64> {
+    file_name.strip_prefix("step-")?.parse().ok()
+}
+
+/// Object stores: bytes not yet in a multipart part (under S3's 5 MiB
+/// minimum), staged after the PATCH that started at `offset`.
+pub fn upload_tail(name: &str, id: &str, offset: u64, nonce: &str) -> String {
+    format!("{}/tail-{offset:020}-{nonce}", upload_dir(name, id))
+}
+
 /// Whether an upload id has the shape this server hands out (so it is safe
 /// as a path component).
 pub fn valid_upload_id(id: &str) -> bool {

@@ -39,6 +39,18 @@ impl Storage {
     /// `digest-algorithm`; sha256 otherwise): the chunks are hashed with it
     /// as they arrive instead of being re-read at completion.
     pub async fn start_upload(&self, repo: &str, algorithm: Option<&str>) -> Result<String> {
+        let parts = self.driver.multipart_geometry().is_some();
+        self.open_session(repo, algorithm, parts).await
+    }
+
+    /// A new session; `parts` makes its PATCHes multipart parts
+    /// (`upload_parts.rs`) rather than one object each.
+    async fn open_session(
+        &self,
+        repo: &str,
+        algorithm: Option<&str>,
+        parts: bool,
+    ) -> Result<String> {
         let algorithm = algorithm.unwrap_or("sha256");
         hash_for(algorithm)?;
         let id = hex::encode(rand::random::<[u8; 16]>());
@@ -50,7 +62,8 @@ impl Storage {
             .put(
                 &paths::upload_info(repo, &id),
                 Bytes::from(format!(
-                    "{{\"started\":{started},\"algorithm\":\"{algorithm}\"}}"
+                    "{{\"started\":{started},\"algorithm\":\"{algorithm}\"{}}}",
+                    if parts { ",\"layout\":\"parts\"" } else { "" }
                 )),
             )
             .await?;
@@ -60,6 +73,12 @@ impl Storage {
     /// The hash algorithm a session was opened with; BLOB_UPLOAD_UNKNOWN
     /// when there is no such session.
     pub(super) async fn session_algorithm(&self, repo: &str, id: &str) -> Result<String> {
+        Ok(self.session_info(repo, id).await?.0)
+    }
+
+    /// The session's hash algorithm, and whether its PATCHes are multipart
+    /// parts (sessions opened before that layout keep one object per PATCH).
+    pub(super) async fn session_info(&self, repo: &str, id: &str) -> Result<(String, bool)> {
         let unknown = || RegistryError::BlobUploadUnknown(id.to_string());
         if !paths::valid_upload_id(id) {
             return Err(unknown());
@@ -69,11 +88,14 @@ impl Storage {
             .get(&paths::upload_info(repo, id))
             .await
             .map_err(|e| RegistryError::not_found_as(e, unknown))?;
+        let info = serde_json::from_slice::<serde_json::Value>(&info).ok();
+        let field = |name: &str| {
+            info.as_ref()
+                .and_then(|v| v.get(name)?.as_str().map(str::to_string))
+        };
         // Sessions from before the algorithm was recorded are sha256.
-        Ok(serde_json::from_slice::<serde_json::Value>(&info)
-            .ok()
-            .and_then(|v| v.get("algorithm")?.as_str().map(str::to_string))
-            .unwrap_or_else(|| "sha256".to_string()))
+        let algorithm = field("algorithm").unwrap_or_else(|| "sha256".to_string());
+        Ok((algorithm, field("layout").as_deref() == Some("parts")))
     }
 
     /// The chunks of a session as (offset, key, size), in order and
@@ -117,6 +139,9 @@ impl Storage {
         if self.driver.can_append() {
             return self.file_upload_status(repo, id).await;
         }
+        if self.session_info(repo, id).await?.1 {
+            return self.parts_status(repo, id).await;
+        }
         let chunks = self.chunks(repo, id).await?;
         Ok(UploadStatus {
             offset: chunks.last().map(|(o, _, s)| o + s).unwrap_or(0),
@@ -136,6 +161,12 @@ impl Storage {
     ) -> Result<UploadStatus> {
         if self.driver.can_append() {
             return self.append_file(repo, id, start, declared, body).await;
+        }
+        let (algorithm, parts) = self.session_info(repo, id).await?;
+        if parts {
+            return self
+                .append_parts(repo, id, &algorithm, start, declared, body)
+                .await;
         }
         let chunks = self.chunks(repo, id).await?;
         let keys: Vec<String> = chunks.iter().map(|c| c.1.clone()).collect();
@@ -265,6 +296,9 @@ impl Storage {
         if self.driver.can_append() {
             return self.complete_file(repo, id, expected).await;
         }
+        if self.session_info(repo, id).await?.1 {
+            return self.complete_parts(repo, id, expected).await;
+        }
         let chunks = self.chunks(repo, id).await?;
         let size: u64 = chunks.iter().map(|c| c.2).sum();
         let keys: Vec<String> = chunks.iter().map(|c| c.1.clone()).collect();
@@ -329,6 +363,9 @@ impl Storage {
 
     /// Abandons a session and its data.
     pub async fn cancel_upload(&self, repo: &str, id: &str) -> Result<()> {
+        if !self.driver.can_append() && self.session_info(repo, id).await?.1 {
+            return self.discard_parts(repo, id).await;
+        }
         self.chunks(repo, id).await?;
         self.hashers.lock().unwrap().remove(id);
         self.driver.delete(&paths::upload_dir(repo, id)).await?;
@@ -349,7 +386,9 @@ impl Storage {
         }
         let algorithm = digests::parts(expected).0;
         hash_for(&algorithm)?;
-        let id = self.start_upload(repo, Some(&algorithm)).await?;
+        // One request: its body becomes one object (a multipart upload of
+        // its own when large), moved into place once verified.
+        let id = self.open_session(repo, Some(&algorithm), false).await?;
         let result = async {
             self.append_upload(repo, &id, None, declared, body).await?;
             self.complete_upload(repo, &id, expected).await

@@ -1,11 +1,13 @@
 //! `hoist registry serve` replicas over one S3 bucket (moto on 127.0.0.1):
 //! replicas.rs pushes through one replica and pulls through another, and
-//! alternates a chunked upload's PATCHes; faults.rs cuts the store and
+//! alternates a chunked upload's PATCHes; parts.rs does so with chunks that
+//! become multipart parts, races and kills; faults.rs cuts the store and
 //! SIGKILLs a replica mid-upload; gc.rs collects on one replica while
 //! another takes pushes.
 
 mod faults;
 mod gc;
+mod parts;
 mod replicas;
 mod startup;
 

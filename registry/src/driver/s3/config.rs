@@ -50,7 +50,7 @@ pub struct S3Config {
 }
 
 /// S3's smallest part (all parts but the last).
-pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
+pub use crate::driver::MIN_PART_SIZE;
 
 impl Default for S3Config {
     fn default() -> Self {

@@ -20,9 +20,13 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::buffered::BufWriter;
+use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
 use object_store::signer::Signer;
-use object_store::{BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, RetryConfig};
+use object_store::{
+    BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, PutMode, PutOptions,
+    RetryConfig,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -290,6 +294,86 @@ impl Driver for S3Driver {
             .await
             .map_err(|e| failed("PutObject", e))?;
         Ok(())
+    }
+
+    fn multipart_geometry(&self) -> Option<(usize, usize)> {
+        Some((self.part_size, self.part_concurrency))
+    }
+
+    async fn create_multipart(&self, key: &str) -> DriverResult<String> {
+        self.store
+            .create_multipart(&self.path(key))
+            .await
+            .map_err(|e| classify(key, e))
+    }
+
+    async fn put_part(
+        &self,
+        key: &str,
+        upload: &str,
+        index: usize,
+        data: Bytes,
+    ) -> DriverResult<String> {
+        let part = MultipartStore::put_part(
+            self.store.as_ref(),
+            &self.path(key),
+            &upload.to_string(),
+            index,
+            data.into(),
+        )
+        .await
+        .map_err(|e| classify(key, e))?;
+        Ok(part.content_id)
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload: &str,
+        etags: Vec<String>,
+    ) -> DriverResult<()> {
+        let parts = etags
+            .into_iter()
+            .map(|content_id| PartId { content_id })
+            .collect();
+        MultipartStore::complete_multipart(
+            self.store.as_ref(),
+            &self.path(key),
+            &upload.to_string(),
+            parts,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| classify(key, e))
+    }
+
+    async fn abort_multipart(&self, key: &str, upload: &str) -> DriverResult<()> {
+        match MultipartStore::abort_multipart(
+            self.store.as_ref(),
+            &self.path(key),
+            &upload.to_string(),
+        )
+        .await
+        {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(classify(key, e)),
+        }
+    }
+
+    async fn put_if_absent(&self, key: &str, data: Bytes) -> DriverResult<bool> {
+        let options = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match self
+            .store
+            .put_opts(&self.path(key), data.into(), options)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(classify(key, e)),
+        }
     }
 
     async fn presign_get(&self, key: &str) -> DriverResult<Option<String>> {
