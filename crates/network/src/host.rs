@@ -20,7 +20,9 @@ pub fn ensure_bridge(net: &Network) -> Result<u32> {
         move |source| NetworkError::Netlink { step: what, source }
     };
     let mut nl = Netlink::open().map_err(step("opening a socket"))?;
-    nl.add_bridge(&net.bridge)
+    // The gateway's MAC by the containers' scheme: no container has the
+    // gateway's address, so no container has this MAC.
+    nl.add_bridge(&net.bridge, crate::lease::mac_for(net.gateway))
         .map_err(step("creating the bridge"))?;
     let made = (|| {
         let index = index_of(&net.bridge).ok_or_else(|| NetworkError::Netlink {

@@ -183,10 +183,16 @@ impl Netlink {
         }
     }
 
-    /// `ip link add NAME type bridge` and up.
-    pub fn add_bridge(&mut self, name: &str) -> io::Result<()> {
+    /// `ip link add NAME address MAC type bridge` and up. The MAC is set, not
+    /// left to the kernel: a bridge without one takes the lowest MAC of its
+    /// ports and changes it whenever a port with a lower one joins or leaves,
+    /// and every container's ARP entry for the gateway then points nowhere
+    /// until it expires (DNS and the way out time out meanwhile).
+    pub fn add_bridge(&mut self, name: &str, mac: [u8; 6]) -> io::Result<()> {
         let mut m = Msg::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-        m.ifinfo(0, IFF_UP, IFF_UP).str_attr(IFLA_IFNAME, name);
+        m.ifinfo(0, IFF_UP, IFF_UP)
+            .str_attr(IFLA_IFNAME, name)
+            .attr(IFLA_ADDRESS, &mac);
         let info = m.begin(IFLA_LINKINFO);
         m.str_attr(IFLA_INFO_KIND, "bridge");
         m.end(info);

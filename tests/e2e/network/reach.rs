@@ -30,6 +30,14 @@ fn default_network_containers_reach_each_other_by_address() {
     assert_eq!(on["Gateway"], net[0]["IPAM"]["Config"][0]["Gateway"]);
     assert!(on["IPPrefixLen"].as_u64().unwrap() >= 8);
     assert!(on["MacAddress"].as_str().unwrap().starts_with("02:42:"));
+    // The bridge has the MAC it was given (the gateway's, by the containers' scheme), not the
+    // lowest of its ports' that the kernel would pick and change as ports come and go,
+    // leaving every container's ARP entry for the gateway stale (DNS timed out).
+    let gw: std::net::Ipv4Addr = on["Gateway"].as_str().unwrap().parse().unwrap();
+    let o = gw.octets();
+    let mac = format!("02:42:{:02x}:{:02x}:{:02x}:{:02x}", o[0], o[1], o[2], o[3]);
+    let bridges = env.ip(&["-o", "link", "show", "type", "bridge"]);
+    assert!(bridges.contains(&format!("link/ether {mac} ")), "{bridges}");
     // The container's own view: eth0 has the address, /etc/hosts names it.
     let (_, addr) = env.exec("a", "ip -4 addr show eth0; cat /etc/hosts");
     assert!(addr.contains(&format!("inet {a}/")), "{addr}");
