@@ -51,6 +51,9 @@ pub struct Service {
     pub stdin_open: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// `no-new-privileges[:true]`, `seccomp=unconfined|FILE` (what the runtime's
+    /// `--security-opt` takes).
+    pub security_opt: Vec<String>,
     pub extra_hosts: Vec<String>,
     pub dns: Vec<String>,
     pub platform: Option<String>,

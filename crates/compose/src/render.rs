@@ -144,6 +144,7 @@ pub fn service(svc: &Service) -> Node {
         ("tmpfs", &svc.tmpfs),
         ("cap_add", &svc.cap_add),
         ("cap_drop", &svc.cap_drop),
+        ("security_opt", &svc.security_opt),
         ("extra_hosts", &svc.extra_hosts),
         ("dns", &svc.dns),
         ("profiles", &svc.profiles),

@@ -26,6 +26,14 @@ pub fn run(session: &Session, a: &RunArgs) -> anyhow::Result<i32> {
     let service = std::slice::from_ref(&a.service);
     session.check_services(service)?;
     let project = session.project();
+    let fields = hoist_compose::desired::unapplied(&project.services[&a.service]);
+    if !fields.is_empty() {
+        eprintln!(
+            "warning: service {}: {} not applied by hoist yet",
+            a.service,
+            fields.join(", ")
+        );
+    }
     let wanted: Vec<String> = if a.no_deps {
         service.to_vec()
     } else {

@@ -32,6 +32,42 @@ services:
       db: {condition: service_healthy}
 "#;
 
+/// Security fields (docker compose applies them all; hoist all but init).
+const SECURITY: &str = r#"
+name: sec
+services:
+  capped:
+    image: busybox:latest
+    cap_add: [SYS_ADMIN]
+    cap_drop: [CHOWN]
+    security_opt: ["no-new-privileges:true"]
+    read_only: true
+    user: "1000:1000"
+    working_dir: /scratch
+    tmpfs: [/scratch]
+    init: true
+    command:
+      - sh
+      - -c
+      - >-
+        grep -E 'CapBnd|NoNewPrivs' /proc/self/status; id; pwd;
+        touch /scratch/f && echo tmpfs-writable;
+        touch /f 2>/dev/null || echo rootfs-read-only
+  full:
+    image: busybox:latest
+    privileged: true
+    command: ["grep", "CapBnd", "/proc/self/status"]
+"#;
+
+/// The CapBnd mask in /proc/self/status output.
+fn cap_bounding(status: &str) -> u64 {
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("CapBnd:"))
+        .expect("CapBnd");
+    u64::from_str_radix(line["CapBnd:".len()..].trim(), 16).unwrap()
+}
+
 fn code(env: &ComposeEnv, args: &[&str]) -> (i32, String, String) {
     let out = env.out(args);
     (
@@ -206,6 +242,40 @@ fn run_one_off_containers() {
         env.ok(&["port", &name]).lines().count() == 1,
         "not the service's 18080"
     );
+    // The service's security and process fields reach the container (a one-off runs with
+    // the service's options); init, which the runtime lacks, is named in a warning.
+    env.write("sec.yaml", SECURITY);
+    let (status, out, err) = code(
+        &env,
+        &["compose", "-f", "sec.yaml", "run", "--rm", "-T", "capped"],
+    );
+    assert_eq!(status, 0, "{out}{err}");
+    assert!(
+        err.contains("warning: service capped: init not applied"),
+        "{err}"
+    );
+    let bnd = cap_bounding(&out);
+    assert!(
+        bnd & (1 << 21) != 0 && bnd & 1 == 0,
+        "SYS_ADMIN added, CHOWN dropped: {out}"
+    );
+    for want in [
+        "NoNewPrivs:\t1",
+        "uid=1000",
+        "/scratch",
+        "tmpfs-writable",
+        "rootfs-read-only",
+    ] {
+        assert!(out.contains(want), "{want} in {out}");
+    }
+    let out = env.ok(&["compose", "-f", "sec.yaml", "run", "--rm", "-T", "full"]);
+    let full = cap_bounding(&out);
+    assert!(
+        full.count_ones() >= 38 && full & 1 != 0,
+        "privileged: every capability: {out}"
+    );
+    env.ok(&["compose", "-f", "sec.yaml", "down"]);
+
     // A one-off does not count as the service's container for up, and down removes it.
     env.ok(&["compose", "up", "-d"]);
     assert!(env.states(&[]).contains_key("xr-app-1"));

@@ -63,17 +63,20 @@ pub fn run_options(project: &Project, name: &str, svc: &Service) -> RunOptions {
         health: health(svc.healthcheck.as_ref()),
         labels: svc.labels.clone(),
         cmd,
+        privileged: svc.privileged,
+        cap_add: svc.cap_add.clone(),
+        cap_drop: svc.cap_drop.clone(),
+        security_opt: svc.security_opt.clone(),
+        stop_signal: svc.stop_signal.clone(),
         ..Default::default()
     }
 }
 
-/// Fields of the model the runtime cannot apply yet (warned about by the CLI).
+/// Fields of the model the runtime cannot apply yet (warned about by the CLI): it has no
+/// init process to put first (`init`) and no `/dev/shm` size option (`shm_size`).
 pub fn unapplied(svc: &Service) -> Vec<&'static str> {
     let mut out = Vec::new();
     for (set, field) in [
-        (svc.privileged, "privileged"),
-        (!svc.cap_add.is_empty(), "cap_add"),
-        (!svc.cap_drop.is_empty(), "cap_drop"),
         (svc.init == Some(true), "init"),
         (svc.shm_size.is_some(), "shm_size"),
         (svc.hoist.is_some(), "x-hoist"),
@@ -247,5 +250,32 @@ fn shell_quote(a: &str) -> String {
         a.to_string()
     } else {
         format!("'{}'", a.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod security_tests {
+    use super::*;
+
+    #[test]
+    fn security_fields_reach_the_run_options() {
+        let svc = Service {
+            image: Some("busybox".into()),
+            privileged: true,
+            cap_add: vec!["SYS_ADMIN".into()],
+            cap_drop: vec!["CHOWN".into()],
+            security_opt: vec!["no-new-privileges:true".into()],
+            stop_signal: Some("SIGINT".into()),
+            init: Some(true),
+            ..Default::default()
+        };
+        let o = run_options(&Project::default(), "s", &svc);
+        assert!(o.privileged);
+        assert_eq!(o.cap_add, ["SYS_ADMIN"]);
+        assert_eq!(o.cap_drop, ["CHOWN"]);
+        assert_eq!(o.security_opt, ["no-new-privileges:true"]);
+        assert_eq!(o.stop_signal.as_deref(), Some("SIGINT"));
+        // What the runtime cannot do is named, never dropped silently.
+        assert_eq!(unapplied(&svc), ["init"]);
     }
 }
