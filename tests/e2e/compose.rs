@@ -356,6 +356,9 @@ mod docker;
 #[path = "compose/foreground.rs"]
 mod foreground;
 
+#[path = "compose/probes.rs"]
+mod probes;
+
 #[path = "compose/verbs_exec_run.rs"]
 mod verbs_exec_run;
 

@@ -6,9 +6,19 @@
 
 mod hash;
 mod options;
+mod probes;
 
 pub use hash::config_hash;
-pub use options::{run_options, unapplied};
+pub use options::run_options;
+pub use probes::probes;
+
+/// The service fields `up` cannot apply yet (warned about per service).
+pub fn unapplied(svc: &Service) -> Vec<&'static str> {
+    // x-hoist is applied now (probes.rs); options.rs still lists it until its owner drops it.
+    let mut fields = options::unapplied(svc);
+    fields.retain(|f| *f != "x-hoist");
+    fields
+}
 
 use crate::model::{Condition, Project, Service};
 use hoist_reconcile::runtime::{ContainerSpec, LabelKeys};
@@ -171,7 +181,7 @@ fn service_spec(
         spec: ContainerSpec {
             image,
             options,
-            probes: Default::default(),
+            probes: probes(svc),
             stop_signal: svc.stop_signal.clone(),
             number_label: Some(LABEL_NUMBER.into()),
         },

@@ -180,3 +180,158 @@ services:
     assert_eq!(opts("c").network, NetworkMode::None);
     assert!(d.networks.is_empty(), "no service joins default");
 }
+
+const PROBED: &str = r#"
+services:
+  web:
+    image: busybox
+    ports: ["8080:80"]
+    x-hoist:
+      startupProbe:
+        exec: {command: ["test", "-e", "/tmp/up"]}
+        periodSeconds: 2
+        failureThreshold: 30
+      livenessProbe:
+        tcpSocket: {port: 80}
+      readinessProbe:
+        httpGet: {path: /ready, port: 80, host: localhost}
+        initialDelaySeconds: 1
+        timeoutSeconds: 3
+        successThreshold: 2
+"#;
+
+#[test]
+fn x_hoist_probes_become_the_runtime_s_probes() {
+    use hoist_runtime::probe::Check;
+    use std::time::Duration;
+    let (p, ctx) = project(PROBED);
+    let d = desired(&p, &ctx);
+    let probes = &d.service("web").unwrap().spec.probes;
+    let startup = probes.startup.as_ref().unwrap();
+    assert_eq!(
+        startup.check,
+        Check::Exec {
+            argv: vec!["test".into(), "-e".into(), "/tmp/up".into()]
+        }
+    );
+    assert_eq!(
+        (startup.period, startup.failure),
+        (Duration::from_secs(2), 30)
+    );
+    // Kubernetes' defaults where nothing is said.
+    let liveness = probes.liveness.as_ref().unwrap();
+    assert_eq!(liveness.check, Check::Tcp { port: 80 });
+    assert_eq!(
+        (
+            liveness.initial_delay,
+            liveness.period,
+            liveness.timeout,
+            liveness.success,
+            liveness.failure
+        ),
+        (
+            Duration::ZERO,
+            Duration::from_secs(10),
+            Duration::from_secs(1),
+            1,
+            3
+        )
+    );
+    let readiness = probes.readiness.as_ref().unwrap();
+    assert_eq!(
+        readiness.check,
+        Check::Http {
+            port: 80,
+            path: "/ready".into()
+        }
+    );
+    assert_eq!(
+        (
+            readiness.initial_delay,
+            readiness.timeout,
+            readiness.success
+        ),
+        (Duration::from_secs(1), Duration::from_secs(3), 2)
+    );
+    // Applied now: no "not applied" warning; and a probe change recreates.
+    assert!(unapplied(p.services.get("web").unwrap()).is_empty());
+    let (p2, ctx2) = project(&PROBED.replace("timeoutSeconds: 3", "timeoutSeconds: 4"));
+    assert_ne!(
+        desired(&p2, &ctx2).service("web").unwrap().config_hash,
+        d.service("web").unwrap().config_hash
+    );
+    // No x-hoist, no probes.
+    let (plain, ctx) = project(APP);
+    assert!(desired(&plain, &ctx)
+        .services
+        .iter()
+        .all(|s| s.spec.probes.is_empty()));
+}
+
+fn load_error(yaml: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+    load(&Options {
+        working_dir: dir.path().to_path_buf(),
+        project_name: Some("shop".into()),
+        ..Default::default()
+    })
+    .unwrap_err()
+    .to_string()
+}
+
+#[test]
+fn bad_probes_are_refused_with_file_line_and_key() {
+    let with = |probe: &str| {
+        format!("services:\n  web:\n    image: busybox\n    ports: [\"80\"]\n    x-hoist:\n{probe}")
+    };
+    for (probe, line, key, words) in [
+        (
+            "      livenessProbe:\n        tcpSocket: {port: 80}\n        successThreshold: 2\n",
+            8,
+            "services.web.x-hoist.livenessProbe.successThreshold",
+            "must be 1",
+        ),
+        (
+            "      readinessProbe:\n        httpGet: {port: 80, host: example.com}\n",
+            7,
+            "services.web.x-hoist.readinessProbe.httpGet.host",
+            "127.0.0.1 inside the container",
+        ),
+        (
+            "      readinessProbe:\n        httpGet:\n          port: 80\n          httpHeaders: [{name: X, value: y}]\n",
+            9,
+            "services.web.x-hoist.readinessProbe.httpGet.httpHeaders",
+            "no extra headers",
+        ),
+        (
+            "      startupProbe:\n        exec: {command: [true]}\n        tcpSocket: {port: 80}\n",
+            8,
+            "services.web.x-hoist.startupProbe.tcpSocket",
+            "exactly one of",
+        ),
+        (
+            "      livenessProbe:\n        httpGet: {port: 70000}\n",
+            7,
+            "services.web.x-hoist.livenessProbe.httpGet.port",
+            "ports are 1-65535",
+        ),
+        (
+            "      livenessProbe:\n        periodSeconds: 5\n",
+            7,
+            "services.web.x-hoist.livenessProbe",
+            "needs one of exec, httpGet or tcpSocket",
+        ),
+    ] {
+        let e = load_error(&with(probe));
+        assert!(
+            e.contains(&format!("compose.yaml:{line}")) && e.contains(key) && e.contains(words),
+            "{probe}\n-> {e}"
+        );
+    }
+    // Readiness on a port the service does not publish: refused at validation.
+    let e = load_error(&with(
+        "      readinessProbe:\n        tcpSocket: {port: 81}\n",
+    ));
+    assert!(e.contains("does not publish"), "{e}");
+}

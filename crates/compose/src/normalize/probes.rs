@@ -66,16 +66,18 @@ pub(crate) fn hoist_extension(
     for (k, v) in map(n, path)? {
         let p = sub(path, k);
         match k.as_str() {
-            "startupProbe" => x.startup_probe = Some(probe(v, &p, warnings)?),
-            "livenessProbe" => x.liveness_probe = Some(probe(v, &p, warnings)?),
-            "readinessProbe" => x.readiness_probe = Some(probe(v, &p, warnings)?),
+            "startupProbe" => x.startup_probe = Some(probe(v, &p, true, warnings)?),
+            "livenessProbe" => x.liveness_probe = Some(probe(v, &p, true, warnings)?),
+            "readinessProbe" => x.readiness_probe = Some(probe(v, &p, false, warnings)?),
             _ => unknown(warnings, k, v, path),
         }
     }
     Ok(x)
 }
 
-fn probe(n: &Node, path: &str, warnings: &mut Vec<Warning>) -> Result<Probe> {
+/// `single_success`: startup and liveness probes, whose successThreshold must be 1
+/// (Kubernetes refuses others).
+fn probe(n: &Node, path: &str, single_success: bool, warnings: &mut Vec<Warning>) -> Result<Probe> {
     let mut action = None;
     let mut probe = Probe {
         action: ProbeAction::Exec {
@@ -126,7 +128,7 @@ fn probe(n: &Node, path: &str, warnings: &mut Vec<Warning>) -> Result<Probe> {
                     match hk.as_str() {
                         "path" => path_ = string(hv, &hp)?,
                         "port" => port = Some(probe_port(hv, &hp)?),
-                        "host" => host = opt_string(hv, &hp)?,
+                        "host" => host = local_host(hv, &hp)?,
                         "scheme" => {
                             scheme = string(hv, &hp)?.to_ascii_uppercase();
                             if scheme != "HTTP" {
@@ -137,7 +139,16 @@ fn probe(n: &Node, path: &str, warnings: &mut Vec<Warning>) -> Result<Probe> {
                                 ));
                             }
                         }
-                        "httpHeaders" => headers = http_headers(hv, &hp)?,
+                        "httpHeaders" => {
+                            headers = http_headers(hv, &hp)?;
+                            if !headers.is_empty() {
+                                return Err(invalid(
+                                    &hv.pos,
+                                    &hp,
+                                    "hoist's probes send no extra headers; remove httpHeaders",
+                                ));
+                            }
+                        }
                         _ => unknown(warnings, hk, hv, &p),
                     }
                 }
@@ -160,7 +171,7 @@ fn probe(n: &Node, path: &str, warnings: &mut Vec<Warning>) -> Result<Probe> {
                     let tp = sub(&p, tk);
                     match tk.as_str() {
                         "port" => port = Some(probe_port(tv, &tp)?),
-                        "host" => host = opt_string(tv, &tp)?,
+                        "host" => host = local_host(tv, &tp)?,
                         _ => unknown(warnings, tk, tv, &p),
                     }
                 }
@@ -170,7 +181,16 @@ fn probe(n: &Node, path: &str, warnings: &mut Vec<Warning>) -> Result<Probe> {
             "initialDelaySeconds" => probe.initial_delay_seconds = seconds(v)?,
             "periodSeconds" => probe.period_seconds = seconds(v)?.max(1),
             "timeoutSeconds" => probe.timeout_seconds = seconds(v)?.max(1),
-            "successThreshold" => probe.success_threshold = seconds(v)?.max(1),
+            "successThreshold" => {
+                probe.success_threshold = seconds(v)?.max(1);
+                if single_success && probe.success_threshold != 1 {
+                    return Err(invalid(
+                        &v.pos,
+                        &p,
+                        "must be 1 for startup and liveness probes (as in Kubernetes)",
+                    ));
+                }
+            }
             "failureThreshold" => probe.failure_threshold = seconds(v)?.max(1),
             _ => unknown(warnings, k, v, path),
         }
@@ -183,6 +203,22 @@ fn probe(n: &Node, path: &str, warnings: &mut Vec<Warning>) -> Result<Probe> {
         )
     })?;
     Ok(probe)
+}
+
+/// A probe's `host`: hoist probes 127.0.0.1 inside the container's network namespace (what
+/// Kubernetes' default, the pod's IP, reaches too), so only a local name is accepted.
+fn local_host(n: &Node, path: &str) -> Result<Option<String>> {
+    let host = opt_string(n, path)?;
+    match host.as_deref() {
+        None | Some("" | "localhost" | "127.0.0.1" | "::1") => Ok(host),
+        Some(other) => Err(invalid(
+            &n.pos,
+            path,
+            format!(
+                "hoist probes check 127.0.0.1 inside the container, not {other:?}; remove host"
+            ),
+        )),
+    }
 }
 
 fn probe_port(n: &Node, path: &str) -> Result<u16> {

@@ -18,6 +18,8 @@ pub struct LiveState {
     pub state: RunState,
     /// None without a health check.
     pub health: Option<Health>,
+    /// None without a readiness probe (hoist's `x-hoist.readinessProbe`).
+    pub ready: Option<bool>,
     pub exit_code: i32,
 }
 
@@ -33,8 +35,18 @@ pub fn wait_for<S, D: Driver<S>>(
             let st = step(driver.state(id), || format!("reading the state of {name}"))?;
             match condition {
                 Condition::Started => break,
+                // Without a health check, a readiness probe says when the dependency can
+                // serve (hoist's extension; docker compose refuses such a dependency).
                 Condition::Healthy => match (st.health, st.state) {
                     (Some(Health::Healthy), _) => break,
+                    (None, RunState::Running) if st.ready == Some(true) => break,
+                    (None, RunState::Exited | RunState::Created) if st.ready.is_some() => {
+                        return Err(ApplyError::Dependency(format!(
+                            "dependency failed to start: container {name} exited ({}) before it was ready",
+                            st.exit_code
+                        )))
+                    }
+                    (None, _) if st.ready.is_some() => {}
                     (Some(Health::Unhealthy), _) => {
                         return Err(ApplyError::Dependency(format!(
                             "dependency failed to start: container {name} is unhealthy"
@@ -70,8 +82,9 @@ pub fn wait_for<S, D: Driver<S>>(
     Ok(())
 }
 
-/// `up --wait`: every container running, and healthy if it has a health check. A container
-/// that exits 0 is fine when `may_complete` (a one-shot some service waits for).
+/// `up --wait`: every container running, healthy if it has a health check and ready if it
+/// has a readiness probe. A container that exits 0 is fine when `may_complete` (a one-shot
+/// some service waits for).
 pub fn wait_ready<S, D: Driver<S>>(
     driver: &D,
     name: &str,
@@ -93,9 +106,122 @@ pub fn wait_ready<S, D: Driver<S>>(
                     "container {name} is unhealthy"
                 )))
             }
-            (RunState::Running, None | Some(Health::Healthy)) => return Ok(()),
+            (RunState::Running, None | Some(Health::Healthy)) if st.ready != Some(false) => {
+                return Ok(())
+            }
             _ => {}
         }
         driver.pause();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{NetworkSpec, ServiceSpec, VolumeSpec};
+    use std::sync::Mutex;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("unused")]
+    struct Never;
+
+    /// Answers `state` from a script, one entry per look, then the last one forever.
+    struct Scripted(Mutex<Vec<LiveState>>);
+
+    impl Driver<()> for Scripted {
+        type Error = Never;
+        fn create_network(&self, _: &NetworkSpec) -> Result<(), Never> {
+            unreachable!()
+        }
+        fn remove_network(&self, _: &str) -> Result<(), Never> {
+            unreachable!()
+        }
+        fn create_volume(&self, _: &VolumeSpec) -> Result<(), Never> {
+            unreachable!()
+        }
+        fn remove_volume(&self, _: &str) -> Result<(), Never> {
+            unreachable!()
+        }
+        fn create(&self, _: &ServiceSpec<()>, _: u32, _: &str) -> Result<String, Never> {
+            unreachable!()
+        }
+        fn start(&self, _: &str) -> Result<(), Never> {
+            unreachable!()
+        }
+        fn stop(&self, _: &str, _: u64) -> Result<(), Never> {
+            unreachable!()
+        }
+        fn remove(&self, _: &str) -> Result<(), Never> {
+            unreachable!()
+        }
+        fn state(&self, _: &str) -> Result<LiveState, Never> {
+            let mut s = self.0.lock().unwrap();
+            Ok(if s.len() > 1 { s.remove(0) } else { s[0] })
+        }
+        fn pause(&self) {}
+    }
+
+    fn live(state: RunState, health: Option<Health>, ready: Option<bool>) -> LiveState {
+        LiveState {
+            state,
+            health,
+            ready,
+            exit_code: 0,
+        }
+    }
+
+    fn one() -> Vec<(String, String)> {
+        vec![("p-db-1".into(), "id".into())]
+    }
+
+    #[test]
+    fn healthy_waits_for_readiness_when_there_is_no_health_check() {
+        let d = Scripted(Mutex::new(vec![
+            live(RunState::Running, None, Some(false)),
+            live(RunState::Running, None, Some(false)),
+            live(RunState::Running, None, Some(true)),
+        ]));
+        wait_for(&d, "db", Condition::Healthy, &one()).unwrap();
+        // All three looks were needed.
+        assert_eq!(d.0.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_health_check_decides_over_readiness() {
+        let d = Scripted(Mutex::new(vec![live(
+            RunState::Running,
+            Some(Health::Unhealthy),
+            Some(true),
+        )]));
+        let e = wait_for(&d, "db", Condition::Healthy, &one()).unwrap_err();
+        assert!(e.to_string().contains("is unhealthy"), "{e}");
+    }
+
+    #[test]
+    fn neither_health_check_nor_readiness_is_compose_s_error() {
+        let d = Scripted(Mutex::new(vec![live(RunState::Running, None, None)]));
+        let e = wait_for(&d, "db", Condition::Healthy, &one()).unwrap_err();
+        assert!(e.to_string().contains("no healthcheck configured"), "{e}");
+    }
+
+    #[test]
+    fn exiting_before_ready_fails_the_dependency() {
+        let d = Scripted(Mutex::new(vec![
+            live(RunState::Running, None, Some(false)),
+            live(RunState::Exited, None, Some(false)),
+        ]));
+        let e = wait_for(&d, "db", Condition::Healthy, &one()).unwrap_err();
+        assert!(e.to_string().contains("before it was ready"), "{e}");
+    }
+
+    #[test]
+    fn up_wait_holds_until_ready() {
+        let d = Scripted(Mutex::new(vec![
+            live(RunState::Running, None, Some(false)),
+            live(RunState::Running, Some(Health::Healthy), Some(false)),
+            live(RunState::Running, Some(Health::Healthy), Some(true)),
+        ]));
+        wait_ready(&d, "p-web-1", "id", false).unwrap();
+        assert_eq!(d.0.lock().unwrap().len(), 1);
     }
 }

@@ -132,6 +132,7 @@ impl Driver<ContainerSpec> for RuntimeDriver<'_> {
         Ok(LiveState {
             state: run_state(&st),
             health,
+            ready: st.ready,
             exit_code: st.exit_code,
         })
     }
