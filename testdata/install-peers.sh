@@ -2,7 +2,7 @@
 # Installs the Debian packages hoist's tests and examples talk to: real peers,
 # never fakes. Idempotent; needs root (apt-get).
 set -euo pipefail
-pkgs=(busybox-static skopeo umoci docker-registry crun runc podman buildah
+pkgs=(busybox-static skopeo umoci docker-registry crun runc podman podman-compose buildah
       pigz hyperfine wrk hey python3-venv apache2-utils iproute2 nftables netavark aardvark-dns procps curl
       xz-utils bzip2 pkg-config liblzma-dev libbz2-dev libseccomp-dev
       docker.io iptables iperf3 bind9-dnsutils dnsmasq-base libcap2-bin util-linux docker-compose

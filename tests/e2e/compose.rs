@@ -359,6 +359,9 @@ mod foreground;
 #[path = "compose/probes.rs"]
 mod probes;
 
+#[path = "compose/podman.rs"]
+mod podman;
+
 #[path = "compose/verbs_exec_run.rs"]
 mod verbs_exec_run;
 
