@@ -113,7 +113,8 @@ fn start_dependencies(
 /// The service's `depends_on` conditions (healthy, completed), on its dependencies'
 /// containers.
 fn wait_dependencies(session: &Session, waits: &[Dependency]) -> anyhow::Result<()> {
-    let mut driver = session.driver();
+    // A `&mut`, which both a `&` and a `&mut` parameter of `wait_for` take.
+    let driver = &mut session.driver();
     for dep in waits {
         let containers: Vec<(String, String)> = session
             .containers(std::slice::from_ref(&dep.service), false)
@@ -121,7 +122,7 @@ fn wait_dependencies(session: &Session, waits: &[Dependency]) -> anyhow::Result<
             .filter(|(r, _)| r.labels.get(LABEL_ONEOFF).map(String::as_str) != Some("True"))
             .map(|(r, _)| (r.name, r.id))
             .collect();
-        wait_for(&mut driver, &dep.service, dep.condition, &containers)
+        wait_for(driver, &dep.service, dep.condition, &containers)
             .map_err(|e| anyhow!("{e}"))?;
         // What `up` prints once a condition holds.
         let word = match dep.condition {
