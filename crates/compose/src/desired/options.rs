@@ -79,7 +79,6 @@ pub fn unapplied(svc: &Service) -> Vec<&'static str> {
     for (set, field) in [
         (svc.init == Some(true), "init"),
         (svc.shm_size.is_some(), "shm_size"),
-        (svc.hoist.is_some(), "x-hoist"),
     ] {
         if set {
             out.push(field);
