@@ -122,8 +122,7 @@ fn wait_dependencies(session: &Session, waits: &[Dependency]) -> anyhow::Result<
             .filter(|(r, _)| r.labels.get(LABEL_ONEOFF).map(String::as_str) != Some("True"))
             .map(|(r, _)| (r.name, r.id))
             .collect();
-        wait_for(driver, &dep.service, dep.condition, &containers)
-            .map_err(|e| anyhow!("{e}"))?;
+        wait_for(driver, &dep.service, dep.condition, &containers).map_err(|e| anyhow!("{e}"))?;
         // What `up` prints once a condition holds.
         let word = match dep.condition {
             Condition::Started => continue,
