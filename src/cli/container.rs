@@ -449,6 +449,15 @@ pub struct CreateArgs {
     /// seccomp=unconfined, seccomp=PROFILE.json (docker's format) or no-new-privileges
     #[arg(long, value_name = "OPT")]
     pub security_opt: Vec<String>,
+    /// User namespace: host (default), auto or auto:size=N (root maps to an unprivileged host range)
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
+    /// Map container uids to host uids in a user namespace of its own
+    #[arg(long, value_name = "CONTAINER:HOST:SIZE")]
+    pub uidmap: Vec<String>,
+    /// Map container gids to host gids (default: as --uidmap)
+    #[arg(long, value_name = "CONTAINER:HOST:SIZE")]
+    pub gidmap: Vec<String>,
     /// Keep stdin open
     #[arg(short, long)]
     pub interactive: bool,

@@ -133,6 +133,9 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec> {
     if input.network != NetworkMode::Host {
         namespaces.push(json!({"type": "network"}));
     }
+    if sec.userns.is_some() {
+        namespaces.push(json!({"type": "user"}));
+    }
     let mut mounts = vec![
         json!({"destination": "/proc", "type": "proc", "source": "proc",
                "options": ["nosuid", "noexec", "nodev"]}),
@@ -217,6 +220,15 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec> {
     });
     if sec.privileged {
         spec["linux"]["devices"] = json!(crate::security::devices::host_devices());
+    }
+    if let Some(ns) = &sec.userns {
+        let maps = |m: &[crate::security::userns::IdMap]| -> Value {
+            m.iter()
+                .map(|m| json!({"containerID": m.container, "hostID": m.host, "size": m.size}))
+                .collect()
+        };
+        spec["linux"]["uidMappings"] = maps(&ns.uid_map);
+        spec["linux"]["gidMappings"] = maps(&ns.gid_map);
     }
     if let Some(seccomp) = sec.seccomp_section(&caps)? {
         spec["linux"]["seccomp"] = seccomp;

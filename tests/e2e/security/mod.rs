@@ -5,6 +5,7 @@
 
 mod escape;
 mod options;
+mod userns;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

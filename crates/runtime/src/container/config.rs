@@ -57,6 +57,11 @@ pub struct RunOptions {
     pub privileged: bool,
     /// `--security-opt`: seccomp=unconfined|PROFILE.json, no-new-privileges.
     pub security_opt: Vec<String>,
+    /// `--userns=host|auto[:size=N]` (security/userns.rs).
+    pub userns: Option<String>,
+    /// `--uidmap`/`--gidmap CONTAINER:HOST:SIZE`.
+    pub uidmap: Vec<String>,
+    pub gidmap: Vec<String>,
     /// `--label`/`--label-file`, parsed (container/labels.rs); merged over
     /// the image's labels at create.
     pub labels: super::labels::Labels,

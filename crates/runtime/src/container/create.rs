@@ -89,12 +89,20 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
             ))
         })?;
     }
-    let security = crate::security::SecurityOptions::from_flags(
+    let mut security = crate::security::SecurityOptions::from_flags(
         &opts.cap_add,
         &opts.cap_drop,
         opts.privileged,
         &opts.security_opt,
     )?;
+    let userns = crate::security::userns::UsernsRequest::from_flags(
+        opts.userns.as_deref(),
+        &opts.uidmap,
+        &opts.gidmap,
+    )?;
+    if userns != crate::security::userns::UsernsRequest::Host {
+        userns_fits(opts, pod.is_some())?;
+    }
     let (entrypoint, cmd) = merge_command(&defaults, opts);
     if entrypoint.is_empty() && cmd.is_empty() {
         return Err(RuntimeError::Invalid(
@@ -140,6 +148,13 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
     }
     let name = opts.name.clone().unwrap_or_else(|| generated_name(&id));
     reserve_name(root, &name, &id, opts.auto_remove)?;
+    security.userns = match userns.resolve(root, &id) {
+        Ok(ns) => ns,
+        Err(e) => {
+            super::release_name(root, &name);
+            return Err(e);
+        }
+    };
     let rec = ContainerRecord {
         id: id.clone(),
         name: name.clone(),
@@ -185,8 +200,32 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
     if result.is_err() {
         let _ = super::paths::remove_dirs(&dir);
         super::release_name(root, &name);
+        if let Some(ns) = &rec.security.userns {
+            crate::security::userns::release(root, ns, &rec.id);
+        }
     }
     result.map(|_| rec)
+}
+
+/// What a container in its own user namespace cannot have (yet): namespaces
+/// made in the host's user namespace, which its root could not enter, and
+/// /sys, which only a network namespace of its own lets it mount.
+fn userns_fits(opts: &RunOptions, in_pod: bool) -> Result<()> {
+    let refuse = |what: &str| {
+        Err(RuntimeError::Invalid(format!(
+            "--userns/--uidmap cannot be used with {what} yet: use --network none or private"
+        )))
+    };
+    if in_pod {
+        return refuse("--pod (the pod's namespaces belong to the host's user namespace)");
+    }
+    match opts.network {
+        NetworkMode::None | NetworkMode::Private => Ok(()),
+        NetworkMode::Host => refuse("--network host (/sys needs a network namespace of its own)"),
+        _ => {
+            refuse("a network other than none (its namespace is made in the host's user namespace)")
+        }
+    }
 }
 
 /// The pod a container joins, with the flags a pod member may not have:

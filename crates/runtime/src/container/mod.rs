@@ -314,6 +314,9 @@ pub fn remove_files(root: &Path, rec: &ContainerRecord, volumes: bool) -> Result
     rest.ctx(|| format!("removing {}", dir.display()))?;
     paths::remove_dirs(&dir).ctx(|| format!("removing {}", dir.display()))?;
     release_name(root, &rec.name);
+    if let Some(ns) = &rec.security.userns {
+        crate::security::userns::release(root, ns, &rec.id);
+    }
     if volumes {
         for m in &rec.mounts {
             if let MountRequest::Volume {

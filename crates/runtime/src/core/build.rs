@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::caps::{last_cap, CapMasks};
 use super::plan::{
     cstring, exec_candidates, parse_mount_options, CStrArray, ContainerPlan, InRootPath, MountStep,
-    ProcessPlan, RootStep, TargetKind,
+    ProcessPlan, RootStep, TargetKind, UsernsPlan,
 };
 use crate::cgroup::{hierarchy, Hierarchy};
 use crate::error::{Result, RuntimeError};
@@ -81,17 +81,24 @@ pub fn container_plan(spec: &Spec, bundle: &Path, opts: PlanOptions) -> Result<C
             LinuxNamespaceType::Ipc => clone_flags |= libc::CLONE_NEWIPC,
             LinuxNamespaceType::Uts => clone_flags |= libc::CLONE_NEWUTS,
             LinuxNamespaceType::Cgroup => cgroup_ns = true,
+            LinuxNamespaceType::User => clone_flags |= libc::CLONE_NEWUSER,
             other => return Err(invalid(format!("the {other:?} namespace is not supported"))),
         }
     }
     if clone_flags & libc::CLONE_NEWNS == 0 {
         return Err(invalid("a container needs its own mount namespace"));
     }
+    let userns = userns_plan(linux, clone_flags)?;
+    if userns.is_some() && !join_namespaces.is_empty() {
+        return Err(invalid(
+            "a container in its own user namespace cannot join namespaces of the host's",
+        ));
+    }
     let mut steps = Vec::new();
     for m in spec.mounts().iter().flatten() {
-        mount_steps(m, &mut steps)?;
+        mount_steps(m, userns.is_some(), &mut steps)?;
         if m.destination() == Path::new("/dev") {
-            dev_steps(spec, &mut steps)?;
+            dev_steps(spec, userns.is_some(), &mut steps)?;
         }
     }
     let process = spec
@@ -117,17 +124,53 @@ pub fn container_plan(spec: &Spec, bundle: &Path, opts: PlanOptions) -> Result<C
         masked: paths(linux.masked_paths())?,
         readonly: paths(linux.readonly_paths())?,
         readonly_root: root.readonly().unwrap_or(false),
+        userns,
         process: process_plan(process, opts.stdio)?,
     })
 }
 
-fn mount_steps(m: &Mount, steps: &mut Vec<RootStep>) -> Result<()> {
+/// The user namespace's maps, when the spec asks for one.
+fn userns_plan(
+    linux: &oci_spec::runtime::Linux,
+    clone_flags: libc::c_int,
+) -> Result<Option<UsernsPlan>> {
+    if clone_flags & libc::CLONE_NEWUSER == 0 {
+        return Ok(None);
+    }
+    let lines = |maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> (String, Option<u32>) {
+        let maps = maps.as_deref().unwrap_or_default();
+        let text = maps
+            .iter()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect();
+        let root = maps
+            .iter()
+            .find(|m| m.container_id() == 0 && m.size() > 0)
+            .map(|m| m.host_id());
+        (text, root)
+    };
+    let (uid_map, root_uid) = lines(linux.uid_mappings());
+    let (gid_map, root_gid) = lines(linux.gid_mappings());
+    match (root_uid, root_gid) {
+        (Some(root_uid), Some(root_gid)) => Ok(Some(UsernsPlan {
+            uid_map,
+            gid_map,
+            root_uid,
+            root_gid,
+        })),
+        _ => Err(invalid(
+            "a user namespace needs uid and gid mappings that map container id 0",
+        )),
+    }
+}
+
+fn mount_steps(m: &Mount, userns: bool, steps: &mut Vec<RootStep>) -> Result<()> {
     let dest = m.destination().to_string_lossy().into_owned();
     let typ = m.typ().clone().unwrap_or_default();
     let options = m.options().clone().unwrap_or_default();
     let (flags, data) = parse_mount_options(&options);
     if typ == "cgroup" || typ == "cgroup2" {
-        return cgroup_steps(&dest, flags & libc::MS_RDONLY != 0, steps);
+        return cgroup_steps(&dest, flags & libc::MS_RDONLY != 0, userns, steps);
     }
     let target = in_root(&dest)?;
     if target.is_root() {
@@ -177,10 +220,23 @@ fn mount_steps(m: &Mount, steps: &mut Vec<RootStep>) -> Result<()> {
 /// The cgroup filesystem, read-only unless `--privileged`: on v1 a tmpfs
 /// holding one mount per hierarchy (each showing only the container's own
 /// cgroup, thanks to the cgroup namespace), on v2 the unified tree.
-fn cgroup_steps(dest: &str, readonly: bool, steps: &mut Vec<RootStep>) -> Result<()> {
+///
+/// In a user namespace of its own, v1 hierarchies cannot be mounted (cgroup
+/// v1 is not mountable there), so /sys/fs/cgroup is an empty read-only
+/// tmpfs; v2's tree is (with the cgroup namespace).
+fn cgroup_steps(dest: &str, readonly: bool, userns: bool, steps: &mut Vec<RootStep>) -> Result<()> {
     let rdonly = if readonly { libc::MS_RDONLY } else { 0 };
     let ro = rdonly | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     match hierarchy() {
+        Hierarchy::V1(_) if userns => steps.push(RootStep::Mount(MountStep {
+            target: in_root(dest)?,
+            kind: TargetKind::Dir,
+            source: Some(c("tmpfs")?),
+            fstype: Some(c("tmpfs")?),
+            flags: ro | libc::MS_RDONLY,
+            data: Some(c("mode=755")?),
+            remount_flags: None,
+        })),
         Hierarchy::V2(_) => steps.push(RootStep::Mount(MountStep {
             target: in_root(dest)?,
             kind: TargetKind::Dir,
@@ -228,7 +284,27 @@ fn cgroup_steps(dest: &str, readonly: bool, steps: &mut Vec<RootStep>) -> Result
 }
 
 /// The minimal /dev every container gets, plus the spec's extra devices.
-fn dev_steps(spec: &Spec, steps: &mut Vec<RootStep>) -> Result<()> {
+/// In a user namespace of its own mknod is refused: each node is then a
+/// bind mount of the host's (as runc does).
+fn dev_steps(spec: &Spec, userns: bool, steps: &mut Vec<RootStep>) -> Result<()> {
+    let device = |path: &str, mode: u32, dev: libc::dev_t| -> Result<RootStep> {
+        if !userns {
+            return Ok(RootStep::Device {
+                path: in_root(path)?,
+                mode,
+                dev,
+            });
+        }
+        Ok(RootStep::Mount(MountStep {
+            target: in_root(path)?,
+            kind: TargetKind::File,
+            source: Some(c(path)?),
+            fstype: None,
+            flags: libc::MS_BIND,
+            data: None,
+            remount_flags: None,
+        }))
+    };
     let mk = |major: u32, minor: u32| libc::makedev(major, minor);
     let mut devices = vec![
         ("/dev/null", mk(1, 3)),
@@ -260,18 +336,10 @@ fn dev_steps(spec: &Spec, steps: &mut Vec<RootStep>) -> Result<()> {
         })
         .collect();
     for (path, dev) in devices.drain(..) {
-        steps.push(RootStep::Device {
-            path: in_root(path)?,
-            mode: libc::S_IFCHR | 0o666,
-            dev,
-        });
+        steps.push(device(path, libc::S_IFCHR | 0o666, dev)?);
     }
     for (path, mode, dev) in extra {
-        steps.push(RootStep::Device {
-            path: in_root(&path)?,
-            mode,
-            dev,
-        });
+        steps.push(device(&path, mode, dev)?);
     }
     for (link, target) in [
         ("/dev/fd", "/proc/self/fd"),

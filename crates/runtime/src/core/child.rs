@@ -42,12 +42,13 @@ pub enum Step {
     Console,
     ParentDeath,
     Seccomp,
+    Userns,
 }
 
 impl Step {
     pub fn from_u32(n: u32) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 28] = [
+        const ALL: [Step; 29] = [
             CgroupNs,
             Propagation,
             Rootfs,
@@ -76,6 +77,7 @@ impl Step {
             Console,
             ParentDeath,
             Seccomp,
+            Userns,
         ];
         ALL.iter().copied().find(|s| *s as u32 == n)
     }
@@ -115,13 +117,23 @@ pub struct ChildArgs<'a> {
     /// then the parent's copy is the only reader left, and a parent that has
     /// died shows as POLLERR on `err_fd` (see `exec_process`).
     pub err_read_fd: c_int,
+    /// In a user namespace of its own: the child's end of the socket the
+    /// parent sends the rootfs on once the maps are written (idmap.rs);
+    /// -1 otherwise. `sync_parent_fd` is the parent's end, closed at once.
+    pub sync_fd: c_int,
+    pub sync_parent_fd: c_int,
 }
 
 /// Entry point of the cloned child. Never returns.
 pub fn container_main(args: &ChildArgs) -> ! {
     let e = args.err_fd;
     // SAFETY: closing our copy of a descriptor only the parent reads.
-    unsafe { libc::close(args.err_read_fd) };
+    unsafe {
+        libc::close(args.err_read_fd);
+        if args.sync_parent_fd >= 0 {
+            libc::close(args.sync_parent_fd);
+        }
+    }
     if let Err(f) = setup_container(args) {
         die(e, f)
     }
@@ -140,6 +152,26 @@ fn setup_container(args: &ChildArgs) -> Result<(), Fail> {
     }
     // SAFETY: raw syscalls on prepared NUL-terminated strings follow.
     unsafe {
+        // In a user namespace of its own: wait until the parent has written
+        // the maps and sent the idmapped rootfs and the bind sources; open
+        // the rootfs directory while still the host's uid 0 (its owner,
+        // whatever its mode); then become the namespace's root, so what the
+        // setup creates belongs to the mapped root.
+        let mut received = super::idmap::Received {
+            fds: [-1; super::idmap::MAX_BINDS + 1],
+            count: 0,
+        };
+        let mut rootfs_dir = -1;
+        if args.sync_fd >= 0 {
+            super::idmap::receive_fds(args.sync_fd, &mut received).map_err(err(Step::Userns, 0))?;
+            libc::close(args.sync_fd);
+            rootfs_dir = sys::check(libc::open(
+                plan.rootfs.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            ) as _)
+            .map_err(err(Step::OpenRoot, 0))? as c_int;
+            sys::set_ids(0, 0, &[]).map_err(|(_, e)| (Step::Userns, 1, e))?;
+        }
         for (i, (fd, flag)) in plan.join_namespaces.iter().enumerate() {
             sys::check(libc::setns(std::os::fd::AsRawFd::as_raw_fd(fd), *flag) as _)
                 .map_err(err(Step::Setns, i))?;
@@ -157,32 +189,51 @@ fn setup_container(args: &ChildArgs) -> Result<(), Fail> {
             null(),
         )
         .map_err(err(Step::Propagation, 0))?;
-        match &plan.overlay {
-            Some(opts) => sys::mount(
-                c"overlay".as_ptr(),
+        let root = if rootfs_dir >= 0 {
+            // The rootfs mount onto its directory; its descriptor is the root.
+            let mount = received.fds[0];
+            super::idmap::attach(mount, rootfs_dir).map_err(err(Step::Userns, 2))?;
+            libc::close(rootfs_dir);
+            mount
+        } else {
+            match &plan.overlay {
+                Some(opts) => sys::mount(
+                    c"overlay".as_ptr(),
+                    plan.rootfs.as_ptr(),
+                    c"overlay".as_ptr(),
+                    0,
+                    opts.as_ptr() as *const c_void,
+                ),
+                None => sys::mount(
+                    plan.rootfs.as_ptr(),
+                    plan.rootfs.as_ptr(),
+                    null(),
+                    libc::MS_BIND | libc::MS_REC,
+                    null(),
+                ),
+            }
+            .map_err(err(Step::Rootfs, 0))?;
+            sys::check(libc::open(
                 plan.rootfs.as_ptr(),
-                c"overlay".as_ptr(),
-                0,
-                opts.as_ptr() as *const c_void,
-            ),
-            None => sys::mount(
-                plan.rootfs.as_ptr(),
-                plan.rootfs.as_ptr(),
-                null(),
-                libc::MS_BIND | libc::MS_REC,
-                null(),
-            ),
-        }
-        .map_err(err(Step::Rootfs, 0))?;
-        let root = sys::check(libc::open(
-            plan.rootfs.as_ptr(),
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        ) as _)
-        .map_err(err(Step::OpenRoot, 0))? as c_int;
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            ) as _)
+            .map_err(err(Step::OpenRoot, 0))? as c_int
+        };
+        // The host binds' descriptors, in step order (after the rootfs's).
+        let mut binds = received.fds[1..received.count.max(1)].iter();
         for (i, step) in plan.steps.iter().enumerate() {
-            root_step(root, step).map_err(err(Step::RootStep, i))?;
+            let from = if rootfs_dir >= 0 && super::idmap::is_host_bind(step) {
+                *binds
+                    .next()
+                    .ok_or((Step::RootStep, i as u32, libc::EBADF))?
+            } else {
+                -1
+            };
+            root_step(root, step, from).map_err(err(Step::RootStep, i))?;
+            if from >= 0 {
+                libc::close(from);
+            }
         }
-        libc::close(root);
         if plan.loopback_up {
             loopback_up().map_err(err(Step::Loopback, 0))?;
         }
@@ -191,7 +242,8 @@ fn setup_container(args: &ChildArgs) -> Result<(), Fail> {
                 .map_err(err(Step::Hostname, 0))?;
         }
         // pivot_root(".", ".") stacks the old root on the new one; detach it.
-        sys::check(libc::chdir(plan.rootfs.as_ptr()) as _).map_err(err(Step::PivotRoot, 0))?;
+        sys::check(libc::fchdir(root) as _).map_err(err(Step::PivotRoot, 0))?;
+        libc::close(root);
         sys::pivot_root(c".".as_ptr(), c".".as_ptr()).map_err(err(Step::PivotRoot, 1))?;
         sys::check(libc::umount2(c".".as_ptr(), libc::MNT_DETACH) as _)
             .map_err(err(Step::PivotRoot, 2))?;
@@ -300,9 +352,11 @@ unsafe fn open_prefixes(
     Ok(parent)
 }
 
-unsafe fn root_step(root: c_int, step: &RootStep) -> Result<(), i32> {
+/// `from`: the detached mount to attach instead of mounting `source`
+/// (a host bind in a container with its own user namespace), or -1.
+unsafe fn root_step(root: c_int, step: &RootStep, from: c_int) -> Result<(), i32> {
     match step {
-        RootStep::Mount(m) => mount_step(root, m),
+        RootStep::Mount(m) => mount_step(root, m, from),
         RootStep::Mkdir(p) => {
             let fd = open_in_root(root, p, TargetKind::Dir)?;
             libc::close(fd);
@@ -351,17 +405,21 @@ unsafe fn root_step(root: c_int, step: &RootStep) -> Result<(), i32> {
     }
 }
 
-unsafe fn mount_step(root: c_int, m: &MountStep) -> Result<(), i32> {
+unsafe fn mount_step(root: c_int, m: &MountStep, from: c_int) -> Result<(), i32> {
     let fd = open_in_root(root, &m.target, m.kind)?;
-    let mut buf = [0u8; 32];
-    let target = sys::proc_fd_path(fd, &mut buf);
-    let src = m.source.as_ref().map_or(null(), |s| s.as_ptr());
-    let fstype = m.fstype.as_ref().map_or(null(), |s| s.as_ptr());
-    let data = m
-        .data
-        .as_ref()
-        .map_or(null(), |s| s.as_ptr() as *const c_void);
-    let r = sys::mount(src, target, fstype, m.flags, data);
+    let r = if from >= 0 {
+        super::idmap::attach(from, fd)
+    } else {
+        let mut buf = [0u8; 32];
+        let target = sys::proc_fd_path(fd, &mut buf);
+        let src = m.source.as_ref().map_or(null(), |s| s.as_ptr());
+        let fstype = m.fstype.as_ref().map_or(null(), |s| s.as_ptr());
+        let data = m
+            .data
+            .as_ref()
+            .map_or(null(), |s| s.as_ptr() as *const c_void);
+        sys::mount(src, target, fstype, m.flags, data)
+    };
     libc::close(fd);
     r?;
     if let Some(flags) = m.remount_flags {

@@ -22,8 +22,11 @@ pub struct JoinPlan {
     pub process: ProcessPlan,
 }
 
-/// Namespaces to enter, in order (mount last: it changes how paths resolve).
-const NAMESPACES: [(&str, c_int); 6] = [
+/// Namespaces to enter, in order: the user namespace first (it owns the
+/// others, and entering it gives the capabilities to enter them), mount
+/// last (it changes how paths resolve).
+const NAMESPACES: [(&str, c_int); 7] = [
+    ("user", libc::CLONE_NEWUSER),
     ("cgroup", libc::CLONE_NEWCGROUP),
     ("ipc", libc::CLONE_NEWIPC),
     ("uts", libc::CLONE_NEWUTS),

@@ -6,6 +6,7 @@ pub mod caps;
 pub mod child;
 pub mod console;
 pub mod helper_thread;
+pub mod idmap;
 pub mod join;
 pub mod netns;
 pub mod plan;

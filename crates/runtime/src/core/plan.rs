@@ -166,6 +166,18 @@ pub struct ProcessPlan {
     pub parent_death_signal: c_int,
 }
 
+/// A container in a user namespace of its own (idmap.rs): the maps the
+/// parent writes between clone and the child's first mount.
+#[derive(Debug, Clone)]
+pub struct UsernsPlan {
+    /// The text of /proc/PID/uid_map and gid_map ("0 100000 65536\n").
+    pub uid_map: String,
+    pub gid_map: String,
+    /// The host ids container root maps to (the upper directory's owner).
+    pub root_uid: u32,
+    pub root_gid: u32,
+}
+
 /// A container's whole setup.
 #[derive(Debug)]
 pub struct ContainerPlan {
@@ -194,6 +206,8 @@ pub struct ContainerPlan {
     pub masked: Vec<CString>,
     pub readonly: Vec<CString>,
     pub readonly_root: bool,
+    /// Its own user namespace (clone adds CLONE_NEWUSER); None: the host's.
+    pub userns: Option<UsernsPlan>,
     pub process: ProcessPlan,
 }
 

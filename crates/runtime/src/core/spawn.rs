@@ -63,10 +63,23 @@ impl Started {
 /// must then call `wait_exec`.
 pub fn spawn_begin(plan: &ContainerPlan) -> Result<Started> {
     let (err_r, err_w) = pipe().map_err(|e| RuntimeError::io("creating a pipe", e))?;
+    // In a user namespace of its own the child waits on this socket for
+    // the parent's half (idmap.rs): its maps, then its rootfs.
+    let sync = match plan.userns {
+        Some(_) => Some(socketpair().map_err(|e| RuntimeError::io("creating a socket pair", e))?),
+        None => None,
+    };
     let args = ChildArgs {
         plan,
         err_fd: err_w.as_raw_fd(),
         err_read_fd: err_r.as_raw_fd(),
+        sync_fd: sync.as_ref().map_or(-1, |(_, child)| child.as_raw_fd()),
+        sync_parent_fd: sync.as_ref().map_or(-1, |(parent, _)| parent.as_raw_fd()),
+    };
+    let user_flag = if plan.userns.is_some() {
+        libc::CLONE_NEWUSER
+    } else {
+        0
     };
     let mut stack = vec![0u8; STACK_SIZE];
     // SAFETY: the stack top is inside `stack`, 16-byte aligned; the callback
@@ -77,7 +90,7 @@ pub fn spawn_begin(plan: &ContainerPlan) -> Result<Started> {
         libc::clone(
             trampoline,
             top,
-            plan.clone_flags | libc::SIGCHLD,
+            plan.clone_flags | user_flag | libc::SIGCHLD,
             &args as *const ChildArgs as *mut c_void,
         )
     };
@@ -89,7 +102,35 @@ pub fn spawn_begin(plan: &ContainerPlan) -> Result<Started> {
     }
     drop(stack);
     drop(err_w);
+    if let (Some(ns), Some((parent, child))) = (&plan.userns, sync) {
+        drop(child);
+        if let Err(e) = super::idmap::prepare_child(pid, plan, ns, &parent) {
+            // SAFETY: our own child, waiting on the socket.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            reap(pid);
+            return Err(e);
+        }
+    }
     Ok(Started { pid, err_r })
+}
+
+/// A close-on-exec unix stream socket pair: (parent's end, child's end).
+fn socketpair() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: socketpair fills two descriptors we then own.
+    if unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    } < 0
+    {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors are fresh and owned by nobody else.
+    unsafe { Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))) }
 }
 
 /// Reads a 12-byte failure report, or None at EOF (execve succeeded).
@@ -131,6 +172,11 @@ pub fn start_error(plan: &ContainerPlan, report: [u8; 12]) -> RuntimeError {
         Some(Step::JoinCgroup) => "joining the container's cgroup".into(),
         Some(Step::Console) => "making the terminal in the container's /dev/pts".into(),
         Some(Step::ParentDeath) => "tying the container to its monitor (PR_SET_PDEATHSIG)".into(),
+        Some(Step::Userns) => match idx {
+            0 => "waiting for its user namespace's maps and rootfs".into(),
+            1 => "becoming root of its user namespace".into(),
+            _ => "attaching its idmapped rootfs".into(),
+        },
         _ => return process_error(&plan.process, step, idx, errno),
     };
     RuntimeError::Start {

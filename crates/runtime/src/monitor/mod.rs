@@ -253,7 +253,10 @@ fn start(
     crate::netpod::member_files(root, &dir, &rec);
     let spec = crate::netjoin::join_spec(root, &dir, &rec, spec)?;
     // Made on another thread while the plan and the cgroup are prepared.
-    let netns = netns::wanted(&spec).then(|| netns::begin(crate::netattach::setup_for(root, &rec)));
+    // Not in a user namespace of its own: there the child makes its network
+    // namespace itself (one the host's user namespace owns, it could not enter).
+    let netns = (netns::wanted(&spec) && rec.security.userns.is_none())
+        .then(|| netns::begin(crate::netattach::setup_for(root, &rec)));
     let log = LogWriter::open_with(&container::log_path(&dir, id), rec.log)?;
     let mut io = attach::Stdio::new(&rec, attach.as_ref())?;
     let overlay = container_overlay(&rec.lowerdirs, &dir, rec.auto_remove);

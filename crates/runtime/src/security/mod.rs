@@ -9,6 +9,7 @@ pub mod compile;
 pub mod default_profile;
 pub mod devices;
 pub mod profile;
+pub mod userns;
 
 use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,10 @@ pub struct SecurityOptions {
     pub no_new_privileges: bool,
     #[serde(default)]
     pub seccomp: Seccomp,
+    /// `--userns=auto`, `--uidmap`/`--gidmap`: the mappings (userns.rs);
+    /// None: the host's user namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userns: Option<userns::UserNamespace>,
 }
 
 fn invalid(msg: String) -> RuntimeError {
