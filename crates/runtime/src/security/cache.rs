@@ -39,6 +39,10 @@ impl Program {
     }
 }
 
+/// Part of the cache key: a change in how sections are compiled (v2: the
+/// binary tree, compile.rs) must not load programs an older hoist stored.
+const COMPILER_VERSION: &[u8] = b"hoist-seccomp-v2\0";
+
 fn memo() -> &'static Mutex<HashMap<[u8; 32], Arc<Program>>> {
     static MEMO: OnceLock<Mutex<HashMap<[u8; 32], Arc<Program>>>> = OnceLock::new();
     MEMO.get_or_init(Default::default)
@@ -48,7 +52,11 @@ fn memo() -> &'static Mutex<HashMap<[u8; 32], Arc<Program>>> {
 /// from this process's memo, else `<store>/seccomp/`, else compiled (and
 /// stored there when a store is given).
 pub fn program(section: &[u8], store: Option<&Path>) -> Result<Arc<Program>, String> {
-    let key: [u8; 32] = Sha256::digest(section).into();
+    let key: [u8; 32] = Sha256::new()
+        .chain_update(COMPILER_VERSION)
+        .chain_update(section)
+        .finalize()
+        .into();
     if let Some(p) = memo().lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return Ok(p.clone());
     }

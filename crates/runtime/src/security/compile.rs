@@ -58,6 +58,14 @@ pub fn compile(section: &[u8]) -> Result<Vec<u8>, String> {
     let mut ctx = ScmpFilterContext::new(default).map_err(|e| lib("creating a filter", e))?;
     // The filter is only exported; the child sets no_new_privs itself (or not).
     ctx.set_ctl_nnp(false).map_err(|e| lib("no_new_privs", e))?;
+    // A binary tree of syscall numbers rather than libseccomp's default
+    // list: what a start pays is the kernel's load, which runs the filter
+    // once per syscall number and architecture to fill its allow cache;
+    // over a tree that took 0.28 ms instead of 0.9-1.0 ms for a 385-call
+    // allow list (the default profile's size), most of the gap between a
+    // start with the filter and one without (bench/seccomp.sh).
+    ctx.set_ctl_optimize(2)
+        .map_err(|e| lib("binary tree optimization", e))?;
     for a in s.architectures.iter().flatten() {
         let arch =
             ScmpArch::from_str(a).map_err(|_| format!("unknown seccomp architecture {a:?}"))?;
