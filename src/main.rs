@@ -53,6 +53,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Dns(cmd) => commands::dns::run(cmd, &global),
         Command::Network(cmd) => commands::network::run(cmd, &global),
         Command::Compose(cmd) => commands::compose::run(cmd, &global),
+        Command::Kube(cmd) => commands::kube::run(cmd, &global),
         Command::Group(cmd) => commands::groups::run(cmd, &global),
     }
 }

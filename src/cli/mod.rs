@@ -8,6 +8,7 @@ pub mod compose;
 pub mod container;
 pub mod dns;
 pub mod groups;
+pub mod kube;
 pub mod image;
 pub mod network;
 pub mod registry;
@@ -63,6 +64,8 @@ pub enum Command {
     Network(network::NetworkTop),
     #[command(flatten)]
     Compose(compose::ComposeTop),
+    #[command(flatten)]
+    Kube(kube::KubeTop),
     #[command(flatten)]
     Group(groups::GroupTop),
 }

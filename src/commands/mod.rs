@@ -6,6 +6,7 @@ pub mod container;
 pub mod dns;
 pub mod events;
 pub mod groups;
+pub mod kube;
 pub mod image;
 pub mod network;
 pub mod registry;

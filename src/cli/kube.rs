@@ -1,0 +1,49 @@
+//! `hoist kube ...`: Kubernetes YAML on this machine (podman's verbs): play, down.
+
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Subcommand, Debug)]
+pub enum KubeTop {
+    /// Run Kubernetes YAML (Pods, Deployments, StatefulSets, DaemonSets, Jobs, Services, ConfigMaps, Secrets, PVCs) on this machine
+    Kube {
+        #[command(subcommand)]
+        command: KubeCommand,
+    },
+    /// (internal) a Service's keeper: its ports, sent to ready pods
+    #[command(name = "__kube-service", hide = true)]
+    KubeService {
+        /// The Service's definition (JSON)
+        def: String,
+        /// The inherited listening sockets, comma-separated
+        fds: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KubeCommand {
+    /// Create and start what the files describe; a second play brings it to the files' state
+    Play(PlayArgs),
+    /// Remove what play made of the files (named volumes of PVCs are kept)
+    Down(DownArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PlayArgs {
+    /// Kubernetes YAML files (several objects per file, separated by ---)
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Replicas of every Deployment and StatefulSet, over the files' replicas
+    #[arg(long)]
+    pub replicas: Option<u32>,
+    /// Remove what an earlier play of the files made first, then play them
+    #[arg(long)]
+    pub replace: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DownArgs {
+    /// The files played
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
