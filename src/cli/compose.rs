@@ -226,6 +226,12 @@ pub struct ExecArgs {
     /// Which container of the service, when it has several
     #[arg(long, default_value_t = 1)]
     pub index: u32,
+    /// Accepted as docker compose does (stdin is kept open anyway)
+    #[arg(short = 'i', long, hide = true)]
+    pub interactive: bool,
+    /// Accepted as docker compose does (a pseudo-terminal is the default)
+    #[arg(short = 't', long, hide = true)]
+    pub tty: bool,
     #[command(flatten)]
     pub after: NameAfter,
     pub service: String,
@@ -256,13 +262,26 @@ pub struct RunArgs {
     /// Do not start the services this one depends on
     #[arg(long)]
     pub no_deps: bool,
-    /// Publish a port: [IP:][HOST:]CONTAINER[/PROTO] (repeatable)
-    #[arg(short = 'p', long)]
+    /// Publish a port instead of the service's: [IP:][HOST:]CONTAINER[/PROTO] (repeatable)
+    #[arg(short = 'p', long, conflicts_with = "service_ports")]
     pub publish: Vec<String>,
     /// Publish the service's ports (not done by default: the service's own containers may
     /// hold them)
     #[arg(long)]
     pub service_ports: bool,
+    /// Bind mount or volume, SRC:DST[:ro] (repeatable; a relative SRC is from the project
+    /// directory)
+    #[arg(short = 'v', long = "volume")]
+    pub volume: Vec<String>,
+    /// KEY=VALUE label added or overridden (repeatable)
+    #[arg(short = 'l', long = "label")]
+    pub label: Vec<String>,
+    /// Join the networks under the service's name and aliases too
+    #[arg(long)]
+    pub use_aliases: bool,
+    /// Accepted as docker compose does (stdin is kept open unless -d)
+    #[arg(short = 'i', long, hide = true)]
+    pub interactive: bool,
     /// User (name|uid[:group|gid])
     #[arg(short = 'u', long)]
     pub user: Option<String>,

@@ -3,10 +3,10 @@
 //! code is ours. As docker compose: a pseudo-terminal unless `-T` or stdout is not a
 //! terminal, stdin kept open.
 
-use super::Session;
+use super::{is_oneoff, Session};
 use crate::cli::compose::ExecArgs;
 use anyhow::anyhow;
-use hoist_compose::desired::{LABEL_NUMBER, LABEL_ONEOFF};
+use hoist_compose::desired::LABEL_NUMBER;
 use std::io::IsTerminal;
 
 pub fn exec(session: &Session, a: &ExecArgs) -> anyhow::Result<i32> {
@@ -15,10 +15,7 @@ pub fn exec(session: &Session, a: &ExecArgs) -> anyhow::Result<i32> {
     let running = session.containers(std::slice::from_ref(&a.service), true);
     let (rec, _) = running
         .iter()
-        .find(|(r, _)| {
-            r.labels.get(LABEL_NUMBER) == Some(&index)
-                && r.labels.get(LABEL_ONEOFF).map(String::as_str) != Some("True")
-        })
+        .find(|(r, _)| r.labels.get(LABEL_NUMBER) == Some(&index) && !is_oneoff(r))
         .ok_or_else(|| match running.is_empty() {
             // docker compose's words.
             true => anyhow!("service {:?} is not running", a.service),

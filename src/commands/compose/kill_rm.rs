@@ -1,9 +1,10 @@
-//! `hoist compose kill` (a signal to the running containers) and `rm` (the stopped
-//! containers removed; `-s` stops running ones first), over the project's containers found
-//! by their labels, one-off containers included, as docker compose does.
+//! `hoist compose kill` (a signal to the running containers, one-offs included) and `rm`
+//! (the stopped containers removed, one-offs not; `-s` stops running ones first), over the
+//! project's containers found by their labels, as docker compose v2 does.
 
-use super::Session;
+use super::{is_oneoff, Session};
 use crate::commands::container::run_error;
+use hoist_compose::desired::LABEL_SERVICE;
 use hoist_runtime::container::Status;
 use hoist_runtime::lifecycle::{parse_signal, RemoveOptions, StopOptions};
 use std::io::{BufRead, IsTerminal, Write};
@@ -12,7 +13,15 @@ use std::time::Duration;
 pub fn kill(session: &Session, signal: &str, services: &[String]) -> anyhow::Result<i32> {
     session.check_services(services)?;
     let sig = parse_signal(signal).map_err(run_error)?;
-    let running = session.containers(services, true);
+    // Containers of services no longer in the files (orphans) are left alone, as docker
+    // compose does without --remove-orphans; one-offs are killed too.
+    let project = session.project();
+    let mut running = session.containers(services, true);
+    running.retain(|(r, _)| {
+        r.labels
+            .get(LABEL_SERVICE)
+            .is_some_and(|s| project.services.contains_key(s))
+    });
     if running.is_empty() {
         eprintln!("no container to kill");
         return Ok(0);
@@ -46,9 +55,11 @@ pub fn rm(
             }
         }
     }
+    // One-off containers are not removed (docker compose v2: `--rm` or `down` removes them).
     let stopped: Vec<_> = session
         .containers(services, false)
         .into_iter()
+        .filter(|(r, _)| !is_oneoff(r))
         .filter(|(_, st)| matches!(st.status, Status::Exited | Status::Created))
         .map(|(r, _)| r)
         .collect();
@@ -56,9 +67,12 @@ pub fn rm(
         eprintln!("No stopped containers");
         return Ok(0);
     }
-    if !force {
-        let names: Vec<&str> = stopped.iter().map(|r| r.name.as_str()).collect();
-        eprintln!("Going to remove {}", names.join(", "));
+    let names: Vec<&str> = stopped.iter().map(|r| r.name.as_str()).collect();
+    let message = format!("Going to remove {}", names.join(", "));
+    if force {
+        println!("{message}");
+    } else {
+        eprintln!("{message}");
         if !confirm("Are you sure you want to remove them? [y/N] ")? {
             return Ok(0);
         }
@@ -77,7 +91,7 @@ pub fn rm(
 /// The service's stop_grace_period, else docker's 10 s.
 fn stop_timeout(session: &Session, rec: &hoist_runtime::container::ContainerRecord) -> u64 {
     rec.labels
-        .get(hoist_compose::desired::LABEL_SERVICE)
+        .get(LABEL_SERVICE)
         .and_then(|s| session.project().services.get(s))
         .and_then(|s| s.stop_grace_period)
         .map(|d| d.as_secs())

@@ -142,6 +142,13 @@ fn load(args: &ProjectArgs) -> anyhow::Result<Loaded> {
     Ok(loaded)
 }
 
+/// Whether a container is a one-off of `compose run` (`com.docker.compose.oneoff=True`).
+fn is_oneoff(rec: &ContainerRecord) -> bool {
+    rec.labels
+        .get(LABEL_ONEOFF)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
 /// A loaded project and the lifecycle it runs under.
 pub struct Session {
     pub loaded: Loaded,

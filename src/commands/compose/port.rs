@@ -2,9 +2,9 @@
 //! container number `--index` is published, printed `HOST_IP:HOST_PORT` as docker compose
 //! prints it.
 
-use super::Session;
+use super::{is_oneoff, Session};
 use anyhow::{anyhow, bail};
-use hoist_compose::desired::{LABEL_NUMBER, LABEL_ONEOFF};
+use hoist_compose::desired::LABEL_NUMBER;
 use hoist_runtime::container::Status;
 
 pub fn port(
@@ -20,10 +20,7 @@ pub fn port(
     let (rec, st) = session
         .containers(&services, false)
         .into_iter()
-        .find(|(r, _)| {
-            r.labels.get(LABEL_NUMBER) == Some(&number)
-                && r.labels.get(LABEL_ONEOFF).map(String::as_str) != Some("True")
-        })
+        .find(|(r, _)| r.labels.get(LABEL_NUMBER) == Some(&number) && !is_oneoff(r))
         .ok_or_else(|| anyhow!("service {service:?} has no container number {index}"))?;
     if st.status != Status::Running {
         bail!("container {} is not running", rec.name);

@@ -2,7 +2,7 @@
 //! COMMAND, SERVICE, CREATED, STATUS, PORTS), or one JSON object per line with its field
 //! names.
 
-use super::Session;
+use super::{is_oneoff, Session};
 use crate::cli::compose::PsArgs;
 use crate::render::table;
 use anyhow::bail;
@@ -76,6 +76,8 @@ pub fn ps(session: &Session, a: &PsArgs) -> anyhow::Result<i32> {
     let mut list = session.lifecycle.list(&filter);
     let service = |r: &ContainerRecord| r.labels.get(LABEL_SERVICE).cloned().unwrap_or_default();
     list.retain(|(r, _)| a.service_names.is_empty() || a.service_names.contains(&service(r)));
+    // One-off (`run`) containers only with -a, as docker compose v2 lists them.
+    list.retain(|(r, _)| a.all || !is_oneoff(r));
     list.sort_by_key(|(r, _)| {
         let n: u32 = r
             .labels

@@ -1,12 +1,12 @@
 //! `hoist compose run SERVICE [CMD...]`: a one-off container of a service, as docker compose
 //! makes it: the service's dependencies brought up first (unless `--no-deps`) and their
 //! conditions waited for, then a new container `<project>-<service>-run-<random>` labelled
-//! `com.docker.compose.oneoff=True` on the project's networks (without the service's aliases,
-//! compose's default without `--use-aliases`), its ports published only with
-//! `--service-ports`, no restart policy. Attached, its exit code is ours.
+//! `com.docker.compose.oneoff=True` (container-number -1) on the project's networks (without
+//! the service's aliases unless `--use-aliases`), its ports published only with
+//! `--service-ports` (or `-p`'s instead), no restart policy. Attached, its exit code is ours.
 
 use super::progress::{self, failed};
-use super::{images, Session};
+use super::{images, is_oneoff, Session};
 use crate::cli::compose::RunArgs;
 use crate::commands::container::run_error;
 use anyhow::anyhow;
@@ -59,7 +59,8 @@ pub fn run(session: &Session, a: &RunArgs) -> anyhow::Result<i32> {
     opts.name = Some(name.clone());
     opts.stop_signal = spec.stop_signal.clone();
     opts.labels.insert(LABEL_ONEOFF.into(), "True".into());
-    opts.labels.insert(LABEL_NUMBER.into(), "1".into());
+    // docker compose v2 creates one-offs as number -1.
+    opts.labels.insert(LABEL_NUMBER.into(), "-1".into());
     opts.labels.insert(LABEL_SLUG.into(), slug);
     debug_assert_eq!(opts.labels.get(LABEL_SERVICE), Some(&a.service));
     let mode = if a.detach {
@@ -119,7 +120,7 @@ fn wait_dependencies(session: &Session, waits: &[Dependency]) -> anyhow::Result<
         let containers: Vec<(String, String)> = session
             .containers(std::slice::from_ref(&dep.service), false)
             .into_iter()
-            .filter(|(r, _)| r.labels.get(LABEL_ONEOFF).map(String::as_str) != Some("True"))
+            .filter(|(r, _)| !is_oneoff(r))
             .map(|(r, _)| (r.name, r.id))
             .collect();
         wait_for(driver, &dep.service, dep.condition, &containers).map_err(|e| anyhow!("{e}"))?;
@@ -170,8 +171,19 @@ fn one_off(session: &Session, a: &RunArgs, mut o: RunOptions) -> anyhow::Result<
         o.publish.clear();
     }
     o.publish.extend(a.publish.iter().cloned());
-    for n in &mut o.networks {
-        n.aliases.clear();
+    for v in &a.volume {
+        o.volumes.push(volume(&session.project().working_dir, v));
+    }
+    for l in &a.label {
+        let (k, v) = l
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--label {l:?}: use KEY=VALUE"))?;
+        o.labels.insert(k.to_string(), v.to_string());
+    }
+    if !a.use_aliases {
+        for n in &mut o.networks {
+            n.aliases.clear();
+        }
     }
     o.restart = None;
     o.auto_remove = a.rm;
@@ -179,4 +191,33 @@ fn one_off(session: &Session, a: &RunArgs, mut o: RunOptions) -> anyhow::Result<
     o.tty = !a.no_tty && terminal;
     o.interactive = !a.detach;
     Ok(o)
+}
+
+/// A `-v` spec with a relative source (`./data:/data`) made absolute from the project
+/// directory, as compose resolves paths in the file.
+fn volume(project_dir: &std::path::Path, spec: &str) -> String {
+    match spec.split_once(':') {
+        Some((src, rest)) if src.starts_with("./") || src.starts_with("../") || src == "." => {
+            let path = match src.strip_prefix("./") {
+                Some(inside) => project_dir.join(inside),
+                None if src == "." => project_dir.to_path_buf(),
+                None => project_dir.join(src),
+            };
+            format!("{}:{rest}", path.display())
+        }
+        _ => spec.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn relative_volume_sources_are_from_the_project_directory() {
+        let dir = std::path::Path::new("/p");
+        assert_eq!(super::volume(dir, "./d:/d:ro"), "/p/d:/d:ro");
+        assert_eq!(super::volume(dir, ".:/src"), "/p:/src");
+        assert_eq!(super::volume(dir, "../up:/u"), "/p/../up:/u");
+        assert_eq!(super::volume(dir, "/abs:/a"), "/abs:/a");
+        assert_eq!(super::volume(dir, "named:/n"), "named:/n");
+    }
 }
