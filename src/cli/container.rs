@@ -42,6 +42,14 @@ pub enum ContainerCommand {
     Top(TopArgs),
     /// Rename a container
     Rename(RenameArgs),
+    /// Copy files between a container and the host (`-` for a tar stream)
+    Cp(CpArgs),
+    /// List the files a container added (A), changed (C) or deleted (D)
+    Diff(DiffArgs),
+    /// Write a container's file system as a tar archive
+    Export(ExportArgs),
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
     /// Run health checks by hand
     Healthcheck {
         #[command(subcommand)]
@@ -130,6 +138,59 @@ pub struct StatsArgs {
 pub struct RenameArgs {
     pub container: String,
     pub new_name: String,
+}
+
+/// `cp CONTAINER:SRC DEST`, `cp SRC CONTAINER:DEST`; `-` is a tar stream.
+#[derive(Args, Debug)]
+pub struct CpArgs {
+    /// Archive mode: keep the source's owners (default: the destination's root, or
+    /// the invoking user on the host)
+    #[arg(short, long)]
+    pub archive: bool,
+    /// Follow a symlink given as SRC
+    #[arg(short = 'L', long)]
+    pub follow_link: bool,
+    /// Suppress progress output (accepted for docker's scripts; hoist prints none)
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// CONTAINER:SRC_PATH, a host path, or - (a tar stream on stdin)
+    pub src: String,
+    /// CONTAINER:DEST_PATH, a host path, or - (a tar stream on stdout)
+    pub dest: String,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Write to a file instead of stdout
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CommitArgs {
+    /// Author (e.g. "Jane Doe <jane@example.com>")
+    #[arg(short, long)]
+    pub author: Option<String>,
+    /// Apply a Dockerfile instruction to the image's config (CMD, ENTRYPOINT, ENV,
+    /// EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR)
+    #[arg(short, long = "change")]
+    pub change: Vec<String>,
+    /// Commit message
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Pause the container during the commit (default true; --pause=false to not)
+    #[arg(short, long, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
+          action = clap::ArgAction::Set)]
+    pub pause: bool,
+    pub container: String,
+    /// REPOSITORY[:TAG] to name the new image (none: only its ID)
+    pub repository: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -5,8 +5,9 @@
 
 use crate::cli::build::{BuildArgs, HistoryArgs};
 use crate::cli::container::{
-    CreateArgs, ExecArgs, KillArgs, LogsArgs, PauseArgs, PortArgs, PsArgs, RenameArgs, RestartArgs,
-    RmArgs, RunArgs, StartArgs, StatsArgs, StopArgs, TopArgs, VolumeCommand, WaitArgs,
+    CommitArgs, CpArgs, CreateArgs, DiffArgs, ExecArgs, ExportArgs, KillArgs, LogsArgs, PauseArgs,
+    PortArgs, PsArgs, RenameArgs, RestartArgs, RmArgs, RunArgs, StartArgs, StatsArgs, StopArgs,
+    TopArgs, VolumeCommand, WaitArgs,
 };
 use crate::cli::image::{
     ImagesArgs, ImportArgs, InspectArgs, LoadArgs, RmiArgs, SaveArgs, TagArgs,
@@ -93,6 +94,14 @@ pub enum ContainerGroup {
     Top(TopArgs),
     /// Rename a container
     Rename(RenameArgs),
+    /// Copy files between a container and the host (`-` for a tar stream)
+    Cp(CpArgs),
+    /// List the files a container added (A), changed (C) or deleted (D)
+    Diff(DiffArgs),
+    /// Write a container's file system as a tar archive
+    Export(ExportArgs),
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
     /// Remove every stopped container
     Prune(PruneArgs),
 }

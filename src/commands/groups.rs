@@ -43,6 +43,10 @@ fn container(cmd: ContainerGroup, global: &GlobalArgs) -> anyhow::Result<i32> {
         ContainerGroup::Stats(a) => ContainerCommand::Stats(a),
         ContainerGroup::Top(a) => ContainerCommand::Top(a),
         ContainerGroup::Rename(a) => ContainerCommand::Rename(a),
+        ContainerGroup::Cp(a) => ContainerCommand::Cp(a),
+        ContainerGroup::Diff(a) => ContainerCommand::Diff(a),
+        ContainerGroup::Export(a) => ContainerCommand::Export(a),
+        ContainerGroup::Commit(a) => ContainerCommand::Commit(a),
         ContainerGroup::Inspect(a) => {
             return inspect(a, "container", global);
         }

@@ -10,6 +10,8 @@ mod formats;
 mod groups;
 #[path = "cli/pull.rs"]
 mod pull;
+#[path = "cli/verbs_cp.rs"]
+mod verbs_cp;
 #[path = "cli/verbs_logopt.rs"]
 mod verbs_logopt;
 #[path = "cli/verbs_pause.rs"]

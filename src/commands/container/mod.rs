@@ -1,8 +1,12 @@
 //! Container verbs: thin wrappers over hoist_runtime that parse flags, call
 //! the library and print like docker.
 
+mod commit;
+mod cp;
+mod diff;
 pub(crate) mod exec;
 mod exec_tty;
+mod export;
 mod inspect;
 mod logs;
 mod manage;
@@ -69,6 +73,10 @@ pub fn run(cmd: ContainerCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
         ContainerCommand::Stats(a) => stats::stats(&root, &a),
         ContainerCommand::Top(a) => top::top(&root, &a),
         ContainerCommand::Rename(a) => rename::rename(&root, &a.container, &a.new_name),
+        ContainerCommand::Cp(a) => cp::cp(&root, &a),
+        ContainerCommand::Diff(a) => diff::diff(&root, &a.container),
+        ContainerCommand::Export(a) => export::export(&root, &a),
+        ContainerCommand::Commit(a) => commit::commit(&root, &a),
         ContainerCommand::Logs(a) => logs::logs(
             &root,
             &a.container,

@@ -2,7 +2,7 @@
 
 mod archive_load;
 mod archive_save;
-mod change;
+pub(crate) mod change;
 mod check;
 mod import;
 mod inspect;
