@@ -22,15 +22,18 @@ pub struct HealthcheckConfig {
 }
 
 impl ImageConfig {
-    /// An empty image for `FROM scratch`.
-    pub fn scratch(architecture: &str) -> ImageConfig {
-        let value = json!({
-            "architecture": architecture,
-            "os": "linux",
+    /// An empty image for `FROM scratch` on `platform`.
+    pub fn scratch(platform: &hoist_store::Platform) -> ImageConfig {
+        let mut value = json!({
+            "architecture": platform.architecture,
+            "os": platform.os,
             "config": {},
             "rootfs": {"type": "layers", "diff_ids": []},
             "history": [],
         });
+        if let Some(v) = &platform.variant {
+            value["variant"] = json!(v);
+        }
         ImageConfig {
             json: value.as_object().cloned().expect("object"),
         }
@@ -241,7 +244,7 @@ mod tests {
 
     #[test]
     fn env_and_healthcheck_keys() {
-        let mut c = ImageConfig::scratch("amd64");
+        let mut c = ImageConfig::scratch(&"linux/amd64".parse().unwrap());
         c.set_env("PATH", "/bin");
         c.set_env("A", "1=2");
         c.set_env("PATH", "/usr/bin");

@@ -35,6 +35,9 @@ pub enum BuildError {
     Runtime(String),
     #[error("build cache: {0}")]
     Cache(String),
+    /// A platform hoist cannot build for (no interpreter, a bad one).
+    #[error("{0}")]
+    Platform(String),
     #[error("a build thread panicked")]
     Panicked,
 }

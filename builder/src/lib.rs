@@ -14,9 +14,12 @@ pub mod export;
 pub mod filehash;
 pub mod glob;
 pub mod ignore;
+pub mod multi;
 pub mod plan;
+pub mod platform;
 pub mod secrets;
 
 pub use error::{BuildError, Result};
 pub use exec::{build, BuildOptions, Built, Event, Events, NamedContext, Network, PullMissing};
+pub use multi::build_platforms;
 pub use secrets::SecretSource;

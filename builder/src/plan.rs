@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use hoist_store::Platform;
+
 use crate::dockerfile::{Dockerfile, Instruction, Kind, Pos, Word};
 use crate::error::{BuildError, Result};
 
@@ -28,6 +30,8 @@ pub struct Stage {
     pub steps: Vec<Instruction>,
     /// Stages this one reads (its base and its COPY --from sources).
     pub depends_on: Vec<usize>,
+    /// What it runs on: `FROM --platform=`'s, else the build's target.
+    pub platform: Platform,
 }
 
 #[derive(Debug, Clone)]
@@ -41,39 +45,22 @@ pub struct Plan {
     pub waves: Vec<Vec<usize>>,
     /// Build args no ARG declares (docker warns about them).
     pub unused_build_args: Vec<String>,
+    /// The platform ARGs docker predefines (TARGETPLATFORM, BUILDARCH...).
+    pub platform_args: Vec<(&'static str, String)>,
 }
 
-/// The platform ARGs docker predefines in the global scope.
-pub fn platform_args() -> Vec<(&'static str, String)> {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        other => other,
-    };
-    let platform = format!("linux/{arch}");
-    vec![
-        ("TARGETPLATFORM", platform.clone()),
-        ("TARGETOS", "linux".into()),
-        ("TARGETARCH", arch.into()),
-        ("TARGETVARIANT", String::new()),
-        ("BUILDPLATFORM", platform),
-        ("BUILDOS", "linux".into()),
-        ("BUILDARCH", arch.into()),
-        ("BUILDVARIANT", String::new()),
-    ]
-}
-
-/// Makes the plan for `target` (the last stage when None).
+/// Makes the plan for `target` (the last stage when None), building for
+/// `platform`.
 pub fn plan(
     df: &Dockerfile,
     target: Option<&str>,
     build_args: &BTreeMap<String, String>,
+    platform: &Platform,
 ) -> Result<Plan> {
     let mut global_args: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut declared: Vec<String> = Vec::new();
     let mut stages: Vec<Stage> = Vec::new();
-    let predefined = platform_args();
+    let predefined = crate::platform::platform_args(platform);
 
     for ins in &df.instructions {
         match &ins.kind {
@@ -96,9 +83,27 @@ pub fn plan(
             Kind::From {
                 image,
                 alias,
-                platform: _,
+                platform: from_platform,
             } => {
                 let base = resolve_base(df, image, &global_args, &stages)?;
+                let stage_platform = match from_platform {
+                    None => platform.clone(),
+                    // BuildKit expands it with the global ARGs and the
+                    // predefined platform ARGs, declared or not.
+                    Some(word) => {
+                        let text = df.expand(word, &|n| {
+                            lookup_global(&global_args, n).or_else(|| {
+                                predefined
+                                    .iter()
+                                    .find(|(p, _)| *p == n)
+                                    .map(|(_, v)| v.clone())
+                            })
+                        })?;
+                        crate::platform::parse(&text).map_err(|e| {
+                            df.error_at(word.pos, format!("FROM --platform={}: {e}", word.raw))
+                        })?
+                    }
+                };
                 if let Some(alias) = alias {
                     if stages.iter().any(|s| s.name.as_deref() == Some(alias)) {
                         return Err(df
@@ -117,6 +122,7 @@ pub fn plan(
                     from: ins.clone(),
                     steps: Vec::new(),
                     depends_on,
+                    platform: stage_platform,
                 });
             }
             kind => {
@@ -187,6 +193,7 @@ pub fn plan(
         target,
         waves,
         unused_build_args,
+        platform_args: predefined,
     })
 }
 
@@ -293,7 +300,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        plan(&df, target, &args)
+        plan(&df, target, &args, &hoist_store::host_platform())
     }
 
     #[test]

@@ -93,6 +93,11 @@ pub struct BuildArgs {
     /// a step's layer is fetched only when the step is reused (repeatable)
     #[arg(long = "cache-from", value_name = "type=registry,ref=REF")]
     pub cache_from: Vec<String>,
+    /// Build for these platforms (OS/ARCH[/VARIANT], comma-separated): one image each
+    /// (RUN steps of a foreign one under qemu-user), named together as one OCI image index
+    /// [default: this host's]
+    #[arg(long, value_name = "PLATFORMS")]
+    pub platform: Option<String>,
     /// Progress output: auto (steps, lines on a TTY), plain, quiet (only the digest)
     #[arg(long, default_value = "auto", value_parser = ["auto", "plain", "quiet"])]
     pub progress: String,

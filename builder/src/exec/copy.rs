@@ -134,7 +134,7 @@ pub(crate) fn copy(
                         Some(NamedContext::Image(reference)) => reference.clone(),
                         _ => name.clone(),
                     };
-                    let base = load_base(state.shared, &image)
+                    let base = load_base(state.shared, &image, state.platform())
                         .map_err(|m| state.error_at(w.pos, format!("COPY --from={name}: {m}")))?;
                     From::Layers {
                         id: format!("image {}", base.manifest_digest),

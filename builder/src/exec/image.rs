@@ -3,6 +3,7 @@
 
 use hoist_oci::oci_spec::image::{Descriptor, MediaType};
 use hoist_oci::Digest;
+use hoist_store::Platform;
 
 use crate::cache::LayerRecord;
 use crate::config::ImageConfig;
@@ -17,39 +18,57 @@ pub(crate) struct BaseImage {
     pub config: ImageConfig,
 }
 
-/// The architecture name images use for this machine.
-pub(crate) fn host_architecture() -> String {
-    hoist_store::host_platform().architecture
-}
-
-/// Loads `name` from the store, pulling it first when it is missing and the
-/// build may pull; the error text says what to do.
-pub(crate) fn load_base(shared: &Shared, name: &str) -> std::result::Result<BaseImage, String> {
+/// Loads `name` for `platform` from the store (an index's entry for it, or
+/// an image of that platform), pulling it first when it is missing — or
+/// only there for other platforms — and the build may pull; the error text
+/// says what to do.
+pub(crate) fn load_base(
+    shared: &Shared,
+    name: &str,
+    platform: &Platform,
+) -> std::result::Result<BaseImage, String> {
     let store = shared.store;
-    let missing = matches!(
-        store.resolve(name),
-        Err(hoist_store::StoreError::ImageNotFound(_))
-    );
-    if missing {
-        match &shared.opts.pull_missing {
-            Some(pull) => {
-                pull.0(name).map_err(|e| {
-                    format!("base image {name} is not in the local store and pulling it failed: {e}")
-                })?;
-            }
-            None => {
+    let local = match store.resolve(name) {
+        Err(hoist_store::StoreError::ImageNotFound(_)) => None,
+        Err(e) => return Err(format!("base image {name}: {e}")),
+        Ok(named) => match store.load_image_for(&named.descriptor, platform) {
+            Ok(image) if platform_matches(&image.config_json, platform) => Some(image),
+            Ok(_) | Err(hoist_store::StoreError::NoMatchingPlatform { .. }) => None,
+            // An index whose entry for the platform was never pulled.
+            Err(hoist_store::StoreError::BlobNotFound(_)) => None,
+            Err(e) => return Err(format!("base image {name}: {e}")),
+        },
+    };
+    let image = match local {
+        Some(image) => image,
+        None => {
+            let digest = match &shared.opts.pull_missing {
+                Some(pull) => pull.0(name, platform).map_err(|e| {
+                    format!(
+                        "base image {name} for {platform} is not in the local store and pulling it failed: {e}"
+                    )
+                })?,
+                None => {
+                    return Err(format!(
+                        "base image {name} for {platform} is not in the local store: pull it first (hoist pull --platform {platform} {name}) or import it"
+                    ))
+                }
+            };
+            let named = store
+                .resolve(&digest)
+                .map_err(|e| format!("base image {name}: {e}"))?;
+            let image = store
+                .load_image_for(&named.descriptor, platform)
+                .map_err(|e| format!("base image {name}: {e}"))?;
+            if !platform_matches(&image.config_json, platform) {
                 return Err(format!(
-                    "base image {name} is not in the local store: pull it first (hoist pull {name}) or import it"
-                ))
+                    "base image {name} was pulled for {platform} but is {}",
+                    config_platform(&image.config_json)
+                ));
             }
+            image
         }
-    }
-    let named = store
-        .resolve(name)
-        .map_err(|e| format!("base image {name}: {e}"))?;
-    let image = store
-        .load_image(&named.descriptor)
-        .map_err(|e| format!("base image {name}: {e}"))?;
+    };
     let diff_ids = image.diff_ids();
     if diff_ids.len() != image.layers().len() {
         return Err(format!(
@@ -77,6 +96,40 @@ pub(crate) fn load_base(shared: &Shared, name: &str) -> std::result::Result<Base
         layers,
         config,
     })
+}
+
+/// The OS/architecture[/variant] an image config names.
+pub(crate) fn config_platform(config: &serde_json::Value) -> String {
+    let field = |k: &str| config.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    let mut s = format!("{}/{}", field("os"), field("architecture"));
+    if !field("variant").is_empty() {
+        s.push('/');
+        s.push_str(field("variant"));
+    }
+    s
+}
+
+/// Whether an image config is for `platform` (a config without a platform,
+/// or without a variant, matches).
+fn platform_matches(config: &serde_json::Value, platform: &Platform) -> bool {
+    let field = |k: &str| config.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    let arch = field("architecture");
+    if arch.is_empty() {
+        return true;
+    }
+    let os = if field("os").is_empty() {
+        "linux"
+    } else {
+        field("os")
+    };
+    let Ok(found) = crate::platform::parse(&format!("{os}/{arch}")) else {
+        return false;
+    };
+    found.os == platform.os
+        && found.architecture == platform.architecture
+        && (field("variant").is_empty()
+            || platform.variant.is_none()
+            || Some(field("variant")) == platform.variant.as_deref())
 }
 
 /// Like the store's `commit_image`, with `--annotation`s on the manifest.
@@ -148,5 +201,6 @@ pub(crate) fn write_image(shared: &Shared, mut output: StageOutput) -> Result<Bu
         names,
         layers: output.layers.iter().map(|l| l.digest.clone()).collect(),
         steps: std::mem::take(&mut *shared.used.lock().expect("used lock")),
+        platforms: Vec::new(),
     })
 }

@@ -6,7 +6,6 @@ use crate::config::HealthcheckConfig;
 use crate::context::clean_absolute;
 use crate::dockerfile::{CommandForm, Instruction, Kind, Word};
 use crate::error::Result;
-use crate::plan::platform_args;
 
 use super::stage::StageState;
 
@@ -27,10 +26,13 @@ pub(crate) fn apply(state: &mut StageState, ins: &Instruction, number: usize) ->
                         .cloned()
                         .flatten()
                         .or_else(|| {
-                            platform_args()
-                                .into_iter()
+                            state
+                                .shared
+                                .plan
+                                .platform_args
+                                .iter()
                                 .find(|(p, _)| p == name)
-                                .map(|(_, v)| v)
+                                .map(|(_, v)| v.clone())
                         }),
                 };
                 parts.push(format!("{name}={}", value.clone().unwrap_or_default()));

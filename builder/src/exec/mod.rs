@@ -84,6 +84,10 @@ pub struct BuildOptions {
     pub annotations: BTreeMap<String, String>,
     /// `--cache-from`: asked for the steps the local cache lacks.
     pub cache_import: Option<crate::cache_export::ImportHook>,
+    /// The platform to build for (`--platform`); None: this host's. A
+    /// foreign platform's RUN steps run under qemu-user (runtime's
+    /// emulation.rs).
+    pub platform: Option<hoist_store::Platform>,
 }
 
 /// A named build context (`--build-context`).
@@ -100,8 +104,10 @@ pub enum NamedContext {
 #[derive(Clone)]
 pub struct PullMissing(pub Arc<PullFn>);
 
-/// `name -> Ok(())` once the image is in the store, else why not.
-pub type PullFn = dyn Fn(&str) -> std::result::Result<(), String> + Send + Sync;
+/// `(name, platform) -> Ok(manifest digest)` once that platform's image is
+/// in the store, else why not.
+pub type PullFn =
+    dyn Fn(&str, &hoist_store::Platform) -> std::result::Result<String, String> + Send + Sync;
 
 impl std::fmt::Debug for PullMissing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -150,6 +156,10 @@ pub struct Built {
     pub layers: Vec<String>,
     /// Every step the build found in a cache or made, for `--cache-to`.
     pub steps: Vec<crate::cache_export::UsedStep>,
+    /// A multi-platform build (`digest` is then an image index's): each
+    /// platform's image manifest digest, in `--platform` order. Empty for
+    /// one image.
+    pub platforms: Vec<(hoist_store::Platform, String)>,
 }
 
 /// A finished stage: its layers, config, and cache key.
@@ -175,6 +185,9 @@ pub(crate) struct Shared<'a> {
     pub file_hashes: FileHashes,
     /// Steps found or made, in order, for `--cache-to`.
     pub used: Mutex<Vec<crate::cache_export::UsedStep>>,
+    /// The qemu-user interpreter of each foreign platform a stage runs on,
+    /// checked before the build starts.
+    pub emulators: BTreeMap<String, hoist_runtime::emulation::Emulator>,
 }
 
 impl Shared<'_> {
@@ -210,7 +223,12 @@ pub fn build(store: &Store, opts: &BuildOptions, events: Events) -> Result<Built
             "# syntax={syntax} is ignored: hoist builds the Dockerfile with its own frontend"
         )));
     }
-    let plan = plan::plan(&df, opts.target.as_deref(), &opts.build_args)?;
+    let platform = opts
+        .platform
+        .clone()
+        .unwrap_or_else(hoist_store::host_platform);
+    let plan = plan::plan(&df, opts.target.as_deref(), &opts.build_args, &platform)?;
+    let emulators = emulators(&plan)?;
     if !plan.unused_build_args.is_empty() {
         events(Event::Warning(format!(
             "build args not consumed by any ARG: {}",
@@ -236,6 +254,7 @@ pub fn build(store: &Store, opts: &BuildOptions, events: Events) -> Result<Built
         created: crate::config::rfc3339(opts.source_date_epoch),
         file_hashes,
         used: Mutex::new(Vec::new()),
+        emulators,
     };
     let result = plan
         .waves
@@ -249,6 +268,24 @@ pub fn build(store: &Store, opts: &BuildOptions, events: Events) -> Result<Built
         digest: built.digest.clone(),
     });
     Ok(built)
+}
+
+/// The emulator of every foreign platform a needed stage runs on: a
+/// platform hoist cannot run fails here, before any step.
+fn emulators(plan: &Plan) -> Result<BTreeMap<String, hoist_runtime::emulation::Emulator>> {
+    let mut out = BTreeMap::new();
+    for &i in plan.waves.iter().flatten() {
+        let platform = &plan.stages[i].platform;
+        if out.contains_key(&platform.to_string()) {
+            continue;
+        }
+        let emulator = hoist_runtime::emulation::emulator_for(platform)
+            .map_err(|e| BuildError::Platform(e.to_string()))?;
+        if let Some(emulator) = emulator {
+            out.insert(platform.to_string(), emulator);
+        }
+    }
+    Ok(out)
 }
 
 /// Runs the stages of one wave, in parallel when there are several.

@@ -257,7 +257,7 @@ fn bind_source(state: &StageState, m: &RunMount, source: &str) -> Result<(BindFr
         Some(super::NamedContext::Image(reference)) => reference.clone(),
         _ => name.clone(),
     };
-    let base = load_base(state.shared, &image)
+    let base = load_base(state.shared, &image, state.platform())
         .map_err(|e| state.error_at(from_word.pos, format!("RUN --mount from={name}: {e}")))?;
     Ok((
         BindFrom::Layers(base.layers),

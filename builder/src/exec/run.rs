@@ -144,6 +144,12 @@ pub(crate) fn run(
         stdout: Stdio::Fd(writer),
         stderr: Stdio::Fd(writer2),
         mounts: prepared.mounts.clone(),
+        // A foreign platform's step runs under its qemu-user interpreter.
+        emulator: state
+            .shared
+            .emulators
+            .get(&state.platform().to_string())
+            .cloned(),
         ..Default::default()
     };
     let status = std::thread::scope(|scope| {

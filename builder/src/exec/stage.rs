@@ -30,6 +30,11 @@ pub(crate) struct StageState<'s, 'a> {
 }
 
 impl StageState<'_, '_> {
+    /// The platform this stage runs on.
+    pub fn platform(&self) -> &hoist_store::Platform {
+        &self.shared.plan.stages[self.index].platform
+    }
+
     /// Expands a word with the variables in scope.
     pub fn expand(&self, word: &Word) -> Result<String> {
         let env = self.config.env();
@@ -89,10 +94,13 @@ pub(crate) fn run_stage(shared: &Shared, index: usize) -> Result<StageOutput> {
         text: stage.from.text.clone(),
     });
     let (layers, config, key) = match &stage.base {
+        // The platform is in a scratch stage's root key: its RUN steps
+        // (over COPY'd programs) differ by platform; image stages differ
+        // by their base's manifest digest already.
         Base::Scratch => (
             Vec::new(),
-            ImageConfig::scratch(&image::host_architecture()),
-            StepKey::root("scratch"),
+            ImageConfig::scratch(&stage.platform),
+            StepKey::root(&format!("scratch {}", stage.platform)),
         ),
         Base::Stage(i) => {
             let out = shared.output_of(*i);
@@ -116,9 +124,10 @@ pub(crate) fn run_stage(shared: &Shared, index: usize) -> Result<StageOutput> {
                 Some(super::NamedContext::Image(reference)) => reference.as_str(),
                 _ => name.as_str(),
             };
-            let base = image::load_base(shared, image_name).map_err(|message| {
-                BuildError::from(shared.df.error_at(plan::from_pos(stage), message))
-            })?;
+            let base =
+                image::load_base(shared, image_name, &stage.platform).map_err(|message| {
+                    BuildError::from(shared.df.error_at(plan::from_pos(stage), message))
+                })?;
             let key = StepKey::root(&base.manifest_digest);
             (base.layers, base.config, key)
         }

@@ -5,6 +5,7 @@
 
 pub mod cgroup;
 pub mod core;
+pub mod emulation;
 pub mod error;
 
 pub use error::{Result, RuntimeError};

@@ -56,6 +56,9 @@ pub struct OneShot {
     pub scratch: Option<PathBuf>,
     pub hostname: Option<String>,
     pub mounts: Vec<UserMount>,
+    /// A foreign platform's step: runs under this qemu-user interpreter
+    /// (`emulation::emulator_for`); None: natively.
+    pub emulator: Option<crate::emulation::Emulator>,
     pub stdin: Stdio,
     pub stdout: Stdio,
     pub stderr: Stdio,
@@ -207,6 +210,9 @@ fn run_in(
     // by the build) is then free to be handed out again. This thread waits
     // for the child, so the signal comes only when the build dies.
     plan.process.parent_death_signal = libc::SIGKILL;
+    if let Some(em) = &shot.emulator {
+        plan.emulator = Some(em.plan(None)?);
+    }
     // Compiled once per build process (or read from the store's cache).
     plan.process.seccomp = crate::security::seccomp_program(&spec, shot.root.as_deref())?;
     // The namespace is made while the cgroup is.

@@ -69,6 +69,20 @@ fn build(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         .iter()
         .map(|s| cache::parse(s, "--cache-from", "src"))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let platforms = match &args.platform {
+        Some(list) => Some(
+            hoist_builder::platform::parse_list(list)
+                .map_err(|e| anyhow::anyhow!("--platform: {e}"))?,
+        ),
+        None => None,
+    };
+    if platforms.as_ref().is_some_and(|p| p.len() > 1)
+        && outputs
+            .iter()
+            .any(|o| matches!(o, options::Output::Local(_)))
+    {
+        bail!("--output type=local takes one platform; build each platform on its own for a directory");
+    }
     if push && tags.is_empty() {
         bail!("--push needs a name to push to: add -t REGISTRY/REPO:TAG");
     }
@@ -95,9 +109,15 @@ fn build(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         labels,
         annotations,
         cache_import: cache::import(global, &args.tls, &cache_from, args.progress == "quiet")?,
+        platform: None,
     };
     let printer = progress::Printer::new(&args.progress);
-    let built = hoist_builder::build(&store, &opts, &|e| printer.event(e))?;
+    let built = match &platforms {
+        Some(platforms) => {
+            hoist_builder::build_platforms(&store, &opts, platforms, &|e| printer.event(e))?
+        }
+        None => hoist_builder::build(&store, &opts, &|e| printer.event(e))?,
+    };
     for name in &built.names {
         printer.note(&format!("Named {name}"));
     }

@@ -89,16 +89,24 @@ pub(super) fn iidfile(path: &Path, built: &Built) -> anyhow::Result<()> {
 pub(super) fn metadata_file(path: &Path, store: &Store, built: &Built) -> anyhow::Result<()> {
     let digest: hoist_oci::Digest = built.digest.parse()?;
     let size = store.read_blob(&digest)?.len();
-    let value = json!({
+    // A multi-platform build made an index, which has no config (buildx).
+    let media_type = if built.platforms.is_empty() {
+        hoist_oci::media_types::OCI_MANIFEST
+    } else {
+        hoist_oci::media_types::OCI_INDEX
+    };
+    let mut value = json!({
         "containerimage.digest": built.digest,
-        "containerimage.config.digest": built.config_digest,
         "containerimage.descriptor": {
-            "mediaType": hoist_oci::media_types::OCI_MANIFEST,
+            "mediaType": media_type,
             "digest": built.digest,
             "size": size,
         },
         "image.name": built.names.join(","),
     });
+    if built.platforms.is_empty() {
+        value["containerimage.config.digest"] = json!(built.config_digest);
+    }
     write_atomic(path, &serde_json::to_vec_pretty(&value)?)
 }
 

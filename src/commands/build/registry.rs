@@ -17,29 +17,36 @@ use crate::render::progress::Progress;
 pub(super) fn pull_missing(global: &GlobalArgs, tls: &TlsArgs, quiet: bool) -> PullMissing {
     let global = global.clone();
     let opts = options(tls);
-    PullMissing(Arc::new(move |name: &str| {
-        let reference = Reference::parse(name).map_err(|e| format!("{name:?}: {e}"))?;
-        if !quiet {
-            eprintln!("Pulling base image {reference}");
-        }
-        let local = open_local(&global).map_err(|e| format!("{e:#}"))?;
-        let rt = async_runtime().map_err(|e| format!("{e:#}"))?;
-        // The build's own view owns the terminal: the pull reports no bars.
-        let progress = Progress::new(ProgressMode::Quiet, true);
-        let pulled = rt
-            .block_on(hoist_client::pull::pull(
-                &reference,
-                &local,
-                &opts,
-                None,
-                progress.sink(),
-            ))
-            .map_err(|e| format!("{e:#}"))?;
-        if !quiet {
-            eprintln!("Pulled {reference} ({})", pulled.digest);
-        }
-        Ok(())
-    }))
+    PullMissing(Arc::new(
+        move |name: &str, platform: &hoist_store::Platform| {
+            let reference = Reference::parse(name).map_err(|e| format!("{name:?}: {e}"))?;
+            if !quiet {
+                eprintln!("Pulling base image {reference} for {platform}");
+            }
+            let platform = hoist_client::manifest::Platform {
+                os: platform.os.clone(),
+                architecture: platform.architecture.clone(),
+                variant: platform.variant.clone(),
+            };
+            let local = open_local(&global).map_err(|e| format!("{e:#}"))?;
+            let rt = async_runtime().map_err(|e| format!("{e:#}"))?;
+            // The build's own view owns the terminal: the pull reports no bars.
+            let progress = Progress::new(ProgressMode::Quiet, true);
+            let pulled = rt
+                .block_on(hoist_client::pull::pull(
+                    &reference,
+                    &local,
+                    &opts,
+                    Some(&platform),
+                    progress.sink(),
+                ))
+                .map_err(|e| format!("{e:#}"))?;
+            if !quiet {
+                eprintln!("Pulled {reference} ({})", pulled.digest);
+            }
+            Ok(pulled.digest)
+        },
+    ))
 }
 
 /// Pushes the built image under each of its names to the registry the name

@@ -125,6 +125,7 @@ pub fn container_plan(spec: &Spec, bundle: &Path, opts: PlanOptions) -> Result<C
         readonly: paths(linux.readonly_paths())?,
         readonly_root: root.readonly().unwrap_or(false),
         userns,
+        emulator: None,
         process: process_plan(process, opts.stdio)?,
     })
 }

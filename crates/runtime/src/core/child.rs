@@ -43,12 +43,13 @@ pub enum Step {
     ParentDeath,
     Seccomp,
     Userns,
+    Emulation,
 }
 
 impl Step {
     pub fn from_u32(n: u32) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 29] = [
+        const ALL: [Step; 30] = [
             CgroupNs,
             Propagation,
             Rootfs,
@@ -78,6 +79,7 @@ impl Step {
             ParentDeath,
             Seccomp,
             Userns,
+            Emulation,
         ];
         ALL.iter().copied().find(|s| *s as u32 == n)
     }
@@ -122,6 +124,11 @@ pub struct ChildArgs<'a> {
     /// -1 otherwise. `sync_parent_fd` is the parent's end, closed at once.
     pub sync_fd: c_int,
     pub sync_parent_fd: c_int,
+    /// With an emulator: the child's end of the socket on which it asks the
+    /// parent for its maps (emulation.rs), and the parent's end, closed at
+    /// once; -1 otherwise.
+    pub emu_fd: c_int,
+    pub emu_parent_fd: c_int,
 }
 
 /// Entry point of the cloned child. Never returns.
@@ -132,6 +139,9 @@ pub fn container_main(args: &ChildArgs) -> ! {
         libc::close(args.err_read_fd);
         if args.sync_parent_fd >= 0 {
             libc::close(args.sync_parent_fd);
+        }
+        if args.emu_parent_fd >= 0 {
+            libc::close(args.emu_parent_fd);
         }
     }
     if let Err(f) = setup_container(args) {
@@ -269,7 +279,62 @@ fn setup_container(args: &ChildArgs) -> Result<(), Fail> {
             )
             .map_err(err(Step::ReadonlyRoot, 0))?;
         }
+        if let Some(em) = &plan.emulator {
+            enter_emulation(em, args.emu_fd)?;
+        }
         libc::umask(0o022);
+    }
+    Ok(())
+}
+
+/// The last step of a container of a foreign platform: a user namespace
+/// (and mount namespace) of its own, its identity maps written by the
+/// parent, then a binfmt_misc instance of that namespace on
+/// /proc/sys/fs/binfmt_misc with qemu registered. Every mount before was
+/// made as host root and is locked now; nothing here reaches the host's
+/// binfmt_misc.
+///
+/// # Safety
+/// Raw syscalls only; safe in the cloned child.
+unsafe fn enter_emulation(em: &super::plan::EmulatorPlan, sock: c_int) -> Result<(), Fail> {
+    sys::check(libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) as _)
+        .map_err(err(Step::Emulation, 0))?;
+    // Ask for the maps, then wait until they are written.
+    sys::write_all(sock, b"m").map_err(err(Step::Emulation, 1))?;
+    let mut byte = 0u8;
+    let n = loop {
+        let n = libc::read(sock, &mut byte as *mut u8 as *mut c_void, 1);
+        if n < 0 && sys::errno() == libc::EINTR {
+            continue;
+        }
+        break n;
+    };
+    if n != 1 {
+        return Err((Step::Emulation, 1, libc::ECONNRESET));
+    }
+    libc::close(sock);
+    let dir = c"/proc/sys/fs/binfmt_misc";
+    let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    sys::mount(
+        c"binfmt_misc".as_ptr(),
+        dir.as_ptr(),
+        c"binfmt_misc".as_ptr(),
+        flags,
+        null(),
+    )
+    .map_err(err(Step::Emulation, 2))?;
+    let reg = sys::check(libc::open(
+        c"/proc/sys/fs/binfmt_misc/register".as_ptr(),
+        libc::O_WRONLY | libc::O_CLOEXEC,
+    ) as _)
+    .map_err(err(Step::Emulation, 3))? as c_int;
+    // One write: binfmt_misc parses each write as a whole registration.
+    let line = em.register.as_bytes();
+    let r = libc::write(reg, line.as_ptr() as *const c_void, line.len());
+    let e = sys::errno();
+    libc::close(reg);
+    if r != line.len() as isize {
+        return Err((Step::Emulation, 4, if r < 0 { e } else { libc::EIO }));
     }
     Ok(())
 }

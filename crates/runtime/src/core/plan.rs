@@ -178,6 +178,21 @@ pub struct UsernsPlan {
     pub root_gid: u32,
 }
 
+/// A container whose programs are a foreign platform's (emulation.rs): as
+/// its last step the child enters a user namespace of its own, the parent
+/// writes these maps, and the child registers the interpreter with a
+/// binfmt_misc instance of that namespace.
+#[derive(Debug)]
+pub struct EmulatorPlan {
+    /// qemu-user, opened by the parent; the registration names it as
+    /// /proc/self/fd/N.
+    pub interpreter: std::os::fd::OwnedFd,
+    /// The line written to binfmt_misc's `register`, in one write.
+    pub register: CString,
+    pub uid_map: String,
+    pub gid_map: String,
+}
+
 /// A container's whole setup.
 #[derive(Debug)]
 pub struct ContainerPlan {
@@ -208,6 +223,8 @@ pub struct ContainerPlan {
     pub readonly_root: bool,
     /// Its own user namespace (clone adds CLONE_NEWUSER); None: the host's.
     pub userns: Option<UsernsPlan>,
+    /// Runs a foreign platform's programs under qemu-user; None: native.
+    pub emulator: Option<EmulatorPlan>,
     pub process: ProcessPlan,
 }
 

@@ -42,12 +42,22 @@ pub fn spawn(plan: &ContainerPlan) -> Result<i32> {
 pub struct Started {
     pub pid: i32,
     err_r: OwnedFd,
+    /// With an emulator: the socket the child asks for its maps on.
+    emu: Option<OwnedFd>,
 }
 
 impl Started {
     /// Waits until the child has exec'd (Ok(pid)) or reported a failure
     /// (then it is reaped and the error says which step failed).
     pub fn wait_exec(self, plan: &ContainerPlan) -> Result<i32> {
+        if let (Some(sock), Some(em)) = (&self.emu, &plan.emulator) {
+            if let Err(e) = emulation_maps(self.pid, sock, em) {
+                // SAFETY: our own child, waiting on the socket.
+                unsafe { libc::kill(self.pid, libc::SIGKILL) };
+                reap(self.pid);
+                return Err(e);
+            }
+        }
         match read_failure(&self.err_r) {
             None => Ok(self.pid),
             Some(report) => {
@@ -69,12 +79,18 @@ pub fn spawn_begin(plan: &ContainerPlan) -> Result<Started> {
         Some(_) => Some(socketpair().map_err(|e| RuntimeError::io("creating a socket pair", e))?),
         None => None,
     };
+    let emu = match plan.emulator {
+        Some(_) => Some(socketpair().map_err(|e| RuntimeError::io("creating a socket pair", e))?),
+        None => None,
+    };
     let args = ChildArgs {
         plan,
         err_fd: err_w.as_raw_fd(),
         err_read_fd: err_r.as_raw_fd(),
         sync_fd: sync.as_ref().map_or(-1, |(_, child)| child.as_raw_fd()),
         sync_parent_fd: sync.as_ref().map_or(-1, |(parent, _)| parent.as_raw_fd()),
+        emu_fd: emu.as_ref().map_or(-1, |(_, child)| child.as_raw_fd()),
+        emu_parent_fd: emu.as_ref().map_or(-1, |(parent, _)| parent.as_raw_fd()),
     };
     let user_flag = if plan.userns.is_some() {
         libc::CLONE_NEWUSER
@@ -111,7 +127,41 @@ pub fn spawn_begin(plan: &ContainerPlan) -> Result<Started> {
             return Err(e);
         }
     }
-    Ok(Started { pid, err_r })
+    Ok(Started {
+        pid,
+        err_r,
+        emu: emu.map(|(parent, _child)| parent),
+    })
+}
+
+/// The parent's half of a foreign platform's start (emulation.rs): once the
+/// child, set up, has entered its new user namespace and asks, write its
+/// maps and answer. A child that failed before asking closes the socket;
+/// its report is then on the error pipe.
+fn emulation_maps(pid: i32, sock: &OwnedFd, em: &super::plan::EmulatorPlan) -> Result<()> {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::from(
+        sock.try_clone()
+            .map_err(|e| RuntimeError::io("duplicating a socket", e))?,
+    );
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(1) => {}
+        _ => return Ok(()),
+    }
+    for (file, text) in [("uid_map", &em.uid_map), ("gid_map", &em.gid_map)] {
+        let path = format!("/proc/{pid}/{file}");
+        std::fs::write(&path, text.as_bytes()).map_err(|e| RuntimeError::Start {
+            message: format!(
+                "starting the container under emulation: writing {path} ({}): {e}",
+                text.trim()
+            ),
+            exit_code: 125,
+        })?;
+    }
+    stream
+        .write_all(b"g")
+        .map_err(|e| RuntimeError::io("answering the container's child", e))
 }
 
 /// A close-on-exec unix stream socket pair: (parent's end, child's end).
@@ -172,6 +222,13 @@ pub fn start_error(plan: &ContainerPlan, report: [u8; 12]) -> RuntimeError {
         Some(Step::JoinCgroup) => "joining the container's cgroup".into(),
         Some(Step::Console) => "making the terminal in the container's /dev/pts".into(),
         Some(Step::ParentDeath) => "tying the container to its monitor (PR_SET_PDEATHSIG)".into(),
+        Some(Step::Emulation) => match idx {
+            0 => "entering a user namespace for the emulator".into(),
+            1 => "waiting for its user namespace's maps".into(),
+            2 => "mounting binfmt_misc in its user namespace (needs Linux 6.7 or later)".into(),
+            3 => "opening binfmt_misc's register file".into(),
+            _ => "registering the qemu interpreter with binfmt_misc".into(),
+        },
         Some(Step::Userns) => match idx {
             0 => "waiting for its user namespace's maps and rootfs".into(),
             1 => "becoming root of its user namespace".into(),
