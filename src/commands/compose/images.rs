@@ -26,7 +26,7 @@ pub fn image_ids(root: &Path, project: &Project) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn present(root: &Path, image: &str) -> bool {
+pub(super) fn present(root: &Path, image: &str) -> bool {
     hoist_store::Store::open(root).is_ok_and(|s| s.resolve(image).is_ok())
 }
 

@@ -1,11 +1,12 @@
 //! `hoist compose pull` and `push`: the services' images through hoist's own `pull`/`push`
 //! verbs (child processes, as `up` pulls and builds), with docker compose v2's choices:
 //! - pull: every service with `image:`; a service with only `build:` is skipped (nothing to
-//!   pull); one with both may fail to pull (it can be built): a warning, not an error;
+//!   pull), so is one with `pull_policy: never|build`, or `missing|if_not_present` when the
+//!   image is here; one with both may fail to pull (it can be built): a warning, not an error;
 //! - push: services with both `build:` and `image:` (the images the project makes); others
 //!   are skipped, and a service named on the command line without `image:` is an error.
 
-use super::images::{hoist, run};
+use super::images::{hoist, present, run};
 use super::Session;
 use crate::cli::transfer::TlsArgs;
 use anyhow::bail;
@@ -41,6 +42,17 @@ pub fn pull(
             eprintln!(" {name}  Skipped - No image to be pulled");
             continue;
         };
+        match svc.pull_policy.as_deref() {
+            Some("never" | "build") => {
+                eprintln!(" {name}  Skipped");
+                continue;
+            }
+            Some("missing" | "if_not_present") if present(root, image) => {
+                eprintln!(" {name}  Skipped - Image is already present locally");
+                continue;
+            }
+            _ => {}
+        }
         eprintln!(" {name}  Pulling");
         let mut cmd = hoist(root)?;
         cmd.arg("pull").arg("--progress").arg("plain");

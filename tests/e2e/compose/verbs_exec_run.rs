@@ -112,6 +112,11 @@ fn exec_in_service_containers() {
     ]);
     assert_eq!(out, "bye\n/tmp\n1000\n");
 
+    // docker compose's hidden -i and -t are taken (a pty needs a terminal on stdout).
+    assert_eq!(
+        env.ok(&["compose", "exec", "-it", "app", "echo", "ok"]),
+        "ok\n"
+    );
     let (status, _, _) = code(
         &env,
         &["compose", "exec", "-T", "app", "sh", "-c", "exit 7"],
@@ -205,6 +210,23 @@ fn run_one_off_containers() {
         "{states:?}"
     );
 
+    // -v with a path relative to the project directory.
+    std::fs::create_dir(env.path("shared")).unwrap();
+    env.write("shared/f", "from-the-host\n");
+    let out = env.ok(&[
+        "compose",
+        "run",
+        "--rm",
+        "-T",
+        "--no-deps",
+        "-v",
+        "./shared:/shared:ro",
+        "app",
+        "cat",
+        "/shared/f",
+    ]);
+    assert_eq!(out, "from-the-host\n");
+
     // --entrypoint and a command; --name.
     let out = env.ok(&[
         "compose",
@@ -223,7 +245,16 @@ fn run_one_off_containers() {
 
     // -d: a one-off named as compose names it, labelled, with only the -p port published.
     let name = env
-        .ok(&["compose", "run", "-d", "-p", "127.0.0.1:19090:80", "app"])
+        .ok(&[
+            "compose",
+            "run",
+            "-d",
+            "-l",
+            "team=blue",
+            "-p",
+            "127.0.0.1:19090:80",
+            "app",
+        ])
         .trim()
         .to_string();
     let slug = name
@@ -237,6 +268,11 @@ fn run_one_off_containers() {
     assert_eq!(labels["com.docker.compose.oneoff"], "True");
     assert_eq!(labels["com.docker.compose.service"], "app");
     assert_eq!(labels["com.docker.compose.project"], "xr");
+    assert_eq!(labels["com.docker.compose.container-number"], "-1");
+    assert_eq!(labels["team"], "blue");
+    // ps lists one-offs only with -a (docker compose v2).
+    assert!(!env.ok(&["compose", "ps"]).contains(&name));
+    assert!(env.ok(&["compose", "ps", "-a"]).contains(&name));
     assert_eq!(env.ok(&["port", &name, "80"]).trim(), "127.0.0.1:19090");
     assert!(
         env.ok(&["port", &name]).lines().count() == 1,

@@ -4,7 +4,8 @@
 //! - push: only services with both `build:` and `image:`, the others skipped (a named service
 //!   without `image:` is an error);
 //! - pull: every service with `image:`, a `build:`-only service skipped ("No image to be
-//!   pulled"); a missing image fails `pull` unless `--ignore-pull-failures`.
+//!   pulled"), so is `pull_policy: missing` with the image here; a missing image fails `pull`
+//!   unless `--ignore-pull-failures`.
 
 use super::env::ComposeEnv;
 use crate::common::hoist_bin;
@@ -24,6 +25,9 @@ services:
     build: {context: ./app}
   base:
     image: 127.0.0.1:5000/im/base:v1
+  local:
+    image: busybox:latest
+    pull_policy: missing
 "#;
 
 /// `hoist registry serve` inside the test's namespace, ready once `/v2/` answers.
@@ -109,6 +113,10 @@ fn build_push_pull() {
     let (_, stderr) = env.ok2(&["compose", "pull", "--tls-verify=false"]);
     assert!(
         stderr.contains("helper  Skipped - No image to be pulled"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("local  Skipped - Image is already present locally"),
         "{stderr}"
     );
     assert_eq!(image_id(&env, "127.0.0.1:5000/im/app:v1"), Some(app));
