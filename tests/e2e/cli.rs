@@ -12,6 +12,8 @@ mod groups;
 mod pull;
 #[path = "cli/verbs_cp.rs"]
 mod verbs_cp;
+#[path = "cli/verbs_diff_commit.rs"]
+mod verbs_diff_commit;
 #[path = "cli/verbs_logopt.rs"]
 mod verbs_logopt;
 #[path = "cli/verbs_pause.rs"]
