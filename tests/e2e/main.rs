@@ -6,6 +6,7 @@ mod common;
 mod build;
 mod cli;
 mod compose;
+mod kube;
 mod container;
 mod dns;
 mod image;

@@ -36,7 +36,7 @@ pub enum PlayError {
     #[error("{workload}: {failure}")]
     Apply {
         workload: String,
-        failure: Failure<DriverError>,
+        failure: Box<Failure<DriverError>>,
     },
     #[error("writing {}: {source}", path.display())]
     Files {
@@ -132,7 +132,7 @@ pub fn play(
         let done = apply_up(&desired, &plan, &mut driver, false, notify).map_err(|failure| {
             PlayError::Apply {
                 workload: w.id(),
-                failure,
+                failure: Box::new(failure),
             }
         })?;
         events.extend(done);
@@ -170,7 +170,7 @@ pub fn down(
         let done = apply_down(&desired, &plan, &mut driver, notify).map_err(|failure| {
             PlayError::Apply {
                 workload: w.id(),
-                failure,
+                failure: Box::new(failure),
             }
         })?;
         events.extend(done);

@@ -14,6 +14,21 @@ pub fn check(m: &Manifest) -> Result<()> {
     for (at, s) in &m.services {
         let name = s.metadata.name.clone().unwrap_or_default();
         let spec = s.spec.clone().unwrap_or_default();
+        if let Some(p) = spec
+            .ports
+            .iter()
+            .flatten()
+            .find(|p| p.protocol.as_deref().is_some_and(|p| p != "TCP"))
+        {
+            return Err(KubeError::Invalid {
+                at: at.clone(),
+                message: format!(
+                    "Service {name:?} port {}: protocol {:?} is not supported (a Service's keeper forwards TCP only)",
+                    p.port,
+                    p.protocol.as_deref().unwrap_or("")
+                ),
+            });
+        }
         if spec.selector.as_ref().is_none_or(|s| s.is_empty()) {
             return Err(KubeError::Invalid {
                 at: at.clone(),

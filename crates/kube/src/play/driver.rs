@@ -54,7 +54,22 @@ impl<'a> KubeDriver<'a> {
             }
             let mut labels = v.labels.clone();
             labels.insert(labels::POD.into(), pod.into());
-            hoist_runtime::volumes::create_labelled(root, &name, false, v.options.clone(), labels)?;
+            let vol = hoist_runtime::volumes::create_labelled(
+                root,
+                &name,
+                false,
+                v.options.clone(),
+                labels,
+            )?;
+            if v.ephemeral {
+                // Kubernetes makes an emptyDir world-writable: containers of one pod may
+                // run as different users.
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(
+                    &vol.mountpoint,
+                    std::fs::Permissions::from_mode(0o777),
+                );
+            }
         }
         Ok(ephemeral)
     }

@@ -1,0 +1,10 @@
+//! `hoist kube play` / `kube down` (issue 22), each test in a network namespace and store of
+//! its own.
+
+mod env;
+
+mod deployment;
+mod errors;
+mod job;
+mod pod;
+mod statefulset;
