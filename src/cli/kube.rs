@@ -26,6 +26,8 @@ pub enum KubeCommand {
     Play(PlayArgs),
     /// Remove what play made of the files (named volumes of PVCs are kept)
     Down(DownArgs),
+    /// Write containers and pods as Kubernetes YAML a cluster accepts (Pod or Deployment, Service, PVCs)
+    Generate(crate::commands::kube::generate::GenerateArgs),
 }
 
 #[derive(Args, Debug)]

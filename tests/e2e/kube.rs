@@ -5,6 +5,7 @@ mod env;
 
 mod deployment;
 mod errors;
+mod generate;
 mod job;
 mod pod;
 mod statefulset;

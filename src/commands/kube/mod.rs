@@ -2,6 +2,7 @@
 //! through the reconciler over the runtime's lifecycle API.
 
 mod down;
+pub mod generate;
 mod play;
 
 use crate::cli::kube::{KubeCommand, KubeTop};
@@ -20,6 +21,7 @@ pub fn run(cmd: KubeTop, global: &GlobalArgs) -> anyhow::Result<i32> {
         KubeTop::Kube { command } => match command {
             KubeCommand::Play(a) => play::play(&lc, &a),
             KubeCommand::Down(a) => down::down(&lc, &a.files),
+            KubeCommand::Generate(a) => generate::run(a, global),
         },
         KubeTop::KubeService { def, fds } => {
             let def = serde_json::from_str(&def).context("the Service definition")?;

@@ -254,7 +254,11 @@ fn unmapped(rec: &ContainerRecord, name: &str, warn: &mut Warnings) {
     }
 }
 
-/// The container's name in the pod.
+/// The container's name in the pod: the name in its YAML for what `kube play` made (whose
+/// hoist name is `<pod>-<container>`), else its own.
 pub fn name_of(rec: &ContainerRecord) -> String {
-    dns_label(&rec.name, "container")
+    match rec.labels.get(crate::play::labels::CONTAINER) {
+        Some(name) => dns_label(name, "container"),
+        None => dns_label(&rec.name, "container"),
+    }
 }

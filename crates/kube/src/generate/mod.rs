@@ -29,6 +29,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+use crate::play::labels as play_labels;
 use container::HostPorts;
 use names::dns_label;
 use volumes::PodVolumes;
@@ -109,6 +110,9 @@ impl Generated {
         yaml::documents(&self.objects)
     }
 }
+
+/// The prefix of the labels `kube play` puts on what it makes.
+const PLAY_PREFIX: &str = "io.hoist.kube.";
 
 /// The label that ties a workload's pods to its Deployment selector and its Service.
 pub const APP_LABEL: &str = "app";
@@ -283,9 +287,17 @@ fn labels(
     let mut as_annotation = Vec::new();
     for s in sources {
         for (k, v) in s.record.labels.iter() {
+            // What `kube play` made: its copies of the pod's labels are the labels; the
+            // rest is its own bookkeeping.
+            let k = match k.strip_prefix(play_labels::LABEL_PREFIX) {
+                Some(original) => original,
+                None if k.starts_with(PLAY_PREFIX) => continue,
+                None => k.as_str(),
+            };
             if k == APP_LABEL {
                 continue;
             }
+            let (k, v) = (&k.to_string(), v);
             if names::is_label(k, v) {
                 labels.entry(k.clone()).or_insert_with(|| v.clone());
             } else if !annotations.contains_key(k) {

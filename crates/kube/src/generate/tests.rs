@@ -399,3 +399,24 @@ fn the_yaml_is_deterministic() {
         "{a}"
     );
 }
+
+#[test]
+fn what_kube_play_made_keeps_its_yaml_names_and_labels() {
+    let mut s = web();
+    s.record.name = "shop-web-1".into();
+    s.record.labels = serde_json::from_value(json!({
+        "io.hoist.kube.container": "web",
+        "io.hoist.kube.workload": "pod/shop",
+        "io.hoist.kube.label.app": "shop",
+        "io.hoist.kube.label.tier": "front",
+    }))
+    .unwrap();
+    let g = one(s, &Options::default());
+    let pod = &g.objects[1];
+    assert_eq!(pod["spec"]["containers"][0]["name"], "web");
+    assert_eq!(
+        pod["metadata"]["labels"],
+        json!({"app": "shop-web-1-pod", "tier": "front"})
+    );
+    assert!(pod["metadata"]["annotations"].is_null(), "{pod}");
+}
