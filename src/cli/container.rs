@@ -50,6 +50,8 @@ pub enum ContainerCommand {
     Export(ExportArgs),
     /// Create a new image from a container's changes
     Commit(CommitArgs),
+    /// Change the resource limits and restart policy of containers
+    Update(UpdateArgs),
     /// Run health checks by hand
     Healthcheck {
         #[command(subcommand)]
@@ -191,6 +193,24 @@ pub struct CommitArgs {
     pub container: String,
     /// REPOSITORY[:TAG] to name the new image (none: only its ID)
     pub repository: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    /// Memory limit (e.g. 64m, 1g)
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// CPUs (e.g. 0.5)
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// Maximum number of processes (-1 for unlimited)
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Restart policy: no, on-failure[:N], always, unless-stopped
+    #[arg(long)]
+    pub restart: Option<String>,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
 }
 
 #[derive(Args, Debug)]

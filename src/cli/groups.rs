@@ -7,7 +7,7 @@ use crate::cli::build::{BuildArgs, HistoryArgs};
 use crate::cli::container::{
     CommitArgs, CpArgs, CreateArgs, DiffArgs, ExecArgs, ExportArgs, KillArgs, LogsArgs, PauseArgs,
     PortArgs, PsArgs, RenameArgs, RestartArgs, RmArgs, RunArgs, StartArgs, StatsArgs, StopArgs,
-    TopArgs, VolumeCommand, WaitArgs,
+    TopArgs, UpdateArgs, VolumeCommand, WaitArgs,
 };
 use crate::cli::image::{
     ImagesArgs, ImportArgs, InspectArgs, LoadArgs, RmiArgs, SaveArgs, TagArgs,
@@ -102,6 +102,8 @@ pub enum ContainerGroup {
     Export(ExportArgs),
     /// Create a new image from a container's changes
     Commit(CommitArgs),
+    /// Change the resource limits and restart policy of containers
+    Update(UpdateArgs),
     /// Remove every stopped container
     Prune(PruneArgs),
 }

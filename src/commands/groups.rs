@@ -47,6 +47,7 @@ fn container(cmd: ContainerGroup, global: &GlobalArgs) -> anyhow::Result<i32> {
         ContainerGroup::Diff(a) => ContainerCommand::Diff(a),
         ContainerGroup::Export(a) => ContainerCommand::Export(a),
         ContainerGroup::Commit(a) => ContainerCommand::Commit(a),
+        ContainerGroup::Update(a) => ContainerCommand::Update(a),
         ContainerGroup::Inspect(a) => {
             return inspect(a, "container", global);
         }

@@ -20,6 +20,8 @@ mod verbs_logopt;
 mod verbs_pause;
 #[path = "cli/verbs_rename.rs"]
 mod verbs_rename;
+#[path = "cli/verbs_update.rs"]
+mod verbs_update;
 #[path = "cli/verbs_stats.rs"]
 mod verbs_stats;
 

@@ -20,6 +20,7 @@ mod rename;
 mod run;
 mod stats;
 pub(crate) mod top;
+mod update;
 pub mod volume;
 
 use crate::cli::container::{ContainerCommand, HealthcheckCommand};
@@ -77,6 +78,7 @@ pub fn run(cmd: ContainerCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
         ContainerCommand::Diff(a) => diff::diff(&root, &a.container),
         ContainerCommand::Export(a) => export::export(&root, &a),
         ContainerCommand::Commit(a) => commit::commit(&root, &a),
+        ContainerCommand::Update(a) => update::update(&root, &a),
         ContainerCommand::Logs(a) => logs::logs(
             &root,
             &a.container,

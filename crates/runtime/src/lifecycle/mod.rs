@@ -21,6 +21,7 @@ mod rename;
 mod start;
 mod stats;
 mod stop;
+mod update;
 mod wait;
 
 use std::path::{Path, PathBuf};
@@ -34,6 +35,7 @@ pub use remove::RemoveOptions;
 pub use start::{RunMode, RunOutcome, Started};
 pub use stats::{Stats, CPU_SAMPLE};
 pub use stop::{parse_signal, StopOptions};
+pub use update::UpdateOptions;
 
 /// Where containers live (`root`, the store) and which binary runs their
 /// monitors and pods' holders (`exe`).

@@ -188,7 +188,6 @@ pub fn run(root: &Path, id: &str, attach: Option<Attach>, mut ready: Ready) -> R
     let ports: Vec<_> = listeners.iter().map(|(_, m)| *m).collect();
     let gate = Arc::new(crate::gate::Gate::default());
     crate::ports::start_proxies(listeners, gate.clone());
-    let policy = crate::restart::Policy::of(rec.restart.as_deref());
     let mut backoff = crate::restart::Backoff::default();
     let mut attach = attach;
     let mut restarts = 0;
@@ -201,6 +200,9 @@ pub fn run(root: &Path, id: &str, attach: Option<Attach>, mut ready: Ready) -> R
         ready.send("ok");
         let began = Instant::now();
         let code = finish(running, &gate);
+        // Read at each end: `hoist update --restart` changes it meanwhile.
+        let restart = container::load(root, id).map_or(rec.restart.clone(), |r| r.restart);
+        let policy = crate::restart::Policy::of(restart.as_deref());
         match crate::restart::next_run(root, &rec, policy, code, restarts, &mut backoff, began) {
             Some(n) => restarts = n,
             None => return Ok(code),
