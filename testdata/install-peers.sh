@@ -34,3 +34,5 @@ if [ -f /sys/fs/cgroup/unified/cgroup.controllers ] && [ -s /sys/fs/cgroup/unifi
 fi
 # moto, the S3-compatible server of the S3 driver's tests, from PyPI in a venv.
 bash "$(dirname "$0")/moto.sh" install
+# qemu-user interpreters and an arm64 busybox (extracted, never installed) for multi-platform builds.
+bash "$(dirname "$0")/qemu.sh" install

@@ -7,6 +7,7 @@ mod add_archives;
 mod heredocs;
 mod interop;
 mod mounts;
+mod multiplatform;
 mod network;
 mod outputs;
 mod registry;

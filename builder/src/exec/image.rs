@@ -42,15 +42,24 @@ pub(crate) fn load_base(
     let image = match local {
         Some(image) => image,
         None => {
+            // The host's platform keeps the words of a build without one.
+            let (which, flag) = if *platform == hoist_store::host_platform() {
+                (String::new(), String::new())
+            } else {
+                (
+                    format!(" for {platform}"),
+                    format!("--platform {platform} "),
+                )
+            };
             let digest = match &shared.opts.pull_missing {
                 Some(pull) => pull.0(name, platform).map_err(|e| {
                     format!(
-                        "base image {name} for {platform} is not in the local store and pulling it failed: {e}"
+                        "base image {name}{which} is not in the local store and pulling it failed: {e}"
                     )
                 })?,
                 None => {
                     return Err(format!(
-                        "base image {name} for {platform} is not in the local store: pull it first (hoist pull --platform {platform} {name}) or import it"
+                        "base image {name}{which} is not in the local store: pull it first (hoist pull {flag}{name}) or import it"
                     ))
                 }
             };
