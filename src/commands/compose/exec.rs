@@ -20,7 +20,7 @@ pub fn exec(session: &Session, a: &ExecArgs) -> anyhow::Result<i32> {
             // docker compose's words.
             true => anyhow!("service {:?} is not running", a.service),
             false => anyhow!(
-                "service {:?} has no running container number {} (--index)",
+                "service {:?} is not running container #{} (--index)",
                 a.service,
                 a.index
             ),

@@ -129,7 +129,7 @@ fn exec_in_service_containers() {
     assert_ne!(one, two);
     assert_eq!(two.trim(), env.exec("xr-db-2", "hostname").1.trim());
     let err = env.fails(&["compose", "exec", "-T", "--index", "3", "db", "true"]);
-    assert!(err.contains("number 3"), "{err}");
+    assert!(err.contains("is not running container #3"), "{err}");
 
     env.ok(&[
         "compose",
