@@ -1,0 +1,3 @@
+//! CronJobs for `kube play`: the schedule (schedule.rs).
+
+pub mod schedule;
