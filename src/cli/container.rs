@@ -52,6 +52,8 @@ pub enum ContainerCommand {
     Commit(CommitArgs),
     /// Change the resource limits and restart policy of containers
     Update(UpdateArgs),
+    /// Attach to a running container's output (and stdin, for -i)
+    Attach(AttachArgs),
     /// Run health checks by hand
     Healthcheck {
         #[command(subcommand)]
@@ -193,6 +195,21 @@ pub struct CommitArgs {
     pub container: String,
     /// REPOSITORY[:TAG] to name the new image (none: only its ID)
     pub repository: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AttachArgs {
+    /// Do not attach stdin
+    #[arg(long)]
+    pub no_stdin: bool,
+    /// Send the signals hoist receives to the container (not for -t)
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
+          action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
+    /// Key sequence that detaches, leaving the container running
+    #[arg(long, default_value = "ctrl-p,ctrl-q")]
+    pub detach_keys: String,
+    pub container: String,
 }
 
 #[derive(Args, Debug)]
@@ -539,6 +556,10 @@ pub struct CreateArgs {
     /// Map container gids to host gids (default: as --uidmap)
     #[arg(long, value_name = "CONTAINER:HOST:SIZE")]
     pub gidmap: Vec<String>,
+    /// Run this platform's image (OS/ARCH[/VARIANT]; from an index, the entry for it); a
+    /// foreign one runs under qemu-user
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
     /// Keep stdin open
     #[arg(short, long)]
     pub interactive: bool,

@@ -5,9 +5,9 @@
 
 use crate::cli::build::{BuildArgs, HistoryArgs};
 use crate::cli::container::{
-    CommitArgs, CpArgs, CreateArgs, DiffArgs, ExecArgs, ExportArgs, KillArgs, LogsArgs, PauseArgs,
-    PortArgs, PsArgs, RenameArgs, RestartArgs, RmArgs, RunArgs, StartArgs, StatsArgs, StopArgs,
-    TopArgs, UpdateArgs, VolumeCommand, WaitArgs,
+    AttachArgs, CommitArgs, CpArgs, CreateArgs, DiffArgs, ExecArgs, ExportArgs, KillArgs, LogsArgs,
+    PauseArgs, PortArgs, PsArgs, RenameArgs, RestartArgs, RmArgs, RunArgs, StartArgs, StatsArgs,
+    StopArgs, TopArgs, UpdateArgs, VolumeCommand, WaitArgs,
 };
 use crate::cli::image::{
     ImagesArgs, ImportArgs, InspectArgs, LoadArgs, RmiArgs, SaveArgs, TagArgs,
@@ -104,6 +104,8 @@ pub enum ContainerGroup {
     Commit(CommitArgs),
     /// Change the resource limits and restart policy of containers
     Update(UpdateArgs),
+    /// Attach to a running container's output (and stdin, for -i)
+    Attach(AttachArgs),
     /// Remove every stopped container
     Prune(PruneArgs),
 }

@@ -48,6 +48,7 @@ fn container(cmd: ContainerGroup, global: &GlobalArgs) -> anyhow::Result<i32> {
         ContainerGroup::Export(a) => ContainerCommand::Export(a),
         ContainerGroup::Commit(a) => ContainerCommand::Commit(a),
         ContainerGroup::Update(a) => ContainerCommand::Update(a),
+        ContainerGroup::Attach(a) => ContainerCommand::Attach(a),
         ContainerGroup::Inspect(a) => {
             return inspect(a, "container", global);
         }

@@ -10,6 +10,8 @@ mod formats;
 mod groups;
 #[path = "cli/pull.rs"]
 mod pull;
+#[path = "cli/verbs_attach.rs"]
+mod verbs_attach;
 #[path = "cli/verbs_cp.rs"]
 mod verbs_cp;
 #[path = "cli/verbs_diff_commit.rs"]

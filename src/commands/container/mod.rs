@@ -1,6 +1,7 @@
 //! Container verbs: thin wrappers over hoist_runtime that parse flags, call
 //! the library and print like docker.
 
+mod attach;
 mod commit;
 mod cp;
 mod diff;
@@ -79,6 +80,7 @@ pub fn run(cmd: ContainerCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
         ContainerCommand::Export(a) => export::export(&root, &a),
         ContainerCommand::Commit(a) => commit::commit(&root, &a),
         ContainerCommand::Update(a) => update::update(&root, &a),
+        ContainerCommand::Attach(a) => attach::attach(&root, &a),
         ContainerCommand::Logs(a) => logs::logs(
             &root,
             &a.container,

@@ -1,0 +1,220 @@
+//! `attach [--no-stdin] [--sig-proxy=BOOL] [--detach-keys KEYS] CONTAINER`:
+//! re-attach to a running container started with `run -d`.
+//!
+//! No change to the monitor was needed: the output is the container's log
+//! followed from the attach point on (the monitor writes every line there,
+//! a partial line once it ends), the exit code is the monitor's `wait`
+//! answer, and stdin is the container's own stdin pipe (a `-i` container's
+//! stdin is a pipe whose writer the monitor keeps open): reopening
+//! `/proc/PID/fd/0` of its first process write-only gives a writer of that
+//! same pipe. A `-t` container's input goes through the pty master only its
+//! monitor holds, so attaching to one is output only (say `--no-stdin`, or
+//! get a refusal naming this). Detach keys (default ctrl-p ctrl-q) end the
+//! attach and leave the container running; with `--sig-proxy` (default,
+//! as docker, not for -t) SIGINT/SIGTERM/... are sent to the container.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::bail;
+use hoist_runtime::container::{self, state, ContainerRecord, Status};
+use hoist_runtime::lifecycle::Lifecycle;
+use hoist_runtime::logs::{read_from, LogRecord};
+use nix::sys::signal::{SigSet, Signal};
+
+use super::run::lifecycle;
+use crate::cli::container::AttachArgs;
+use crate::commands::coded;
+
+const FORWARDED: [Signal; 6] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
+pub fn attach(root: &Path, a: &AttachArgs) -> anyhow::Result<i32> {
+    let keys = detach_keys(&a.detach_keys).map_err(|e| coded(125, e))?;
+    let lc = lifecycle(root)?;
+    let rec = match lc.find(&a.container) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Ok(1);
+        }
+    };
+    let dir = container::container_dir(root, &rec.id);
+    let st = state::read_live(&dir);
+    if st.status != Status::Running || st.pid <= 0 {
+        eprintln!("Error: you cannot attach to a stopped container, start it first");
+        return Ok(1);
+    }
+    if st.paused {
+        eprintln!("Error: you cannot attach to a paused container, unpause it first");
+        return Ok(1);
+    }
+    let stdin = if a.no_stdin || !rec.interactive {
+        None
+    } else if rec.tty {
+        eprintln!(
+            "Error: attaching stdin to a -t container is not supported (its pty is its \
+             monitor's); use --no-stdin for its output, or `hoist exec -it`"
+        );
+        return Ok(1);
+    } else {
+        Some(container_stdin(st.pid)?)
+    };
+    let log = container::log_path(&dir, &rec.id);
+    let offset = std::fs::metadata(&log).map_or(0, |m| m.len());
+    if a.sig_proxy && !rec.tty {
+        proxy_signals(lc.clone(), rec.clone());
+    }
+    if let Some(writer) = stdin {
+        std::thread::spawn(move || pass_stdin(writer, &keys));
+    }
+    let ended = Arc::new(AtomicBool::new(false));
+    let printer = {
+        let ended = ended.clone();
+        std::thread::spawn(move || follow(&log, offset, &ended))
+    };
+    let code = lc.wait_exit(&rec, None)?;
+    ended.store(true, Ordering::SeqCst);
+    let _ = printer.join();
+    Ok(code)
+}
+
+/// A writer of the container's stdin pipe.
+fn container_stdin(pid: i32) -> anyhow::Result<File> {
+    let fd0 = format!("/proc/{pid}/fd/0");
+    let target = std::fs::read_link(&fd0)?;
+    if !target.to_string_lossy().starts_with("pipe:") {
+        bail!("the container's stdin is not open (start it with -i to attach stdin)");
+    }
+    Ok(std::fs::OpenOptions::new().write(true).open(&fd0)?)
+}
+
+/// Our stdin to the container's until EOF or the detach keys; those end
+/// this process at once, the container running on.
+fn pass_stdin(mut to: File, keys: &[u8]) {
+    let mut stdin = std::io::stdin().lock();
+    let mut buf = [0u8; 4096];
+    let mut matched = 0;
+    loop {
+        let n = match stdin.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let mut out = Vec::with_capacity(n);
+        for &b in &buf[..n] {
+            if !keys.is_empty() && b == keys[matched] {
+                matched += 1;
+                if matched == keys.len() {
+                    let _ = to.write_all(&out);
+                    let _ = std::io::stdout().flush();
+                    eprintln!("read escape sequence");
+                    std::process::exit(0);
+                }
+                continue;
+            }
+            // A partial sequence that did not complete is the container's.
+            out.extend_from_slice(&keys[..matched]);
+            matched = 0;
+            out.push(b);
+        }
+        if to.write_all(&out).is_err() {
+            return;
+        }
+    }
+}
+
+/// Prints the log's records after `offset` until `ended`, then the rest.
+fn follow(log: &Path, mut offset: u64, ended: &AtomicBool) {
+    loop {
+        let last = ended.load(Ordering::SeqCst);
+        if let Ok((records, next)) = read_from(log, offset) {
+            offset = next;
+            print(&records);
+        }
+        if last {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+}
+
+fn print(records: &[LogRecord]) {
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    for r in records {
+        let _ = if r.stream == "stderr" {
+            err.write_all(r.log.as_bytes())
+        } else {
+            out.write_all(r.log.as_bytes())
+        };
+    }
+    let _ = out.flush();
+    let _ = err.flush();
+}
+
+/// Blocks the forwarded signals here (before any other thread starts, so
+/// every thread inherits the mask) and sends each one that arrives to the
+/// container.
+fn proxy_signals(lc: Lifecycle, rec: ContainerRecord) {
+    let mut set = SigSet::empty();
+    for s in FORWARDED {
+        set.add(s);
+    }
+    if set.thread_block().is_err() {
+        return;
+    }
+    std::thread::spawn(move || {
+        while let Ok(sig) = set.wait() {
+            let _ = lc.kill(&rec, sig as i32);
+        }
+    });
+}
+
+/// docker's `--detach-keys`: comma-separated `ctrl-X` or single characters.
+fn detach_keys(spec: &str) -> anyhow::Result<Vec<u8>> {
+    let mut keys = Vec::new();
+    for part in spec.split(',').filter(|p| !p.is_empty()) {
+        let lower = part.to_ascii_lowercase();
+        match lower.strip_prefix("ctrl-") {
+            Some(k) if k.len() == 1 => {
+                let c = k.as_bytes()[0];
+                match c {
+                    b'a'..=b'z' => keys.push(c - b'a' + 1),
+                    b'@' => keys.push(0),
+                    b'[' => keys.push(27),
+                    b'\\' => keys.push(28),
+                    b']' => keys.push(29),
+                    b'^' => keys.push(30),
+                    b'_' => keys.push(31),
+                    _ => bail!("invalid detach key {part:?}"),
+                }
+            }
+            None if part.len() == 1 => keys.push(part.as_bytes()[0]),
+            _ => bail!("invalid detach keys {spec:?}: use e.g. ctrl-p,ctrl-q or a,ctrl-b"),
+        }
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detach_keys_as_docker_writes_them() {
+        assert_eq!(detach_keys("ctrl-p,ctrl-q").unwrap(), [16, 17]);
+        assert_eq!(detach_keys("a,ctrl-B").unwrap(), [b'a', 2]);
+        assert!(detach_keys("ctrl-pp").is_err());
+        assert!(detach_keys("").unwrap().is_empty());
+    }
+}
