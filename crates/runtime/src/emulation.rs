@@ -276,6 +276,53 @@ impl Emulator {
     }
 }
 
+/// The platform an image config names (`os`/`architecture`/`variant`);
+/// None when it names none.
+pub fn config_platform(config: &serde_json::Value) -> Option<Platform> {
+    let field = |k: &str| {
+        config
+            .get(k)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+    };
+    Some(Platform {
+        os: field("os").unwrap_or("linux").to_string(),
+        architecture: field("architecture")?.to_string(),
+        variant: field("variant").map(str::to_string),
+    })
+}
+
+/// What container `rec` needs to start when its image is a foreign
+/// platform's (read from the image's config, so records stay as they are).
+pub fn for_container(
+    root: &Path,
+    rec: &crate::container::ContainerRecord,
+) -> Result<Option<EmulatorPlan>> {
+    let store = hoist_store::Store::open(root)
+        .map_err(|e| RuntimeError::Invalid(format!("opening the store: {e}")))?;
+    let image_err = |e: hoist_store::StoreError| RuntimeError::Image {
+        name: rec.image.clone(),
+        message: e.to_string(),
+    };
+    let named = store.resolve(&rec.image_digest).map_err(image_err)?;
+    let image = store.load_image(&named.descriptor).map_err(image_err)?;
+    let Some(platform) = config_platform(&image.config_json) else {
+        return Ok(None);
+    };
+    let Some(emulator) = emulator_for(&platform)? else {
+        return Ok(None);
+    };
+    let maps = rec.security.userns.as_ref().map(|ns| {
+        (
+            crate::security::userns::UserNamespace::map_text(&ns.uid_map),
+            crate::security::userns::UserNamespace::map_text(&ns.gid_map),
+        )
+    });
+    emulator
+        .plan(maps.as_ref().map(|(u, g)| (u.as_str(), g.as_str())))
+        .map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

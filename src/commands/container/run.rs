@@ -88,6 +88,12 @@ fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
         userns: a.userns.clone(),
         uidmap: a.uidmap.clone(),
         gidmap: a.gidmap.clone(),
+        platform: a
+            .platform
+            .as_deref()
+            .map(|p| hoist_builder::platform::parse(p).map(|p| p.to_string()))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--platform: {e}"))?,
         labels: parse_labels(&a.label, &a.label_file)?,
         stop_signal: a.stop_signal.clone(),
         log: hoist_runtime::logs::LogOptions::parse(&a.log_opt)?,

@@ -212,6 +212,19 @@ fn amd64_and_arm64_pushed_as_one_index() {
     assert_eq!(config("linux/arm64")["architecture"], "arm64");
     assert_eq!(config("linux/amd64")["architecture"], "amd64");
 
+    // hoist run --platform picks the index's entry and runs it under qemu.
+    let run = |platform: &str| {
+        let out = hoist(store.path())
+            .env("HOIST_QEMU_DIR", &qemu_dir)
+            .args(["run", "--rm", "--platform", platform, &app])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert_eq!(run("linux/arm64"), "aarch64\n");
+    assert_eq!(run("linux/amd64"), "x86_64\n");
+
     // The registry has the index and both children.
     let remote = format!("docker://{app}");
     let raw = skopeo(&["inspect", "--raw", "--tls-verify=false", &remote]);

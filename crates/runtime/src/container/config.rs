@@ -62,6 +62,10 @@ pub struct RunOptions {
     /// `--uidmap`/`--gidmap CONTAINER:HOST:SIZE`.
     pub uidmap: Vec<String>,
     pub gidmap: Vec<String>,
+    /// `--platform OS/ARCH[/VARIANT]` (normalized): the entry of an index
+    /// to run, and the platform the image must be. A foreign one runs
+    /// under qemu-user (emulation.rs), as does a foreign image without it.
+    pub platform: Option<String>,
     /// `--label`/`--label-file`, parsed (container/labels.rs); merged over
     /// the image's labels at create.
     pub labels: super::labels::Labels,

@@ -49,9 +49,8 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
     };
     let store = Store::open(root).map_err(|e| img_err(e.to_string()))?;
     let named = store.resolve(image).map_err(|e| img_err(e.to_string()))?;
-    let loaded = store
-        .load_image(&named.descriptor)
-        .map_err(|e| img_err(e.to_string()))?;
+    let loaded = load_for_platform(&store, &named.descriptor, opts.platform.as_deref())
+        .map_err(img_err)?;
     let defaults = ImageDefaults::from_config_json(&loaded.config_json);
     // Parse every flag before anything is written (or unpacked).
     let pod = opts
@@ -205,6 +204,36 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         }
     }
     result.map(|_| rec)
+}
+
+/// The image for `platform` (an index's entry; a plain image must be of
+/// that platform), else the host's. A foreign platform's interpreter is
+/// checked here, before anything is written.
+fn load_for_platform(
+    store: &Store,
+    descriptor: &hoist_oci::oci_spec::image::Descriptor,
+    platform: Option<&str>,
+) -> std::result::Result<hoist_store::Image, String> {
+    use crate::emulation::{config_platform, emulator_for};
+    let loaded = match platform {
+        Some(p) => {
+            let wanted: hoist_store::Platform = p.parse()?;
+            let loaded = store
+                .load_image_for(descriptor, &wanted)
+                .map_err(|e| e.to_string())?;
+            match config_platform(&loaded.config_json) {
+                Some(is) if is.os != wanted.os || is.architecture != wanted.architecture => {
+                    return Err(format!("the image is {is}, not {wanted} as --platform asks"))
+                }
+                _ => loaded,
+            }
+        }
+        None => store.load_image(descriptor).map_err(|e| e.to_string())?,
+    };
+    if let Some(p) = config_platform(&loaded.config_json) {
+        emulator_for(&p).map_err(|e| e.to_string())?;
+    }
+    Ok(loaded)
 }
 
 /// What a container in its own user namespace cannot have (yet): namespaces

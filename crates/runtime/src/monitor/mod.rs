@@ -278,6 +278,8 @@ fn start(
     plan.process.seccomp = crate::security::seccomp_program(&spec, Some(root))?;
     plan.console_size = io.console_size(attach.as_ref());
     plan.console_socket = io.take_console_socket();
+    // A foreign platform's image runs under qemu-user (emulation.rs).
+    plan.emulator = crate::emulation::for_container(root, &rec)?;
     crate::pod::confirm(&rec, &pod_holder)?;
     refuse_leftovers(&rec)?;
     let limits = Limits::from_spec(spec.linux().as_ref().and_then(|l| l.resources().as_ref()));
