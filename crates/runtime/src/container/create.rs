@@ -49,8 +49,8 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
     };
     let store = Store::open(root).map_err(|e| img_err(e.to_string()))?;
     let named = store.resolve(image).map_err(|e| img_err(e.to_string()))?;
-    let loaded = load_for_platform(&store, &named.descriptor, opts.platform.as_deref())
-        .map_err(img_err)?;
+    let loaded =
+        load_for_platform(&store, &named.descriptor, opts.platform.as_deref()).map_err(img_err)?;
     let defaults = ImageDefaults::from_config_json(&loaded.config_json);
     // Parse every flag before anything is written (or unpacked).
     let pod = opts
@@ -223,7 +223,9 @@ fn load_for_platform(
                 .map_err(|e| e.to_string())?;
             match config_platform(&loaded.config_json) {
                 Some(is) if is.os != wanted.os || is.architecture != wanted.architecture => {
-                    return Err(format!("the image is {is}, not {wanted} as --platform asks"))
+                    return Err(format!(
+                        "the image is {is}, not {wanted} as --platform asks"
+                    ))
                 }
                 _ => loaded,
             }
