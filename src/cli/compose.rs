@@ -200,6 +200,12 @@ pub enum ComposeCommand {
     },
     /// Build the images of services with build:
     Build {
+        /// Run every step, ignoring the build cache
+        #[arg(long)]
+        no_cache: bool,
+        /// KEY=VALUE over the file's build args (repeatable)
+        #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+        build_arg: Vec<String>,
         services: Vec<String>,
         #[command(flatten)]
         after: FileAfter,
@@ -282,6 +288,15 @@ pub struct RunArgs {
     /// Accepted as docker compose does (stdin is kept open unless -d)
     #[arg(short = 'i', long, hide = true)]
     pub interactive: bool,
+    /// Build the service's image first (with build:)
+    #[arg(long)]
+    pub build: bool,
+    /// Add a capability over the service's (repeatable)
+    #[arg(long)]
+    pub cap_add: Vec<String>,
+    /// Drop a capability over the service's (repeatable)
+    #[arg(long)]
+    pub cap_drop: Vec<String>,
     /// User (name|uid[:group|gid])
     #[arg(short = 'u', long)]
     pub user: Option<String>,

@@ -1,13 +1,25 @@
-//! `hoist compose build [SERVICE...]`: the `build:` sections through hoist's builder, the
-//! same code `up --build` runs; services without `build:` are skipped, as docker compose
+//! `hoist compose build [--no-cache] [--build-arg K=V] [SERVICE...]`: the `build:` sections
+//! through hoist's builder, the same code `up --build` runs; services without `build:` are skipped, as docker compose
 //! does (naming one without it is an error).
 
-use super::images::build_one;
+use super::images::build_with;
 use super::Session;
 use anyhow::bail;
 use hoist_compose::desired::image_name;
 
-pub fn build(session: &Session, services: &[String]) -> anyhow::Result<i32> {
+pub fn build(
+    session: &Session,
+    services: &[String],
+    no_cache: bool,
+    build_args: &[String],
+) -> anyhow::Result<i32> {
+    let mut extra: Vec<String> = Vec::new();
+    if no_cache {
+        extra.push("--no-cache".into());
+    }
+    for a in build_args {
+        extra.extend(["--build-arg".to_string(), a.clone()]);
+    }
     session.check_services(services)?;
     let project = session.project();
     let mut built = 0;
@@ -22,7 +34,7 @@ pub fn build(session: &Session, services: &[String]) -> anyhow::Result<i32> {
             continue;
         }
         let image = image_name(&project.name, name, svc);
-        build_one(session.lifecycle.root(), name, svc, &image)?;
+        build_with(session.lifecycle.root(), name, svc, &image, &extra)?;
         built += 1;
     }
     if built == 0 {

@@ -78,6 +78,17 @@ pub fn ensure(
 }
 
 pub(super) fn build_one(root: &Path, name: &str, svc: &Service, image: &str) -> anyhow::Result<()> {
+    build_with(root, name, svc, image, &[])
+}
+
+/// [`build_one`] with more `hoist build` flags (`compose build --no-cache`, `--build-arg`).
+pub(super) fn build_with(
+    root: &Path,
+    name: &str,
+    svc: &Service,
+    image: &str,
+    extra: &[String],
+) -> anyhow::Result<()> {
     let b = svc.build.as_ref().expect("checked by the caller");
     eprintln!(" Image {image}  Building");
     let mut cmd = hoist(root)?;
@@ -97,6 +108,8 @@ pub(super) fn build_one(root: &Path, name: &str, svc: &Service, image: &str) -> 
     for (k, v) in &b.labels {
         cmd.arg("--label").arg(format!("{k}={v}"));
     }
+    // Later flags win: --build-arg given to `compose build` overrides the file's.
+    cmd.args(extra);
     cmd.arg(&b.context);
     run(cmd, &format!("building the image of service {name}"))?;
     eprintln!(" Image {image}  Built");

@@ -118,7 +118,12 @@ pub fn run(cmd: ComposeTop, global: &GlobalArgs) -> anyhow::Result<i32> {
             services,
             ..
         } => pull_push::push(&open()?, &services, &tls, ignore_push_failures),
-        ComposeCommand::Build { services, .. } => build::build(&open()?, &services),
+        ComposeCommand::Build {
+            no_cache,
+            build_arg,
+            services,
+            ..
+        } => build::build(&open()?, &services, no_cache, &build_arg),
     }
 }
 

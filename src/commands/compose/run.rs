@@ -41,7 +41,11 @@ pub fn run(session: &Session, a: &RunArgs) -> anyhow::Result<i32> {
             .into_iter()
             .collect()
     };
+    // --build rebuilds the service's own image only (docker compose v2's prepareBuildOptions).
     images::ensure(session.lifecycle.root(), project, &wanted, false)?;
+    if a.build {
+        images::ensure(session.lifecycle.root(), project, service, true)?;
+    }
 
     let desired = session.desired();
     let waits = start_dependencies(session, &desired, a)?;
@@ -185,6 +189,11 @@ fn one_off(session: &Session, a: &RunArgs, mut o: RunOptions) -> anyhow::Result<
             n.aliases.clear();
         }
     }
+    // As v2's applyRunOptions: an added capability is no longer dropped, and the reverse.
+    o.cap_drop.retain(|c| !a.cap_add.contains(c));
+    o.cap_add.extend(a.cap_add.iter().cloned());
+    o.cap_add.retain(|c| !a.cap_drop.contains(c));
+    o.cap_drop.extend(a.cap_drop.iter().cloned());
     o.restart = None;
     o.auto_remove = a.rm;
     let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();

@@ -304,6 +304,25 @@ fn run_one_off_containers() {
     ] {
         assert!(out.contains(want), "{want} in {out}");
     }
+    // --cap-add/--cap-drop over the service's: an added one is no longer dropped (v2's rule).
+    let out = env.ok(&[
+        "compose",
+        "-f",
+        "sec.yaml",
+        "run",
+        "--rm",
+        "-T",
+        "--cap-add",
+        "CHOWN",
+        "--cap-drop",
+        "SYS_ADMIN",
+        "capped",
+        "grep",
+        "CapBnd",
+        "/proc/self/status",
+    ]);
+    let bnd = cap_bounding(&out);
+    assert!(bnd & (1 << 21) == 0 && bnd & 1 != 0, "{out}");
     let out = env.ok(&["compose", "-f", "sec.yaml", "run", "--rm", "-T", "full"]);
     let full = cap_bounding(&out);
     assert!(

@@ -19,7 +19,7 @@ const FILE: &str = r#"
 name: im
 services:
   app:
-    build: {context: ./app}
+    build: {context: ./app, args: {GREET: from-file}}
     image: 127.0.0.1:5000/im/app:v1
   helper:
     build: {context: ./app}
@@ -74,7 +74,7 @@ fn build_push_pull() {
     std::fs::create_dir(env.path("app")).unwrap();
     env.write(
         "app/Dockerfile",
-        "FROM busybox:latest\nLABEL made=by-compose-build\nCOPY hello /hello\n",
+        "FROM busybox:latest\nARG GREET\nLABEL made=by-compose-build greet=$GREET\nCOPY hello /hello\n",
     );
     env.write("app/hello", "hi\n");
 
@@ -88,6 +88,7 @@ fn build_push_pull() {
     let app = image_id(&env, "127.0.0.1:5000/im/app:v1").expect("app built");
     let labels = &env.inspect("127.0.0.1:5000/im/app:v1")["Config"]["Labels"];
     assert_eq!(labels["made"], "by-compose-build");
+    assert_eq!(labels["greet"], "from-file");
     assert!(image_id(&env, "im-helper").is_some());
     let err = env.fails(&["compose", "build", "base"]);
     assert!(err.contains("no build: section"), "{err}");
@@ -150,4 +151,20 @@ fn build_push_pull() {
         stderr.contains("warning: pulling 127.0.0.1:5000/im/gone:v1"),
         "{stderr}"
     );
+
+    // build --build-arg overrides the file's args; --no-cache is passed to the builder.
+    let (_, stderr) = env.ok2(&[
+        "compose",
+        "build",
+        "--no-cache",
+        "--build-arg",
+        "GREET=from-cli",
+        "app",
+    ]);
+    assert!(
+        !stderr.contains("im-helper"),
+        "only the named service: {stderr}"
+    );
+    let labels = &env.inspect("127.0.0.1:5000/im/app:v1")["Config"]["Labels"];
+    assert_eq!(labels["greet"], "from-cli");
 }
