@@ -18,6 +18,15 @@ pub enum KubeTop {
         /// The inherited listening sockets, comma-separated
         fds: String,
     },
+    /// (internal) a Job's activeDeadlineSeconds: stops what still runs when it passes
+    #[command(name = "__kube-deadline", hide = true)]
+    KubeDeadline {
+        namespace: String,
+        job: String,
+        seconds: u64,
+        /// Seconds between the stop signal and SIGKILL
+        grace: u64,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -32,6 +32,12 @@ pub fn run(cmd: KubeTop, global: &GlobalArgs) -> anyhow::Result<i32> {
                 .collect::<anyhow::Result<_>>()?;
             hoist_kube::play::keeper::serve(&root, &exe, def, &fds)
         }
+        KubeTop::KubeDeadline {
+            namespace,
+            job,
+            seconds,
+            grace,
+        } => hoist_kube::play::deadline::serve(&lc, &namespace, &job, seconds, grace),
     }
 }
 

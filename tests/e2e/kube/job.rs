@@ -1,6 +1,6 @@
 //! A Job: two initContainers append to a shared emptyDir one after the other, then the main
 //! container prints the file and the Job completes; a failing container is retried up to
-//! backoffLimit.
+//! backoffLimit; a Job past its activeDeadlineSeconds is stopped.
 
 use super::env::KubeEnv;
 use hoist_testkit::wait_until;
@@ -44,6 +44,20 @@ spec:
         - name: fail
           image: busybox:latest
           command: ["sh", "-c", "echo attempt; exit 3"]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: slow}
+spec:
+  activeDeadlineSeconds: 2
+  template:
+    spec:
+      restartPolicy: OnFailure
+      terminationGracePeriodSeconds: 0
+      containers:
+        - name: forever
+          image: busybox:latest
+          command: ["sleep", "300"]
 "#;
 
 #[test]
@@ -73,14 +87,25 @@ fn job_init_containers_in_order_and_backoff_limit() {
         "flaky gives up after its retries",
         Duration::from_secs(30),
         || {
-            let st = env.state("flaky-0-fail");
-            st["Status"] == "exited" && st["Restarting"] == false
+            let rec = env.net.inspect("flaky-0-fail");
+            rec["RestartCount"] == 2 && rec["State"]["Status"] == "exited"
         },
     );
+    env.net.ok(&["wait", "flaky-0-fail"]);
     let rec = env.net.inspect("flaky-0-fail");
     assert_eq!(rec["RestartCount"], 2, "{}", rec["State"]);
     assert_eq!(rec["State"]["ExitCode"], 3);
     assert_eq!(env.net.ok(&["logs", "flaky-0-fail"]).lines().count(), 3);
+
+    // activeDeadlineSeconds: stopped when it passes, and not restarted.
+    wait_until(
+        "slow is stopped at its deadline",
+        Duration::from_secs(15),
+        || env.state("slow-0-forever")["Status"] == "exited",
+    );
+    let rec = env.net.inspect("slow-0-forever");
+    assert_eq!(rec["RestartCount"], 0);
+    assert_ne!(rec["State"]["ExitCode"], 0);
 
     // A second play does not run the completed Job again.
     env.ok2(&["kube", "play", &file]);

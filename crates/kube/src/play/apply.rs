@@ -10,8 +10,8 @@ use super::manifest::{Kind, Manifest, Workload};
 use super::service::definitions;
 use hoist_reconcile::runtime::{observe, DriverError};
 use hoist_reconcile::{
-    apply_down, apply_up, plan_down, plan_up, Action, Desired, DownOptions, Event, Failure, Plan,
-    PlanError, Recreate, UpOptions,
+    apply_down, apply_up, plan_down, plan_up, Action, Desired, DownOptions, Event, EventKind,
+    Failure, Plan, PlanError, Recreate, UpOptions,
 };
 use hoist_runtime::lifecycle::Lifecycle;
 use std::collections::BTreeMap;
@@ -135,6 +135,14 @@ pub fn play(
                 failure: Box::new(failure),
             }
         })?;
+        let created = done
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Created | EventKind::Recreated));
+        if let (Some(secs), true) = (w.job.and_then(|j| j.active_deadline), created) {
+            let grace = desired.services.first().map_or(30, |s| s.stop_timeout);
+            super::deadline::ensure(lc.root(), lc.exe(), &w.namespace, &w.name, secs, grace)
+                .map_err(PlayError::Keeper)?;
+        }
         events.extend(done);
     }
     for def in definitions(m) {
@@ -156,6 +164,9 @@ pub fn down(
     }
     let mut events = Vec::new();
     for w in &m.workloads {
+        if w.kind == Kind::Job {
+            super::deadline::stop(lc.root(), &w.namespace, &w.name);
+        }
         let (desired, _) = desired_state(lc, m, w);
         let observed = observe(lc, &KEYS, &desired.project, &[], &[]);
         let opts = DownOptions {

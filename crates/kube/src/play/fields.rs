@@ -191,6 +191,7 @@ fn top(kind: &str) -> Shape {
         "Job" => Map(vec![
             ("backoffLimit", Any),
             ("completions", Any),
+            ("activeDeadlineSeconds", Any),
             ("template", template()),
         ]),
         "Service" => Map(vec![

@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod check;
+pub mod deadline;
 pub mod desired;
 pub mod driver;
 pub mod error;
