@@ -5,6 +5,7 @@
 //! before anything exists.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::time::Duration;
 
 use super::kit;
 use crate::container::{stderr, Fixture};
@@ -51,6 +52,8 @@ fn auto_maps_root_to_an_unprivileged_host_range() {
             "none",
             "-v",
             &bind,
+            "-v",
+            "named:/vol",
             "busybox",
             "sleep",
             "300",
@@ -96,6 +99,10 @@ fn auto_maps_root_to_an_unprivileged_host_range() {
     ]);
     let meta = std::fs::metadata(vol.path().join("made-inside")).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (ua[0], ua[0]));
+    // A named volume made for it is its root's: it writes there too.
+    f.ok(&["exec", "ua", "sh", "-c", "echo hi > /vol/made-inside"]);
+    let named = f.path().join("volumes/named/_data/made-inside");
+    assert_eq!(std::fs::metadata(named).unwrap().uid(), ua[0]);
     // A file written to the rootfs is root's inside.
     assert_eq!(
         f.ok(&[
@@ -233,4 +240,56 @@ fn bad_maps_are_refused_and_leave_nothing() {
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(blocks, 0, "no id block is kept");
+}
+
+#[test]
+fn a_remapped_container_on_the_default_bridge_serves_its_published_port() {
+    let Some(env) = crate::network::env::NetEnv::new("userns-net") else {
+        return;
+    };
+    let web = "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 8080 -h /www";
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--userns=auto",
+        "-p",
+        "127.0.0.1:18081:8080",
+        "busybox",
+        "sh",
+        "-c",
+        web,
+    ]);
+    let ip = env.ip_of("web", "bridge");
+    assert!(!ip.is_empty(), "no address on the bridge");
+    // Its network namespace is its own user namespace's.
+    let pid = env.inspect("web")["State"]["Pid"].as_i64().unwrap();
+    let owner = |p: String| std::fs::read_link(p).unwrap();
+    assert_ne!(
+        owner(format!("/proc/{pid}/ns/user")),
+        owner("/proc/self/ns/user".into())
+    );
+    // Reached on the bridge by its address, and through the published port
+    // (the monitor's proxy enters its network namespace).
+    let get = |url: &str| {
+        let out = env
+            .ns
+            .command("curl")
+            .args(["-s", "-m", "2", url])
+            .output()
+            .expect("run curl");
+        String::from_utf8_lossy(&out.stdout).contains("hello")
+    };
+    let direct = format!("http://{ip}:8080/index.html");
+    hoist_testkit::wait_until("served on the bridge", Duration::from_secs(20), || {
+        get(&direct)
+    });
+    hoist_testkit::wait_until(
+        "served on the published port",
+        Duration::from_secs(20),
+        || get("http://127.0.0.1:18081/index.html"),
+    );
+    env.ok(&["rm", "-f", "web"]);
+    assert!(env.leases("bridge").is_empty(), "its address was released");
 }

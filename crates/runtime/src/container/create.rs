@@ -193,6 +193,7 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         network_container,
         security,
         labels: super::labels::merged(&defaults.labels, &opts.labels),
+        extras: opts.extras.clone(),
     };
     let dir = container_dir(root, &id);
     let result = write_container(root, &dir, &rec, &resolved);
@@ -204,6 +205,27 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         }
     }
     result.map(|_| rec)
+}
+
+/// A volume that is still empty and root's (just made) becomes the mapped
+/// root's, as docker's remapped root gets volumes of its own: otherwise
+/// container root could not write to it. A volume with content keeps its
+/// owners.
+fn give_empty_volume(data: &Path, ns: &crate::security::userns::UserNamespace) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Some((uid, gid)) = ns.root_ids() else {
+        return Ok(());
+    };
+    let meta = std::fs::metadata(data).ctx(|| format!("reading {}", data.display()))?;
+    let empty = std::fs::read_dir(data)
+        .ctx(|| format!("reading {}", data.display()))?
+        .next()
+        .is_none();
+    if empty && meta.uid() == 0 && meta.gid() == 0 {
+        std::os::unix::fs::chown(data, Some(uid), Some(gid))
+            .ctx(|| format!("giving {} to the container's root", data.display()))?;
+    }
+    Ok(())
 }
 
 /// The image for `platform` (an index's entry; a plain image must be of
@@ -242,20 +264,27 @@ fn load_for_platform(
 /// made in the host's user namespace, which its root could not enter, and
 /// /sys, which only a network namespace of its own lets it mount.
 fn userns_fits(opts: &RunOptions, in_pod: bool) -> Result<()> {
-    let refuse = |what: &str| {
+    let refuse = |what: &str, why: &str| {
         Err(RuntimeError::Invalid(format!(
-            "--userns/--uidmap cannot be used with {what} yet: use --network none or private"
+            "--userns/--uidmap cannot be used with {what} yet: {why}"
         )))
     };
     if in_pod {
-        return refuse("--pod (the pod's namespaces belong to the host's user namespace)");
+        return refuse(
+            "--pod",
+            "the pod's namespaces belong to the host's user namespace",
+        );
     }
     match opts.network {
-        NetworkMode::None | NetworkMode::Private => Ok(()),
-        NetworkMode::Host => refuse("--network host (/sys needs a network namespace of its own)"),
-        _ => {
-            refuse("a network other than none (its namespace is made in the host's user namespace)")
-        }
+        NetworkMode::Host => refuse(
+            "--network host",
+            "/sys needs a network namespace of the container's own (use bridge or none)",
+        ),
+        NetworkMode::Container => refuse(
+            "--network container:",
+            "that namespace belongs to the host's user namespace",
+        ),
+        NetworkMode::None | NetworkMode::Private | NetworkMode::Bridge => Ok(()),
     }
 }
 
@@ -296,7 +325,7 @@ fn write_container(
     user: &crate::user::ResolvedUser,
 ) -> Result<()> {
     super::paths::create_dirs(root, dir, &rec.id, rec.auto_remove)?;
-    let spec = build_spec(&spec_input(root, dir, rec, user)?)?;
+    let spec = rec.extras.apply(build_spec(&spec_input(root, dir, rec, user)?)?)?;
     write_spec(&spec, dir)?;
     // No state.json yet: a missing one reads as "created" (state::read),
     // and the first write (running) then replaces nothing.
@@ -345,6 +374,9 @@ pub fn spec_input(
                 anonymous,
             } => {
                 let v = crate::volumes::ensure(root, name, *anonymous)?;
+                if let Some(ns) = &rec.security.userns {
+                    give_empty_volume(&v.mountpoint, ns)?;
+                }
                 UserMount::Bind {
                     source: v.mountpoint,
                     target: target.clone(),

@@ -73,7 +73,8 @@ pub fn is_host_bind(step: &RootStep) -> bool {
     matches!(step, RootStep::Mount(m) if m.flags & libc::MS_BIND != 0 && m.source.is_some())
 }
 
-/// The parent's side for child `pid`: maps written, then the rootfs (the
+/// The parent's side for child `pid`: maps written, `after_maps(pid)`
+/// run (the networks attached), then the rootfs (the
 /// plan's overlay, every layer idmapped; without one the rootfs directory
 /// itself, idmapped) and a detached copy of every bind mount's source sent
 /// on `sock`, in the order of the plan's steps. Sources are opened here, by
@@ -85,6 +86,7 @@ pub fn prepare_child(
     plan: &ContainerPlan,
     ns: &UsernsPlan,
     sock: &OwnedFd,
+    after_maps: &mut dyn FnMut(i32) -> Result<()>,
 ) -> Result<()> {
     for (file, text) in [("uid_map", &ns.uid_map), ("gid_map", &ns.gid_map)] {
         let path = format!("/proc/{pid}/{file}");
@@ -92,6 +94,7 @@ pub fn prepare_child(
         std::fs::write(&path, text.as_bytes())
             .map_err(|e| fail(format!("writing {path} ({})", text.trim()), e))?;
     }
+    after_maps(pid)?;
     let userns = std::fs::File::open(format!("/proc/{pid}/ns/user"))
         .map_err(|e| fail("opening its user namespace".into(), e))?;
     let rootfs = plan.rootfs.to_string_lossy();

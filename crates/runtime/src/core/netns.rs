@@ -145,3 +145,97 @@ impl PendingNetns {
         }
     }
 }
+
+/// A container in a user namespace of its own makes its network namespace
+/// itself (clone), owned by that user namespace: one made here, owned by
+/// the host's, its root could not enter. Its networks are then attached
+/// after the clone, by the parent, while the child waits for its rootfs
+/// (`spawn_begin_with`): the addresses are reserved first, here.
+pub struct LateAttach {
+    atts: Vec<Attachment>,
+    host: hoist_network::netlink::Netlink,
+}
+
+impl LateAttach {
+    /// Reserves `setup`'s addresses and opens a netlink socket in the
+    /// host's namespace. None when there is nothing to attach.
+    pub fn reserve(setup: Option<NetSetup>) -> Result<Option<LateAttach>> {
+        let Some(s) = setup.filter(|s| !s.requests.is_empty()) else {
+            return Ok(None);
+        };
+        let who = Endpoint {
+            container_id: &s.container_id,
+            name: &s.name,
+            owner: Owner::me(),
+            hoist_exe: s.hoist_exe.as_deref(),
+        };
+        let atts = hoist_network::reserve(&s.root, &who, &s.requests)?;
+        match hoist_network::netlink::Netlink::open() {
+            Ok(host) => Ok(Some(LateAttach { atts, host })),
+            Err(e) => {
+                hoist_network::release(&s.root, &s.container_id, &atts);
+                Err(RuntimeError::io("opening a netlink socket", e))
+            }
+        }
+    }
+
+    pub fn attachments(&self) -> &[Attachment] {
+        &self.atts
+    }
+
+    /// Plumbs the veth pairs into the network namespace of `pid` (from a
+    /// helper thread that enters it: the container's end is configured from
+    /// inside). The caller releases the addresses if this fails.
+    pub fn plumb_into(&mut self, pid: i32) -> Result<()> {
+        let path = format!("/proc/{pid}/ns/net");
+        let ns: OwnedFd = std::fs::File::open(&path)
+            .map_err(|e| RuntimeError::io(format!("opening {path}"), e))?
+            .into();
+        let atts = &self.atts;
+        let host = &mut self.host;
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    block_all_signals();
+                    // SAFETY: setns moves only this thread, which ends here.
+                    if unsafe {
+                        libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET)
+                    } < 0
+                    {
+                        let e = std::io::Error::last_os_error();
+                        return Err(RuntimeError::io(
+                            "entering the container's network namespace",
+                            e,
+                        ));
+                    }
+                    let mut ctr = hoist_network::netlink::Netlink::open().map_err(|e| {
+                        RuntimeError::io("opening a netlink socket in the container", e)
+                    })?;
+                    hoist_network::plumb(atts, host, &mut ctr, ns.as_fd())
+                        .map_err(RuntimeError::from)
+                })
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(RuntimeError::io(
+                        "attaching the container's networks",
+                        std::io::Error::other("the helper thread panicked"),
+                    ))
+                })
+        })
+    }
+
+    pub fn into_attachments(self) -> Vec<Attachment> {
+        self.atts
+    }
+}
+
+/// Blocks every signal on the calling thread (a helper thread: a signal
+/// meant for the container or the CLI must never land on it).
+fn block_all_signals() {
+    // SAFETY: sigset operations on a local set.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
+    }
+}

@@ -72,6 +72,17 @@ impl Started {
 /// set-up on the other CPU while the child mounts its rootfs; the caller
 /// must then call `wait_exec`.
 pub fn spawn_begin(plan: &ContainerPlan) -> Result<Started> {
+    spawn_begin_with(plan, &mut |_| Ok(()))
+}
+
+/// `spawn_begin`, with `after_maps(pid)` run by the parent once a child in
+/// its own user namespace has its maps, before it gets its rootfs (the
+/// networks of such a child are attached there: netns::LateAttach). Not
+/// called for a child in the host's user namespace.
+pub fn spawn_begin_with(
+    plan: &ContainerPlan,
+    after_maps: &mut dyn FnMut(i32) -> Result<()>,
+) -> Result<Started> {
     let (err_r, err_w) = pipe().map_err(|e| RuntimeError::io("creating a pipe", e))?;
     // In a user namespace of its own the child waits on this socket for
     // the parent's half (idmap.rs): its maps, then its rootfs.
@@ -120,7 +131,7 @@ pub fn spawn_begin(plan: &ContainerPlan) -> Result<Started> {
     drop(err_w);
     if let (Some(ns), Some((parent, child))) = (&plan.userns, sync) {
         drop(child);
-        if let Err(e) = super::idmap::prepare_child(pid, plan, ns, &parent) {
+        if let Err(e) = super::idmap::prepare_child(pid, plan, ns, &parent, after_maps) {
             // SAFETY: our own child, waiting on the socket.
             unsafe { libc::kill(pid, libc::SIGKILL) };
             reap(pid);

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crate::cgroup::{Cgroup, Limits};
 use crate::container::{self, state, ContainerRecord, State, Status};
 use crate::core::netns;
-use crate::core::spawn::spawn_begin;
+use crate::core::spawn::spawn_begin_with;
 use crate::core::{container_plan, wait_exit_code, PlanOptions};
 use crate::error::{IoContext, Result, RuntimeError};
 use crate::logs::LogWriter;
@@ -257,7 +257,8 @@ fn start(
     // Made on another thread while the plan and the cgroup are prepared.
     // Not in a user namespace of its own: there the child makes its network
     // namespace itself (one the host's user namespace owns, it could not enter).
-    let netns = (netns::wanted(&spec) && rec.security.userns.is_none())
+    let own_userns = rec.security.userns.is_some();
+    let netns = (netns::wanted(&spec) && !own_userns)
         .then(|| netns::begin(crate::netattach::setup_for(root, &rec)));
     let log = LogWriter::open_with(&container::log_path(&dir, id), rec.log)?;
     let mut io = attach::Stdio::new(&rec, attach.as_ref())?;
@@ -304,13 +305,29 @@ fn start(
             Err(e) => return start_failed(e),
         }
     }
+    // In a user namespace of its own: addresses now, veth pairs after the
+    // clone (netns::LateAttach).
+    let mut late = None;
+    if own_userns && netns::wanted(&spec) {
+        match netns::LateAttach::reserve(crate::netattach::setup_for(root, &rec)) {
+            Ok(l) => late = l,
+            Err(e) => return start_failed(e),
+        }
+    }
+    if let Some(l) = &late {
+        networks = l.attachments().to_vec();
+    }
     if !networks.is_empty() {
         if let Err(e) = crate::netattach::before_start(&dir, &rec, &networks) {
             crate::netattach::after_stop(root, &dir, &rec, &networks);
             return start_failed(e);
         }
     }
-    let child = match spawn_begin(&plan) {
+    let mut attach_late = |pid: i32| match late.as_mut() {
+        Some(l) => l.plumb_into(pid),
+        None => Ok(()),
+    };
+    let child = match spawn_begin_with(&plan, &mut attach_late) {
         Ok(c) => c,
         Err(e) => {
             crate::netattach::after_stop(root, &dir, &rec, &networks);
