@@ -3,25 +3,7 @@
 //! client's digest-validating parser, and the image config.
 #![no_main]
 
-use hoist_oci::media_types;
-use hoist_oci::oci_spec::image::ImageConfiguration;
-use libfuzzer_sys::fuzz_target;
+#[path = "../bodies/manifest.rs"]
+mod body;
 
-const DECLARED: [Option<&str>; 5] = [
-    None,
-    Some(media_types::OCI_MANIFEST),
-    Some(media_types::OCI_INDEX),
-    Some(media_types::DOCKER_MANIFEST),
-    Some(media_types::DOCKER_MANIFEST_LIST),
-];
-
-fuzz_target!(|data: &[u8]| {
-    let Some((&selector, bytes)) = data.split_first() else {
-        return;
-    };
-    let declared = DECLARED[usize::from(selector) % DECLARED.len()];
-    let _ = hoist_oci::parse_manifest(declared, bytes);
-    let site = hoist_client::Site::new("registry.fuzz", "repo", "fuzz");
-    let _ = hoist_client::manifest::parse(bytes, declared.unwrap_or(""), &site);
-    let _ = serde_json::from_slice::<ImageConfiguration>(bytes);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| body::run(data));

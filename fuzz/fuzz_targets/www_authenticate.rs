@@ -2,13 +2,7 @@
 //! in the middle, chooses these bytes).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+#[path = "../bodies/www_authenticate.rs"]
+mod body;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Some(c) = hoist_client::auth::challenge::parse(text) {
-            assert!(!c.scheme.is_empty());
-            let _ = (c.is_bearer(), c.is_basic());
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| body::run(data));

@@ -9,6 +9,7 @@ mod compose;
 mod kube;
 mod container;
 mod dns;
+mod fuzz_corpus;
 mod image;
 mod layers;
 mod network;
