@@ -560,6 +560,8 @@ pub struct CreateArgs {
     /// foreign one runs under qemu-user
     #[arg(long, value_name = "PLATFORM")]
     pub platform: Option<String>,
+    #[command(flatten)]
+    pub extra: crate::commands::container::run_flags::ExtraArgs,
     /// Keep stdin open
     #[arg(short, long)]
     pub interactive: bool,

@@ -24,6 +24,8 @@ mod verbs_pause;
 mod verbs_rename;
 #[path = "cli/verbs_update.rs"]
 mod verbs_update;
+#[path = "cli/verbs_runflags.rs"]
+mod verbs_runflags;
 #[path = "cli/verbs_stats.rs"]
 mod verbs_stats;
 

@@ -222,7 +222,7 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
         "Privileged": rec.security.privileged,
         "CapAdd": if rec.security.cap_add.is_empty() { Value::Null } else { json!(rec.security.cap_add) },
         "CapDrop": if rec.security.cap_drop.is_empty() { Value::Null } else { json!(rec.security.cap_drop) },
-        "SecurityOpt": if rec.security.no_new_privileges { json!(["no-new-privileges"]) } else { Value::Null },
+        "SecurityOpt": security_opt(rec),
         "PublishAllPorts": false,
         "ReadonlyRootfs": rec.read_only,
         "Tmpfs": if tmpfs.is_empty() { Value::Null } else { Value::Object(tmpfs) },
@@ -230,6 +230,10 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
         "NanoCpus": rec.cpus.map_or(0, |c| (c * 1e9) as i64),
         "PidsLimit": rec.pids_limit,
     });
+    let mut host_config = host_config;
+    if let (Some(h), Value::Object(extras)) = (host_config.as_object_mut(), rec.extras.inspect()) {
+        h.extend(extras);
+    }
     json!({
         "Id": rec.id,
         "Created": rec.created,
@@ -269,4 +273,23 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
         "Config": config,
         "NetworkSettings": crate::commands::network::settings::json(rec, &dir, ports.into()),
     })
+}
+
+/// docker's `HostConfig.SecurityOpt`: what `--security-opt` asked for.
+fn security_opt(rec: &ContainerRecord) -> Value {
+    use hoist_runtime::security::Seccomp;
+    let mut opts = Vec::new();
+    if rec.security.no_new_privileges {
+        opts.push("no-new-privileges".to_string());
+    }
+    match &rec.security.seccomp {
+        Seccomp::Default => {}
+        Seccomp::Unconfined => opts.push("seccomp=unconfined".into()),
+        Seccomp::Profile(text) => opts.push(format!("seccomp={text}")),
+    }
+    if opts.is_empty() {
+        Value::Null
+    } else {
+        json!(opts)
+    }
 }

@@ -19,6 +19,7 @@ pub(crate) mod ps_filter;
 mod pull;
 mod rename;
 mod run;
+pub mod run_flags;
 mod stats;
 pub(crate) mod top;
 mod update;

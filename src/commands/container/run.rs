@@ -97,6 +97,7 @@ fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
         labels: parse_labels(&a.label, &a.label_file)?,
         stop_signal: a.stop_signal.clone(),
         log: hoist_runtime::logs::LogOptions::parse(&a.log_opt)?,
+        extras: super::run_flags::extras(&a.extra)?,
     })
 }
 
@@ -128,6 +129,7 @@ pub fn create(root: &Path, a: CreateArgs) -> anyhow::Result<i32> {
     let rec = lifecycle(root)?
         .create(&a.image, &opts, &probes)
         .map_err(run_error)?;
+    super::run_flags::write_cidfile(a.extra.cidfile.as_deref(), &rec.id)?;
     println!("{}", rec.id);
     Ok(0)
 }
@@ -141,11 +143,22 @@ pub fn run(root: &Path, a: RunArgs) -> anyhow::Result<i32> {
             stdin: a.create.interactive,
         }
     };
+    let cidfile = a.create.extra.cidfile.as_deref();
+    if let (Some(_), RunMode::Attached { stdin }) = (cidfile, mode) {
+        // The ID is written between create and start, as docker does.
+        let lc = lifecycle(root)?;
+        let rec = lc
+            .create(&a.create.image, &opts, &probes)
+            .map_err(run_error)?;
+        super::run_flags::write_cidfile(cidfile, &rec.id)?;
+        return lc.attach(&rec, stdin).map_err(run_error);
+    }
     match lifecycle(root)?
         .run(&a.create.image, &opts, &probes, mode)
         .map_err(run_error)?
     {
         RunOutcome::Detached(rec) => {
+            super::run_flags::write_cidfile(cidfile, &rec.id)?;
             println!("{}", rec.id);
             Ok(0)
         }

@@ -73,6 +73,8 @@ pub struct RunOptions {
     pub stop_signal: Option<String>,
     /// `--log-opt max-size=… max-file=…`, parsed (logs.rs).
     pub log: crate::logs::LogOptions,
+    /// `--ulimit`, `--group-add`, `--shm-size`, `--device`, parsed (extras.rs).
+    pub extras: super::extras::SpecExtras,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod create;
+pub mod extras;
 pub mod labels;
 pub mod paths;
 pub mod state;
@@ -85,6 +86,9 @@ pub struct ContainerRecord {
     /// (labels.rs); older records have none.
     #[serde(default)]
     pub labels: labels::Labels,
+    /// `--ulimit`, `--group-add`, `--shm-size`, `--device` (extras.rs).
+    #[serde(default, skip_serializing_if = "extras::SpecExtras::is_empty")]
+    pub extras: extras::SpecExtras,
 }
 
 impl ContainerRecord {

@@ -185,5 +185,6 @@ pub fn restore_run_dir(root: &Path, id: &str) -> Result<()> {
     };
     let user = crate::user::resolve_user(&rec.user, |p| view.read(p))?;
     let spec = crate::spec::build_spec(&super::create::spec_input(root, &run, &rec, &user)?)?;
+    let spec = rec.extras.apply(spec)?;
     crate::spec::write_spec(&spec, &run)
 }

@@ -1,0 +1,261 @@
+//! `run`/`create` flags that only amend the container's OCI spec, which
+//! the fork-safe core already carries out: `--ulimit` (process.rlimits,
+//! set by the child before execve), `--group-add` (process.user's
+//! additionalGids), `--shm-size` (the /dev/shm tmpfs's size) and `--device`
+//! (linux.devices, made as nodes in the container's /dev, plus an allow rule
+//! after the devices cgroup's deny-all). Kept in the record so every spec
+//! made from it (create, the rebuild after a reboot) has them.
+
+use oci_spec::runtime::Spec;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::error::{Result, RuntimeError};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecExtras {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ulimits: Vec<Ulimit>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<u32>,
+    /// Bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Device>,
+}
+
+/// docker's `--ulimit NAME=SOFT[:HARD]` (`nofile=1024:2048`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
+}
+
+/// `--device HOST[:CONTAINER][:PERMS]`, resolved at create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub host: String,
+    pub path: String,
+    /// "c" or "b".
+    pub kind: String,
+    pub major: i64,
+    pub minor: i64,
+    pub mode: u32,
+    /// Any of r, w, m.
+    pub access: String,
+}
+
+const ULIMITS: [&str; 16] = [
+    "as",
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+];
+
+fn invalid(msg: String) -> RuntimeError {
+    RuntimeError::Invalid(msg)
+}
+
+impl SpecExtras {
+    pub fn is_empty(&self) -> bool {
+        self == &SpecExtras::default()
+    }
+
+    /// `--ulimit` values (-1 or "unlimited" for no limit).
+    pub fn parse_ulimit(spec: &str) -> Result<Ulimit> {
+        let bad = || {
+            invalid(format!(
+                "invalid --ulimit {spec:?}: use NAME=SOFT[:HARD] with NAME one of {}",
+                ULIMITS.join(", ")
+            ))
+        };
+        let (name, values) = spec.split_once('=').ok_or_else(bad)?;
+        if !ULIMITS.contains(&name) {
+            return Err(bad());
+        }
+        let num = |v: &str| match v {
+            "unlimited" | "-1" => Ok(-1),
+            v => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(bad),
+        };
+        let (soft, hard) = match values.split_once(':') {
+            Some((s, h)) => (num(s)?, num(h)?),
+            None => (num(values)?, num(values)?),
+        };
+        if hard != -1 && (soft == -1 || soft > hard) {
+            return Err(invalid(format!(
+                "invalid --ulimit {spec:?}: the soft limit must not exceed the hard one"
+            )));
+        }
+        Ok(Ulimit {
+            name: name.into(),
+            soft,
+            hard,
+        })
+    }
+
+    /// `--group-add GID` (a number: group names would be read from the image).
+    pub fn parse_group(spec: &str) -> Result<u32> {
+        spec.parse().map_err(|_| {
+            invalid(format!(
+                "--group-add {spec:?}: give the group's numeric ID (names are not looked up)"
+            ))
+        })
+    }
+
+    /// `--device HOST[:CONTAINER][:PERMS]`: the host node's type and numbers.
+    pub fn parse_device(spec: &str) -> Result<Device> {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let parts: Vec<&str> = spec.split(':').collect();
+        let is_perms = |p: &str| !p.is_empty() && p.chars().all(|c| "rwm".contains(c));
+        let (host, path, access) = match parts.as_slice() {
+            [h] => (*h, *h, "rwm"),
+            [h, p] if is_perms(p) => (*h, *h, *p),
+            [h, c] => (*h, *c, "rwm"),
+            [h, c, p] if is_perms(p) => (*h, *c, *p),
+            _ => {
+                return Err(invalid(format!(
+                    "invalid --device {spec:?}: use HOST[:CONTAINER][:PERMS] (PERMS of r, w, m)"
+                )))
+            }
+        };
+        if !host.starts_with('/') || !path.starts_with('/') {
+            return Err(invalid(format!(
+                "invalid --device {spec:?}: device paths must be absolute"
+            )));
+        }
+        let meta = std::fs::metadata(host).map_err(|e| invalid(format!("--device {host}: {e}")))?;
+        let kind = if meta.file_type().is_char_device() {
+            "c"
+        } else if meta.file_type().is_block_device() {
+            "b"
+        } else {
+            return Err(invalid(format!(
+                "--device {host}: not a device node (directories of devices are not taken)"
+            )));
+        };
+        let rdev = meta.rdev();
+        Ok(Device {
+            host: host.into(),
+            path: path.into(),
+            kind: kind.into(),
+            major: libc::major(rdev) as i64,
+            minor: libc::minor(rdev) as i64,
+            mode: meta.mode() & 0o7777,
+            access: access.into(),
+        })
+    }
+
+    /// The spec with these amendments.
+    pub fn apply(&self, spec: Spec) -> Result<Spec> {
+        if self.is_empty() {
+            return Ok(spec);
+        }
+        let mut v = serde_json::to_value(&spec).expect("a spec serializes");
+        for u in &self.ulimits {
+            let typ = format!("RLIMIT_{}", u.name.to_ascii_uppercase());
+            let limit = |n: i64| if n < 0 { u64::MAX } else { n as u64 };
+            let rl = &mut v["process"]["rlimits"];
+            if !rl.is_array() {
+                *rl = json!([]);
+            }
+            let list = rl.as_array_mut().expect("an array");
+            list.retain(|r| r["type"] != typ.as_str());
+            list.push(json!({"type": typ, "soft": limit(u.soft), "hard": limit(u.hard)}));
+        }
+        if !self.group_add.is_empty() {
+            let gids = &mut v["process"]["user"]["additionalGids"];
+            let mut all: Vec<u32> = serde_json::from_value(gids.clone()).unwrap_or_default();
+            all.extend(
+                self.group_add
+                    .iter()
+                    .filter(|g| !all.contains(g))
+                    .collect::<Vec<_>>(),
+            );
+            *gids = json!(all);
+        }
+        if let Some(size) = self.shm_size {
+            for m in v["mounts"].as_array_mut().into_iter().flatten() {
+                if m["destination"] == "/dev/shm" {
+                    if let Some(opts) = m["options"].as_array_mut() {
+                        opts.retain(|o| !o.as_str().is_some_and(|o| o.starts_with("size=")));
+                        opts.push(json!(format!("size={size}")));
+                    }
+                }
+            }
+        }
+        for d in &self.devices {
+            let list = &mut v["linux"]["devices"];
+            if !list.is_array() {
+                *list = json!([]);
+            }
+            list.as_array_mut().expect("an array").push(json!({
+                "path": d.path, "type": d.kind, "major": d.major, "minor": d.minor,
+                "fileMode": d.mode, "uid": 0, "gid": 0,
+            }));
+            let rules = &mut v["linux"]["resources"]["devices"];
+            if !rules.is_array() {
+                *rules = json!([]);
+            }
+            rules.as_array_mut().expect("an array").push(json!({
+                "allow": true, "type": d.kind, "major": d.major, "minor": d.minor,
+                "access": d.access,
+            }));
+        }
+        serde_json::from_value::<Spec>(v)
+            .map_err(|e| invalid(format!("amending the container's spec: {e}")))
+    }
+
+    /// docker's inspect fields: `HostConfig.Ulimits`, `GroupAdd`, `ShmSize`,
+    /// `Devices`.
+    pub fn inspect(&self) -> Value {
+        json!({
+            "Ulimits": self.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
+            "GroupAdd": (!self.group_add.is_empty()).then(|| self.group_add.iter().map(|g| g.to_string()).collect::<Vec<_>>()),
+            "ShmSize": self.shm_size.unwrap_or(64 << 20),
+            "Devices": self.devices.iter().map(|d| json!({"PathOnHost": d.host, "PathInContainer": d.path, "CgroupPermissions": d.access})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ulimits_as_docker_writes_them() {
+        let u = SpecExtras::parse_ulimit("nofile=1024:2048").unwrap();
+        assert_eq!((u.soft, u.hard), (1024, 2048));
+        let u = SpecExtras::parse_ulimit("core=-1").unwrap();
+        assert_eq!((u.soft, u.hard), (-1, -1));
+        assert!(SpecExtras::parse_ulimit("nofile=2048:1024").is_err());
+        assert!(SpecExtras::parse_ulimit("files=1").is_err());
+        assert!(SpecExtras::parse_ulimit("nofile").is_err());
+    }
+
+    #[test]
+    fn devices_name_a_host_node() {
+        let d = SpecExtras::parse_device("/dev/null:/dev/mynull:rw").unwrap();
+        assert_eq!((d.kind.as_str(), d.major, d.minor), ("c", 1, 3));
+        assert_eq!((d.path.as_str(), d.access.as_str()), ("/dev/mynull", "rw"));
+        assert_eq!(
+            SpecExtras::parse_device("/dev/zero:r").unwrap().path,
+            "/dev/zero"
+        );
+        assert!(SpecExtras::parse_device("/tmp").is_err());
+        assert!(SpecExtras::parse_device("dev/null").is_err());
+    }
+}
