@@ -110,12 +110,14 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
             "h" => v * 3600.0,
             _ => return None,
         };
-        total += Duration::from_secs_f64(secs);
+        // Checked: a value too large for a Duration (found by fuzz/probe:
+        // `period=4444…4`) is not a duration, not a panic.
+        total = total.checked_add(Duration::try_from_secs_f64(secs).ok()?)?;
         any = true;
     }
     if !num.is_empty() {
         // A bare number means seconds.
-        total += Duration::from_secs_f64(num.parse().ok()?);
+        total = total.checked_add(Duration::try_from_secs_f64(num.parse().ok()?).ok()?)?;
         any = true;
     }
     any.then_some(total)
@@ -127,9 +129,9 @@ pub fn parse_since(s: &str) -> Option<SystemTime> {
         return Some(t);
     }
     if let Ok(secs) = s.parse::<f64>() {
-        return Some(UNIX_EPOCH + Duration::from_secs_f64(secs));
+        return UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(secs).ok()?);
     }
-    parse_duration(s).map(|d| SystemTime::now() - d)
+    parse_duration(s).and_then(|d| SystemTime::now().checked_sub(d))
 }
 
 /// "3 seconds", "About a minute", "2 hours" (docker's HumanDuration).
@@ -157,6 +159,19 @@ pub fn ago(t: &str) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_too_large_are_refused_not_a_panic() {
+        // fuzz/probe found `http :8 period=4444…4` panicking in from_secs_f64.
+        let huge = format!("{}s", "4".repeat(60));
+        assert_eq!(parse_duration(&huge), None);
+        assert_eq!(parse_duration(&"9".repeat(400)), None);
+        assert_eq!(parse_duration("1e300h"), None);
+        assert_eq!(parse_duration("18446744073709551615s1s"), None);
+        assert_eq!(parse_since(&"9".repeat(400)), None);
+        assert_eq!(parse_since("-5"), None);
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+    }
 
     #[test]
     fn round_trips_and_parses() {
