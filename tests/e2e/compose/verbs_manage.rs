@@ -1,7 +1,7 @@
 //! `compose port`, `top`, `images`, `ls`, `kill` and `rm` on one running project, against
 //! docker compose's behaviour: port prints `HOST_IP:PORT` (an ephemeral one too); top lists
-//! each running container's processes under its name; images the image of each container;
-//! ls the project from its containers' labels with `running(N)`-style status (stopped ones
+//! the running containers' processes in one table by service and replica; images the image
+//! of each container; ls the project from its containers' labels with `running(N)`-style status (stopped ones
 //! only with `-a`); kill sends SIGKILL or `-s SIGNAL` to running containers; rm removes only
 //! stopped containers, asks unless `-f`, and `-s` stops running ones first.
 
@@ -42,17 +42,24 @@ fn port_top_images_ls_kill_rm() {
     let err = env.fails(&["compose", "port", "--index", "2", "web", "80"]);
     assert!(err.contains("no container number 2"), "{err}");
 
-    // top: each running container's name, then its processes.
+    // top: one table, SERVICE and replica first, ps -ef's columns, CMD last (v2's layout).
     let top = env.ok(&["compose", "top"]);
-    let web = top.find("mg-web-1\n").unwrap_or_else(|| panic!("{top}"));
-    let worker = top.find("mg-worker-1\n").unwrap_or_else(|| panic!("{top}"));
-    assert!(web < worker, "{top}");
-    assert!(top[web..worker].contains("httpd -f -p 80"), "{top}");
-    assert!(
-        top[worker..].contains("sleep 1") || top[worker..].contains("trap"),
-        "{top}"
-    );
-    assert!(!top[worker..].contains("httpd"), "{top}");
+    let rows: Vec<Vec<&str>> = top
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0][..3], ["SERVICE", "#", "UID"], "{top}");
+    assert_eq!(rows[0].last(), Some(&"CMD"), "{top}");
+    let line_of = |service: &str| {
+        top.lines()
+            .filter(|l| l.split_whitespace().next() == Some(service))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(line_of("web").contains("httpd -f -p 80 -h /"), "{top}");
+    assert!(!line_of("web").contains("sleep"), "{top}");
+    assert!(line_of("worker").contains("sh -c"), "{top}");
+    assert!(!line_of("worker").contains("httpd"), "{top}");
 
     // images
     let ids = env.ok(&["compose", "images", "-q"]);
