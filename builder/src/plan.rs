@@ -338,6 +338,32 @@ mod tests {
     }
 
     #[test]
+    fn from_platform_expands_the_predefined_args() {
+        let df = parse(
+            "Dockerfile",
+            "FROM --platform=$BUILDPLATFORM a AS b\nFROM --platform=linux/aarch64 c\nFROM d\n",
+        )
+        .unwrap();
+        let target = "linux/riscv64".parse().unwrap();
+        let plan = plan(&df, None, &BTreeMap::new(), &target).unwrap();
+        assert_eq!(plan.stages[0].platform, hoist_store::host_platform());
+        assert_eq!(plan.stages[1].platform.to_string(), "linux/arm64");
+        assert_eq!(plan.stages[2].platform, target);
+        let df = parse("Dockerfile", "FROM --platform=nope x\n").unwrap();
+        let err = plan_err(&df, &target);
+        assert!(
+            err.starts_with("Dockerfile:1:17: FROM --platform=nope"),
+            "{err}"
+        );
+    }
+
+    fn plan_err(df: &Dockerfile, target: &Platform) -> String {
+        plan(df, None, &BTreeMap::new(), target)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
     fn stage_names_must_be_unique() {
         let err = p("FROM x AS a\nFROM y AS a\n", None, &[])
             .unwrap_err()
