@@ -10,6 +10,9 @@ pub enum KubeTop {
         #[command(subcommand)]
         command: KubeCommand,
     },
+    /// (internal) the CronJob scheduler: runs CronJobs' Jobs until no CronJob is left
+    #[command(name = "__kube-cron", hide = true)]
+    KubeCron,
     /// (internal) a Service's keeper: its ports, sent to ready pods
     #[command(name = "__kube-service", hide = true)]
     KubeService {
@@ -37,6 +40,8 @@ pub enum KubeCommand {
     Down(DownArgs),
     /// Write containers and pods as Kubernetes YAML a cluster accepts (Pod or Deployment, Service, PVCs)
     Generate(crate::commands::kube::generate::GenerateArgs),
+    /// List the CronJobs played: schedule, active Jobs, last and next run (UTC)
+    Ps,
 }
 
 #[derive(Args, Debug)]

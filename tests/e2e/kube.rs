@@ -3,6 +3,7 @@
 
 mod env;
 
+mod cronjob;
 mod deployment;
 mod errors;
 mod generate;

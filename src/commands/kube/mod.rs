@@ -4,6 +4,7 @@
 mod down;
 pub mod generate;
 mod play;
+mod ps;
 
 use crate::cli::kube::{KubeCommand, KubeTop};
 use crate::cli::GlobalArgs;
@@ -22,7 +23,9 @@ pub fn run(cmd: KubeTop, global: &GlobalArgs) -> anyhow::Result<i32> {
             KubeCommand::Play(a) => play::play(&lc, &a),
             KubeCommand::Down(a) => down::down(&lc, &a.files),
             KubeCommand::Generate(a) => generate::run(a, global),
+            KubeCommand::Ps => ps::run(&lc),
         },
+        KubeTop::KubeCron => Ok(hoist_kube::cron::scheduler::serve(&root, &exe)),
         KubeTop::KubeService { def, fds } => {
             let def = serde_json::from_str(&def).context("the Service definition")?;
             let fds: Vec<i32> = fds

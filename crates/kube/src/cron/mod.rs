@@ -29,31 +29,34 @@ pub enum CronError {
 const SUCCESSFUL_HISTORY: i32 = 3;
 const FAILED_HISTORY: i32 = 1;
 
-/// Checks `c` and keeps it (a re-play keeps its runs and last run time), then starts the
-/// scheduler unless it runs. Returns warnings for what hoist does not carry out.
-pub fn play(root: &Path, exe: &Path, c: &CronJob) -> Result<Vec<String>, CronError> {
+/// What is wrong with `c`, before anything starts: its schedule, a missing Job template, an
+/// unknown concurrencyPolicy.
+pub fn check(c: &CronJob) -> Result<(), CronError> {
     let name = c.metadata.name.clone().unwrap_or_default();
     let invalid = |message: String| CronError::Invalid {
         name: name.clone(),
         message,
     };
     let spec = &c.spec;
-    let sched = Schedule::parse(&spec.schedule).map_err(|e| invalid(e.to_string()))?;
-    let template = &spec.job_template;
-    if template.spec.is_none() {
+    Schedule::parse(&spec.schedule).map_err(|e| invalid(e.to_string()))?;
+    if spec.job_template.spec.is_none() {
         return Err(invalid(
             "spec.jobTemplate.spec (the Job to run) is missing".into(),
         ));
     }
-    let concurrency = spec
-        .concurrency_policy
-        .clone()
-        .unwrap_or_else(|| "Allow".into());
-    if !["Allow", "Forbid", "Replace"].contains(&concurrency.as_str()) {
+    let concurrency = spec.concurrency_policy.as_deref().unwrap_or("Allow");
+    if !["Allow", "Forbid", "Replace"].contains(&concurrency) {
         return Err(invalid(format!(
             "concurrencyPolicy {concurrency:?}: use Allow, Forbid or Replace"
         )));
     }
+    Ok(())
+}
+
+/// What of `c` hoist does not carry out.
+pub fn warnings(c: &CronJob) -> Vec<String> {
+    let name = c.metadata.name.clone().unwrap_or_default();
+    let spec = &c.spec;
     let mut warnings = Vec::new();
     if let Some(tz) = spec
         .time_zone
@@ -69,6 +72,24 @@ pub fn play(root: &Path, exe: &Path, c: &CronJob) -> Result<Vec<String>, CronErr
             "CronJob {name:?}: startingDeadlineSeconds is not supported (a missed run is run once); ignored"
         ));
     }
+    warnings
+}
+
+/// Keeps `c` (checked: [`check`]; a re-play keeps its runs and, with the same schedule, its
+/// last run time), then starts the scheduler unless it runs.
+pub fn play(root: &Path, exe: &Path, c: &CronJob) -> Result<(), CronError> {
+    check(c)?;
+    let name = c.metadata.name.clone().unwrap_or_default();
+    let spec = &c.spec;
+    let sched = Schedule::parse(&spec.schedule).map_err(|e| CronError::Invalid {
+        name: name.clone(),
+        message: e.to_string(),
+    })?;
+    let template = &spec.job_template;
+    let concurrency = spec
+        .concurrency_policy
+        .clone()
+        .unwrap_or_else(|| "Allow".into());
     let keep = spec
         .successful_jobs_history_limit
         .unwrap_or(SUCCESSFUL_HISTORY)
@@ -110,7 +131,7 @@ pub fn play(root: &Path, exe: &Path, c: &CronJob) -> Result<Vec<String>, CronErr
         record::save(root, &rec).map_err(io)?;
     }
     scheduler::ensure(root, exe).map_err(io)?;
-    Ok(warnings)
+    Ok(())
 }
 
 /// Removes the CronJob and takes its Jobs down (`hoist kube down` of each run's file). The
@@ -122,6 +143,16 @@ pub fn down(root: &Path, exe: &Path, namespace: &str, name: &str) {
         record::remove(root, namespace, name);
         rec
     };
+    // With no CronJob left the scheduler ends once the runs it started have been played:
+    // waiting for that means no run of this CronJob comes up after the downs below.
+    if record::list(root).is_empty() {
+        for _ in 0..200 {
+            if scheduler::running(root).is_none() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
     for run in rec.map(|r| r.runs).unwrap_or_default() {
         let _ = std::process::Command::new(exe)
             .arg("--root")

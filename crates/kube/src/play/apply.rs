@@ -46,6 +46,8 @@ pub enum PlayError {
     },
     #[error("{0}")]
     Keeper(std::io::Error),
+    #[error(transparent)]
+    Cron(#[from] crate::cron::CronError),
 }
 
 /// Where ConfigMap and Secret volumes' files live.
@@ -148,6 +150,9 @@ pub fn play(
     for def in definitions(m) {
         keeper::ensure(lc.root(), lc.exe(), &def).map_err(PlayError::Keeper)?;
     }
+    for c in &m.cron_jobs {
+        crate::cron::play(lc.root(), lc.exe(), c)?;
+    }
     Ok(events)
 }
 
@@ -161,6 +166,11 @@ pub fn down(
 ) -> Result<Vec<Event>, PlayError> {
     for def in definitions(m) {
         keeper::stop(lc.root(), &def.namespace, &def.name);
+    }
+    for c in &m.cron_jobs {
+        let namespace = c.metadata.namespace.as_deref().unwrap_or("default");
+        let name = c.metadata.name.as_deref().unwrap_or_default();
+        crate::cron::down(lc.root(), lc.exe(), namespace, name);
     }
     let mut events = Vec::new();
     for w in &m.workloads {

@@ -21,7 +21,7 @@ pub enum KubeError {
         path: String,
         message: String,
     },
-    #[error("{at}: kind {kind:?} is not supported by hoist kube play (supported: Pod, Deployment, StatefulSet, DaemonSet, Job, Service, ConfigMap, Secret, PersistentVolumeClaim)")]
+    #[error("{at}: kind {kind:?} is not supported by hoist kube play (supported: Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob, Service, ConfigMap, Secret, PersistentVolumeClaim)")]
     UnknownKind { at: String, kind: String },
     #[error("{at}: {message}")]
     Invalid { at: String, message: String },

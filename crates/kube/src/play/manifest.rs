@@ -69,6 +69,8 @@ pub struct Manifest {
     pub config_maps: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     pub secrets: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     pub claims: Vec<String>,
+    /// CronJobs, checked (crate::cron::check); their Jobs run from the scheduler process.
+    pub cron_jobs: Vec<k8s_openapi::api::batch::v1::CronJob>,
     pub warnings: Vec<String>,
 }
 
@@ -231,6 +233,18 @@ fn add(m: &mut Manifest, at: &str, obj: Object) -> Result<()> {
                 .insert(name.clone(), data(s.string_data.as_ref(), s.data.as_ref()));
         }
         Object::PersistentVolumeClaim(_) => m.claims.push(name.clone()),
+        Object::CronJob(c) => {
+            crate::cron::check(c).map_err(|e| KubeError::Invalid {
+                at: at.into(),
+                message: e.to_string(),
+            })?;
+            m.warnings.extend(
+                crate::cron::warnings(c)
+                    .into_iter()
+                    .map(|w| format!("{at}: {w}")),
+            );
+            m.cron_jobs.push((**c).clone());
+        }
     }
     Ok(())
 }

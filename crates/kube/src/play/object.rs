@@ -4,7 +4,7 @@
 use super::error::{KubeError, Result};
 use super::read::Document;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};
 use serde::de::DeserializeOwned;
 
@@ -15,6 +15,8 @@ pub enum Object {
     StatefulSet(Box<StatefulSet>),
     DaemonSet(Box<DaemonSet>),
     Job(Box<Job>),
+    /// Kept for the scheduler process (crate::cron), which plays its Jobs.
+    CronJob(Box<CronJob>),
     Service(Box<Service>),
     ConfigMap(Box<ConfigMap>),
     Secret(Box<Secret>),
@@ -36,6 +38,7 @@ impl Object {
             Object::StatefulSet(_) => "StatefulSet",
             Object::DaemonSet(_) => "DaemonSet",
             Object::Job(_) => "Job",
+            Object::CronJob(_) => "CronJob",
             Object::Service(_) => "Service",
             Object::ConfigMap(_) => "ConfigMap",
             Object::Secret(_) => "Secret",
@@ -50,6 +53,7 @@ impl Object {
             Object::StatefulSet(o) => &o.metadata,
             Object::DaemonSet(o) => &o.metadata,
             Object::Job(o) => &o.metadata,
+            Object::CronJob(o) => &o.metadata,
             Object::Service(o) => &o.metadata,
             Object::ConfigMap(o) => &o.metadata,
             Object::Secret(o) => &o.metadata,
@@ -86,6 +90,7 @@ pub fn object(doc: &Document) -> Result<Located> {
         "StatefulSet" => Object::StatefulSet(typed(doc, kind)?),
         "DaemonSet" => Object::DaemonSet(typed(doc, kind)?),
         "Job" => Object::Job(typed(doc, kind)?),
+        "CronJob" => Object::CronJob(typed(doc, kind)?),
         "Service" => Object::Service(typed(doc, kind)?),
         "ConfigMap" => Object::ConfigMap(typed(doc, kind)?),
         "Secret" => Object::Secret(typed(doc, kind)?),
