@@ -53,12 +53,57 @@ impl JoinPlan {
             let f = File::open(&theirs).ctx(|| format!("opening {theirs}"))?;
             namespaces.push((f, flag));
         }
+        user_namespace_in_order(&mut namespaces);
         Ok(JoinPlan {
             namespaces,
             cgroup_procs,
             process,
         })
     }
+}
+
+/// A foreign platform's container (emulation.rs) makes its user namespace
+/// last: its other namespaces, made by host root, belong to the host's and
+/// are entered first, its own user namespace then just before the mount
+/// namespace it owns (entered first it would leave no right to join them).
+fn user_namespace_in_order(namespaces: &mut Vec<(File, c_int)>) {
+    let Some(u) = namespaces
+        .iter()
+        .position(|(_, f)| *f == libc::CLONE_NEWUSER)
+    else {
+        return;
+    };
+    let owned_by_user = |f: &File| owner_ino(f) == ino(&namespaces[u].0);
+    let late = namespaces.iter().any(|(f, flag)| {
+        *flag != libc::CLONE_NEWUSER && *flag != libc::CLONE_NEWNS && !owned_by_user(f)
+    });
+    if late {
+        let user = namespaces.remove(u);
+        let at = namespaces
+            .iter()
+            .position(|(_, f)| *f == libc::CLONE_NEWNS)
+            .unwrap_or(namespaces.len());
+        namespaces.insert(at, user);
+    }
+}
+
+/// ioctl(NS_GET_USERNS): the user namespace owning a namespace.
+const NS_GET_USERNS: libc::c_ulong = 0xb701;
+
+fn ino(f: &File) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    f.metadata().ok().map(|m| m.ino())
+}
+
+fn owner_ino(f: &File) -> Option<u64> {
+    // SAFETY: an ioctl on our namespace descriptor; it returns a new one.
+    let fd = unsafe { libc::ioctl(f.as_raw_fd(), NS_GET_USERNS as _) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: a fresh descriptor nobody else owns.
+    let owner = File::from(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+    ino(&owner)
 }
 
 struct JoinArgs<'a> {
