@@ -97,7 +97,10 @@ fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
         labels: parse_labels(&a.label, &a.label_file)?,
         stop_signal: a.stop_signal.clone(),
         log: hoist_runtime::logs::LogOptions::parse(&a.log_opt)?,
-        extras: super::run_flags::extras(&a.extra)?,
+        extras: super::run_flags::extras(
+            &a.extra,
+            a.memory.as_deref().map(parse_size).transpose()?,
+        )?,
     })
 }
 

@@ -1,5 +1,6 @@
 //! `run`/`create` flags kept apart from run.rs: `--ulimit`, `--group-add`,
-//! `--shm-size`, `--device` (spec amendments: hoist_runtime's
+//! `--shm-size`, `--device`, `--memory-swap`, `--memory-reservation`,
+//! `--cpu-shares` (spec amendments: hoist_runtime's
 //! container::extras), `--cidfile`, and `--init`, refused: hoist has no init
 //! binary to run as PID 1 (docker ships docker-init, a tini), and a
 //! container whose PID 1 were not one would not reap zombies as the flag
@@ -28,6 +29,15 @@ pub struct ExtraArgs {
     /// Add a host device: HOST[:CONTAINER][:PERMS] (PERMS of r, w, m)
     #[arg(long, value_name = "DEVICE")]
     pub device: Vec<String>,
+    /// Memory plus swap limit (e.g. 256m; -1 for unlimited swap; needs --memory)
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Memory soft limit (e.g. 32m)
+    #[arg(long, value_name = "SIZE")]
+    pub memory_reservation: Option<String>,
+    /// CPU shares (relative weight; docker's default 1024)
+    #[arg(short = 'c', long, value_name = "SHARES")]
+    pub cpu_shares: Option<u64>,
     /// Write the container's ID to this file (which must not exist)
     #[arg(long, value_name = "FILE")]
     pub cidfile: Option<PathBuf>,
@@ -37,7 +47,7 @@ pub struct ExtraArgs {
 }
 
 /// The spec amendments the flags ask for; `--init` refused.
-pub fn extras(a: &ExtraArgs) -> anyhow::Result<SpecExtras> {
+pub fn extras(a: &ExtraArgs, memory: Option<i64>) -> anyhow::Result<SpecExtras> {
     if a.init {
         bail!(
             "--init: hoist has no init binary to run as PID 1; put one in the image \
@@ -57,7 +67,35 @@ pub fn extras(a: &ExtraArgs) -> anyhow::Result<SpecExtras> {
         Some(n) if n <= 0 => bail!("--shm-size must be greater than 0"),
         n => n.map(|n| n as u64),
     };
+    let memory_swap = match a.memory_swap.as_deref() {
+        None => None,
+        Some("-1") => Some(-1),
+        Some(s) => Some(parse_size(s)?),
+    };
+    match (memory_swap, memory) {
+        (Some(_), None) => bail!("--memory-swap needs --memory (it is memory plus swap)"),
+        (Some(s), Some(m)) if s != -1 && s < m => bail!(
+            "--memory-swap must be at least --memory (it is memory plus swap), or -1 for unlimited swap"
+        ),
+        _ => {}
+    }
+    let memory_reservation = a
+        .memory_reservation
+        .as_deref()
+        .map(parse_size)
+        .transpose()?;
+    if let (Some(r), Some(m)) = (memory_reservation, memory) {
+        if r > m {
+            bail!("--memory-reservation must be below --memory");
+        }
+    }
+    if a.cpu_shares.is_some_and(|s| s < 2) {
+        bail!("--cpu-shares must be at least 2");
+    }
     Ok(SpecExtras {
+        memory_swap,
+        memory_reservation,
+        cpu_shares: a.cpu_shares,
         ulimits: a
             .ulimit
             .iter()

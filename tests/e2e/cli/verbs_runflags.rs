@@ -52,6 +52,49 @@ fn run_flags_reach_the_container_and_inspect() {
     assert!(host["CapAdd"][0].as_str().unwrap().ends_with("NET_ADMIN"));
     assert_eq!(host["SecurityOpt"][0], "no-new-privileges");
     assert_eq!(host["Privileged"], false);
+
+    // Memory plus swap, the soft limit and CPU shares reach the cgroup.
+    f.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "weights",
+        "--memory",
+        "64m",
+        "--memory-swap",
+        "128m",
+        "--memory-reservation",
+        "32m",
+        "--cpu-shares",
+        "512",
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    let v = f.inspect("weights");
+    let id = v["Id"].as_str().unwrap();
+    assert_eq!(v["HostConfig"]["MemorySwap"], 128i64 << 20);
+    assert_eq!(v["HostConfig"]["CpuShares"], 512);
+    let read = |p: String| std::fs::read_to_string(p).unwrap().trim().to_string();
+    if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        let d = format!("/sys/fs/cgroup/hoist/{id}");
+        assert_eq!(read(format!("{d}/memory.low")), (32u64 << 20).to_string());
+        assert_eq!(read(format!("{d}/cpu.weight")), "20");
+    } else {
+        let m = format!("/sys/fs/cgroup/memory/hoist/{id}");
+        assert_eq!(
+            read(format!("{m}/memory.soft_limit_in_bytes")),
+            (32u64 << 20).to_string()
+        );
+        let memsw = format!("{m}/memory.memsw.limit_in_bytes");
+        if std::path::Path::new(&memsw).exists() {
+            assert_eq!(read(memsw), (128u64 << 20).to_string());
+        }
+        assert_eq!(
+            read(format!("/sys/fs/cgroup/cpu/hoist/{id}/cpu.shares")),
+            "512"
+        );
+    }
 }
 
 #[test]
@@ -104,6 +147,11 @@ fn cidfile_and_refused_flags() {
         (vec!["--device", "/tmp"], "not a device"),
         (vec!["--group-add", "staff"], "numeric"),
         (vec!["--shm-size", "0"], "greater than 0"),
+        (vec!["--memory-swap", "1g"], "needs --memory"),
+        (
+            vec!["-m", "64m", "--memory-swap", "32m"],
+            "at least --memory",
+        ),
     ] {
         let mut all = vec!["run", "--rm"];
         all.extend(args.iter());

@@ -103,6 +103,12 @@ fn parse_mountinfo(info: &str) -> Hierarchy {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Limits {
     pub memory: Option<i64>,
+    /// docker's `--memory-swap`: memory + swap (-1: unlimited swap).
+    pub memory_swap: Option<i64>,
+    /// `--memory-reservation`: the soft limit.
+    pub memory_reservation: Option<i64>,
+    /// `--cpu-shares`: the v1 relative weight (v2: converted to cpu.weight).
+    pub cpu_shares: Option<u64>,
     pub cpu_quota: Option<i64>,
     pub cpu_period: Option<u64>,
     pub pids: Option<i64>,
@@ -119,9 +125,12 @@ impl Limits {
         let Some(r) = r else { return l };
         if let Some(m) = r.memory() {
             l.memory = m.limit();
+            l.memory_swap = m.swap();
+            l.memory_reservation = m.reservation();
         }
         if let Some(c) = r.cpu() {
             l.cpu_quota = c.quota();
+            l.cpu_shares = c.shares();
             l.cpu_period = c.period();
         }
         if let Some(p) = r.pids() {

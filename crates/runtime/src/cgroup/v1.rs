@@ -21,11 +21,18 @@ pub fn create(hs: &[V1Hierarchy], name: &str, limits: &Limits) -> Result<Vec<Pat
                 // default is memory+swap = 2x; this machine class has no swap).
                 let memsw = dir.join("memory.memsw.limit_in_bytes");
                 if memsw.exists() {
-                    write(&memsw, &m.to_string())?;
+                    let total = limits.memory_swap.unwrap_or(m);
+                    write(&memsw, &total.to_string())?;
                 }
+            }
+            if let Some(r) = limits.memory_reservation {
+                write(&dir.join("memory.soft_limit_in_bytes"), &r.to_string())?;
             }
         }
         if has("cpu") {
+            if let Some(s) = limits.cpu_shares {
+                write(&dir.join("cpu.shares"), &s.to_string())?;
+            }
             if let Some(p) = limits.cpu_period {
                 write(&dir.join("cpu.cfs_period_us"), &p.to_string())?;
             }

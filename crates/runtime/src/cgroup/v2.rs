@@ -18,8 +18,22 @@ pub fn create(root: &Path, name: &str, limits: &Limits) -> Result<PathBuf> {
         write(&dir.join("memory.max"), &m.to_string())?;
         let swap = dir.join("memory.swap.max");
         if swap.exists() {
-            write(&swap, "0")?;
+            // docker's --memory-swap is memory + swap; v2 limits swap alone.
+            let value = match limits.memory_swap {
+                Some(-1) => "max".to_string(),
+                Some(total) => (total - m).max(0).to_string(),
+                None => "0".to_string(),
+            };
+            write(&swap, &value)?;
         }
+    }
+    if let Some(r) = limits.memory_reservation {
+        write(&dir.join("memory.low"), &r.to_string())?;
+    }
+    if let Some(s) = limits.cpu_shares {
+        // runc's conversion of the v1 range [2, 262144] to [1, 10000].
+        let weight = 1 + (s.clamp(2, 262_144) - 2) * 9999 / 262_142;
+        write(&dir.join("cpu.weight"), &weight.to_string())?;
     }
     if limits.cpu_quota.is_some() || limits.cpu_period.is_some() {
         let quota = limits

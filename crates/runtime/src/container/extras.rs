@@ -3,7 +3,9 @@
 //! set by the child before execve), `--group-add` (process.user's
 //! additionalGids), `--shm-size` (the /dev/shm tmpfs's size) and `--device`
 //! (linux.devices, made as nodes in the container's /dev, plus an allow rule
-//! after the devices cgroup's deny-all). Kept in the record so every spec
+//! after the devices cgroup's deny-all), and `--memory-swap`,
+//! `--memory-reservation`, `--cpu-shares` (linux.resources, written by
+//! cgroup/ at each start). Kept in the record so every spec
 //! made from it (create, the rebuild after a reboot) has them.
 
 use oci_spec::runtime::Spec;
@@ -23,6 +25,15 @@ pub struct SpecExtras {
     pub shm_size: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<Device>,
+    /// `--memory-swap` (memory + swap, -1 unlimited), bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_swap: Option<i64>,
+    /// `--memory-reservation`, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<i64>,
+    /// `--cpu-shares`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<u64>,
 }
 
 /// docker's `--ulimit NAME=SOFT[:HARD]` (`nofile=1024:2048`).
@@ -215,6 +226,16 @@ impl SpecExtras {
                 "access": d.access,
             }));
         }
+        let res = &mut v["linux"]["resources"];
+        if let Some(s) = self.memory_swap {
+            res["memory"]["swap"] = json!(s);
+        }
+        if let Some(r) = self.memory_reservation {
+            res["memory"]["reservation"] = json!(r);
+        }
+        if let Some(s) = self.cpu_shares {
+            res["cpu"]["shares"] = json!(s);
+        }
         serde_json::from_value::<Spec>(v)
             .map_err(|e| invalid(format!("amending the container's spec: {e}")))
     }
@@ -226,6 +247,9 @@ impl SpecExtras {
             "Ulimits": self.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
             "GroupAdd": (!self.group_add.is_empty()).then(|| self.group_add.iter().map(|g| g.to_string()).collect::<Vec<_>>()),
             "ShmSize": self.shm_size.unwrap_or(64 << 20),
+            "MemorySwap": self.memory_swap.unwrap_or(0),
+            "MemoryReservation": self.memory_reservation.unwrap_or(0),
+            "CpuShares": self.cpu_shares.unwrap_or(0),
             "Devices": self.devices.iter().map(|d| json!({"PathOnHost": d.host, "PathInContainer": d.path, "CgroupPermissions": d.access})).collect::<Vec<_>>(),
         })
     }
