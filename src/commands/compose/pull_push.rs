@@ -56,6 +56,9 @@ pub fn pull(
         eprintln!(" {name}  Pulling");
         let mut cmd = hoist(root)?;
         cmd.arg("pull").arg("--progress").arg("plain");
+        if let Some(platform) = &svc.platform {
+            cmd.arg("--platform").arg(platform);
+        }
         let mut cmd = with_tls(cmd, tls);
         cmd.arg(image);
         match run(cmd, &format!("pulling {image} for service {name}")) {
