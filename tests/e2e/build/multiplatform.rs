@@ -77,7 +77,7 @@ fn busybox_rootfs(dir: &Path, busybox: &str) {
         std::fs::create_dir_all(dir.join(d)).unwrap();
     }
     std::fs::copy(busybox, dir.join("bin/busybox")).unwrap();
-    for applet in ["sh", "uname", "cat", "echo", "ls", "true"] {
+    for applet in ["sh", "uname", "cat", "echo", "ls", "true", "sleep"] {
         std::os::unix::fs::symlink("/bin/busybox", dir.join("bin").join(applet)).unwrap();
     }
 }
@@ -224,6 +224,36 @@ fn amd64_and_arm64_pushed_as_one_index() {
     };
     assert_eq!(run("linux/arm64"), "aarch64\n");
     assert_eq!(run("linux/amd64"), "x86_64\n");
+
+    // exec into a running arm64 container joins its user namespace (made
+    // last, after the others) and so its binfmt_misc.
+    let qemu = |args: &[&str]| {
+        let out = hoist(store.path())
+            .env("HOIST_QEMU_DIR", &qemu_dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    qemu(&[
+        "run",
+        "-d",
+        "--name",
+        "mp-arm",
+        "--platform",
+        "linux/arm64",
+        &app,
+        "sleep",
+        "60",
+    ]);
+    // Removed before anything is asserted, so a failure leaves nothing running.
+    let exec = hoist(store.path())
+        .args(["exec", "mp-arm", "uname", "-m"])
+        .output()
+        .unwrap();
+    qemu(&["rm", "-f", "mp-arm"]);
+    assert_eq!(text(&exec.stdout), "aarch64\n", "{}", text(&exec.stderr));
 
     // The registry has the index and both children.
     let remote = format!("docker://{app}");
