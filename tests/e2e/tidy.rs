@@ -163,7 +163,23 @@ fn crate_dependencies_follow_the_design() {
                 "hoist-runtime",
                 "hoist-network",
                 "hoist-compose",
+                "hoist-kube",
                 "hoist-reconcile",
+                "hoist-store",
+                "hoist-oci",
+                "hoist-testkit",
+            ][..],
+        ),
+        // DESIGN.md "Wave 2": kube, like compose, a front-end over the reconciler and the
+        // runtime's lifecycle API; it reads YAML with compose's reader (positions in errors,
+        // no second YAML stack), hence the edge to compose.
+        (
+            "hoist-kube",
+            &[
+                "hoist-compose",
+                "hoist-reconcile",
+                "hoist-runtime",
+                "hoist-network",
                 "hoist-store",
                 "hoist-oci",
                 "hoist-testkit",
