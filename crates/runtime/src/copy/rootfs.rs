@@ -28,8 +28,21 @@ pub fn container_root(root: &Path, rec: &ContainerRecord) -> Result<InRoot, Copy
     let st = state::read_live(&dir);
     if st.status == Status::Running && st.pid > 0 && !st.unsupervised {
         let proc_root = format!("/proc/{}/root", st.pid);
-        return InRoot::open_dir(Path::new(&proc_root))
-            .map_err(io_err(format!("opening the root of {}", rec.name)));
+        let root = InRoot::open_dir(Path::new(&proc_root))
+            .map_err(io_err(format!("opening the root of {}", rec.name)))?;
+        // The PID is the state's: if the container ended and the number
+        // went to another process before the open, that process's root
+        // (the host's, say) must not be taken for the container's. Checked
+        // after the open: the process opened is in the container's cgroup.
+        let cgroups =
+            std::fs::read_to_string(format!("/proc/{}/cgroup", st.pid)).unwrap_or_default();
+        let ours = format!("/hoist/{}", rec.id);
+        if !cgroups.lines().any(|l| l.ends_with(&ours)) {
+            return Err(io_err(format!("opening the root of {}", rec.name))(
+                io::Error::other("the container stopped meanwhile"),
+            ));
+        }
+        return Ok(root);
     }
     let record = paths::record_of(&dir);
     let fd = detached_overlay(rec, &record.join("upper"), &record.join("work"))
