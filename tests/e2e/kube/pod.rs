@@ -1,7 +1,7 @@
 //! A Pod with ConfigMap and Secret as env and as files, an emptyDir shared by two
 //! containers, a hostPort published on 127.0.0.1, limits and a security context, probes;
-//! unsupported fields warned about by path; a second play changes nothing; down removes it
-//! all (but not the PVC's volume).
+//! unsupported fields warned about by path; a second play changes nothing, `--replace`
+//! makes it anew; down removes it all (but not the PVC's volume).
 
 use super::env::KubeEnv;
 use hoist_testkit::wait_until;
@@ -136,6 +136,10 @@ fn pod_with_config_secret_volumes_ports_and_probes() {
     let id = web["Id"].clone();
     env.ok2(&["kube", "play", &file]);
     assert_eq!(env.net.inspect("demo-web")["Id"], id);
+    // --replace: removed and made anew.
+    env.ok2(&["kube", "play", "--replace", &file]);
+    assert_ne!(env.net.inspect("demo-web")["Id"], id);
+    assert_eq!(env.containers(), vec!["demo-side", "demo-web"]);
 
     env.ok2(&["kube", "down", &file]);
     assert!(env.containers().is_empty());

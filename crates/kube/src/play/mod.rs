@@ -25,3 +25,6 @@ pub mod units;
 pub use apply::{down, play, PlayError, PlayOptions};
 pub use error::{KubeError, Result};
 pub use manifest::{load, Manifest};
+
+#[cfg(test)]
+mod tests;
