@@ -1,5 +1,6 @@
 //! Container verbs: run, create, start, stop, kill, restart, rm, ps, logs,
-//! exec, wait, port, healthcheck, pod (and the hidden monitor). `volume` is a
+//! exec, wait, port, pause, unpause, stats, top, rename, cp, diff, export,
+//! commit, update, attach, healthcheck, pod (and the hidden monitor). `volume` is a
 //! group of its own (cli/groups.rs).
 use clap::{Args, Subcommand};
 use std::path::PathBuf;

@@ -52,8 +52,7 @@ pub enum GroupTop {
     },
 }
 
-/// docker's `container` verbs that exist in hoist. (attach, cp, top, stats, diff, commit,
-/// export, rename, pause, unpause and update slot in here as they land, with a shortcut.)
+/// docker's `container` verbs, each also a top-level shortcut (`prune` excepted).
 #[derive(Subcommand, Debug)]
 pub enum ContainerGroup {
     /// Create a container without starting it
