@@ -22,6 +22,7 @@ spec:
       template:
         spec:
           restartPolicy: Never
+          schedulerName: fast
           volumes: [{name: out, hostPath: {path: OUT}}]
           containers:
             - name: tick
@@ -75,6 +76,12 @@ fn cronjob_runs_on_schedule_until_down() {
         play.status.success(),
         "{}",
         String::from_utf8_lossy(&play.stderr)
+    );
+    // The Job template's fields hoist does not carry out are named at the CronJob's play.
+    let warned = String::from_utf8_lossy(&play.stderr);
+    assert!(
+        warned.contains("spec.jobTemplate.spec.template.spec.schedulerName is not supported"),
+        "{warned}"
     );
     let pid = scheduler_pid(&env).expect("the scheduler runs after play");
     let ps = String::from_utf8_lossy(&fast(&env, &["kube", "ps"]).stdout).into_owned();

@@ -209,6 +209,18 @@ fn top(kind: &str) -> Shape {
             ),
         ]),
         "PersistentVolumeClaim" => pvc_spec(),
+        "CronJob" => Map(vec![
+            ("schedule", Any),
+            ("concurrencyPolicy", Any),
+            ("suspend", Any),
+            ("successfulJobsHistoryLimit", Any),
+            ("failedJobsHistoryLimit", Any),
+            // Warned about by crate::cron::warnings, with why.
+            ("timeZone", Any),
+            ("startingDeadlineSeconds", Any),
+            // A Job's metadata and spec (apiVersion/kind would be refused by a cluster).
+            ("jobTemplate", top("Job")),
+        ]),
         _ => Any,
     };
     let mut keys = vec![
