@@ -113,6 +113,26 @@ pub struct AuthConfig {
     /// Who may do what where. With no rules, every authenticated user may do
     /// everything.
     pub access: Vec<AccessRule>,
+    /// An external token server whose RS256/ES256 tokens are accepted
+    /// (`[auth.token]`, distribution's names; auth/external.rs).
+    pub token: Option<TokenServerConfig>,
+}
+
+/// `[auth.token]`: where clients get tokens and how to trust them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenServerConfig {
+    /// The token server's URL, advertised in `WWW-Authenticate`.
+    pub realm: String,
+    /// The audience tokens must name; default `auth.service`.
+    pub service: Option<String>,
+    /// The `iss` tokens must carry.
+    pub issuer: String,
+    /// PEM certificates whose keys sign tokens (by `kid`) or that anchor
+    /// the token's `x5c` chain.
+    pub rootcertbundle: Option<PathBuf>,
+    /// A JWKS URL; fetched when a token names an unknown `kid`.
+    pub jwks: Option<String>,
 }
 
 impl Default for AuthConfig {
@@ -127,6 +147,7 @@ impl Default for AuthConfig {
             token_secret_file: None,
             groups: BTreeMap::new(),
             access: Vec::new(),
+            token: None,
         }
     }
 }
@@ -197,6 +218,11 @@ impl Config {
         // Relative paths in the file are relative to the file.
         let base = path.parent().unwrap_or(Path::new("."));
         let proxy_files = config.proxy.iter_mut().flat_map(|p| p.files_mut());
+        let bundle = config
+            .auth
+            .token
+            .iter_mut()
+            .flat_map(|t| t.rootcertbundle.as_mut());
         for p in [
             &mut config.root,
             &mut config.tls.cert,
@@ -207,6 +233,7 @@ impl Config {
         .into_iter()
         .flatten()
         .chain(proxy_files)
+        .chain(bundle)
         {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -237,7 +264,25 @@ impl Config {
                 "tls.cert and tls.key must be set together".into(),
             ));
         }
-        if self.auth.mode != AuthMode::None && self.auth.htpasswd.is_none() {
+        if let Some(t) = &self.auth.token {
+            if self.auth.mode != AuthMode::Token {
+                return Err(ConfigError::Invalid(
+                    "[auth.token] needs auth.mode = \"token\"".into(),
+                ));
+            }
+            if t.realm.is_empty() || t.issuer.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "[auth.token] needs realm (the token server's URL) and issuer".into(),
+                ));
+            }
+            if t.rootcertbundle.is_none() && t.jwks.is_none() {
+                return Err(ConfigError::Invalid(
+                    "[auth.token] needs rootcertbundle (PEM certificates) or jwks (a URL)".into(),
+                ));
+            }
+        }
+        let external_tokens = self.auth.token.is_some();
+        if self.auth.mode != AuthMode::None && self.auth.htpasswd.is_none() && !external_tokens {
             return Err(ConfigError::Invalid(
                 "auth.mode needs auth.htpasswd (a bcrypt htpasswd file: htpasswd -B -c FILE USER)"
                     .into(),

@@ -51,7 +51,7 @@ pub fn router(app: Shared) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .route("/token", get(ops::token))
+        .route("/token", get(ops::token).post(ops::token_post))
         .fallback(dispatch)
         .layer(axum::middleware::from_fn(unread_body::settle))
         .layer(axum::middleware::from_fn_with_state(
@@ -84,6 +84,9 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
             .into_response()
         }
     };
+    // A token naming an unknown key may need the JWKS fetched first.
+    let authz = req.headers().get(axum::http::header::AUTHORIZATION);
+    app.auth.prepare(authz.and_then(|v| v.to_str().ok())).await;
     let identity = match authorize(&app, req.headers(), &need) {
         Ok(i) => i,
         Err(resp) => return *resp,

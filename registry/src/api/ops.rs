@@ -91,6 +91,42 @@ pub async fn token(State(app): State<Shared>, req: Request) -> Response {
     }
 }
 
+/// `POST /token`: docker's OAuth2 form (password and refresh_token grants).
+pub async fn token_post(State(app): State<Shared>, req: Request) -> Response {
+    let body = match axum::body::to_bytes(req.into_body(), 64 * 1024).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "SIZE_INVALID",
+                "token request body over 64 KiB",
+            )
+            .into_response()
+        }
+    };
+    let form = crate::auth::oauth::OAuthRequest::parse(&body);
+    match app.auth.oauth(&form) {
+        Ok(t) => {
+            let mut answer = serde_json::json!({
+                "access_token": t.access.token,
+                "token": t.access.token,
+                "expires_in": t.access.expires_in,
+                "issued_at": rfc3339(t.access.issued_at),
+                "scope": t.scope,
+            });
+            if let Some(refresh) = t.refresh_token {
+                answer["refresh_token"] = refresh.into();
+            }
+            reply::json(StatusCode::OK, "application/json", &answer)
+        }
+        Err(e) => reply::json(
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            "application/json",
+            &serde_json::json!({"error": e.code(), "error_description": e.to_string()}),
+        ),
+    }
+}
+
 /// Seconds since the epoch as an RFC 3339 UTC timestamp.
 fn rfc3339(secs: u64) -> String {
     let days = secs / 86400;

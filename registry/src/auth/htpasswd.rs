@@ -64,6 +64,11 @@ impl Htpasswd {
         })
     }
 
+    /// Whether `user` has an entry (a refresh token outlives no user).
+    pub fn contains(&self, user: &str) -> bool {
+        self.users.contains_key(user)
+    }
+
     /// Whether `password` is `user`'s password.
     pub fn verify(&self, user: &str, password: &str) -> bool {
         let fingerprint: [u8; 32] = Sha256::digest(password.as_bytes()).into();

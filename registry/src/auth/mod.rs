@@ -1,8 +1,12 @@
-//! Who may do what: no auth, htpasswd basic auth, or bearer tokens from this
-//! server's own token endpoint (docker's token flow), all decided against one
-//! access policy.
+//! Who may do what: no auth, htpasswd basic auth, or bearer tokens (docker's
+//! token flow) from this server's own token endpoint, decided against one
+//! access policy, or from an external token server (`[auth.token]`), whose
+//! `access` claim alone decides.
 
+pub mod external;
 mod htpasswd;
+mod keys;
+pub mod oauth;
 pub mod policy;
 pub mod token;
 
@@ -12,7 +16,7 @@ pub use policy::{Action, Policy};
 use crate::config::{AuthConfig, AuthMode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use token::{Claims, Grant, Signer};
+use token::{Claims, Grant, Signer, TokenError};
 
 /// What a request needs.
 #[derive(Debug, Clone)]
@@ -54,6 +58,8 @@ pub enum AuthSetupError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    External(#[from] external::ExternalSetupError),
 }
 
 pub struct Auth {
@@ -62,6 +68,8 @@ pub struct Auth {
     users: Option<Htpasswd>,
     policy: Policy,
     signer: Signer,
+    /// `[auth.token]`: RS256/ES256 tokens from another server.
+    external: Option<external::External>,
 }
 
 /// A token endpoint answer.
@@ -84,13 +92,58 @@ impl Auth {
             })?,
             None => rand::random::<[u8; 32]>().to_vec(),
         };
+        let service = config
+            .token
+            .as_ref()
+            .and_then(|t| t.service.clone())
+            .unwrap_or_else(|| config.service.clone());
+        let external = match &config.token {
+            Some(t) if config.mode == AuthMode::Token => {
+                Some(external::External::new(t, &service)?)
+            }
+            _ => None,
+        };
+        let mut config = config.clone();
+        config.service = service;
         Ok(Auth {
             mode: config.mode,
-            config: config.clone(),
             users,
             policy: Policy::new(config.clone()),
             signer: Signer::new(key, &config.service),
+            config,
+            external,
         })
+    }
+
+    /// Async work a request's credentials may need before `check`: a JWKS
+    /// fetch when its token names a key not seen yet.
+    pub async fn prepare(&self, authorization: Option<&str>) {
+        if let (Some(ext), Some(token)) = (
+            &self.external,
+            authorization.and_then(|a| a.strip_prefix("Bearer ")),
+        ) {
+            ext.refresh_for(token.trim()).await;
+        }
+    }
+
+    /// Whether this server's own `/token` endpoint issues tokens: it needs
+    /// the htpasswd users to check passwords against.
+    pub fn issues_tokens(&self) -> bool {
+        self.mode == AuthMode::Token && self.users.is_some()
+    }
+
+    /// Verifies a bearer token: HS256 ones are this server's own, RS256 and
+    /// ES256 ones come from the external token server.
+    fn verify_token(&self, token: &str) -> Result<(Claims, bool), TokenError> {
+        match (external::algorithm(token).as_deref(), &self.external) {
+            (Some("HS256"), _) if self.issues_tokens() => self
+                .signer
+                .verify(token, &self.config.service)
+                .map(|c| (c, false)),
+            (Some("RS256" | "ES256"), Some(ext)) => ext.verify(token).map(|c| (c, true)),
+            (Some(alg), _) => Err(TokenError::Algorithm(alg.to_string())),
+            (None, _) => Err(TokenError::Malformed),
+        }
     }
 
     pub fn mode(&self) -> AuthMode {
@@ -203,7 +256,12 @@ impl Auth {
     ) -> Denial {
         let mut header = format!(
             "Bearer realm=\"{}\",service=\"{}\"",
-            self.config.realm.as_deref().unwrap_or(realm),
+            self.config
+                .token
+                .as_ref()
+                .map(|t| t.realm.as_str())
+                .or(self.config.realm.as_deref())
+                .unwrap_or(realm),
             self.config.service
         );
         match need {
@@ -238,12 +296,9 @@ impl Auth {
                 return Err(self.bearer_challenge(realm, need, None, "authentication required"))
             }
         };
-        let claims = self
-            .signer
-            .verify(token, &self.config.service)
-            .map_err(|e| {
-                self.bearer_challenge(realm, need, Some("invalid_token"), &e.to_string())
-            })?;
+        let (claims, external) = self.verify_token(token).map_err(|e| {
+            self.bearer_challenge(realm, need, Some("invalid_token"), &e.to_string())
+        })?;
         let identity = Identity {
             user: claims.user().map(String::from),
             claims: Some(claims.clone()),
@@ -257,14 +312,17 @@ impl Auth {
             return Ok(identity);
         }
         // Would a fresh token get the scope? Then ask for one; else refuse.
-        let could = match need {
-            Need::Base => true,
-            Need::Catalog => identity.user.is_some(),
-            Need::Repo { name, actions } => {
-                let allowed = self.policy.allowed(identity.user.as_deref(), name);
-                actions.iter().all(|a| allowed.contains(a))
-            }
-        };
+        // An external server's policy is unknown here, so as distribution
+        // does, always ask (401 insufficient_scope).
+        let could = external
+            || match need {
+                Need::Base => true,
+                Need::Catalog => identity.user.is_some(),
+                Need::Repo { name, actions } => {
+                    let allowed = self.policy.allowed(identity.user.as_deref(), name);
+                    actions.iter().all(|a| allowed.contains(a))
+                }
+            };
         if could {
             Err(self.bearer_challenge(
                 realm,
@@ -287,9 +345,20 @@ impl Auth {
         authorization: Option<&str>,
         scopes: &[String],
     ) -> Result<IssuedToken, Denial> {
+        if !self.issues_tokens() {
+            return Err(Denial::Denied(
+                "this registry does not issue tokens: get them from auth.token.realm".into(),
+            ));
+        }
         let user = self
             .basic_user(authorization)
             .map_err(|m| self.basic_challenge(&m))?;
+        Ok(self.grant(user.as_deref(), scopes))
+    }
+
+    /// A signed token for `user` with the requested scopes intersected with
+    /// the policy.
+    fn grant(&self, user: Option<&str>, scopes: &[String]) -> IssuedToken {
         let mut access: Vec<Grant> = Vec::new();
         for scope in scopes.iter().flat_map(|s| s.split(' ')) {
             let mut parts = scope.splitn(3, ':');
@@ -305,7 +374,7 @@ impl Auth {
                     if crate::names::validate_repository_name(name).is_err() {
                         continue;
                     }
-                    let allowed = self.policy.allowed(user.as_deref(), name);
+                    let allowed = self.policy.allowed(user, name);
                     let mut granted: Vec<String> = Vec::new();
                     for a in actions_str.split(',') {
                         let wanted: Vec<Action> = if a == "*" {
@@ -336,17 +405,14 @@ impl Auth {
             }
         }
         let ttl = self.config.token_ttl_seconds;
-        let (token, claims) = self.signer.issue(
-            user.as_deref().unwrap_or(""),
-            &self.config.service,
-            access,
-            ttl,
-        );
-        Ok(IssuedToken {
+        let (token, claims) =
+            self.signer
+                .issue(user.unwrap_or(""), &self.config.service, access, ttl);
+        IssuedToken {
             token,
             expires_in: ttl,
             issued_at: claims.iat,
-        })
+        }
     }
 }
 

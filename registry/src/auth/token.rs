@@ -68,6 +68,14 @@ pub enum TokenError {
     Expired,
     #[error("token is for another service")]
     WrongAudience,
+    #[error("token is from an untrusted issuer")]
+    WrongIssuer,
+    #[error("token is not valid yet")]
+    NotYetValid,
+    #[error("token signed by an untrusted key")]
+    UntrustedKey,
+    #[error("token algorithm {0:?} is not accepted")]
+    Algorithm(String),
 }
 
 pub struct Signer {
