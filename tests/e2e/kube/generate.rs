@@ -152,6 +152,33 @@ fn generate_of_a_pod_plays_back_on_a_fresh_store_and_on_podman() {
         "{warnings}"
     );
 
+    // As a Deployment: replicas, and the published port as the Service's (not a hostPort).
+    let (deployment, _) = env.ok2(&[
+        "kube",
+        "generate",
+        "shop",
+        "--type",
+        "deployment",
+        "--replicas",
+        "2",
+    ]);
+    let kinds: Vec<&str> = deployment
+        .lines()
+        .filter_map(|l| l.strip_prefix("kind: "))
+        .collect();
+    assert_eq!(kinds, ["PersistentVolumeClaim", "Deployment", "Service"]);
+    assert!(deployment.contains("  replicas: 2\n"), "{deployment}");
+    assert!(!deployment.contains("hostPort"), "{deployment}");
+    assert!(
+        deployment.contains(&format!("port: {PORT}\n")),
+        "{deployment}"
+    );
+    // Bad requests: named, nothing written.
+    let err = env.fails(&["kube", "generate", "nosuch"]);
+    assert!(err.contains("no such container or pod: nosuch"), "{err}");
+    let err = env.fails(&["kube", "generate", "shop", "--replicas", "2"]);
+    assert!(err.contains("--replicas is for --type deployment"), "{err}");
+
     // On a fresh store in a namespace of its own: the same pod.
     let Some(fresh) = KubeEnv::new("kube-gen2") else {
         return;
