@@ -1,7 +1,8 @@
 //! `--platform a,b,...`: the build once per platform (each a complete image
 //! in the store, its RUN steps under qemu-user when the platform is
 //! foreign), then one OCI image index listing them, which the tags name.
-//! Every platform is checked before the first one builds.
+//! Every platform is checked (the Dockerfile planned for it, each stage's
+//! platform given an interpreter) before the first one builds.
 
 use hoist_oci::media_types::{OCI_INDEX, OCI_MANIFEST};
 use hoist_oci::Digest;
@@ -20,8 +21,7 @@ pub fn build_platforms(
     events: Events,
 ) -> Result<Built> {
     for p in platforms {
-        hoist_runtime::emulation::emulator_for(p)
-            .map_err(|e| BuildError::Platform(e.to_string()))?;
+        crate::exec::check_platform(opts, p)?;
     }
     if let [only] = platforms {
         let opts = BuildOptions {

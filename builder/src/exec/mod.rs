@@ -204,20 +204,7 @@ impl Shared<'_> {
 
 /// Builds the image the options describe.
 pub fn build(store: &Store, opts: &BuildOptions, events: Events) -> Result<Built> {
-    let dockerfile_path = opts
-        .dockerfile
-        .clone()
-        .unwrap_or_else(|| opts.context.join("Dockerfile"));
-    let text = std::fs::read_to_string(&dockerfile_path).map_err(|source| BuildError::Io {
-        what: format!("cannot read the Dockerfile {}", dockerfile_path.display()),
-        source,
-    })?;
-    let name = dockerfile_path
-        .file_name()
-        .map_or("Dockerfile".to_string(), |n| {
-            n.to_string_lossy().to_string()
-        });
-    let df = dockerfile::parse(&name, &text)?;
+    let df = read_dockerfile(opts)?;
     if let Some(syntax) = &df.syntax {
         events(Event::Warning(format!(
             "# syntax={syntax} is ignored: hoist builds the Dockerfile with its own frontend"
@@ -270,22 +257,60 @@ pub fn build(store: &Store, opts: &BuildOptions, events: Events) -> Result<Built
     Ok(built)
 }
 
-/// The emulator of every foreign platform a needed stage runs on: a
-/// platform hoist cannot run fails here, before any step.
+/// The Dockerfile the options name, parsed.
+fn read_dockerfile(opts: &BuildOptions) -> Result<Dockerfile> {
+    let dockerfile_path = opts
+        .dockerfile
+        .clone()
+        .unwrap_or_else(|| opts.context.join("Dockerfile"));
+    let text = std::fs::read_to_string(&dockerfile_path).map_err(|source| BuildError::Io {
+        what: format!("cannot read the Dockerfile {}", dockerfile_path.display()),
+        source,
+    })?;
+    let name = dockerfile_path
+        .file_name()
+        .map_or("Dockerfile".to_string(), |n| {
+            n.to_string_lossy().to_string()
+        });
+    Ok(dockerfile::parse(&name, &text)?)
+}
+
+/// Whether the build can run for `platform`: the Dockerfile parses and
+/// plans, and every platform its needed stages run on (`FROM --platform`
+/// included) has an interpreter. Nothing is built.
+pub fn check_platform(opts: &BuildOptions, platform: &hoist_store::Platform) -> Result<()> {
+    let df = read_dockerfile(opts)?;
+    let plan = plan::plan(&df, opts.target.as_deref(), &opts.build_args, platform)?;
+    emulators(&plan).map(|_| ())
+}
+
+/// The emulator of every foreign platform a needed stage with RUN steps
+/// runs on: such a platform hoist cannot run fails here, before any step.
+/// Stages without RUN (COPY'd cross-compiled programs, metadata) need none.
 fn emulators(plan: &Plan) -> Result<BTreeMap<String, hoist_runtime::emulation::Emulator>> {
     let mut out = BTreeMap::new();
     for &i in plan.waves.iter().flatten() {
-        let platform = &plan.stages[i].platform;
-        if out.contains_key(&platform.to_string()) {
+        let stage = &plan.stages[i];
+        let runs = stage
+            .steps
+            .iter()
+            .any(|s| matches!(s.kind, dockerfile::Kind::Run { .. }));
+        if !runs || out.contains_key(&stage.platform.to_string()) {
             continue;
         }
-        let emulator = hoist_runtime::emulation::emulator_for(platform)
-            .map_err(|e| BuildError::Platform(e.to_string()))?;
-        if let Some(emulator) = emulator {
-            out.insert(platform.to_string(), emulator);
+        if let Some(emulator) = emulator_for(&stage.platform)? {
+            out.insert(stage.platform.to_string(), emulator);
         }
     }
     Ok(out)
+}
+
+/// The interpreter `platform` needs (None: native), as a build error.
+pub(crate) fn emulator_for(
+    platform: &hoist_store::Platform,
+) -> Result<Option<hoist_runtime::emulation::Emulator>> {
+    hoist_runtime::emulation::emulator_for(platform)
+        .map_err(|e| BuildError::Platform(e.to_string()))
 }
 
 /// Runs the stages of one wave, in parallel when there are several.

@@ -80,6 +80,14 @@ pub(crate) fn run(
         return Ok(());
     }
 
+    // A foreign platform's step runs under its qemu-user interpreter, found
+    // before the build for the Dockerfile's RUN steps, here for a base's
+    // ONBUILD ones.
+    let emulator = match state.shared.emulators.get(&state.platform().to_string()) {
+        Some(e) => Some(e.clone()),
+        None => super::emulator_for(state.platform())
+            .map_err(|e| state.error_at(ins.pos, e.to_string()))?,
+    };
     let lowerdirs = snapshots(state.shared, &state.layers)?;
     let scratch = state
         .shared
@@ -145,11 +153,7 @@ pub(crate) fn run(
         stderr: Stdio::Fd(writer2),
         mounts: prepared.mounts.clone(),
         // A foreign platform's step runs under its qemu-user interpreter.
-        emulator: state
-            .shared
-            .emulators
-            .get(&state.platform().to_string())
-            .cloned(),
+        emulator,
         ..Default::default()
     };
     let status = std::thread::scope(|scope| {

@@ -345,7 +345,8 @@ fn amd64_and_arm64_pushed_as_one_index() {
 fn unsupported_platforms_fail_before_anything_runs() {
     let Some((qemu_dir, _)) = qemu() else { return };
     let root = TempRoot::new();
-    let ctx = context(&[("Dockerfile", "FROM scratch\nLABEL a=b\n")]);
+    // RUN steps: a platform with none needs no interpreter.
+    let ctx = context(&[("Dockerfile", "FROM scratch\nCOPY . /\nRUN true\n")]);
     let fail = |qemu_dir: &str, platforms: &str| {
         let out = build_with(
             root.path(),
@@ -382,5 +383,37 @@ fn unsupported_platforms_fail_before_anything_runs() {
     std::fs::copy("/bin/ls", bad.path().join("qemu-aarch64-static")).unwrap();
     let err = fail(bad.path().to_str().unwrap(), "linux/arm64");
     assert!(err.contains("dynamically linked"), "{err}");
-    assert!(names(root.path()).is_empty());
+    // A stage's own platform is checked for every target before any builds.
+    let staged = context(&[(
+        "Dockerfile",
+        "FROM --platform=linux/s390x scratch AS tools\nCOPY . /\nRUN true\nFROM scratch\nCOPY --from=tools /Dockerfile /\n",
+    )]);
+    let out = build_with(
+        root.path(),
+        &qemu_dir,
+        &["--platform", "linux/amd64,linux/arm64"],
+        staged.path(),
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("needs qemu-user's qemu-s390x-static"), "{err}");
+    assert!(!err.contains("COPY"), "{err}");
+    // Without RUN steps a foreign platform needs no interpreter (COPY'd
+    // cross-compiled programs): linux/s390x builds with none installed.
+    let copy_only = context(&[("Dockerfile", "FROM scratch\nCOPY Dockerfile /\n")]);
+    let out = build_with(
+        root.path(),
+        empty.path().to_str().unwrap(),
+        &["--platform", "linux/s390x,linux/amd64", "-t", "copy-only:1"],
+        copy_only.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let index = text(&out.stdout).lines().last().unwrap().to_string();
+    let listed = index_entries(root.path(), &index);
+    assert_eq!(listed[0].0, "linux/s390x");
+    assert_eq!(
+        super::config(root.path(), &listed[0].1)["architecture"],
+        "s390x"
+    );
+    assert_eq!(names(root.path()), ["docker.io/library/copy-only:1"]);
 }
