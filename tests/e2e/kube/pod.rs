@@ -1,7 +1,8 @@
 //! A Pod with ConfigMap and Secret as env and as files, an emptyDir shared by two
 //! containers, a hostPort published on 127.0.0.1, limits and a security context, probes;
 //! unsupported fields warned about by path; a second play changes nothing, `--replace`
-//! makes it anew; down removes it all (but not the PVC's volume).
+//! makes it anew, a changed container makes the whole pod anew; down removes it all (but not
+//! the PVC's volume).
 
 use super::env::KubeEnv;
 use hoist_testkit::wait_until;
@@ -140,6 +141,19 @@ fn pod_with_config_secret_volumes_ports_and_probes() {
     env.ok2(&["kube", "play", "--replace", &file]);
     assert_ne!(env.net.inspect("demo-web")["Id"], id);
     assert_eq!(env.containers(), vec!["demo-side", "demo-web"]);
+
+    // One container's template changed: the pod is made anew, both containers with it (a
+    // pod is immutable), and its hostPort serves again.
+    let web_id = env.net.inspect("demo-web")["Id"].clone();
+    let file = env.write("pod.yaml", &POD.replace("echo side >", "echo side2 >"));
+    env.ok2(&["kube", "play", &file]);
+    assert_ne!(env.net.inspect("demo-web")["Id"], web_id);
+    wait_until("the new pod's side file", Duration::from_secs(10), || {
+        env.net.exec("demo-web", "cat /www/side.txt").1.trim() == "side2"
+    });
+    wait_until("the new pod serves", Duration::from_secs(20), || {
+        env.get(18431).is_some()
+    });
 
     env.ok2(&["kube", "down", &file]);
     assert!(env.containers().is_empty());

@@ -10,11 +10,11 @@ use super::manifest::{Kind, Manifest, Workload};
 use super::service::definitions;
 use hoist_reconcile::runtime::{observe, DriverError};
 use hoist_reconcile::{
-    apply_down, apply_up, plan_down, plan_up, Action, Desired, DownOptions, Event, EventKind,
-    Failure, Plan, PlanError, Recreate, UpOptions,
+    apply_down, apply_up, plan_down, plan_up, Action, ApplyError, Desired, DownOptions, Driver,
+    Event, EventKind, Failure, Observed, Plan, PlanError, Recreate, UpOptions,
 };
 use hoist_runtime::lifecycle::Lifecycle;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Default)]
@@ -98,6 +98,64 @@ fn keep_completed(desired: &Desired<KubeSpec>, plan: &mut Plan) {
     }
 }
 
+/// A pod is immutable, as in Kubernetes: when any of its containers no longer matches the
+/// template (another config hash, or a container the template lost), the whole pod goes
+/// before the plan, which then makes it anew. Recreating members one by one would leave the
+/// new ones in the old pod, with the old pod's published ports. True if anything went.
+fn retire_changed_pods(
+    lc: &Lifecycle,
+    desired: &Desired<KubeSpec>,
+    observed: &Observed,
+    driver: &mut KubeDriver,
+    events: &mut Vec<Event>,
+    notify: &mut dyn FnMut(&Event),
+) -> Result<bool, Box<Failure<DriverError>>> {
+    let pod_of = |id: &str| {
+        lc.find(id)
+            .ok()
+            .and_then(|r| r.labels.get(super::labels::POD).cloned())
+    };
+    let stale: BTreeSet<String> = observed
+        .containers
+        .iter()
+        .filter(|c| {
+            desired
+                .service(&c.service)
+                .is_none_or(|s| s.config_hash != c.config_hash)
+        })
+        .filter_map(|c| pod_of(&c.id))
+        .collect();
+    if stale.is_empty() {
+        return Ok(false);
+    }
+    // Newest first: the containers before the init containers they waited for.
+    for c in observed.containers.iter() {
+        if !pod_of(&c.id).is_some_and(|p| stale.contains(&p)) {
+            continue;
+        }
+        let timeout = desired.service(&c.service).map_or(30, |s| s.stop_timeout);
+        let fail = |source| {
+            Box::new(Failure {
+                error: ApplyError::Driver {
+                    what: format!("removing {} (its pod changed)", c.name),
+                    source,
+                },
+                done: events.clone(),
+            })
+        };
+        driver.stop(&c.id, timeout).map_err(fail)?;
+        driver.remove(&c.id).map_err(fail)?;
+        let e = Event {
+            kind: EventKind::Removed,
+            name: c.name.clone(),
+            id: None,
+        };
+        notify(&e);
+        events.push(e);
+    }
+    Ok(true)
+}
+
 /// Brings every workload of `m` to its desired state, then the Services' keepers.
 pub fn play(
     lc: &Lifecycle,
@@ -110,7 +168,17 @@ pub fn play(
     for w in &m.workloads {
         let (desired, files) = desired_state(lc, m, w);
         write_files(&files)?;
-        let observed = observe(lc, &KEYS, &desired.project, &[], &[]);
+        let mut observed = observe(lc, &KEYS, &desired.project, &[], &[]);
+        let mut driver = KubeDriver::new(lc);
+        let retired =
+            retire_changed_pods(lc, &desired, &observed, &mut driver, &mut events, notify)
+                .map_err(|failure| PlayError::Apply {
+                    workload: w.id(),
+                    failure,
+                })?;
+        if retired {
+            observed = observe(lc, &KEYS, &desired.project, &[], &[]);
+        }
         let mut scale = BTreeMap::new();
         if let (Some(n), Kind::Deployment | Kind::StatefulSet) = (opts.replicas, w.kind) {
             for s in &desired.services {
@@ -130,7 +198,6 @@ pub fn play(
             source,
         })?;
         keep_completed(&desired, &mut plan);
-        let mut driver = KubeDriver::new(lc);
         let done = apply_up(&desired, &plan, &mut driver, false, notify).map_err(|failure| {
             PlayError::Apply {
                 workload: w.id(),
