@@ -7,9 +7,9 @@
 //! answer, and stdin is the container's own stdin pipe (a `-i` container's
 //! stdin is a pipe whose writer the monitor keeps open): reopening
 //! `/proc/PID/fd/0` of its first process write-only gives a writer of that
-//! same pipe. A `-t` container's input goes through the pty master only its
-//! monitor holds, so attaching to one is output only (say `--no-stdin`, or
-//! get a refusal naming this). Detach keys (default ctrl-p ctrl-q) end the
+//! same pipe. A `-t` container's input goes through the pty master its
+//! monitor holds: that descriptor is duplicated into this process with
+//! pidfd_getfd(2), and our terminal goes raw meanwhile. Detach keys (default ctrl-p ctrl-q) end the
 //! attach and leave the container running; with `--sig-proxy` (default,
 //! as docker, not for -t) SIGINT/SIGTERM/... are sent to the container.
 
@@ -62,14 +62,13 @@ pub fn attach(root: &Path, a: &AttachArgs) -> anyhow::Result<i32> {
     let stdin = if a.no_stdin || !rec.interactive {
         None
     } else if rec.tty {
-        eprintln!(
-            "Error: attaching stdin to a -t container is not supported (its pty is its \
-             monitor's); use --no-stdin for its output, or `hoist exec -it`"
-        );
-        return Ok(1);
+        Some(tty_master(st.monitor_pid)?)
     } else {
         Some(container_stdin(st.pid)?)
     };
+    // Keystrokes pass as they are typed (the container's pty echoes them),
+    // so the detach keys and ctrl-c reach their readers; restored at exit.
+    let raw = (stdin.is_some() && rec.tty).then(raw_terminal).flatten();
     let log = container::log_path(&dir, &rec.id);
     let offset = std::fs::metadata(&log).map_or(0, |m| m.len());
     if a.sig_proxy && !rec.tty {
@@ -86,7 +85,84 @@ pub fn attach(root: &Path, a: &AttachArgs) -> anyhow::Result<i32> {
     let code = lc.wait_exit(&rec, None)?;
     ended.store(true, Ordering::SeqCst);
     let _ = printer.join();
+    drop(raw);
     Ok(code)
+}
+
+/// A `-t` container's input: the pty master its monitor holds, duplicated
+/// into this process with pidfd_getfd(2) (Linux 5.6; root may take a
+/// descriptor of any process). The master is the monitor's descriptor of
+/// a ptmx node (character device 5:2); opening that node would make a new
+/// pty, so the very descriptor is what must be taken.
+fn tty_master(monitor: i32) -> anyhow::Result<File> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let ptmx = libc::makedev(5, 2);
+    let fds = std::fs::read_dir(format!("/proc/{monitor}/fd"))?;
+    let target = fds
+        .filter_map(|e| e.ok())
+        .find(|e| {
+            std::fs::metadata(e.path())
+                .is_ok_and(|m| m.file_type().is_char_device() && m.rdev() == ptmx)
+        })
+        .and_then(|e| e.file_name().to_str()?.parse::<i32>().ok());
+    let Some(target) = target else {
+        bail!("the container's pty is not held by its monitor (was it started with -d -t?)");
+    };
+    // SAFETY: plain syscalls; the results are fresh descriptors we own.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, monitor, 0) };
+    if pidfd < 0 {
+        bail!(
+            "reaching the container's monitor: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    // SAFETY: a fresh descriptor.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
+    use std::os::fd::AsRawFd;
+    // SAFETY: as above.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), target, 0) };
+    if fd < 0 {
+        bail!(
+            "taking the container's pty: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    // SAFETY: a fresh descriptor.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd as i32) }))
+}
+
+/// The terminal's settings before raw mode, for an exit from another thread.
+static SAVED: std::sync::Mutex<Option<nix::sys::termios::Termios>> = std::sync::Mutex::new(None);
+
+fn restore_terminal() {
+    use nix::sys::termios::{tcsetattr, SetArg};
+    if let Some(t) = SAVED.lock().ok().and_then(|s| s.clone()) {
+        let _ = tcsetattr(std::io::stdin(), SetArg::TCSANOW, &t);
+    }
+}
+
+/// Our terminal in raw mode while attached (none when stdin is no terminal).
+struct RawTerminal(nix::sys::termios::Termios);
+
+fn raw_terminal() -> Option<RawTerminal> {
+    use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+    let stdin = std::io::stdin();
+    let saved = tcgetattr(&stdin).ok()?;
+    let mut raw = saved.clone();
+    cfmakeraw(&mut raw);
+    tcsetattr(&stdin, SetArg::TCSANOW, &raw).ok()?;
+    if let Ok(mut s) = SAVED.lock() {
+        *s = Some(saved.clone());
+    }
+    Some(RawTerminal(saved))
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        use nix::sys::termios::{tcsetattr, SetArg};
+        let _ = tcsetattr(std::io::stdin(), SetArg::TCSANOW, &self.0);
+    }
 }
 
 /// A writer of the container's stdin pipe.
@@ -117,6 +193,7 @@ fn pass_stdin(mut to: File, keys: &[u8]) {
                 if matched == keys.len() {
                     let _ = to.write_all(&out);
                     let _ = std::io::stdout().flush();
+                    restore_terminal();
                     eprintln!("read escape sequence");
                     std::process::exit(0);
                 }

@@ -1,7 +1,8 @@
 //! `attach` to containers started with `run -d`: stdin reaches a `-i`
-//! container and its exit code comes back; the detach keys leave it running
-//! and a re-attach sees only what comes after it; signals are proxied;
-//! attaching to a stopped container is docker's error.
+//! container (a `-t` one through its pty) and its exit code comes back; the
+//! detach keys leave it running and a re-attach sees only what comes after
+//! it; signals are proxied; attaching to a stopped container is docker's
+//! error.
 
 use super::stderr;
 use crate::container::Fixture;
@@ -96,6 +97,13 @@ fn attach_passes_stdin_detaches_and_returns_the_exit_code() {
     assert_eq!(next_line(&rx), "trapped");
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+
+    // A -t container: its input through the pty its monitor holds.
+    f.ok(&["run", "-d", "-i", "-t", "--name", "tty", "busybox", "sh"]);
+    let out = f.out_with_stdin(&["attach", "tty"], b"echo hi-$((40+2))\nexit 3\n");
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.trim_end() == "hi-42"), "{text}");
 
     f.ok(&["create", "--name", "cold", "busybox", "true"]);
     let cold = f.out(&["attach", "cold"]);
