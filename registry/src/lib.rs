@@ -18,6 +18,7 @@ pub mod media;
 pub mod metrics;
 pub mod names;
 pub mod proxy;
+pub mod scrub;
 pub mod server;
 pub mod storage;
 

@@ -1,4 +1,4 @@
-//! `hoist registry serve|gc`: run and maintain hoist's OCI registry server.
+//! `hoist registry serve|gc|scrub`: run and maintain hoist's OCI registry server.
 
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -20,6 +20,21 @@ pub enum RegistryAction {
     Serve(ServeArgs),
     /// Remove blobs (and deleted manifests' leftovers) that nothing references
     Gc(GcArgs),
+    /// Re-hash stored blobs and manifests; report (and quarantine) corrupt ones
+    Scrub(ScrubArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScrubArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Move corrupt blobs under _quarantine/ in the store (never deleted), so
+    /// the registry answers BLOB_UNKNOWN for them until they are pushed again
+    #[arg(long)]
+    pub quarantine: bool,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Settings shared by `serve` and `gc`. Each overrides the same key of the

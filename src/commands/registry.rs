@@ -1,6 +1,8 @@
-//! `hoist registry serve|gc`: config file + flags -> the registry crate.
+//! `hoist registry serve|gc|scrub`: config file + flags -> the registry crate.
 
-use crate::cli::registry::{ConfigArgs, GcArgs, RegistryAction, RegistryCommand, ServeArgs};
+use crate::cli::registry::{
+    ConfigArgs, GcArgs, RegistryAction, RegistryCommand, ScrubArgs, ServeArgs,
+};
 use crate::cli::GlobalArgs;
 use anyhow::Context;
 use hoist_registry::Config;
@@ -16,6 +18,7 @@ pub fn run(cmd: RegistryCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
     match command {
         RegistryAction::Serve(args) => runtime.block_on(serve(args, global)),
         RegistryAction::Gc(args) => runtime.block_on(gc(args, global)),
+        RegistryAction::Scrub(args) => runtime.block_on(scrub(args, global)),
     }
 }
 
@@ -124,6 +127,71 @@ async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     running.wait().await.context("serving")?;
     eprintln!("hoist registry stopped");
     Ok(0)
+}
+
+/// `hoist registry scrub`: exit 1 when any blob does not match its digest.
+async fn scrub(args: ScrubArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
+    let config = base_config(&args.config, global)?;
+    let app = hoist_registry::build(&config)?;
+    let mut report = hoist_registry::scrub::run(&app.storage, args.quarantine).await?;
+    // Keys become file paths for the filesystem driver, s3:// URLs for S3.
+    let place = |key: &str| match (&config.storage.s3, &config.root) {
+        (Some(s3), _) => {
+            let prefix = s3.prefix.trim_matches('/');
+            let sep = if prefix.is_empty() { "" } else { "/" };
+            format!("s3://{}/{prefix}{sep}{key}", s3.bucket)
+        }
+        (None, Some(root)) => root.join(key).display().to_string(),
+        (None, None) => key.to_string(),
+    };
+    for m in &mut report.mismatches {
+        m.path = place(&m.path);
+        m.quarantined_to = m.quarantined_to.as_deref().map(place);
+    }
+    if args.json {
+        let bad: Vec<_> = report
+            .mismatches
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "path": m.path,
+                    "expected": m.expected.to_string(),
+                    "actual": m.actual.to_string(),
+                    "size": m.size,
+                    "manifest_of": m.manifest_of,
+                    "quarantined_to": m.quarantined_to,
+                })
+            })
+            .collect();
+        let json = serde_json::json!({
+            "blobs_checked": report.blobs_checked,
+            "bytes_checked": report.bytes_checked,
+            "mismatches": bad,
+        });
+        println!("{json}");
+    } else {
+        for m in &report.mismatches {
+            let kind = if m.manifest_of.is_empty() {
+                "blob".to_string()
+            } else {
+                format!("manifest of {}", m.manifest_of.join(", "))
+            };
+            println!(
+                "MISMATCH {} ({kind}): expected {}, actual {}",
+                m.path, m.expected, m.actual
+            );
+            if let Some(to) = &m.quarantined_to {
+                println!("  quarantined to {to}");
+            }
+        }
+        println!(
+            "checked {} blobs ({} bytes): {} corrupt",
+            report.blobs_checked,
+            report.bytes_checked,
+            report.mismatches.len()
+        );
+    }
+    Ok(if report.mismatches.is_empty() { 0 } else { 1 })
 }
 
 async fn gc(args: GcArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
