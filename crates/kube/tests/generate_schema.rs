@@ -100,6 +100,7 @@ fn everything(name: &str, host_ip: &str) -> ContainerSource {
         image_env: vec![],
         exposed_ports: vec!["9090/tcp".into()],
         user: Some((1000, Some(1000))),
+        pod_scoped: Default::default(),
     }
 }
 

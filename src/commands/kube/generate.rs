@@ -5,6 +5,7 @@
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use hoist_kube::generate::volumes::PodScoped;
 use hoist_kube::generate::{self, ContainerSource, Kind, Options, Workload};
 use hoist_runtime::container::config::ImageDefaults;
 use hoist_runtime::container::{self, ContainerRecord};
@@ -94,7 +95,8 @@ pub fn run(args: GenerateArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
 }
 
 /// One container with what generate needs besides its record: its probes, the image's
-/// env and exposed ports, its user as numbers.
+/// env and exposed ports, its user as numbers, and (for what `kube play` made) the volumes
+/// made for its pod, with those on a tmpfs.
 fn source(
     root: &Path,
     store: Option<&hoist_store::Store>,
@@ -115,12 +117,42 @@ fn source(
         })
         .flatten()
         .map(|u| (u.uid, Some(u.gid)));
+    let pod_scoped = pod_scoped(root, &rec);
     ContainerSource {
         record: rec,
         probes,
         image_env: image.env,
         exposed_ports: image.exposed_ports,
         user,
+        pod_scoped,
+    }
+}
+
+/// The volumes `kube play` made for the container's pod (its labels name them).
+fn pod_scoped(root: &Path, rec: &ContainerRecord) -> PodScoped {
+    use hoist_kube::play::labels::{POD, POD_VOLUMES};
+    let names: Vec<String> = rec
+        .labels
+        .get(POD_VOLUMES)
+        .map(|v| {
+            v.split(',')
+                .filter(|n| !n.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let memory = names
+        .iter()
+        .filter(|n| {
+            hoist_runtime::volumes::inspect(root, n)
+                .is_ok_and(|v| v.options.get("type").map(String::as_str) == Some("tmpfs"))
+        })
+        .cloned()
+        .collect();
+    PodScoped {
+        pod: rec.labels.get(POD).cloned().unwrap_or_default(),
+        names,
+        memory,
     }
 }
 

@@ -206,6 +206,11 @@ fn generate_of_a_pod_plays_back_on_a_fresh_store_and_on_podman() {
         "{image}"
     );
 
+    // And generating from what kube play made gives the YAML back: the pod's own
+    // volumes are emptyDirs again, play's labels and container names are undone.
+    let (again, _) = fresh.ok2(&["kube", "generate", "shop"]);
+    assert_eq!(again, yaml);
+
     // podman accepts the same YAML (on the port the hoist pod held: removed first).
     env.net.ok(&["pod", "rm", "-f", "shop"]);
     podman_plays(&env, &yaml);

@@ -47,7 +47,7 @@ pub fn container(
         ports: non_empty(ports(src, host_ports)),
         resources: resources(rec, &name, warn),
         security_context: security(src, &name, warn),
-        volume_mounts: non_empty(volumes.mounts(&rec.mounts, &name, warn)),
+        volume_mounts: non_empty(volumes.mounts(&rec.mounts, &src.pod_scoped, &name, warn)),
         tty: rec.tty.then_some(true),
         stdin: rec.interactive.then_some(true),
         ..Default::default()

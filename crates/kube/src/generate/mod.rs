@@ -46,6 +46,8 @@ pub struct ContainerSource {
     /// The record's user as uid and gid, resolved against the image's /etc/passwd and
     /// /etc/group (None: no user, or a name the image does not know).
     pub user: Option<(u32, Option<u32>)>,
+    /// For what `kube play` made: the volumes made for its pod (emptyDirs in its YAML).
+    pub pod_scoped: volumes::PodScoped,
 }
 
 /// What becomes one Pod or Deployment.

@@ -53,6 +53,7 @@ fn web() -> ContainerSource {
         image_env: vec!["PATH=/usr/bin:/bin".into()],
         exposed_ports: vec!["9090/tcp".into()],
         user: Some((1000, Some(1000))),
+        pod_scoped: Default::default(),
     }
 }
 
@@ -419,4 +420,37 @@ fn what_kube_play_made_keeps_its_yaml_names_and_labels() {
         json!({"app": "shop-web-1-pod", "tier": "front"})
     );
     assert!(pod["metadata"]["annotations"].is_null(), "{pod}");
+}
+
+#[test]
+fn a_played_pods_own_volumes_are_emptydirs_again() {
+    let mut s = web();
+    s.record.mounts = vec![
+        MountRequest::Volume {
+            name: "shop-cache".into(),
+            target: "/cache".into(),
+            readonly: false,
+            anonymous: false,
+        },
+        MountRequest::Volume {
+            name: "shop-work".into(),
+            target: "/work".into(),
+            readonly: false,
+            anonymous: false,
+        },
+    ];
+    s.pod_scoped = volumes::PodScoped {
+        pod: "shop".into(),
+        names: vec!["shop-cache".into(), "shop-work".into()],
+        memory: vec!["shop-cache".into()],
+    };
+    let g = one(s, &Options::default());
+    assert_eq!(g.objects[0]["kind"], "Pod", "no claim: {:?}", g.objects);
+    assert_eq!(
+        g.objects[0]["spec"]["volumes"],
+        json!([
+            {"name": "cache", "emptyDir": {"medium": "Memory"}},
+            {"name": "work", "emptyDir": {}},
+        ])
+    );
 }

@@ -19,6 +19,8 @@ use super::Warnings;
 enum Source {
     Claim(String),
     Host(String),
+    /// A volume `kube play` made for one pod (an emptyDir of its YAML), by hoist name.
+    PodScoped(String),
     /// Anonymous volumes and tmpfs mounts are each their own.
     Own(usize),
 }
@@ -39,17 +41,42 @@ impl PodVolumes {
     pub fn mounts(
         &mut self,
         mounts: &[MountRequest],
+        scoped: &PodScoped,
         container: &str,
         warn: &mut Warnings,
     ) -> Vec<VolumeMount> {
         mounts
             .iter()
-            .map(|m| self.mount(m, container, warn))
+            .map(|m| self.mount(m, scoped, container, warn))
             .collect()
     }
 
-    fn mount(&mut self, m: &MountRequest, container: &str, warn: &mut Warnings) -> VolumeMount {
+    fn mount(
+        &mut self,
+        m: &MountRequest,
+        scoped: &PodScoped,
+        container: &str,
+        warn: &mut Warnings,
+    ) -> VolumeMount {
         let (name, target, readonly) = match m {
+            MountRequest::Volume {
+                name,
+                target,
+                readonly,
+                anonymous: false,
+            } if scoped.names.contains(name) => {
+                let wanted = scoped.yaml_name(name);
+                let medium = scoped.memory.contains(name).then(|| "Memory".to_string());
+                let vol = self.volume(Source::PodScoped(name.clone()), &wanted, |n| Volume {
+                    name: n,
+                    empty_dir: Some(EmptyDirVolumeSource {
+                        medium,
+                        size_limit: None,
+                    }),
+                    ..Default::default()
+                });
+                (vol, target, *readonly)
+            }
             MountRequest::Volume {
                 name,
                 target,
@@ -148,6 +175,25 @@ impl PodVolumes {
     }
 }
 
+/// The named volumes `kube play` made for one pod (its YAML's emptyDirs, named
+/// `<pod>-<volume>`), which are emptyDirs again rather than claims; `memory`: those on a
+/// tmpfs (`medium: Memory`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodScoped {
+    pub pod: String,
+    pub names: Vec<String>,
+    pub memory: Vec<String>,
+}
+
+impl PodScoped {
+    fn yaml_name(&self, hoist_name: &str) -> String {
+        hoist_name
+            .strip_prefix(&format!("{}-", self.pod))
+            .unwrap_or(hoist_name)
+            .to_string()
+    }
+}
+
 /// `/var/lib/data` → `-var-lib-data` (dns_label squeezes and cuts it later).
 fn label_of_path(path: &str) -> String {
     format!("-{}", path.replace('/', "-"))
@@ -199,7 +245,7 @@ mod tests {
                 anonymous: true,
             },
         ];
-        let vm = pv.mounts(&mounts, "web", &mut w);
+        let vm = pv.mounts(&mounts, &PodScoped::default(), "web", &mut w);
         let names: Vec<&str> = vm.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(
             names,
@@ -221,7 +267,7 @@ mod tests {
         assert_eq!(w.0.len(), 1, "the renamed claim: {:?}", w.0);
 
         // A second container of the pod mounting the same named volume shares it.
-        let again = pv.mounts(&mounts[..1], "sidecar", &mut w);
+        let again = pv.mounts(&mounts[..1], &PodScoped::default(), "sidecar", &mut w);
         assert_eq!(again[0].name, "data-1");
         assert_eq!(pv.volumes.len(), 4);
         assert_eq!(pv.claims.len(), 1);
