@@ -475,3 +475,125 @@ async fn jwks_url_is_fetched_and_refreshed_on_unknown_kid() {
     let t = stranger.sign(json!({"kid": "k3"}), &good);
     assert_refused(&reg, "team/app", &t, "invalid_token").await;
 }
+
+/// `curl` with a form body; returns (status, JSON body).
+async fn curl_form(url: &str, fields: &[(&str, &str)]) -> (u16, Value) {
+    let mut cmd = tokio::process::Command::new("curl");
+    cmd.args(["-s", "-w", "\n%{http_code}", "-X", "POST", url]);
+    for (k, v) in fields {
+        cmd.arg("--data-urlencode").arg(format!("{k}={v}"));
+    }
+    let out = cmd.output().await.expect("run curl");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (
+        code.parse().unwrap(),
+        serde_json::from_str(body).unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn oauth2_post_password_and_refresh_grants() {
+    let root = hoist_testkit::TempRoot::new();
+    let htpasswd = root.join("htpasswd");
+    let entry = format!("alice:{}\n", bcrypt::hash("alice-pw", 4).unwrap());
+    std::fs::write(&htpasswd, entry).unwrap();
+    let reg = Reg::start_with(|c| {
+        c.auth.mode = AuthMode::Token;
+        c.auth.htpasswd = Some(htpasswd.clone());
+    })
+    .await;
+    let url = reg.u("/token");
+    let scope = "repository:team/app:pull,push";
+
+    // docker login's form: password grant, offline access.
+    let (status, v) = curl_form(
+        &url,
+        &[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "alice-pw"),
+            ("service", "hoist-registry"),
+            ("client_id", "docker"),
+            ("access_type", "offline"),
+            ("scope", scope),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["scope"], scope);
+    assert!(v["expires_in"].as_u64().unwrap() > 0);
+    let access = v["access_token"].as_str().unwrap().to_string();
+    let refresh = v["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        post_blob(&reg, "team/app", &access).await.status(),
+        StatusCode::CREATED
+    );
+    // The refresh token is not an access token.
+    let r = post_blob(&reg, "team/app", &refresh).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(challenge(&r).contains("error=\"invalid_token\""));
+
+    // Refresh grant: a new access token for another scope, no new refresh.
+    let (status, v) = curl_form(
+        &url,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("service", "hoist-registry"),
+            ("scope", "repository:team/other:pull,push"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v.get("refresh_token").is_none());
+    let t = v["access_token"].as_str().unwrap();
+    assert_eq!(
+        post_blob(&reg, "team/other", t).await.status(),
+        StatusCode::CREATED
+    );
+
+    // Refusals: wrong password, an access token as refresh token, an
+    // unknown grant, a missing grant type, another service.
+    let (status, v) = curl_form(
+        &url,
+        &[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "nope"),
+        ],
+    )
+    .await;
+    assert_eq!((status, v["error"].as_str()), (401, Some("invalid_grant")));
+    let (status, v) = curl_form(
+        &url,
+        &[("grant_type", "refresh_token"), ("refresh_token", &access)],
+    )
+    .await;
+    assert_eq!((status, v["error"].as_str()), (401, Some("invalid_grant")));
+    let (status, v) = curl_form(&url, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+    let (status, v) = curl_form(&url, &[("username", "alice")]).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, v) = curl_form(
+        &url,
+        &[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "alice-pw"),
+            ("service", "elsewhere"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    drop(root);
+}
