@@ -84,9 +84,41 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Kubernetes' `$(VAR)` references in command, args and env values: replaced by the
+/// variable's value when it is defined (in `env`), left as written otherwise; `$$` is `$`.
+pub fn expand(text: &str, env: &[String]) -> String {
+    let lookup = |name: &str| {
+        env.iter()
+            .rev()
+            .find_map(|e| e.strip_prefix(name)?.strip_prefix('='))
+    };
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(close) = after.strip_prefix('(').and_then(|a| a.find(')')) {
+            let name = &after[1..=close];
+            match lookup(name) {
+                Some(v) => out.push_str(v),
+                None => out.push_str(&rest[i..i + close + 3]),
+            }
+            rest = &after[close + 2..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn env(m: &Manifest, c: &Container) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let mut set = |k: String, v: String| {
+    let set = |out: &mut Vec<String>, k: String, v: String| {
         out.retain(|e| e.split_once('=').map(|(n, _)| n) != Some(k.as_str()));
         out.push(format!("{k}={v}"));
     };
@@ -98,7 +130,7 @@ fn env(m: &Manifest, c: &Container) -> Vec<String> {
             _ => None,
         };
         for (k, v) in data.into_iter().flatten() {
-            set(format!("{prefix}{k}"), text(v));
+            set(&mut out, format!("{prefix}{k}"), text(v));
         }
     }
     for e in c.env.iter().flatten() {
@@ -116,9 +148,16 @@ fn env(m: &Manifest, c: &Container) -> Vec<String> {
             }
             (None, None) => Some(String::new()),
         };
-        // An optional reference that is missing leaves the variable unset.
+        // An optional reference that is missing leaves the variable unset; a value may use
+        // the variables before it.
         if let Some(v) = value {
-            set(e.name.clone(), v);
+            let v = if e.value.is_some() {
+                expand(&v, &out)
+            } else {
+                v
+            };
+            out.retain(|x| x.split_once('=').map(|(n, _)| n) != Some(e.name.as_str()));
+            out.push(format!("{}={v}", e.name));
         }
     }
     out
@@ -178,19 +217,25 @@ pub fn container_options(
     init: bool,
     files: &mut PodFiles,
 ) -> Built {
-    let mut o = RunOptions::default();
-    match (&c.command, &c.args) {
-        (Some(cmd), args) if !cmd.is_empty() => {
+    let mut o = RunOptions {
+        env: env(m, c),
+        ..Default::default()
+    };
+    let words = |v: &Option<Vec<String>>| -> Vec<String> {
+        v.iter().flatten().map(|w| expand(w, &o.env)).collect()
+    };
+    let (command, args) = (words(&c.command), words(&c.args));
+    match (command.split_first(), c.args.is_some()) {
+        (Some((first, rest)), _) => {
             // The runtime's entrypoint is one word: the rest goes before the command (the
             // same argv, as compose does it).
-            o.entrypoint = Some(cmd[0].clone());
-            o.cmd = cmd[1..].to_vec();
-            o.cmd.extend(args.clone().unwrap_or_default());
+            o.entrypoint = Some(first.clone());
+            o.cmd = rest.to_vec();
+            o.cmd.extend(args);
         }
-        (_, Some(args)) => o.cmd = args.clone(),
+        (None, true) => o.cmd = args,
         _ => {}
     }
-    o.env = env(m, c);
     o.workdir = c.working_dir.clone();
     o.tty = c.tty.unwrap_or(false);
     o.interactive = c.stdin.unwrap_or(false);
@@ -309,5 +354,22 @@ pub fn container_options(
         options: o,
         probes,
         volumes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand;
+
+    #[test]
+    fn references_are_expanded_as_kubernetes_does() {
+        let env = vec!["A=1".to_string(), "B=two".to_string()];
+        assert_eq!(expand("x$(A)y$(B)", &env), "x1ytwo");
+        assert_eq!(expand("$(NOPE) stays", &env), "$(NOPE) stays");
+        assert_eq!(
+            expand("$$(A) is escaped, $5 too", &env),
+            "$(A) is escaped, $5 too"
+        );
+        assert_eq!(expand("unclosed $(A", &env), "unclosed $(A");
     }
 }
