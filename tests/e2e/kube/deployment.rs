@@ -119,4 +119,12 @@ fn deployment_replicas_readiness_service_and_scaling() {
     env.ok2(&["kube", "down", &file]);
     assert!(env.pods().is_empty());
     assert!(env.get(PORT).is_none(), "the Service's port is closed");
+    let keepers = env.net.root.join("kube").join("services");
+    let left: Vec<_> = std::fs::read_dir(&keepers)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "the keeper's record and log are gone: {left:?}"
+    );
 }

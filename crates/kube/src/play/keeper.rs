@@ -64,6 +64,7 @@ pub fn stop(root: &Path, namespace: &str, name: &str) {
         }
     }
     let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(path.with_extension("log"));
 }
 
 /// Starts a keeper for `def` unless one with the same definition runs; true if started.
