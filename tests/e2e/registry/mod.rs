@@ -9,6 +9,7 @@
 
 mod cli;
 mod crash;
+mod external_token;
 mod hostile;
 pub(crate) mod http;
 pub(crate) mod layout;
