@@ -6,6 +6,7 @@ mod crun;
 mod exec_tty;
 mod health;
 mod hostile;
+mod init;
 mod labels;
 mod lifecycle;
 mod limits;

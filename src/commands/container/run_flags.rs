@@ -1,10 +1,8 @@
 //! `run`/`create` flags kept apart from run.rs: `--ulimit`, `--group-add`,
 //! `--shm-size`, `--device`, `--memory-swap`, `--memory-reservation`,
 //! `--cpu-shares` (spec amendments: hoist_runtime's
-//! container::extras), `--cidfile`, and `--init`, refused: hoist has no init
-//! binary to run as PID 1 (docker ships docker-init, a tini), and a
-//! container whose PID 1 were not one would not reap zombies as the flag
-//! promises.
+//! container::extras), `--cidfile`, and `--init` (PID 1 stays hoist's own
+//! init, a tini built into the runtime's core: no binary in the image).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -41,19 +39,13 @@ pub struct ExtraArgs {
     /// Write the container's ID to this file (which must not exist)
     #[arg(long, value_name = "FILE")]
     pub cidfile: Option<PathBuf>,
-    /// Run an init as PID 1 (not available in hoist: refused)
+    /// Run an init as PID 1 that forwards signals and reaps zombies
     #[arg(long)]
     pub init: bool,
 }
 
-/// The spec amendments the flags ask for; `--init` refused.
+/// The spec amendments the flags ask for.
 pub fn extras(a: &ExtraArgs, memory: Option<i64>) -> anyhow::Result<SpecExtras> {
-    if a.init {
-        bail!(
-            "--init: hoist has no init binary to run as PID 1; put one in the image \
-             (e.g. tini) and make it the ENTRYPOINT"
-        );
-    }
     if let Some(path) = &a.cidfile {
         if path.exists() {
             bail!(
@@ -107,6 +99,7 @@ pub fn extras(a: &ExtraArgs, memory: Option<i64>) -> anyhow::Result<SpecExtras> 
             .map(|g| SpecExtras::parse_group(g))
             .collect::<Result<_, _>>()?,
         shm_size,
+        init: a.init,
         devices: a
             .device
             .iter()

@@ -1,7 +1,7 @@
 //! `run`/`create` flags that amend the spec (--ulimit, --group-add,
 //! --shm-size, --device) take effect inside the container and show in
 //! inspect's HostConfig with the security flags; --cidfile as docker's;
-//! --init and bad values refused with exit 125 before anything is made.
+//! bad values refused with exit 125 before anything is made.
 
 use super::stderr;
 use crate::container::Fixture;
@@ -141,7 +141,6 @@ fn cidfile_and_refused_flags() {
     assert_eq!(std::fs::read_to_string(&fg).unwrap().len(), 64);
 
     for (args, says) in [
-        (vec!["--init"], "no init binary"),
         (vec!["--ulimit", "nofile=2:1"], "soft limit"),
         (vec!["--ulimit", "files=1"], "invalid --ulimit"),
         (vec!["--device", "/tmp"], "not a device"),

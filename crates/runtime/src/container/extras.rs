@@ -5,7 +5,8 @@
 //! (linux.devices, made as nodes in the container's /dev, plus an allow rule
 //! after the devices cgroup's deny-all), and `--memory-swap`,
 //! `--memory-reservation`, `--cpu-shares` (linux.resources, written by
-//! cgroup/ at each start). Kept in the record so every spec
+//! cgroup/ at each start), and `--init` (an annotation: the core keeps
+//! PID 1 as an init, core/init.rs). Kept in the record so every spec
 //! made from it (create, the rebuild after a reboot) has them.
 
 use oci_spec::runtime::Spec;
@@ -34,6 +35,10 @@ pub struct SpecExtras {
     /// `--cpu-shares`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_shares: Option<u64>,
+    /// `--init`: PID 1 is hoist's own init (core/init.rs), asked for with
+    /// a spec annotation the core reads.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub init: bool,
 }
 
 /// docker's `--ulimit NAME=SOFT[:HARD]` (`nofile=1024:2048`).
@@ -236,6 +241,9 @@ impl SpecExtras {
         if let Some(s) = self.cpu_shares {
             res["cpu"]["shares"] = json!(s);
         }
+        if self.init {
+            v["annotations"][crate::core::build::INIT_ANNOTATION] = json!("true");
+        }
         serde_json::from_value::<Spec>(v)
             .map_err(|e| invalid(format!("amending the container's spec: {e}")))
     }
@@ -250,6 +258,7 @@ impl SpecExtras {
             "MemorySwap": self.memory_swap.unwrap_or(0),
             "MemoryReservation": self.memory_reservation.unwrap_or(0),
             "CpuShares": self.cpu_shares.unwrap_or(0),
+            "Init": self.init.then_some(true),
             "Devices": self.devices.iter().map(|d| json!({"PathOnHost": d.host, "PathInContainer": d.path, "CgroupPermissions": d.access})).collect::<Vec<_>>(),
         })
     }

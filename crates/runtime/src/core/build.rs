@@ -126,8 +126,21 @@ pub fn container_plan(spec: &Spec, bundle: &Path, opts: PlanOptions) -> Result<C
         readonly_root: root.readonly().unwrap_or(false),
         userns,
         emulator: None,
+        init: wants_init(spec)
+            .then(|| super::init::InitPlan::new(process.args().as_deref().unwrap_or_default())),
         process: process_plan(process, opts.stdio)?,
     })
+}
+
+/// The spec annotation that asks for an init at PID 1 (`--init`; the
+/// OCI spec has no field for it, docker passes its own binary instead).
+pub const INIT_ANNOTATION: &str = "io.hoist.init";
+
+fn wants_init(spec: &Spec) -> bool {
+    spec.annotations()
+        .as_ref()
+        .and_then(|a| a.get(INIT_ANNOTATION))
+        .is_some_and(|v| v == "true")
 }
 
 /// The user namespace's maps, when the spec asks for one.

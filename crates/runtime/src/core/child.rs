@@ -147,7 +147,7 @@ pub fn container_main(args: &ChildArgs) -> ! {
     if let Err(f) = setup_container(args) {
         die(e, f)
     }
-    let f = exec_process(&args.plan.process, e);
+    let f = run_process(&args.plan.process, e, args.plan.init.as_ref());
     die(e, f)
 }
 
@@ -565,6 +565,12 @@ pub unsafe fn loopback_up() -> Result<(), i32> {
 /// failure. `err_fd` is the write end of the error pipe whose only reader is
 /// the parent (used only with a parent-death signal).
 pub fn exec_process(p: &ProcessPlan, err_fd: c_int) -> Fail {
+    run_process(p, err_fd, None)
+}
+
+/// `exec_process`, and with `init` (a container's `--init`) the last step
+/// forks: PID 1 stays behind as the init (init.rs), the new process execs.
+fn run_process(p: &ProcessPlan, err_fd: c_int, init: Option<&super::init::InitPlan>) -> Fail {
     // SAFETY: raw syscalls on prepared data.
     unsafe {
         for (i, (res, lim)) in p.rlimits.iter().enumerate() {
@@ -646,6 +652,11 @@ pub fn exec_process(p: &ProcessPlan, err_fd: c_int) -> Fail {
         }
         if libc::chdir(p.cwd.as_ptr()) < 0 {
             return (Step::Chdir, 0, sys::errno());
+        }
+        if let Some(init) = init {
+            if let Err(f) = super::init::fork_main(init, err_fd) {
+                return f;
+            }
         }
         reset_signals();
         sys::cloexec_from(3);

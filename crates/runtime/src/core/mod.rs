@@ -7,6 +7,7 @@ pub mod child;
 pub mod console;
 pub mod helper_thread;
 pub mod idmap;
+pub mod init;
 pub mod join;
 pub mod netns;
 pub mod plan;

@@ -225,6 +225,9 @@ pub struct ContainerPlan {
     pub userns: Option<UsernsPlan>,
     /// Runs a foreign platform's programs under qemu-user; None: native.
     pub emulator: Option<EmulatorPlan>,
+    /// `--init`: PID 1 stays an init and the process runs as its child
+    /// (init.rs); None: the process is PID 1.
+    pub init: Option<super::init::InitPlan>,
     pub process: ProcessPlan,
 }
 
