@@ -370,3 +370,6 @@ mod verbs_manage;
 
 #[path = "compose/verbs_images.rs"]
 mod verbs_images;
+
+#[path = "compose/init_extras.rs"]
+mod init_extras;

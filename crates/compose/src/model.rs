@@ -64,10 +64,19 @@ pub struct Service {
     pub pids_limit: Option<i64>,
     /// Bytes.
     pub shm_size: Option<u64>,
+    /// `ulimits:` by name (`nofile`); -1 is unlimited.
+    pub ulimits: BTreeMap<String, Ulimit>,
     pub deploy: Option<Deploy>,
     pub profiles: Vec<String>,
     /// The `x-hoist` extension: Kubernetes-style probes.
     pub hoist: Option<HoistExtension>,
+}
+
+/// One `ulimits:` entry: `nofile: 20000` sets both limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ulimit {
+    pub soft: i64,
+    pub hard: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -216,6 +216,17 @@ pub fn service(svc: &Service) -> Node {
     if let Some(m) = svc.shm_size {
         e.push(("shm_size", plain(m)));
     }
+    if !svc.ulimits.is_empty() {
+        let limits = svc
+            .ulimits
+            .iter()
+            .map(|(name, l)| {
+                let both = map(vec![("hard", plain(l.hard)), ("soft", plain(l.soft))]);
+                (name.clone(), both)
+            })
+            .collect();
+        e.push(("ulimits", Node::map(limits, pos())));
+    }
     if let Some(d) = &svc.deploy {
         e.push(("deploy", deploy(d)));
     }

@@ -240,3 +240,37 @@ fn an_interpolation_error_in_a_later_file_names_that_file() {
         Some("nobody")
     );
 }
+
+#[test]
+fn ulimits_take_both_forms_and_docker_s_rule() {
+    let loaded = load_text(
+        "services:\n  a:\n    image: x\n    ulimits:\n      nproc: 65535\n      nofile:\n        soft: 20000\n        hard: 40000\n",
+    )
+    .unwrap();
+    let limits = &loaded.project.services["a"].ulimits;
+    assert_eq!((limits["nproc"].soft, limits["nproc"].hard), (65535, 65535));
+    assert_eq!(
+        (limits["nofile"].soft, limits["nofile"].hard),
+        (20000, 40000)
+    );
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    for (limits, want) in [
+        (
+            "nofile: {soft: 2, hard: 1}",
+            ":5: services.a.ulimits.nofile: the soft limit (2) must not exceed",
+        ),
+        (
+            "nofile: {soft: 2}",
+            ":5: services.a.ulimits.nofile: give both soft and hard",
+        ),
+        ("files: 10", ":5: services.a.ulimits.files: invalid"),
+        (
+            "nofile: lots",
+            ":5: services.a.ulimits.nofile: expected a number",
+        ),
+    ] {
+        let text = format!("services:\n  a:\n    image: x\n    ulimits:\n      {limits}\n");
+        let err = load_text(&text).unwrap_err().to_string();
+        assert!(err.contains(want), "{limits}\n  got: {err}\n want: {want}");
+    }
+}

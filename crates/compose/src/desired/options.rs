@@ -3,6 +3,7 @@
 
 use crate::model::{Healthcheck, MountType, Port, Project, Service};
 use hoist_runtime::container::config::{HealthOverrides, RunOptions};
+use hoist_runtime::container::extras::{SpecExtras, Ulimit};
 use hoist_runtime::spec::NetworkMode;
 
 /// The options of every replica of service `name` (each gets its own name at create).
@@ -68,23 +69,34 @@ pub fn run_options(project: &Project, name: &str, svc: &Service) -> RunOptions {
         cap_drop: svc.cap_drop.clone(),
         security_opt: svc.security_opt.clone(),
         stop_signal: svc.stop_signal.clone(),
+        extras: extras(svc),
         ..Default::default()
     }
 }
 
-/// Fields of the model the runtime cannot apply yet (warned about by the CLI): it has no
-/// init process to put first (`init`) and no `/dev/shm` size option (`shm_size`).
-pub fn unapplied(svc: &Service) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    for (set, field) in [
-        (svc.init == Some(true), "init"),
-        (svc.shm_size.is_some(), "shm_size"),
-    ] {
-        if set {
-            out.push(field);
-        }
+/// `init`, `shm_size` and `ulimits`: the runtime's spec amendments, as `run --init
+/// --shm-size --ulimit` (the ulimits were checked by the normalizer).
+fn extras(svc: &Service) -> SpecExtras {
+    SpecExtras {
+        init: svc.init == Some(true),
+        shm_size: svc.shm_size,
+        ulimits: svc
+            .ulimits
+            .iter()
+            .map(|(name, l)| Ulimit {
+                name: name.clone(),
+                soft: l.soft,
+                hard: l.hard,
+            })
+            .collect(),
+        ..Default::default()
     }
-    out
+}
+
+/// Fields of the model the runtime cannot apply yet (warned about by the CLI); none left
+/// since `init`, `shm_size` and `ulimits` reach the runtime (extras above).
+pub fn unapplied(_svc: &Service) -> Vec<&'static str> {
+    Vec::new()
 }
 
 fn network(
@@ -274,7 +286,32 @@ mod security_tests {
         assert_eq!(o.cap_drop, ["CHOWN"]);
         assert_eq!(o.security_opt, ["no-new-privileges:true"]);
         assert_eq!(o.stop_signal.as_deref(), Some("SIGINT"));
-        // What the runtime cannot do is named, never dropped silently.
-        assert_eq!(unapplied(&svc), ["init"]);
+        assert!(o.extras.init);
+        assert!(unapplied(&svc).is_empty());
+    }
+
+    #[test]
+    fn shm_size_and_ulimits_reach_the_run_extras() {
+        let svc = Service {
+            image: Some("busybox".into()),
+            shm_size: Some(96 << 20),
+            ulimits: [(
+                "nofile".to_string(),
+                crate::model::Ulimit { soft: 10, hard: 20 },
+            )]
+            .into(),
+            ..Default::default()
+        };
+        let o = run_options(&Project::default(), "s", &svc);
+        assert_eq!(o.extras.shm_size, Some(96 << 20));
+        assert!(!o.extras.init);
+        assert_eq!(
+            o.extras.ulimits,
+            [Ulimit {
+                name: "nofile".into(),
+                soft: 10,
+                hard: 20
+            }]
+        );
     }
 }

@@ -12,7 +12,8 @@ use super::read::{
 use crate::error::{invalid, Result};
 use crate::interpolate::Vars;
 use crate::model::{
-    Build, Condition, Dependency, Deploy, EnvFile, Resources, Service, ServiceNetwork, Warning,
+    Build, Condition, Dependency, Deploy, EnvFile, Resources, Service, ServiceNetwork, Ulimit,
+    Warning,
 };
 use crate::yaml::{Node, Value};
 use std::collections::BTreeMap;
@@ -64,7 +65,6 @@ const UNSUPPORTED: &[&str] = &[
     "secrets",
     "storage_opt",
     "sysctls",
-    "ulimits",
     "use_api_socket",
     "userns_mode",
     "uts",
@@ -147,6 +147,7 @@ pub(crate) fn service(
             "cpus" => s.cpus = Some(float(v, p)?),
             "pids_limit" => s.pids_limit = Some(int(v, p)?),
             "shm_size" => s.shm_size = Some(size(v, p)?),
+            "ulimits" => s.ulimits = ulimits(v, p)?,
             "deploy" => s.deploy = Some(deploy(v, p, warnings)?),
             "profiles" => s.profiles = strings(v, p)?,
             "x-hoist" => s.hoist = Some(hoist_extension(v, p, warnings)?),
@@ -346,6 +347,51 @@ fn depends_on(
             }
         }
         out.insert(name.clone(), d);
+    }
+    Ok(out)
+}
+
+/// `ulimits: {nofile: 20000}` or `{nofile: {soft: 1024, hard: 2048}}`.
+fn ulimits(n: &Node, path: &str) -> Result<BTreeMap<String, Ulimit>> {
+    let mut out = BTreeMap::new();
+    for (name, v) in map(n, path)? {
+        let p = sub(path, name);
+        let limit = if let Value::Map(_) = &v.value {
+            let (mut soft, mut hard) = (None, None);
+            for (k, lv) in map(v, &p)? {
+                match k.as_str() {
+                    "soft" => soft = Some(int(lv, &sub(&p, k))?),
+                    "hard" => hard = Some(int(lv, &sub(&p, k))?),
+                    _ => return Err(invalid(&lv.pos, &sub(&p, k), "expected soft or hard")),
+                }
+            }
+            let (Some(s), Some(h)) = (soft, hard) else {
+                return Err(invalid(&v.pos, &p, "give both soft and hard"));
+            };
+            Ulimit { soft: s, hard: h }
+        } else {
+            let both = int(v, &p)?;
+            Ulimit {
+                soft: both,
+                hard: both,
+            }
+        };
+        // Checked here, so up fails before anything starts: the runtime's names, and
+        // docker's rule that the soft limit stays within the hard one (-1: unlimited).
+        if limit.hard != -1 && (limit.soft == -1 || limit.soft > limit.hard) {
+            return Err(invalid(
+                &v.pos,
+                &p,
+                format!(
+                    "the soft limit ({}) must not exceed the hard limit ({})",
+                    limit.soft, limit.hard
+                ),
+            ));
+        }
+        let spec = format!("{name}={}:{}", limit.soft, limit.hard);
+        hoist_runtime::container::extras::SpecExtras::parse_ulimit(&spec)
+            .map_err(|e| invalid(&v.pos, &p, e.to_string()))?;
+        out.insert(name.clone(), limit);
     }
     Ok(out)
 }
