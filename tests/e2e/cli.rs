@@ -4,6 +4,8 @@
 
 #[path = "cli/docker.rs"]
 mod docker;
+#[path = "cli/docker_diff.rs"]
+mod docker_diff;
 #[path = "cli/formats.rs"]
 mod formats;
 #[path = "cli/groups.rs"]

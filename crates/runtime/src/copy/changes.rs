@@ -102,7 +102,8 @@ impl Walk {
                 }
                 continue;
             }
-            let existed = self.in_lower(&child_path);
+            let before = self.lower_stat(&child_path);
+            let existed = before.is_some();
             let kind = if existed {
                 ChangeKind::Changed
             } else {
@@ -112,7 +113,11 @@ impl Walk {
                 let opaque = is_opaque(fd.as_fd());
                 let sub = open_child_dir(dir, &name)?;
                 let below = self.dir(sub.as_fd(), &child_path)?;
-                if !existed || below || opaque {
+                // A chmod or chown of the directory itself is a change too.
+                let retouched = before.is_some_and(|b| {
+                    (b.st_mode, b.st_uid, b.st_gid) != (st.st_mode, st.st_uid, st.st_gid)
+                });
+                if !existed || below || opaque || retouched {
                     self.add(&child_path, kind, opaque);
                     any = true;
                 }
@@ -136,13 +141,15 @@ impl Walk {
     /// Whether the image has `path`: the topmost layer that names it (or
     /// whites it out) decides; a symlink on the way is no directory.
     fn in_lower(&self, path: &str) -> bool {
+        self.lower_stat(path).is_some()
+    }
+
+    /// The image's entry at `path` (None: absent or whited out).
+    fn lower_stat(&self, path: &str) -> Option<libc::stat> {
         let rel = path.trim_start_matches('/');
         for layer in &self.lowers {
             let how = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS;
-            let c = match crate::inroot::cstr(OsStr::new(rel)) {
-                Ok(c) => c,
-                Err(_) => return false,
-            };
+            let c = crate::inroot::cstr(OsStr::new(rel)).ok()?;
             // SAFETY: a NUL-terminated path; the descriptor is closed below.
             let r = unsafe {
                 crate::core::sys::openat2(
@@ -157,15 +164,15 @@ impl Walk {
                 Ok(fd) => {
                     // SAFETY: a fresh descriptor we own.
                     let fd: OwnedFd = unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) };
-                    let whiteout = fstat(fd.as_fd())
-                        .is_ok_and(|st| kind(&st) == libc::S_IFCHR && st.st_rdev == 0);
-                    return !whiteout;
+                    let st = fstat(fd.as_fd()).ok()?;
+                    let whiteout = kind(&st) == libc::S_IFCHR && st.st_rdev == 0;
+                    return (!whiteout).then_some(st);
                 }
                 Err(libc::ENOENT) => continue,
-                Err(_) => return false, // a symlink or file on the way hides it
+                Err(_) => return None, // a symlink or file on the way hides it
             }
         }
-        false
+        None
     }
 }
 
