@@ -124,6 +124,10 @@ fn pod_spec() -> Shape {
         ("containers", list(container())),
         ("initContainers", list(container())),
         ("restartPolicy", Any),
+        (
+            "securityContext",
+            Map(vec![("runAsUser", Any), ("runAsGroup", Any)]),
+        ),
         ("terminationGracePeriodSeconds", Any),
         (
             "volumes",

@@ -252,13 +252,23 @@ pub fn container_options(
         o.cpus = limits.get("cpu").and_then(|q| units::cpus(&q.0));
         o.memory = limits.get("memory").and_then(|q| units::bytes(&q.0));
     }
-    if let Some(sc) = &c.security_context {
-        o.user = match (sc.run_as_user, sc.run_as_group) {
-            (Some(u), Some(g)) => Some(format!("{u}:{g}")),
-            (Some(u), None) => Some(u.to_string()),
-            (None, Some(g)) => Some(format!("0:{g}")),
-            (None, None) => None,
-        };
+    // The pod's securityContext gives runAsUser/runAsGroup to every container; a
+    // container's own wins.
+    let pod_sc = w.spec.security_context.as_ref();
+    let sc = c.security_context.as_ref();
+    let user = sc
+        .and_then(|s| s.run_as_user)
+        .or(pod_sc.and_then(|s| s.run_as_user));
+    let group = sc
+        .and_then(|s| s.run_as_group)
+        .or(pod_sc.and_then(|s| s.run_as_group));
+    o.user = match (user, group) {
+        (Some(u), Some(g)) => Some(format!("{u}:{g}")),
+        (Some(u), None) => Some(u.to_string()),
+        (None, Some(g)) => Some(format!("0:{g}")),
+        (None, None) => None,
+    };
+    if let Some(sc) = sc {
         o.read_only = sc.read_only_root_filesystem.unwrap_or(false);
         o.privileged = sc.privileged.unwrap_or(false);
         if let Some(caps) = &sc.capabilities {

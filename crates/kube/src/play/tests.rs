@@ -153,6 +153,7 @@ spec:
   template:
     metadata: {labels: {app: db}}
     spec:
+      securityContext: {runAsUser: 1000, runAsGroup: 100}
       containers:
         - {name: c, image: busybox, volumeMounts: [{name: data, mountPath: /data}]}
   volumeClaimTemplates:
@@ -175,6 +176,7 @@ spec:
     let spec = &sts.services[0].spec;
     assert_eq!(spec.container.options.volumes, ["data-{pod}:/data"]);
     assert!(!spec.volumes[0].ephemeral, "kept across down");
+    assert_eq!(spec.container.options.user.as_deref(), Some("1000:100"));
     let (job, _) = desired(&m, &m.workloads[1], Path::new("/f"));
     assert_eq!(job.services[0].replicas, 2);
     assert!(job.services[0].spec.one_shot);
