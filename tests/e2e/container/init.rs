@@ -113,6 +113,13 @@ fn init_forwards_stop_and_passes_exit_codes() {
         f.out(&all).status.code()
     };
     assert_eq!(code(&["busybox", "sh", "-c", "exit 7"]), Some(7));
+    // In a user namespace of its own, as root of it or as another user.
+    let remapped = ["--userns=auto", "busybox", "sh", "-c", "exit 8"];
+    assert_eq!(code(&remapped), Some(8));
+    assert_eq!(
+        code(&["-u", "1000", "busybox", "sh", "-c", "exit 9"]),
+        Some(9)
+    );
     // PID 1 cannot SIGKILL itself from inside; the init's child can: 128+9.
     assert_eq!(
         code(&["busybox", "sh", "-c", "kill -9 $$; exit 3"]),
@@ -120,7 +127,24 @@ fn init_forwards_stop_and_passes_exit_codes() {
     );
     // A command that is not there fails as without an init.
     assert_eq!(code(&["busybox", "no-such-command"]), Some(127));
-    f.ok(&["rm", "term"]);
+    // A command that ignores SIGTERM (inherited by its sleep) is killed at
+    // the timeout: SIGKILL to the init ends the whole namespace.
+    f.ok(&[
+        "run",
+        "-d",
+        "--init",
+        "--network",
+        "none",
+        "--name",
+        "stubborn",
+        "busybox",
+        "sh",
+        "-c",
+        "trap '' TERM; sleep 30; true",
+    ]);
+    f.ok(&["stop", "-t", "1", "stubborn"]);
+    assert_eq!(f.inspect("stubborn")["State"]["ExitCode"], 137);
+    f.ok(&["rm", "term", "stubborn"]);
     assert_eq!(f.ok(&["ps", "-aq"]), "");
 }
 
