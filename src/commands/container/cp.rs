@@ -61,7 +61,11 @@ fn transfer(root: &Path, a: &CpArgs) -> anyhow::Result<()> {
     let owner = if a.archive {
         Owner::FromArchive
     } else if into_container {
-        Owner::Fixed(0, 0)
+        // The container's root: in a user namespace of its own, the host
+        // ids it is mapped to.
+        let ns = rec.security.userns.as_ref();
+        let (uid, gid) = ns.and_then(|ns| ns.root_ids()).unwrap_or((0, 0));
+        Owner::Fixed(uid, gid)
     } else {
         // SAFETY: getuid/getgid cannot fail.
         unsafe { Owner::Fixed(libc::getuid(), libc::getgid()) }

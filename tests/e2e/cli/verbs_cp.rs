@@ -250,3 +250,28 @@ fn cp_follows_docker_rules_for_paths_owners_and_tar_streams() {
         stderr(&r)
     );
 }
+
+#[test]
+fn cp_into_a_user_namespaced_container_belongs_to_its_root() {
+    let Some(f) = Fixture::new() else { return };
+    f.ok(&[
+        "run",
+        "-d",
+        "--userns=auto",
+        "--name",
+        "mapped",
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), "mapped").unwrap();
+    let src = file.path().display().to_string();
+    let r = cp(&f, &[&src, "mapped:/tmp/in"]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(
+        f.ok(&["exec", "mapped", "stat", "-c", "%u:%g", "/tmp/in"]),
+        "0:0"
+    );
+    assert_eq!(f.ok(&["exec", "mapped", "cat", "/tmp/in"]), "mapped");
+}
