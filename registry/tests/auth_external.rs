@@ -400,6 +400,40 @@ async fn bundle_tokens_rs256_es256_x5c_and_claim_checks() {
         post_blob(&reg, "team/app", &t).await.status(),
         StatusCode::CREATED
     );
+    // registry:catalog:* lists every repository (the external server decided).
+    let mut c = good.clone();
+    c["access"] = json!([{"type": "registry", "name": "catalog", "actions": ["*"]}]);
+    let r = reg
+        .http
+        .get(reg.u("/v2/_catalog"))
+        .header(
+            "authorization",
+            format!(
+                "Bearer {}",
+                rsa.sign(json!({"kid": libtrust_kid(&rsa.cert)}), &c)
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["repositories"], json!(["team/app"]));
+    let r = reg
+        .http
+        .get(reg.u("/v2/_catalog"))
+        .header(
+            "authorization",
+            format!(
+                "Bearer {}",
+                rsa.sign(json!({"kid": libtrust_kid(&rsa.cert)}), &good)
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(challenge(&r).contains("scope=\"registry:catalog:*\",error=\"insufficient_scope\""));
     // The built-in issuer is off without htpasswd users.
     let r = reg.get("/token?service=registry.test").await;
     assert!(r.status().is_client_error());

@@ -36,6 +36,8 @@ pub enum Need {
 pub struct Identity {
     pub user: Option<String>,
     claims: Option<Claims>,
+    /// The claims come from the external token server.
+    external: bool,
 }
 
 /// Why a request was refused.
@@ -185,8 +187,13 @@ impl Auth {
     }
 
     /// Whether `identity` may see `repo` in the catalog (those it may pull).
+    /// With an external token server, whose policy is unknown here, a token
+    /// granting `registry:catalog:*` lists everything, as distribution does.
     pub fn can_list(&self, identity: &Identity, repo: &str) -> bool {
+        let external_catalog =
+            identity.external && identity.claims.as_ref().is_some_and(|c| c.allows_catalog());
         self.mode == AuthMode::None
+            || external_catalog
             || self
                 .policy
                 .allowed(identity.user.as_deref(), repo)
@@ -226,6 +233,7 @@ impl Auth {
         let identity = Identity {
             user: user.clone(),
             claims: None,
+            external: false,
         };
         match need {
             Need::Base | Need::Catalog if user.is_some() => Ok(identity),
@@ -302,6 +310,7 @@ impl Auth {
         let identity = Identity {
             user: claims.user().map(String::from),
             claims: Some(claims.clone()),
+            external,
         };
         let granted = match need {
             Need::Base => true,
