@@ -220,9 +220,14 @@ pub fn service(svc: &Service) -> Node {
         let limits = svc
             .ulimits
             .iter()
+            // As compose-go writes them: one number when both limits are the same.
             .map(|(name, l)| {
-                let both = map(vec![("hard", plain(l.hard)), ("soft", plain(l.soft))]);
-                (name.clone(), both)
+                let limit = if l.soft == l.hard {
+                    plain(l.soft)
+                } else {
+                    map(vec![("soft", plain(l.soft)), ("hard", plain(l.hard))])
+                };
+                (name.clone(), limit)
             })
             .collect();
         e.push(("ulimits", Node::map(limits, pos())));

@@ -37,7 +37,7 @@ fn init_shm_size_and_ulimits_reach_the_container() {
     );
     let (cfg, _) = env.ok2(&["compose", "config"]);
     assert!(
-        cfg.contains("ulimits:") && cfg.contains("soft: 1500"),
+        cfg.contains("ulimits:") && cfg.contains("soft: 1500") && cfg.contains("nproc: 400"),
         "{cfg}"
     );
 
