@@ -3,6 +3,7 @@
 
 mod down;
 pub mod generate;
+mod images;
 mod play;
 mod ps;
 

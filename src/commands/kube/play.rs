@@ -7,6 +7,7 @@ use hoist_runtime::lifecycle::Lifecycle;
 pub fn play(lc: &Lifecycle, a: &PlayArgs) -> anyhow::Result<i32> {
     let m = super::load(&a.files)?;
     hoist_kube::play::check::check(&m)?;
+    super::images::ensure(lc.root(), &m)?;
     if a.replace {
         hoist_kube::play::down(lc, &m, &mut super::printer(lc))?;
     }

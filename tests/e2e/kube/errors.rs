@@ -1,5 +1,6 @@
 //! Bad input is refused before anything starts, naming the problem: an unknown kind, a
-//! probe on a port the container does not expose, a Secret that does not exist, not YAML.
+//! probe on a port the container does not expose, a Secret that does not exist, a missing
+//! image with imagePullPolicy Never, not YAML.
 
 use super::env::KubeEnv;
 
@@ -18,7 +19,7 @@ fn bad_input_is_refused_before_anything_starts() {
     let Some(env) = KubeEnv::new("kube-errors") else {
         return;
     };
-    let cases: [(&str, String, &str); 5] = [
+    let cases: [(&str, String, &str); 6] = [
         (
             "kind.yaml",
             format!("{GOOD_POD}---\napiVersion: v1\nkind: Gadget\nmetadata: {{name: g}}\n"),
@@ -33,6 +34,11 @@ fn bad_input_is_refused_before_anything_starts() {
             "secret.yaml",
             format!("{GOOD_POD}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: s}}\nspec:\n  containers:\n    - name: c\n      image: busybox:latest\n      env: [{{name: P, valueFrom: {{secretKeyRef: {{name: nope, key: k}}}}}}]\n"),
             "uses Secret \"nope\", which does not exist",
+        ),
+        (
+            "never.yaml",
+            format!("{GOOD_POD}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: n}}\nspec:\n  containers:\n    - {{name: c, image: not-here:1, imagePullPolicy: Never}}\n"),
+            "image not-here:1 is not in the store and its imagePullPolicy is Never",
         ),
         (
             "syntax.yaml",

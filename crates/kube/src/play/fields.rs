@@ -110,6 +110,7 @@ fn container() -> Shape {
         ("startupProbe", probe()),
         ("livenessProbe", probe()),
         ("readinessProbe", probe()),
+        ("imagePullPolicy", Any),
         ("tty", Any),
         ("stdin", Any),
     ])
