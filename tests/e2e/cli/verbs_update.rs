@@ -97,6 +97,21 @@ fn update_changes_a_running_containers_limits_and_restart_policy() {
         "{}",
         stderr(&small)
     );
+    // Memory plus swap set at create bounds a new memory limit.
+    f.ok(&[
+        "create",
+        "--name",
+        "swapped",
+        "-m",
+        "64m",
+        "--memory-swap",
+        "128m",
+        "busybox",
+    ]);
+    let over = f.out(&["update", "-m", "256m", "swapped"]);
+    assert_eq!(over.status.code(), Some(1));
+    assert!(stderr(&over).contains("memory+swap"), "{}", stderr(&over));
+    f.ok(&["update", "-m", "96m", "swapped"]);
     let bad = f.out(&["update", "--restart", "sometimes", "box"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(

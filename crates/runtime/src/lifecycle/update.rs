@@ -53,10 +53,20 @@ impl Lifecycle {
                 )));
             }
         }
+        // With --memory-swap set at create, memory + swap stays what it
+        // was (docker's rule: the new limit must stay below it).
+        let swap = rec.extras.memory_swap;
+        if let (Some(m), Some(s)) = (u.memory, swap) {
+            if s != -1 && m > s {
+                return Err(RuntimeError::Invalid(format!(
+                    "the memory limit must stay below the memory+swap limit (--memory-swap {s} bytes) set at create"
+                )));
+            }
+        }
         let dir = self.dir(rec);
         let st = state::read_live(&dir);
         if st.status == Status::Running && !st.unsupervised {
-            write_cgroup(&rec.id, u)?;
+            write_cgroup(&rec.id, u, swap.is_some())?;
         }
         update_spec(&dir.join("config.json"), u)?;
         let mut rec = container::load(&self.root, &rec.id)?;
@@ -77,7 +87,9 @@ impl Lifecycle {
     }
 }
 
-fn write_cgroup(id: &str, u: &UpdateOptions) -> Result<()> {
+/// `keep_swap`: memory + swap was set at create and stays (v1 memsw
+/// untouched); else swap stays off (memsw follows the limit).
+fn write_cgroup(id: &str, u: &UpdateOptions, keep_swap: bool) -> Result<()> {
     let cg = Cgroup::existing(id);
     let quota = u.cpus.map(|c| (c * CPU_PERIOD as f64).round() as i64);
     let pids = u
@@ -88,6 +100,7 @@ fn write_cgroup(id: &str, u: &UpdateOptions) -> Result<()> {
             let d = &cg.dirs[0];
             if let Some(m) = u.memory {
                 write(&d.join("memory.max"), &m.to_string())?;
+                // v2 limits swap alone: without --memory-swap it stays 0.
             }
             if let Some(q) = quota {
                 write(&d.join("cpu.max"), &format!("{q} {CPU_PERIOD}"))?;
@@ -111,7 +124,7 @@ fn write_cgroup(id: &str, u: &UpdateOptions) -> Result<()> {
                             (&limit, &memsw)
                         };
                         for f in [first, second] {
-                            if f == &limit || memsw.exists() {
+                            if f == &limit || (memsw.exists() && !keep_swap) {
                                 write(f, &m.to_string())?;
                             }
                         }
