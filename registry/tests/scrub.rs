@@ -122,3 +122,52 @@ async fn scrub_finds_the_corrupt_blob_and_quarantine_heals_by_repush() {
     assert!(healed.mismatches.is_empty());
     assert_eq!(healed.blobs_checked, 6);
 }
+
+/// The same through the S3 driver (moto): scrub reads and quarantines by key.
+#[tokio::test]
+async fn scrub_on_s3_finds_and_quarantines_a_corrupt_object() {
+    let Some(moto) = hoist_testkit::shared_moto("scrub::s3") else {
+        return;
+    };
+    moto.create_bucket("scrub-s3");
+    let reg = Reg::start_with(|c| {
+        c.storage.s3 = Some(hoist_registry::driver::S3Config {
+            endpoint: Some(moto.endpoint()),
+            bucket: "scrub-s3".into(),
+            prefix: "reg".into(),
+            access_key_id: Some("test".into()),
+            secret_access_key: Some("test".into()),
+            max_retries: 1,
+            retry_timeout_seconds: 3,
+            ..Default::default()
+        });
+    })
+    .await;
+    let layer = random_bytes(50_000);
+    reg.push_image("s3/app", "v1", &layer).await;
+    let app = hoist_registry::build(&reg.config).unwrap();
+    let clean = hoist_registry::scrub::run(&app.storage, false)
+        .await
+        .unwrap();
+    assert_eq!((clean.blobs_checked, clean.mismatches.len()), (3, 0));
+
+    // Overwrite the layer's object with other bytes.
+    let digest: hoist_registry::digests::Digest = sha256(&layer).parse().unwrap();
+    let key = hoist_registry::storage::paths::blob_data(&digest);
+    let driver = app.storage.driver();
+    driver
+        .put(&key, bytes::Bytes::from(random_bytes(50_000)))
+        .await
+        .unwrap();
+    let report = hoist_registry::scrub::run(&app.storage, true)
+        .await
+        .unwrap();
+    assert_eq!(report.mismatches.len(), 1);
+    assert_eq!(report.mismatches[0].expected, digest);
+    assert_eq!(report.mismatches[0].path, key);
+    let moved = report.mismatches[0].quarantined_to.clone().unwrap();
+    assert!(driver.stat(&moved).await.unwrap().is_some());
+    let r = reg.get(&format!("/v2/s3/app/blobs/{digest}")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(r).await, "BLOB_UNKNOWN");
+}
