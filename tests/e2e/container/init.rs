@@ -99,11 +99,22 @@ fn init_forwards_stop_and_passes_exit_codes() {
         "none",
         "--name",
         "term",
+        "--health-cmd",
+        "test -e /proc/1/comm",
+        "--health-interval",
+        "100ms",
         "busybox",
         "sh",
         "-c",
         "sleep 30; true",
     ]);
+    // Health checks run beside the init as beside any PID 1.
+    f.wait_for(
+        "healthy",
+        20,
+        |v| v["State"]["Health"]["Status"] == "healthy",
+        "term",
+    );
     f.ok(&["stop", "-t", "20", "term"]);
     assert_eq!(f.inspect("term")["State"]["ExitCode"], 143);
 
