@@ -29,6 +29,8 @@ pub struct Config {
     pub limits: crate::limits::LimitsConfig,
     /// Pull-through cache of other registries (`[proxy]`, proxy/).
     pub proxy: Option<crate::proxy::ProxyConfig>,
+    /// Webhooks in distribution's envelope (`[[notifications.endpoints]]`, notify/).
+    pub notifications: crate::notify::NotificationsConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -52,6 +54,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             limits: Default::default(),
             proxy: None,
+            notifications: Default::default(),
         }
     }
 }
@@ -299,6 +302,15 @@ impl Config {
         }
         if let Some(proxy) = &self.proxy {
             proxy.validate().map_err(ConfigError::Invalid)?;
+        }
+        self.notifications
+            .validate()
+            .map_err(ConfigError::Invalid)?;
+        if !self.notifications.endpoints.is_empty() && self.root.is_none() {
+            return Err(ConfigError::Invalid(
+                "notifications queue their events on disk under root: set root (also with S3)"
+                    .into(),
+            ));
         }
         if let Some(s3) = &self.storage.s3 {
             s3.validate().map_err(ConfigError::Invalid)?;

@@ -17,6 +17,7 @@ mod linger;
 pub mod media;
 pub mod metrics;
 pub mod names;
+pub mod notify;
 pub mod proxy;
 pub mod scrub;
 pub mod server;

@@ -19,6 +19,23 @@ pub struct Metrics {
     pub storage_errors: AtomicU64,
     /// The pull-through cache's counters (proxy/), shared with it.
     pub proxy: Arc<ProxyCounters>,
+    /// Per notification endpoint (notify/), in configuration order.
+    notifications: Mutex<Vec<(String, Arc<NotifyCounters>)>>,
+}
+
+/// Picks one counter out of an endpoint's set.
+type CounterOf = fn(&NotifyCounters) -> &AtomicU64;
+
+/// One notification endpoint's counters: events queued for it, delivered,
+/// failed delivery attempts, dropped (queue full or unwritable), and the
+/// events waiting on disk now.
+#[derive(Default)]
+pub struct NotifyCounters {
+    pub queued: AtomicU64,
+    pub sent: AtomicU64,
+    pub failed: AtomicU64,
+    pub dropped: AtomicU64,
+    pub pending: AtomicU64,
 }
 
 /// Pull-through cache counters: requests answered from the cache, requests
@@ -51,6 +68,67 @@ impl Metrics {
         let e = d.entry(route).or_default();
         e.0 += seconds;
         e.1 += 1;
+    }
+
+    /// The counters of notification endpoint `name` (made on first use).
+    pub fn notify_endpoint(&self, name: &str) -> Arc<NotifyCounters> {
+        let mut all = self.notifications.lock().unwrap();
+        if let Some((_, c)) = all.iter().find(|(n, _)| n == name) {
+            return c.clone();
+        }
+        let c = Arc::new(NotifyCounters::default());
+        all.push((name.to_string(), c.clone()));
+        c
+    }
+
+    fn render_notifications(&self, out: &mut String) {
+        let all = self.notifications.lock().unwrap();
+        if all.is_empty() {
+            return;
+        }
+        let families: [(&str, &str, &str, CounterOf); 5] = [
+            (
+                "queued_total",
+                "counter",
+                "Events queued for a notification endpoint.",
+                |c| &c.queued,
+            ),
+            (
+                "sent_total",
+                "counter",
+                "Events a notification endpoint accepted.",
+                |c| &c.sent,
+            ),
+            (
+                "failed_total",
+                "counter",
+                "Failed notification delivery attempts (retried).",
+                |c| &c.failed,
+            ),
+            (
+                "dropped_total",
+                "counter",
+                "Events dropped: the endpoint's queue was full or unwritable.",
+                |c| &c.dropped,
+            ),
+            (
+                "pending",
+                "gauge",
+                "Events waiting in the endpoint's on-disk queue.",
+                |c| &c.pending,
+            ),
+        ];
+        for (suffix, kind, help, field) in families {
+            let name = format!("hoist_registry_notifications_{suffix}");
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (endpoint, c) in all.iter() {
+                let _ = writeln!(
+                    out,
+                    "{name}{{endpoint=\"{endpoint}\"}} {}",
+                    field(c).load(Ordering::Relaxed)
+                );
+            }
+        }
     }
 
     pub fn add(counter: &AtomicU64, n: u64) {
@@ -132,6 +210,7 @@ impl Metrics {
                 value.load(Ordering::Relaxed)
             );
         }
+        self.render_notifications(&mut out);
         out
     }
 }

@@ -36,6 +36,8 @@ pub enum ServeError {
     StorageCheck(String),
     #[error("proxy setup: {0}")]
     Proxy(String),
+    #[error("notifications setup: {0}")]
+    Notify(String),
     #[error("auth setup: {0}")]
     Auth(#[from] crate::auth::AuthSetupError),
     #[error("TLS setup from {cert} and {key}: {source}")]
@@ -80,6 +82,16 @@ pub fn build(config: &Config) -> Result<Arc<App>, ServeError> {
         ),
         None => None,
     };
+    // Beside the storage (like the proxy's spool), so a restart finds what
+    // was not delivered yet.
+    let queue_root = config
+        .root
+        .as_deref()
+        .unwrap_or(std::path::Path::new("."))
+        .join("_notifications");
+    let notify =
+        crate::notify::Notifier::new(&config.notifications, &queue_root, &config.addr, &metrics)
+            .map_err(ServeError::Notify)?;
     Ok(Arc::new(App {
         storage: Storage::new(driver, limits),
         auth: Auth::new(&config.auth)?,
@@ -88,6 +100,7 @@ pub fn build(config: &Config) -> Result<Arc<App>, ServeError> {
         tls: config.tls.cert.is_some(),
         limits: Arc::new(crate::limits::Limits::new(&config.limits)),
         proxy,
+        notify: Arc::new(notify),
     }))
 }
 
@@ -113,6 +126,7 @@ pub struct Running {
     pub addr: SocketAddr,
     handle: Handle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    notify: Arc<crate::notify::Notifier>,
 }
 
 impl Running {
@@ -120,13 +134,18 @@ impl Running {
     pub async fn stop(self) {
         self.handle.graceful_shutdown(Some(DRAIN));
         let _ = self.task.await;
+        // Undelivered events stay queued on disk for the next start.
+        self.notify.stop();
     }
 
     /// Resolves when the server has stopped (after `shutdown_on` fired).
     pub async fn wait(self) -> std::io::Result<()> {
-        self.task
+        let result = self
+            .task
             .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        self.notify.stop();
+        result
     }
 
     /// Starts a graceful shutdown when `signal` resolves.
@@ -151,6 +170,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
     })?;
     let addr = config.listen_addr()?;
     let timeouts = app.limits.timeouts();
+    let notify = app.notify.clone();
     let service = api::router(app).into_make_service();
     let handle = Handle::new();
     // Bind here so a port in use is reported as such, not as a task failure.
@@ -190,5 +210,11 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         source: std::io::Error::other("the server stopped before listening"),
     })?;
     tracing::info!(%addr, tls = config.tls.cert.is_some(), "registry listening");
-    Ok(Running { addr, handle, task })
+    notify.start();
+    Ok(Running {
+        addr,
+        handle,
+        task,
+        notify,
+    })
 }

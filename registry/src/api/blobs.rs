@@ -4,6 +4,7 @@ use super::reply::{self, ApiError, ApiResult};
 use super::Ctx;
 use crate::digests::Digest;
 use crate::error::RegistryError;
+use crate::notify::{Action, Target};
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 
@@ -16,6 +17,14 @@ pub async fn handle(
     let storage = &ctx.app.storage;
     if *method == Method::DELETE {
         storage.delete_blob(ctx.name(), digest).await?;
+        ctx.notify(
+            Action::Delete,
+            "blobs",
+            Target {
+                digest: digest.to_string(),
+                ..Target::default()
+            },
+        );
         return Ok(reply::empty(StatusCode::ACCEPTED));
     }
     if let Some(proxy) = &ctx.app.proxy {
@@ -24,6 +33,14 @@ pub async fn handle(
             .blob(ctx.name(), digest, *method == Method::HEAD)
             .await?
         {
+            if *method == Method::GET {
+                let size = r
+                    .headers()
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse().ok())
+                    .unwrap_or(0);
+                notify_pull(ctx, digest, size);
+            }
             return Ok(r);
         }
     }
@@ -32,6 +49,8 @@ pub async fn handle(
         .await?
         .ok_or_else(|| RegistryError::BlobUnknown(digest.to_string()))?;
     if *method == Method::GET {
+        // distribution sends a pull for a blob GET (ServeBlob), not a HEAD (Stat).
+        notify_pull(ctx, digest, size);
         // S3 `redirect = true`: the client fetches the bytes from the store.
         let key = crate::storage::paths::blob_data(digest);
         if let Some(url) = storage
@@ -81,6 +100,20 @@ pub async fn handle(
         );
     }
     Ok(r)
+}
+
+fn notify_pull(ctx: &Ctx<'_>, digest: &Digest, size: u64) {
+    ctx.notify(
+        Action::Pull,
+        "blobs",
+        Target {
+            media_type: "application/octet-stream".into(),
+            size,
+            length: size,
+            digest: digest.to_string(),
+            ..Target::default()
+        },
+    );
 }
 
 /// `bytes=a-b`, `bytes=a-` or `bytes=-n` as a half-open range within `size`.

@@ -4,6 +4,7 @@ use super::reply::{self, ApiError, ApiResult};
 use super::Ctx;
 use crate::error::RegistryError;
 use crate::media;
+use crate::notify::{Action, Target};
 use crate::storage::ManifestRef;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -50,6 +51,23 @@ pub async fn handle(
             reply::set(&mut r, "content-type", &m.media_type);
             reply::set(&mut r, "docker-content-digest", &m.digest);
             reply::set(&mut r, "etag", format!("\"{}\"", m.digest));
+            // Only a GET is a pull: a HEAD is a client checking what it may
+            // already hold (docker and containerd HEAD before each pull), and
+            // distribution sends nothing for a blob HEAD either.
+            if *method == Method::GET {
+                ctx.notify(
+                    Action::Pull,
+                    "manifests",
+                    Target {
+                        media_type: m.media_type.to_string(),
+                        size: len as u64,
+                        length: len as u64,
+                        digest: m.digest.to_string(),
+                        tag: tag_of(reference),
+                        ..Target::default()
+                    },
+                );
+            }
             Ok(r)
         }
         Method::PUT => {
@@ -70,9 +88,25 @@ pub async fn handle(
                     &format!("at most {MAX_TAG_PARAMS} ?tag= parameters per request"),
                 ));
             }
+            let size = body.len() as u64;
+            let media_type = content_type
+                .map(str::to_string)
+                .unwrap_or_else(|| declared_media_type(&body));
             let put = storage
                 .put_manifest(name, reference, content_type, body, &extra_tags)
                 .await?;
+            ctx.notify(
+                Action::Push,
+                "manifests",
+                Target {
+                    media_type,
+                    size,
+                    length: size,
+                    digest: put.digest.to_string(),
+                    tag: tag_of(reference),
+                    ..Target::default()
+                },
+            );
             let mut r = reply::empty(StatusCode::CREATED);
             reply::set(
                 &mut r,
@@ -93,6 +127,19 @@ pub async fn handle(
         }
         Method::DELETE => {
             storage.delete_manifest(name, reference).await?;
+            // As distribution: a manifest delete names the digest, a tag
+            // delete names the tag.
+            let target = match reference {
+                ManifestRef::Digest(d) => Target {
+                    digest: d.to_string(),
+                    ..Target::default()
+                },
+                ManifestRef::Tag(t) => Target {
+                    tag: t.clone(),
+                    ..Target::default()
+                },
+            };
+            ctx.notify(Action::Delete, "manifests", target);
             Ok(reply::empty(StatusCode::ACCEPTED))
         }
         _ => Err(RegistryError::Unsupported("method not allowed".into()).into()),
@@ -117,6 +164,21 @@ pub fn bad_reference(
         ctx.name()
     ))
     .into()
+}
+
+fn tag_of(reference: &ManifestRef) -> String {
+    match reference {
+        ManifestRef::Tag(t) => t.clone(),
+        ManifestRef::Digest(_) => String::new(),
+    }
+}
+
+/// The `mediaType` a manifest body declares (for a PUT without Content-Type).
+fn declared_media_type(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("mediaType")?.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Whether the Accept header (if any) admits `media_type`. A request that

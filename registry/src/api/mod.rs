@@ -10,7 +10,7 @@ mod discovery;
 #[doc(hidden)]
 pub mod fuzz_hooks;
 mod manifests;
-mod ops;
+pub(crate) mod ops;
 mod reply;
 mod route;
 mod unread_body;
@@ -41,6 +41,8 @@ pub struct App {
     pub limits: Arc<crate::limits::Limits>,
     /// The pull-through cache, when `[proxy]` is configured.
     pub proxy: Option<crate::proxy::Proxy>,
+    /// Notification endpoints (notify/); handlers only enqueue.
+    pub notify: Arc<crate::notify::Notifier>,
 }
 
 pub type Shared = Arc<App>;
@@ -91,6 +93,7 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
         Ok(i) => i,
         Err(resp) => return *resp,
     };
+    let request = crate::notify::RequestInfo::from_headers(method.as_str(), req.headers());
     let deleting = method == Method::DELETE;
     if deleting && !app.config.delete_enabled && !matches!(route.endpoint, Endpoint::Upload(_)) {
         return ApiError::status(
@@ -105,6 +108,7 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
         route: &route,
         query: &query,
         identity,
+        request,
     };
     let (parts, body) = req.into_parts();
     let result = match &route.endpoint {
@@ -148,11 +152,36 @@ pub struct Ctx<'a> {
     pub route: &'a Route,
     pub query: &'a route::Query,
     pub identity: crate::auth::Identity,
+    /// Who asked, for notification events.
+    pub request: crate::notify::RequestInfo,
 }
 
 impl Ctx<'_> {
     pub fn name(&self) -> &str {
         &self.route.name
+    }
+
+    /// Queues a notification about `kind` (`manifests` or `blobs`) `digest`
+    /// in this request's repository.
+    pub fn notify(
+        &self,
+        action: crate::notify::Action,
+        kind: &str,
+        mut target: crate::notify::Target,
+    ) {
+        target.repository = self.name().to_string();
+        if !target.digest.is_empty() {
+            let scheme = if self.app.tls { "https" } else { "http" };
+            target.url = format!(
+                "{scheme}://{}/v2/{}/{kind}/{}",
+                self.request.host,
+                self.name(),
+                target.digest
+            );
+        }
+        self.app
+            .notify
+            .emit(action, target, &self.request, self.identity.user.as_deref());
     }
 }
 

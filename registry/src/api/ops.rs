@@ -128,6 +128,14 @@ pub async fn token_post(State(app): State<Shared>, req: Request) -> Response {
 }
 
 /// Seconds since the epoch as an RFC 3339 UTC timestamp.
+/// Now as RFC 3339 (UTC, whole seconds).
+pub(crate) fn rfc3339_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
 fn rfc3339(secs: u64) -> String {
     let days = secs / 86400;
     let rem = secs % 86400;
