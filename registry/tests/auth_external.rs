@@ -631,3 +631,48 @@ async fn oauth2_post_password_and_refresh_grants() {
     );
     drop(root);
 }
+
+#[test]
+fn auth_token_config_is_checked_and_bad_bundles_stop_the_start() {
+    let tmp = hoist_testkit::TempRoot::new();
+    let load = |body: &str| {
+        let path = tmp.join("registry.toml");
+        std::fs::write(&path, format!("root = \"data\"\n{body}")).unwrap();
+        hoist_registry::Config::load(Some(&path)).unwrap()
+    };
+    let c = load(
+        "[auth]\nmode = \"token\"\n[auth.token]\nrealm = \"http://a/token\"\nissuer = \"i\"\nrootcertbundle = \"certs.pem\"\n",
+    );
+    assert_eq!(
+        c.auth.token.as_ref().unwrap().rootcertbundle.as_deref(),
+        Some(tmp.join("certs.pem").as_path()),
+        "relative to the config file"
+    );
+    c.validate().unwrap();
+    let invalid = |body: &str| load(body).validate().unwrap_err().to_string();
+    assert!(invalid(
+        "[auth]\nmode = \"token\"\n[auth.token]\nrealm = \"http://a\"\nrootcertbundle = \"c\"\n"
+    )
+    .contains("issuer"));
+    assert!(invalid(
+        "[auth]\nmode = \"token\"\n[auth.token]\nrealm = \"http://a\"\nissuer = \"i\"\n"
+    )
+    .contains("rootcertbundle"));
+    assert!(
+        invalid("[auth.token]\nrealm = \"http://a\"\nissuer = \"i\"\njwks = \"http://a/k\"\n")
+            .contains("auth.mode")
+    );
+    // A bundle without certificates, or missing, is a start-up error naming it.
+    std::fs::write(tmp.join("certs.pem"), "not a certificate\n").unwrap();
+    let err = hoist_registry::build(&c).err().unwrap().to_string();
+    assert!(
+        err.contains("certs.pem") && err.contains("no PEM certificates"),
+        "{err}"
+    );
+    std::fs::remove_file(tmp.join("certs.pem")).unwrap();
+    let err = hoist_registry::build(&c).err().unwrap().to_string();
+    assert!(
+        err.contains("certs.pem") && err.contains("cannot read"),
+        "{err}"
+    );
+}
