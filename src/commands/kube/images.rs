@@ -74,3 +74,17 @@ pub fn ensure(root: &Path, m: &Manifest) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Image → its digest in the store, for every image the files name that is present.
+pub fn digests(root: &Path, m: &Manifest) -> BTreeMap<String, String> {
+    let Ok(store) = hoist_store::Store::open(root) else {
+        return BTreeMap::new();
+    };
+    wanted(m)
+        .into_keys()
+        .filter_map(|image| {
+            let found = store.resolve(&image).ok()?;
+            Some((image, found.digest().to_string()))
+        })
+        .collect()
+}

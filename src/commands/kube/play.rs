@@ -13,6 +13,7 @@ pub fn play(lc: &Lifecycle, a: &PlayArgs) -> anyhow::Result<i32> {
     }
     let opts = PlayOptions {
         replicas: a.replicas,
+        image_digests: super::images::digests(lc.root(), &m),
     };
     hoist_kube::play::play(lc, &m, &opts, &mut super::printer(lc)).map_err(|e| match e {
         hoist_kube::play::PlayError::Apply { workload, failure } => {

@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 pub struct PlayOptions {
     /// `--replicas`: over the files' replicas of Deployments and StatefulSets.
     pub replicas: Option<u32>,
+    /// Image (as the files name it) → its digest in the store now: in the config hash.
+    pub image_digests: BTreeMap<String, String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,7 +168,8 @@ pub fn play(
     super::check::check(m)?;
     let mut events = Vec::new();
     for w in &m.workloads {
-        let (desired, files) = desired_state(lc, m, w);
+        let (mut desired, files) = desired_state(lc, m, w);
+        super::desired::with_image_digests(&mut desired, &opts.image_digests);
         write_files(&files)?;
         let mut observed = observe(lc, &KEYS, &desired.project, &[], &[]);
         let mut driver = KubeDriver::new(lc);

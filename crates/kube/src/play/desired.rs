@@ -199,3 +199,21 @@ fn pod_publish(m: &Manifest, w: &Workload) -> Vec<String> {
     }
     out
 }
+
+/// Folds the digest each image has in the store now into the config hashes (and their
+/// labels), so a newly pulled or rebuilt image makes the pods anew, as compose's hash does.
+pub fn with_image_digests(d: &mut Desired<KubeSpec>, digests: &BTreeMap<String, String>) {
+    for s in &mut d.services {
+        let Some(digest) = digests.get(&s.spec.container.image) else {
+            continue;
+        };
+        let mut h = Sha256::new();
+        h.update(format!("{}\n{digest}", s.config_hash));
+        s.config_hash = hex::encode(h.finalize());
+        s.spec
+            .container
+            .options
+            .labels
+            .insert(labels::CONFIG_HASH.into(), s.config_hash.clone());
+    }
+}

@@ -135,6 +135,16 @@ fn a_deployment_becomes_services_with_init_dependencies_and_pods_per_replica() {
     assert_ne!(d2.services[2].config_hash, d.services[2].config_hash);
     assert_eq!(d2.services[0].config_hash, d.services[0].config_hash);
 
+    // A new digest of the image changes every hash.
+    let mut d3 = d.clone();
+    let digests = [("busybox".to_string(), "sha256:1".to_string())].into();
+    super::desired::with_image_digests(&mut d3, &digests);
+    assert_ne!(d3.services[2].config_hash, d.services[2].config_hash);
+    assert_eq!(
+        d3.services[2].spec.container.options.labels["io.hoist.kube.config-hash"],
+        d3.services[2].config_hash
+    );
+
     let defs = super::service::definitions(&m);
     assert_eq!(defs[0].ports[0].listen, 80);
     assert_eq!(defs[0].ports[0].target, 8080);
