@@ -280,6 +280,24 @@ mod tests {
     }
 
     #[test]
+    fn init_is_an_annotation_the_core_reads_and_inspect_shows() {
+        let on = SpecExtras {
+            init: true,
+            ..Default::default()
+        };
+        let spec = on.apply(Spec::default()).unwrap();
+        let notes = spec.annotations().clone().unwrap_or_default();
+        assert_eq!(
+            notes
+                .get(crate::core::build::INIT_ANNOTATION)
+                .map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(on.inspect()["Init"], true);
+        assert!(SpecExtras::default().inspect()["Init"].is_null());
+    }
+
+    #[test]
     fn devices_name_a_host_node() {
         let d = SpecExtras::parse_device("/dev/null:/dev/mynull:rw").unwrap();
         assert_eq!((d.kind.as_str(), d.major, d.minor), ("c", 1, 3));
