@@ -232,6 +232,7 @@ impl Config {
             &mut config.tls.key,
             &mut config.auth.htpasswd,
             &mut config.auth.token_secret_file,
+            &mut config.notifications.queue_dir,
         ]
         .into_iter()
         .flatten()
@@ -306,9 +307,10 @@ impl Config {
         self.notifications
             .validate()
             .map_err(ConfigError::Invalid)?;
-        if !self.notifications.endpoints.is_empty() && self.root.is_none() {
+        let queue_root = self.notifications.queue_root(self.root.as_deref());
+        if !self.notifications.endpoints.is_empty() && queue_root.is_none() {
             return Err(ConfigError::Invalid(
-                "notifications queue their events on disk under root: set root (also with S3)"
+                "notifications queue their events on disk: set notifications.queue_dir or root"
                     .into(),
             ));
         }

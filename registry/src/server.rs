@@ -82,13 +82,12 @@ pub fn build(config: &Config) -> Result<Arc<App>, ServeError> {
         ),
         None => None,
     };
-    // Beside the storage (like the proxy's spool), so a restart finds what
-    // was not delivered yet.
+    // On disk (beside the storage by default, like the proxy's spool), so a
+    // restart finds what was not delivered yet. Unused without endpoints.
     let queue_root = config
-        .root
-        .as_deref()
-        .unwrap_or(std::path::Path::new("."))
-        .join("_notifications");
+        .notifications
+        .queue_root(config.root.as_deref())
+        .unwrap_or_default();
     let notify =
         crate::notify::Notifier::new(&config.notifications, &queue_root, &config.addr, &metrics)
             .map_err(ServeError::Notify)?;

@@ -123,6 +123,15 @@ fn serve(conn: TcpStream, sink: &Mutex<Vec<Delivery>>) {
     }
 }
 
+/// The events about manifests (config and layer blobs left out).
+fn manifest_events(events: &[Value]) -> Vec<Value> {
+    events
+        .iter()
+        .filter(|e| e["target"]["mediaType"] != "application/octet-stream")
+        .cloned()
+        .collect()
+}
+
 fn endpoint(name: &str, url: &str) -> EndpointConfig {
     EndpointConfig {
         name: name.into(),
@@ -189,6 +198,16 @@ async fn push_pull_delete_each_send_one_event_with_distributions_fields() {
     let r = reg.get(&format!("/v2/team/app/blobs/{layer_digest}")).await;
     assert_eq!(r.bytes().await.unwrap().len(), layer.len());
     let del = |path: String| reg.http.delete(reg.u(&path)).send();
+    // A cross-repository mount is its own action, naming the source.
+    let r = reg
+        .http
+        .post(reg.u(&format!(
+            "/v2/other/app/blobs/uploads/?mount={layer_digest}&from=team/app"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
     assert_eq!(
         del(format!("/v2/team/app/manifests/{digest}"))
             .await
@@ -204,17 +223,23 @@ async fn push_pull_delete_each_send_one_event_with_distributions_fields() {
         202
     );
 
-    let events = receiver.wait_for(5);
+    let events = receiver.wait_for(8);
     let actions: Vec<&str> = events
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert_eq!(
         actions,
-        ["push", "pull", "pull", "delete", "delete"],
+        ["push", "push", "push", "pull", "pull", "mount", "delete", "delete"],
         "{events:#?}"
     );
-    let push = &events[0]["target"];
+    // The config and the layer blob, then the manifest (as distribution's
+    // listener reports BlobPushed on upload commit).
+    let layer_push = &events[1]["target"];
+    assert_eq!(layer_push["mediaType"], "application/octet-stream");
+    assert_eq!(layer_push["digest"], layer_digest.as_str());
+    assert_eq!(layer_push["size"], layer.len());
+    let push = &events[2]["target"];
     assert_eq!(push["mediaType"], OCI_MANIFEST);
     assert_eq!(push["digest"], digest.as_str());
     assert_eq!(push["repository"], "team/app");
@@ -226,46 +251,52 @@ async fn push_pull_delete_each_send_one_event_with_distributions_fields() {
         push["url"],
         format!("http://{host}/v2/team/app/manifests/{digest}")
     );
-    let manifest_pull = &events[1]["target"];
+    let manifest_pull = &events[3]["target"];
     assert_eq!(manifest_pull["digest"], digest.as_str());
     assert_eq!(manifest_pull["tag"], "v1");
     assert_eq!(manifest_pull["mediaType"], OCI_MANIFEST);
-    let blob_pull = &events[2]["target"];
+    let blob_pull = &events[4]["target"];
     assert_eq!(blob_pull["digest"], layer_digest.as_str());
     assert_eq!(blob_pull["size"], layer.len());
     assert_eq!(blob_pull["repository"], "team/app");
-    assert_eq!(events[3]["target"]["digest"], digest.as_str());
-    assert_eq!(events[4]["target"]["digest"], layer_digest.as_str());
+    let mount = &events[5]["target"];
+    assert_eq!(mount["repository"], "other/app");
+    assert_eq!(mount["fromRepository"], "team/app");
+    assert_eq!(events[6]["target"]["digest"], digest.as_str());
+    assert_eq!(events[7]["target"]["digest"], layer_digest.as_str());
     for e in &events {
         assert_eq!(e["request"]["host"], host);
         assert!(e["id"].as_str().unwrap().len() == 36, "{e}");
         assert!(e["timestamp"].as_str().unwrap().ends_with('Z'));
         assert!(!e["source"]["instanceID"].as_str().unwrap().is_empty());
     }
-    assert_eq!(events[0]["request"]["method"], "PUT");
-    assert_eq!(events[1]["request"]["method"], "GET");
-    assert_eq!(events[3]["request"]["method"], "DELETE");
+    assert_eq!(events[2]["request"]["method"], "PUT");
+    assert_eq!(events[3]["request"]["method"], "GET");
+    assert_eq!(events[6]["request"]["method"], "DELETE");
     // Each event came in distribution's envelope, with the configured headers.
     let first = receiver.got.lock().unwrap()[0].clone();
     assert_eq!(first.header("content-type"), Some(ENVELOPE));
     assert_eq!(first.header("authorization"), Some("Bearer s3cret"));
 
     // The filtered endpoint got everything but the pulls.
-    let filtered_events = filtered.wait_for(3);
+    let filtered_events = filtered.wait_for(6);
     let actions: Vec<&str> = filtered_events
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["push", "delete", "delete"]);
+    assert_eq!(
+        actions,
+        ["push", "push", "push", "mount", "delete", "delete"]
+    );
 
     wait_until("sent_total counted", WAIT, || {
-        metric(&reg, "sent_total", "hook") == 5
+        metric(&reg, "sent_total", "hook") == 8
     });
-    assert_eq!(metric(&reg, "queued_total", "hook"), 5);
-    assert_eq!(metric(&reg, "queued_total", "no-pulls"), 3);
+    assert_eq!(metric(&reg, "queued_total", "hook"), 8);
+    assert_eq!(metric(&reg, "queued_total", "no-pulls"), 6);
     assert_eq!(metric(&reg, "pending", "hook"), 0);
     // No more than one event per action arrived.
-    assert_eq!(receiver.events().len(), 5);
+    assert_eq!(receiver.events().len(), 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -280,17 +311,17 @@ async fn a_receiver_that_is_down_gets_the_queued_events_when_it_comes_up() {
     wait_until("a failed delivery", WAIT, || {
         metric(&reg, "failed_total", "late") >= 2
     });
-    assert_eq!(metric(&reg, "pending", "late"), 2);
+    assert_eq!(metric(&reg, "pending", "late"), 6);
 
     let receiver = Receiver::on(TcpListener::bind(addr).unwrap());
-    let events = receiver.wait_for(2);
+    let events = manifest_events(&receiver.wait_for(6));
     assert_eq!(events[0]["target"]["digest"], digest.as_str());
     assert_eq!(events[0]["target"]["tag"], "v1");
     assert_eq!(events[1]["target"]["digest"], digest2.as_str());
     wait_until("queue drained", WAIT, || {
         metric(&reg, "pending", "late") == 0
     });
-    assert_eq!(metric(&reg, "sent_total", "late"), 2);
+    assert_eq!(metric(&reg, "sent_total", "late"), 6);
     assert!(reg.files_containing("_notifications/late/").is_empty());
 }
 
@@ -318,8 +349,8 @@ async fn a_dead_endpoint_does_not_hold_up_pushes() {
     );
     assert_eq!(metric(&reg, "sent_total", "blackhole"), 0);
     assert_eq!(metric(&reg, "failed_total", "blackhole"), 0);
-    assert_eq!(metric(&reg, "queued_total", "blackhole"), 3);
-    assert_eq!(metric(&reg, "queued_total", "closed"), 3);
+    assert_eq!(metric(&reg, "queued_total", "blackhole"), 7);
+    assert_eq!(metric(&reg, "queued_total", "closed"), 7);
     drop(blackhole);
 }
 
@@ -338,18 +369,18 @@ async fn a_restarted_registry_still_delivers_queued_events() {
     wait_until("a failed delivery", WAIT, || {
         metric(&reg, "failed_total", "durable") == 1
     });
-    assert_eq!(reg.files_containing("_notifications/durable/").len(), 1);
+    assert_eq!(reg.files_containing("_notifications/durable/").len(), 3);
 
     let receiver = Receiver::on(TcpListener::bind(addr).unwrap());
     reg.restart().await;
-    let events = receiver.wait_for(1);
+    let events = manifest_events(&receiver.wait_for(3));
     assert_eq!(events[0]["action"], "push");
     assert_eq!(events[0]["target"]["digest"], digest.as_str());
     wait_until("delivered by the new instance", WAIT, || {
-        metric(&reg, "sent_total", "durable") == 1
+        metric(&reg, "sent_total", "durable") == 3
     });
     wait_until("queue file removed", WAIT, || {
         reg.files_containing("_notifications/durable/").is_empty()
     });
-    assert_eq!(receiver.events().len(), 1);
+    assert_eq!(receiver.events().len(), 3);
 }

@@ -9,6 +9,7 @@ use crate::auth::Action;
 use crate::digests;
 use crate::error::RegistryError;
 use crate::metrics::Metrics;
+use crate::notify;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
@@ -18,6 +19,29 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
+}
+
+/// A blob stored by upload (push) or cross-repository mount, as
+/// distribution's listener reports them (BlobPushed, BlobMounted).
+fn notify_blob(
+    ctx: &Ctx<'_>,
+    action: notify::Action,
+    digest: &digests::Digest,
+    size: u64,
+    from: &str,
+) {
+    ctx.notify(
+        action,
+        "blobs",
+        notify::Target {
+            media_type: "application/octet-stream".into(),
+            size,
+            length: size,
+            digest: digest.to_string(),
+            from_repository: from.to_string(),
+            ..notify::Target::default()
+        },
+    );
 }
 
 fn created(name: &str, digest: &digests::Digest) -> Response {
@@ -44,18 +68,23 @@ pub async fn start(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> ApiResult 
         let digest = digests::parse(mount)?;
         let from_ok = crate::names::validate_repository_name(from).is_ok()
             && app.auth.can(&ctx.identity, from, Action::Pull);
-        if from_ok && app.storage.mount_blob(from, name, &digest).await?.is_some() {
-            return Ok(created(name, &digest));
+        if from_ok {
+            if let Some(size) = app.storage.mount_blob(from, name, &digest).await? {
+                notify_blob(ctx, notify::Action::Mount, &digest, size, from);
+                return Ok(created(name, &digest));
+            }
         }
         // Not mountable: fall through to an ordinary session, as the spec says.
     }
     Metrics::add(&app.metrics.uploads_started, 1);
     if let Some(d) = ctx.query.get("digest") {
         let digest = digests::parse(d)?;
-        app.storage
+        let size = app
+            .storage
             .put_blob(name, &digest, content_length(headers), body_stream(body))
             .await?;
         Metrics::add(&app.metrics.uploads_completed, 1);
+        notify_blob(ctx, notify::Action::Push, &digest, size, "");
         return Ok(created(name, &digest));
     }
     let algorithm = ctx.query.get("digest-algorithm");
@@ -142,8 +171,9 @@ async fn session_request(
                     .append_upload(name, id, range.map(|r| r.0), declared, body_stream(body))
                     .await?;
             }
-            storage.complete_upload(name, id, &digest).await?;
+            let size = storage.complete_upload(name, id, &digest).await?;
             Metrics::add(&ctx.app.metrics.uploads_completed, 1);
+            notify_blob(ctx, notify::Action::Push, &digest, size, "");
             Ok(created(name, &digest))
         }
         _ => Err(ApiError::status(

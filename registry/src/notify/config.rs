@@ -5,12 +5,16 @@
 
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NotificationsConfig {
     pub endpoints: Vec<EndpointConfig>,
+    /// Where the queues live; default `<root>/_notifications`. Replicas
+    /// sharing one root must each set their own (a queue has one sender).
+    pub queue_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -64,11 +68,18 @@ impl Default for EndpointConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct IgnoreConfig {
     pub mediatypes: Vec<String>,
-    /// Any of push, pull, delete.
+    /// Any of push, pull, delete, mount.
     pub actions: Vec<String>,
 }
 
 impl NotificationsConfig {
+    /// The directory holding one queue directory per endpoint.
+    pub fn queue_root(&self, storage_root: Option<&Path>) -> Option<PathBuf> {
+        self.queue_dir
+            .clone()
+            .or_else(|| storage_root.map(|r| r.join("_notifications")))
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         let mut names = std::collections::BTreeSet::new();
         for ep in &self.endpoints {
@@ -102,9 +113,9 @@ impl NotificationsConfig {
                 ));
             }
             for a in &ep.ignore.actions {
-                if !["push", "pull", "delete"].contains(&a.as_str()) {
+                if !["push", "pull", "delete", "mount"].contains(&a.as_str()) {
                     return Err(format!(
-                        "notifications endpoint {:?}: ignore.actions {a:?} (use push, pull, delete)",
+                        "notifications endpoint {:?}: ignore.actions {a:?} (use push, pull, delete, mount)",
                         ep.name
                     ));
                 }
@@ -203,6 +214,18 @@ mod toml_tests {
         )
         .unwrap();
         assert!(bad.validate().unwrap_err().to_string().contains("http"));
+        let no_root: crate::Config =
+            toml::from_str("[[notifications.endpoints]]\nname = \"x\"\nurl = \"http://h/\"\n")
+                .unwrap();
+        assert!(no_root
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("queue_dir"));
+        assert_eq!(
+            config.notifications.queue_root(config.root.as_deref()),
+            Some("/tmp/r/_notifications".into())
+        );
         assert!(toml::from_str::<crate::Config>(
             "[[notifications.endpoints]]\nname = \"x\"\ntimeout = \"soon\"\n"
         )

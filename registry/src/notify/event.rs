@@ -12,6 +12,8 @@ pub enum Action {
     Push,
     Pull,
     Delete,
+    /// A cross-repository blob mount (`target.fromRepository` names the source).
+    Mount,
 }
 
 impl Action {
@@ -20,6 +22,7 @@ impl Action {
             Action::Push => "push",
             Action::Pull => "pull",
             Action::Delete => "delete",
+            Action::Mount => "mount",
         }
     }
 }
@@ -57,6 +60,8 @@ pub struct Target {
     pub url: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub tag: String,
+    #[serde(rename = "fromRepository", skip_serializing_if = "String::is_empty")]
+    pub from_repository: String,
 }
 
 fn is_zero(n: &u64) -> bool {

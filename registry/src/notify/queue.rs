@@ -116,7 +116,6 @@ impl Queue {
     pub fn len(&self) -> usize {
         self.state.lock().unwrap().entries.len()
     }
-
 }
 
 #[cfg(test)]
