@@ -174,9 +174,7 @@ async fn pull_from(
     });
     let downloaded = download_all(&reg, repo, &blobs, local, checks, opts, &sink).await?;
     verify_diff_ids(&reg, repo, &blobs, &downloaded, local)?;
-    for blob in downloaded {
-        blob.publish()?;
-    }
+    publish_all(downloaded).await?;
     if let Some(index) = &index {
         local.store_manifest(&index.bytes, &index.digest)?;
     }
@@ -253,6 +251,29 @@ async fn download_all(
             Err(e)
         }
     }
+}
+
+/// Publishes the blobs side by side on the blocking pool: each publish
+/// syncs its file, and the disk writes them faster together than one after
+/// another (a raw `curl` pull syncs each file as it lands, also in parallel).
+async fn publish_all(downloaded: Vec<Downloaded>) -> Result<()> {
+    let tasks: Vec<_> = downloaded
+        .into_iter()
+        .map(|blob| tokio::task::spawn_blocking(move || blob.publish()))
+        .collect();
+    let mut first = None;
+    for task in tasks {
+        let result = task.await.unwrap_or_else(|e| {
+            Err(ClientError::io(
+                "publishing a blob",
+                std::io::Error::other(e),
+            ))
+        });
+        if let Err(e) = result {
+            first.get_or_insert(e);
+        }
+    }
+    first.map_or(Ok(()), Err)
 }
 
 /// Refuses the image when a checked layer is not what its config's

@@ -26,7 +26,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 /// How large each read from the local blob file is.
-const READ_SIZE: usize = 256 << 10;
+const READ_SIZE: usize = 1 << 20;
 
 /// What happened to a blob on push.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -404,6 +404,8 @@ fn range_end(v: &str) -> Option<u64> {
 }
 
 /// A request body streaming bytes `start..end` of `file`, reporting progress.
+/// Reads run on the blocking pool one piece ahead of the sending: while
+/// hyper writes one piece to the socket the next is already being read.
 fn file_body(
     file: Arc<std::fs::File>,
     start: u64,
@@ -411,34 +413,42 @@ fn file_body(
     digest: &str,
     sink: Sink,
 ) -> reqwest::Body {
+    type Read = tokio::task::JoinHandle<std::io::Result<Vec<u8>>>;
+    let read_at = move |file: &Arc<std::fs::File>, pos: u64| -> Option<Read> {
+        if pos >= end {
+            return None;
+        }
+        let len = ((end - pos) as usize).min(READ_SIZE);
+        let file = file.clone();
+        Some(tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0u8; len];
+            file.read_exact_at(&mut buf, pos).map(|_| buf)
+        }))
+    };
     let digest = digest.to_string();
-    let stream = futures::stream::unfold(start, move |pos| {
+    let first = read_at(&file, start);
+    let stream = futures::stream::unfold((start, first), move |(pos, pending)| {
         let file = file.clone();
         let sink = sink.clone();
         let digest = digest.clone();
         async move {
-            if pos >= end {
-                return None;
-            }
-            let len = ((end - pos) as usize).min(READ_SIZE);
-            let read = tokio::task::spawn_blocking(move || {
-                let mut buf = vec![0u8; len];
-                file.read_exact_at(&mut buf, pos).map(|_| buf)
-            })
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            let read = pending?
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
             match read {
                 Ok(buf) => {
+                    let next_pos = pos + buf.len() as u64;
+                    let next = read_at(&file, next_pos);
                     sink(Event::BlobBytes {
                         digest,
-                        bytes: len as u64,
+                        bytes: buf.len() as u64,
                     });
                     Some((
                         Ok::<Bytes, std::io::Error>(Bytes::from(buf)),
-                        pos + len as u64,
+                        (next_pos, next),
                     ))
                 }
-                Err(e) => Some((Err(e), end)),
+                Err(e) => Some((Err(e), (end, None))),
             }
         }
     });
