@@ -17,12 +17,13 @@ use crate::ignore::IgnoreRules;
 use crate::plan::stage_ref;
 
 use super::image::load_base;
-use super::layers::{adopt_snapshot, pack_into_store, RootView};
+use super::layer_tree::LayerTree;
+use super::layers::{adopt_snapshot, pack_into_store, pack_list_into_store, RootView};
 use super::stage::{cached, StageState};
 use super::staging::{parse_chown, Owner, Staging};
 use super::NamedContext;
 
-/// Threads copying a directory's files into the staging tree.
+/// Threads hashing a directory's files, or copying them into a staging tree.
 const COPY_THREADS: usize = 4;
 
 /// Where COPY reads from.
@@ -222,11 +223,23 @@ pub(crate) fn copy(
         .cache
         .scratch_dir("copy-")
         .map_err(BuildError::io("cannot make a scratch directory"))?;
-    let staging = Staging {
-        root: scratch.path().to_path_buf(),
-        image: view.path(),
-        owner,
-        chmod,
+    // ADD extracting an archive unpacks it into a staging directory; every
+    // other COPY lists its layer in memory and packs it from the sources.
+    let extracts = is_add
+        && context_sources
+            .iter()
+            .flatten()
+            .flatten()
+            .any(|s| !s.is_dir && is_archive(&s.path));
+    let mut target = if extracts {
+        Target::Disk(Staging {
+            root: scratch.path().to_path_buf(),
+            image: view.path(),
+            owner,
+            chmod,
+        })
+    } else {
+        Target::Memory(LayerTree::new(view.path(), owner, chmod))
     };
     let from_view = match &from {
         From::Layers { layers, .. } => Some(RootView::open(state.shared, layers)?),
@@ -264,13 +277,13 @@ pub(crate) fn copy(
                 exclude: exclude.as_ref(),
                 keep: args.parents.then(|| kept_path(&s.rel, keep_from[i])),
             };
-            place(&tree, &staging, s, &dest_path, &how)
+            place(&tree, &mut target, s, &dest_path, &how)
                 .map_err(|m| state.error_at(*pos, format!("{keyword} {src}: {m}")))?;
         }
     }
     if !inline.is_empty() {
         write_inline(
-            &staging,
+            &mut target,
             scratch.path(),
             &inline,
             &dest_path,
@@ -278,10 +291,29 @@ pub(crate) fn copy(
         )
         .map_err(|e| state.error_at(ins.pos, format!("{keyword} <<: {e}")))?;
     }
-    let layer = pack_into_store(state.shared, scratch.path(), false)?;
+    let layer = match target {
+        Target::Disk(_) => {
+            let layer = pack_into_store(state.shared, scratch.path(), false)?;
+            keep_as_snapshot(state, &layer, scratch.path());
+            layer
+        }
+        Target::Memory(tree) if tree.is_empty() => None,
+        Target::Memory(tree) => {
+            let layer = pack_list_into_store(state.shared, &tree.entries())?;
+            if from_view.is_some() {
+                // Another stage's files are only readable while its view is
+                // mounted: write the snapshot now (best effort, as staging did).
+                if tree.write_to(scratch.path()).is_ok() {
+                    keep_as_snapshot(state, &Some(layer.clone()), scratch.path());
+                }
+            } else {
+                keep_pending(state, &layer, tree);
+            }
+            Some(layer)
+        }
+    };
     drop(view);
     drop(from_view);
-    keep_as_snapshot(state, &layer, scratch.path());
     store_entry(state, &key, &layer)?;
     state.key = key;
     state.record(&ins.text, layer);
@@ -294,6 +326,59 @@ fn keep_as_snapshot(state: &StageState, layer: &Option<LayerRecord>, dir: &std::
         let mut stack = state.layers.clone();
         stack.push(l.clone());
         adopt_snapshot(state.shared, &stack, dir);
+    }
+}
+
+/// Remembers a COPY's tree, to be written out as the snapshot of its layer
+/// stack only if a later step needs the root filesystem.
+fn keep_pending(state: &StageState, layer: &LayerRecord, tree: LayerTree) {
+    let diff_ids: Option<Vec<hoist_oci::Digest>> = state
+        .layers
+        .iter()
+        .chain(std::iter::once(layer))
+        .map(|l| l.diff_id.parse().ok())
+        .collect();
+    let Some(chain) = diff_ids.and_then(|d| hoist_runtime::snapshot::chain_ids(&d).pop()) else {
+        return;
+    };
+    state
+        .shared
+        .pending_snapshots
+        .lock()
+        .expect("pending lock")
+        .insert(chain.hex().to_string(), tree.into_pending());
+}
+
+/// Where COPY puts what it copies: a staging directory on disk (ADD
+/// extracting an archive) or a layer tree in memory.
+enum Target<'a> {
+    Disk(Staging<'a>),
+    Memory(LayerTree<'a>),
+}
+
+impl Target<'_> {
+    fn put(
+        &mut self,
+        source: &std::path::Path,
+        meta: &fs::Metadata,
+        image_path: &str,
+    ) -> std::io::Result<()> {
+        match self {
+            Target::Disk(s) => s.put(source, meta, image_path),
+            Target::Memory(t) => t.put(source, meta, image_path),
+        }
+    }
+
+    fn put_in_place(
+        &mut self,
+        source: &std::path::Path,
+        meta: &fs::Metadata,
+        image_path: &str,
+    ) -> std::io::Result<()> {
+        match self {
+            Target::Disk(s) => s.put_in_place(source, meta, image_path),
+            Target::Memory(t) => t.put_in_place(source, meta, image_path),
+        }
     }
 }
 
@@ -311,7 +396,7 @@ struct Placement<'a> {
 /// Copies one matched source into the staging tree.
 fn place(
     tree: &SourceTree,
-    staging: &Staging,
+    staging: &mut Target,
     s: &Source,
     dest: &str,
     how: &Placement,
@@ -350,7 +435,18 @@ fn place(
                 .put_in_place(&e.path, &e.meta, &target(e))
                 .map_err(io)?;
         }
+        let staging = match staging {
+            Target::Disk(staging) => staging,
+            Target::Memory(tree) => {
+                for e in files {
+                    tree.put_in_place(&e.path, &e.meta, &target(e))
+                        .map_err(io)?;
+                }
+                return Ok(());
+            }
+        };
         let chunk = files.len().div_ceil(COPY_THREADS).max(1);
+        let staging = &*staging;
         std::thread::scope(|scope| {
             let workers: Vec<_> = files
                 .chunks(chunk)
@@ -371,6 +467,9 @@ fn place(
     }
     if how.extract_archives && is_archive(&s.path) {
         let root = clean_absolute(dest);
+        let Target::Disk(staging) = staging else {
+            return Err("an archive to extract needs a staging directory".into());
+        };
         staging.parents(&root, true).map_err(io)?;
         let file = fs::File::open(&s.path).map_err(io)?;
         hoist_store::layer::unpack(
@@ -393,12 +492,24 @@ fn place(
 /// Writes COPY's inline files (heredocs) into the staging tree: mode 0644
 /// (or --chmod), the owner from --chown, like any copied file.
 fn write_inline(
-    staging: &Staging,
+    staging: &mut Target,
     scratch: &std::path::Path,
     files: &[(String, String)],
     dest: &str,
     dest_is_dir: bool,
 ) -> std::io::Result<()> {
+    let target_of = |name: &str| {
+        if dest_is_dir {
+            clean_absolute(&format!("{dest}/{name}"))
+        } else {
+            clean_absolute(dest)
+        }
+    };
+    if let Target::Memory(tree) = staging {
+        return files
+            .iter()
+            .try_for_each(|(name, content)| tree.put_bytes(content.as_bytes(), &target_of(name)));
+    }
     let dir = scratch.with_extension("inline");
     fs::create_dir_all(&dir)?;
     let result = files.iter().try_for_each(|(name, content)| {
@@ -472,11 +583,34 @@ pub(crate) fn hash_tree_source(
     let memo = &shared.file_hashes;
     hash_entry(memo, &s.rel, &s.path, &meta, h)?;
     if s.is_dir {
-        for e in tree.walk(s)? {
+        let entries = tree.walk(s)?;
+        prefetch_hashes(memo, &entries);
+        for e in entries {
             hash_entry(memo, &e.rel, &e.path, &e.meta, h)?;
         }
     }
     Ok(())
+}
+
+/// Hashes the regular files among `entries` into the memo on several
+/// threads (reading thousands of small files is latency-bound), so the
+/// ordered pass that feeds the key finds them there. Errors are left for
+/// that pass to report.
+fn prefetch_hashes(memo: &crate::filehash::FileHashes, entries: &[crate::context::Entry]) {
+    let files: Vec<_> = entries.iter().filter(|e| e.meta.is_file()).collect();
+    if files.len() < 64 {
+        return;
+    }
+    let chunk = files.len().div_ceil(COPY_THREADS);
+    std::thread::scope(|scope| {
+        for part in files.chunks(chunk) {
+            scope.spawn(move || {
+                for e in part {
+                    let _ = memo.sha256(&e.path, &e.meta);
+                }
+            });
+        }
+    });
 }
 
 fn hash_entry(

@@ -26,17 +26,40 @@ pub(crate) fn pack_into_store(
     if empty {
         return Ok(None);
     }
-    let opts = PackOptions {
+    let opts = pack_options(shared, overlay_whiteouts);
+    write_layer(shared, |writer| layer::pack_dir_to(dir, &opts, writer)).map(Some)
+}
+
+/// Packs a layer listed in memory (COPY's `LayerTree`) into the store.
+pub(crate) fn pack_list_into_store(
+    shared: &Shared,
+    entries: &[layer::ListedEntry],
+) -> Result<LayerRecord> {
+    let opts = pack_options(shared, false);
+    write_layer(shared, |writer| layer::pack_list_to(entries, &opts, writer))
+}
+
+fn pack_options(shared: &Shared, overlay_whiteouts: bool) -> PackOptions {
+    PackOptions {
         compression: shared.opts.compression,
         source_date_epoch: Some(shared.opts.source_date_epoch),
         overlay_whiteouts,
-    };
+    }
+}
+
+/// Writes a blob with `pack` and checks it landed under the digest it reports.
+fn write_layer(
+    shared: &Shared,
+    pack: impl FnOnce(
+        &mut hoist_store::BlobWriter,
+    ) -> std::result::Result<layer::PackedLayer, layer::LayerError>,
+) -> Result<LayerRecord> {
     let mut writer = shared
         .store
         .blob_writer()
         .map_err(|e| BuildError::Store(e.to_string()))?;
-    let packed = layer::pack_dir_to(dir, &opts, &mut writer)
-        .map_err(|e| BuildError::Store(format!("cannot pack the layer: {e}")))?;
+    let packed =
+        pack(&mut writer).map_err(|e| BuildError::Store(format!("cannot pack the layer: {e}")))?;
     let expected: hoist_oci::Digest = packed
         .digest
         .parse()
@@ -44,16 +67,17 @@ pub(crate) fn pack_into_store(
     writer
         .finish(Some(&expected))
         .map_err(|e| BuildError::Store(e.to_string()))?;
-    Ok(Some(LayerRecord {
+    Ok(LayerRecord {
         digest: packed.digest,
         diff_id: packed.diff_id,
         size: packed.size,
         media_type: packed.media_type.to_string(),
-    }))
+    })
 }
 
 /// The runtime's snapshot directories of `layers`, bottom first (unpacked once, shared).
 pub(crate) fn snapshots(shared: &Shared, layers: &[LayerRecord]) -> Result<Vec<PathBuf>> {
+    write_pending(shared, layers);
     let descriptors = layers
         .iter()
         .map(super::image::descriptor)
@@ -159,6 +183,33 @@ pub(crate) fn mount_overlay(
         Ok(Mounted(target.to_path_buf()))
     } else {
         Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Writes out the snapshots of `layers` that COPY packed straight from the
+/// build context (`LayerTree`), instead of unpacking them from their blobs.
+/// Best effort: on failure the snapshot is unpacked from the blob.
+fn write_pending(shared: &Shared, layers: &[LayerRecord]) {
+    let mut pending = shared.pending_snapshots.lock().expect("pending lock");
+    if pending.is_empty() {
+        return;
+    }
+    let diff_ids: Option<Vec<hoist_oci::Digest>> =
+        layers.iter().map(|l| l.diff_id.parse().ok()).collect();
+    let Some(chains) = diff_ids.map(|d| hoist_runtime::snapshot::chain_ids(&d)) else {
+        return;
+    };
+    for (i, chain) in chains.iter().enumerate() {
+        let Some(tree) = pending.remove(chain.hex()) else {
+            continue;
+        };
+        let Ok(scratch) = shared.cache.scratch_dir("copy-") else {
+            continue;
+        };
+        match tree.write_to(scratch.path()) {
+            Ok(()) => adopt_snapshot(shared, &layers[..=i], scratch.path()),
+            Err(e) => tracing::debug!(error = %e, "writing a COPY's snapshot failed; unpacking it"),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod copy;
 mod image;
+mod layer_tree;
 mod layers;
 mod metadata;
 mod mounts;
@@ -188,6 +189,10 @@ pub(crate) struct Shared<'a> {
     /// The qemu-user interpreter of each foreign platform a stage runs on,
     /// checked before the build starts.
     pub emulators: BTreeMap<String, hoist_runtime::emulation::Emulator>,
+    /// COPY layers packed straight from the build context, by the chain ID
+    /// (hex) of their layer stack: written out as snapshots only when a
+    /// later step needs the root filesystem (`layers::snapshots`).
+    pub pending_snapshots: Mutex<BTreeMap<String, layer_tree::PendingSnapshot>>,
 }
 
 impl Shared<'_> {
@@ -242,6 +247,7 @@ pub fn build(store: &Store, opts: &BuildOptions, events: Events) -> Result<Built
         file_hashes,
         used: Mutex::new(Vec::new()),
         emulators,
+        pending_snapshots: Mutex::new(BTreeMap::new()),
     };
     let result = plan
         .waves

@@ -3,7 +3,8 @@
 //! and the blob (digest) in the same pass; and unpack a layer safely, treating
 //! every tar as hostile.
 //!
-//! - [`pack_dir_to`] walks a directory; [`pack_tar_stream_to`] re-compresses an
+//! - [`pack_dir_to`] walks a directory; [`pack_list_to`] packs entries listed
+//!   in memory (same headers); [`pack_tar_stream_to`] re-compresses an
 //!   existing tar (after checking it the way [`validate_tar`] does).
 //! - [`unpack`] extracts gzip / zstd / plain tars, applying OCI whiteouts either
 //!   in place ([`WhiteoutMode::Apply`]) or as overlayfs whiteouts
@@ -17,6 +18,7 @@ mod free_space;
 mod fsys;
 mod limits;
 mod pack;
+mod pack_list;
 mod pgzip;
 mod pipe;
 mod restream;
@@ -29,6 +31,7 @@ pub use limits::{
     ENV_MAX_LAYER_SIZE, ENV_MIN_FREE_SPACE, MAX_DEPTH, NAME_MAX, PATH_MAX,
 };
 pub use pack::pack_dir_to;
+pub use pack_list::{pack_list_to, ListedContent, ListedEntry};
 pub use restream::pack_tar_stream_to;
 pub use unpack::unpack;
 pub use validate::validate_tar;

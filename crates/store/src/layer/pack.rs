@@ -49,11 +49,11 @@ pub fn pack_dir_to<W: Write>(
     Ok(layer)
 }
 
-struct Packer<'o, W: Write> {
-    tar: tar::Builder<LayerSink<W>>,
-    opts: &'o PackOptions,
+pub(super) struct Packer<'o, W: Write> {
+    pub(super) tar: tar::Builder<LayerSink<W>>,
+    pub(super) opts: &'o PackOptions,
     /// (dev, inode) of multiply-linked files already written -> their tar name.
-    links: HashMap<(u64, u64), Vec<u8>>,
+    pub(super) links: HashMap<(u64, u64), Vec<u8>>,
 }
 
 impl<W: Write> Packer<'_, W> {
@@ -177,7 +177,11 @@ impl<W: Write> Packer<'_, W> {
     }
 
     fn mtime(&self, meta: &fs::Metadata) -> u64 {
-        let mut t = meta.mtime();
+        self.clamp_mtime(meta.mtime())
+    }
+
+    /// `t` clamped to SOURCE_DATE_EPOCH (when given) and to 0.
+    pub(super) fn clamp_mtime(&self, mut t: i64) -> u64 {
         if let Some(epoch) = self.opts.source_date_epoch {
             t = t.min(epoch);
         }
@@ -211,7 +215,7 @@ impl<W: Write> Packer<'_, W> {
     }
 
     /// Appends one entry (with a PAX header first when needed).
-    fn append(
+    pub(super) fn append(
         &mut self,
         head: Head,
         name: Vec<u8>,
@@ -301,14 +305,14 @@ impl<W: Write> Packer<'_, W> {
 }
 
 /// The header fields taken from a file's metadata.
-struct Head {
-    kind: tar::EntryType,
-    mode: u32,
-    uid: u64,
-    gid: u64,
-    mtime: u64,
-    size: u64,
-    dev: Option<(u32, u32)>,
+pub(super) struct Head {
+    pub(super) kind: tar::EntryType,
+    pub(super) mode: u32,
+    pub(super) uid: u64,
+    pub(super) gid: u64,
+    pub(super) mtime: u64,
+    pub(super) size: u64,
+    pub(super) dev: Option<(u32, u32)>,
 }
 
 impl Head {
@@ -385,9 +389,9 @@ fn truncate_name(name: &[u8]) -> Vec<u8> {
     }
 }
 
-struct Counted<R> {
-    inner: R,
-    n: u64,
+pub(super) struct Counted<R> {
+    pub(super) inner: R,
+    pub(super) n: u64,
 }
 
 impl<R: Read> Read for Counted<R> {
