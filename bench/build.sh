@@ -172,17 +172,20 @@ PY
   mkdir -p "$ctx"
   cp -a "$CTX/files" "$ctx/files"
   sed "s|^FROM .*|FROM $reg/bench/busybox:1|" bench/Dockerfile.bench > "$ctx/Dockerfile"
+  # CPU time (user+sys, children included) of each timed command: a figure
+  # the machine's load hardly moves, unlike the wall-clock time.
+  cpu() { local out=$1; shift; /usr/bin/time -f "%U %S" -a -o "$out" "$@"; }
   hoist_ci() {
-    "$HOIST" --root "$hroot" build --progress quiet --tls-verify=false \
+    cpu "$WORK/cpu-hoist" "$HOIST" --root "$hroot" build --progress quiet --tls-verify=false \
       --cache-from "type=registry,ref=$reg/cache/hoist:ci" \
       --cache-to "type=registry,ref=$reg/cache/hoist:ci,mode=max" \
       -t "$reg/app/hoist:ci" --push "$ctx" >/dev/null
   }
   buildah_ci() {
-    $bci bud --quiet --format docker --layers --tls-verify=false \
+    cpu "$WORK/cpu-buildah" $bci bud --quiet --format docker --layers --tls-verify=false \
       --cache-from "$reg/cache/buildah" --cache-to "$reg/cache/buildah" \
       -t "$reg/app/buildah:ci" "$ctx" >/dev/null
-    $bci push --quiet --tls-verify=false "$reg/app/buildah:ci" >/dev/null
+    cpu "$WORK/cpu-buildah" $bci push --quiet --tls-verify=false "$reg/app/buildah:ci" >/dev/null
   }
   empty_buildah() {
     $bci rm --all >/dev/null 2>&1 || true
@@ -192,6 +195,7 @@ PY
   hoist_ci
   buildah_ci
   local h=() b=()
+  rm -f "$WORK/cpu-hoist" "$WORK/cpu-buildah"
   for i in $(seq 1 "$RUNS"); do
     date +%s%N > "$ctx/files/d00/f000.txt"
     rm -rf "$hroot"
@@ -208,14 +212,19 @@ PY
   kill "$SERVER_PID"
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=
-  python3 - "${h[*]}" "${b[*]}" <<'PY'
+  python3 - "${h[*]}" "${b[*]}" "$WORK/cpu-hoist" "$WORK/cpu-buildah" <<'PY'
 import statistics, sys
 h = [int(x) / 1e9 for x in sys.argv[1].split()]
 b = [int(x) / 1e9 for x in sys.argv[2].split()]
+def cpu(path, per_run):
+    lines = [sum(map(float, l.split())) for l in open(path) if l[:1].isdigit()]
+    return [sum(lines[i:i + per_run]) for i in range(0, len(lines), per_run)]
 cell = lambda t: f"{statistics.median(t):.3f}s ({min(t):.3f}-{max(t):.3f})"
 print()
 print(f"{'ci-cache':<10} {'hoist median (min-max)':<26} {'buildah median (min-max)':<26} hoist/buildah")
 print(f"{'build+push':<10} {cell(h):<26} {cell(b):<26} {statistics.median(h) / statistics.median(b):.2f}x (target <= 0.5x)")
+ch, cb = cpu(sys.argv[3], 1), cpu(sys.argv[4], 2)
+print(f"{'cpu u+s':<10} {cell(ch):<26} {cell(cb):<26} {statistics.median(ch) / statistics.median(cb):.2f}x")
 PY
 }
 tar -C "$rootfs" -cf "$WORK/rootfs.tar" .
