@@ -24,12 +24,12 @@ mod verbs_logopt;
 mod verbs_pause;
 #[path = "cli/verbs_rename.rs"]
 mod verbs_rename;
-#[path = "cli/verbs_update.rs"]
-mod verbs_update;
 #[path = "cli/verbs_runflags.rs"]
 mod verbs_runflags;
 #[path = "cli/verbs_stats.rs"]
 mod verbs_stats;
+#[path = "cli/verbs_update.rs"]
+mod verbs_update;
 
 use std::process::Output;
 

@@ -8,6 +8,6 @@ mod deployment;
 mod errors;
 mod generate;
 mod job;
-mod podman;
 mod pod;
+mod podman;
 mod statefulset;

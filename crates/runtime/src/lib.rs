@@ -18,14 +18,14 @@ pub mod user;
 
 pub use oneshot::{run_oneshot, ExitStatusInfo, OneShot, Stdio};
 pub mod container;
-pub mod events;
 pub mod copy;
+pub mod events;
 pub mod exec;
 pub mod exec_pty;
 pub mod gate;
 pub mod health;
-pub mod lifecycle;
 pub mod inroot;
+pub mod lifecycle;
 pub mod logs;
 pub mod monitor;
 pub mod netattach;

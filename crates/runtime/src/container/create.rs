@@ -325,7 +325,9 @@ fn write_container(
     user: &crate::user::ResolvedUser,
 ) -> Result<()> {
     super::paths::create_dirs(root, dir, &rec.id, rec.auto_remove)?;
-    let spec = rec.extras.apply(build_spec(&spec_input(root, dir, rec, user)?)?)?;
+    let spec = rec
+        .extras
+        .apply(build_spec(&spec_input(root, dir, rec, user)?)?)?;
     write_spec(&spec, dir)?;
     // No state.json yet: a missing one reads as "created" (state::read),
     // and the first write (running) then replaces nothing.
