@@ -10,4 +10,5 @@ mod generate;
 mod job;
 mod pod;
 mod podman;
+mod podman_env;
 mod statefulset;

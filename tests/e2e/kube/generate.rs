@@ -6,10 +6,10 @@
 //! crates/kube/tests/generate_schema.rs.
 
 use super::env::KubeEnv;
-use hoist_testkit::{wait_until, TempRoot};
+use super::podman_env::Podman;
+use hoist_testkit::wait_until;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::time::Duration;
 
 const PORT: u16 = 18452;
@@ -219,16 +219,9 @@ fn generate_of_a_pod_plays_back_on_a_fresh_store_and_on_podman() {
 /// `podman kube play` of `yaml` in the test's namespace, in storage of its own: the pod
 /// runs, its container has the env, limits and volume, and the port serves.
 fn podman_plays(env: &KubeEnv, yaml: &str) {
-    if !hoist_testkit::have_program("podman")
-        || !std::path::Path::new("/usr/lib/podman/netavark").exists()
-    {
-        hoist_testkit::skip_or_fail(
-            "kube generate podman cross-check",
-            "podman or netavark is missing (apt-get install podman netavark)",
-        );
+    let Some(podman) = Podman::new(env, "kube generate podman cross-check") else {
         return;
-    }
-    let podman = Podman::new(env);
+    };
     let file = podman.dir.join("shop.yaml");
     std::fs::write(&file, yaml).unwrap();
     podman.run(&["kube", "play", file.to_str().unwrap()]);
@@ -248,98 +241,4 @@ fn podman_plays(env: &KubeEnv, yaml: &str) {
     wait_until("podman's pod serves", Duration::from_secs(30), || {
         env.get(PORT).as_deref() == Some("ok")
     });
-}
-
-/// podman with storage and configuration of its own (shared/BENCHMARKS.md's quirks:
-/// netavark, cgroupfs without systemd, ulimits root may set), and a local pause image
-/// (Debian's podman builds its own from catatonit, which is not installed). Dropped: what
-/// it made is removed.
-struct Podman<'a> {
-    env: &'a KubeEnv,
-    dir: TempRoot,
-}
-
-impl<'a> Podman<'a> {
-    fn new(env: &'a KubeEnv) -> Podman<'a> {
-        let dir = TempRoot::new();
-        let conf = format!(
-            "[network]\nnetwork_backend = \"netavark\"\nnetwork_config_dir = \"{}\"\n\
-             [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n\
-             infra_image = \"localhost/hoist-pause:latest\"\n\
-             [containers]\ndefault_ulimits = [\"nofile=16384:16384\", \"nproc=16384:16384\"]\n",
-            dir.join("networks").display()
-        );
-        std::fs::write(dir.join("containers.conf"), conf).unwrap();
-        let p = Podman { env, dir };
-        let tar = p.busybox_tar();
-        p.run(&[
-            "import",
-            "--change",
-            "ENV PATH=/bin",
-            &tar,
-            "docker.io/library/busybox:latest",
-        ]);
-        p.run(&[
-            "import",
-            "--change",
-            r#"CMD ["/bin/sleep", "100000000"]"#,
-            &tar,
-            "localhost/hoist-pause:latest",
-        ]);
-        p
-    }
-
-    fn command(&self) -> Command {
-        let mut c = self.env.net.ns.command("podman");
-        c.env("CONTAINERS_CONF", self.dir.join("containers.conf"))
-            .arg("--root")
-            .arg(self.dir.join("root"))
-            .arg("--runroot")
-            .arg(self.dir.join("run"));
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = self.command().args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "podman {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// A rootfs of the static busybox with the applets the pod uses.
-    fn busybox_tar(&self) -> String {
-        let rootfs = self.dir.join("rootfs");
-        std::fs::create_dir_all(rootfs.join("bin")).unwrap();
-        std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
-        for applet in ["sh", "sleep", "httpd", "true", "echo"] {
-            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
-        }
-        let tar = self.dir.join("rootfs.tar");
-        let ok = Command::new("tar")
-            .arg("-C")
-            .arg(&rootfs)
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        tar.display().to_string()
-    }
-}
-
-impl Drop for Podman<'_> {
-    fn drop(&mut self) {
-        for args in [
-            &["pod", "rm", "-af", "-t", "0"][..],
-            &["rm", "-af", "-t", "0"],
-            &["volume", "rm", "-af"],
-        ] {
-            let _ = self.command().args(args).output();
-        }
-    }
 }

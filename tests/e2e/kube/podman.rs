@@ -4,8 +4,8 @@
 //! output on both.
 
 use super::env::KubeEnv;
-use hoist_testkit::{wait_until, TempRoot};
-use std::process::Command;
+use super::podman_env::Podman;
+use hoist_testkit::wait_until;
 use std::time::Duration;
 
 const YAML: &str = r#"
@@ -39,104 +39,13 @@ spec:
       volumeMounts: [{name: work, mountPath: /work}]
 "#;
 
-/// podman in storage of its own, with shared/BENCHMARKS.md's quirks and a local pause image
-/// (Debian's podman builds one from catatonit, which is not installed).
-struct Podman<'a> {
-    env: &'a KubeEnv,
-    dir: TempRoot,
-}
-
-impl<'a> Podman<'a> {
-    fn new(env: &'a KubeEnv) -> Podman<'a> {
-        let dir = TempRoot::new();
-        let conf = format!(
-            "[network]\nnetwork_backend = \"netavark\"\nnetwork_config_dir = \"{}\"\n\
-             [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n\
-             infra_image = \"localhost/hoist-pause:latest\"\n\
-             [containers]\ndefault_ulimits = [\"nofile=16384:16384\", \"nproc=16384:16384\"]\n",
-            dir.join("networks").display()
-        );
-        std::fs::write(dir.join("containers.conf"), conf).unwrap();
-        let p = Podman { env, dir };
-        let rootfs = p.dir.join("rootfs");
-        std::fs::create_dir_all(rootfs.join("bin")).unwrap();
-        std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
-        for applet in ["sh", "sleep", "cat", "echo"] {
-            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
-        }
-        let tar = p.dir.join("rootfs.tar");
-        let ok = Command::new("tar")
-            .arg("-C")
-            .arg(&rootfs)
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let tar = tar.display().to_string();
-        p.run(&[
-            "import",
-            "--change",
-            "ENV PATH=/bin",
-            &tar,
-            "docker.io/library/busybox:latest",
-        ]);
-        p.run(&[
-            "import",
-            "--change",
-            r#"CMD ["/bin/sleep", "100000000"]"#,
-            &tar,
-            "localhost/hoist-pause:latest",
-        ]);
-        p
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = self
-            .env
-            .net
-            .ns
-            .command("podman")
-            .env("CONTAINERS_CONF", self.dir.join("containers.conf"))
-            .arg("--root")
-            .arg(self.dir.join("root"))
-            .arg("--runroot")
-            .arg(self.dir.join("run"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "podman {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Podman<'_> {
-    fn drop(&mut self) {
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.run(&["pod", "rm", "-af", "-t", "0"]);
-        }));
-    }
-}
-
 #[test]
 fn podman_and_hoist_play_the_same_pod_alike() {
     hoist_testkit::require_root!();
-    if !hoist_testkit::have_program("podman")
-        || !std::path::Path::new("/usr/lib/podman/netavark").exists()
-    {
-        hoist_testkit::skip_or_fail(
-            "kube play podman cross-check",
-            "podman or netavark is missing (apt-get install podman netavark)",
-        );
-        return;
-    }
     let Some(env) = KubeEnv::new("kube-podman") else {
+        return;
+    };
+    let Some(podman) = Podman::new(&env, "kube play podman cross-check") else {
         return;
     };
     let file = env.write("seq.yaml", YAML);
@@ -148,7 +57,6 @@ fn podman_and_hoist_play_the_same_pod_alike() {
     );
     let hoist_out = env.net.ok(&["logs", "seq-main"]);
 
-    let podman = Podman::new(&env);
     podman.run(&["kube", "play", &file]);
     podman.run(&["wait", "seq-main"]);
     let podman_out = podman.run(&["logs", "seq-main"]);

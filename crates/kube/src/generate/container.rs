@@ -83,11 +83,13 @@ fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
 }
 
 /// The container's env without what the image sets to the same value (the image sets it
-/// again wherever it runs).
+/// again wherever it runs) and without HOSTNAME, which the runtime always sets itself (to
+/// the pod's name here, as a cluster does): carried over, a played pod's HOSTNAME would
+/// come back in another place of the list and the YAML would not round-trip.
 fn env(rec: &ContainerRecord, image_env: &[String]) -> Vec<EnvVar> {
     rec.env
         .iter()
-        .filter(|e| !image_env.contains(e))
+        .filter(|e| !image_env.contains(e) && !e.starts_with("HOSTNAME="))
         .map(|e| {
             let (k, v) = e.split_once('=').unwrap_or((e, ""));
             EnvVar {
