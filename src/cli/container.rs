@@ -609,11 +609,28 @@ pub struct CreateArgs {
     /// Pull the image first: missing (when not in the store), always, or never
     #[arg(long, env = "HOIST_PULL", default_value = "missing", value_parser = ["missing", "always", "never"])]
     pub pull: String,
-    /// Image name or ID
-    pub image: String,
-    /// Command and arguments (replace the image's CMD)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    // One positional, so that everything after the image belongs to the command as in
+    // docker (`run IMAGE -c ...` is the command's -c, not --cpu-shares).
+    /// Image name or ID, then the command and its arguments (replacing the image's CMD)
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_names = ["IMAGE", "COMMAND"]
+    )]
+    pub image_and_command: Vec<String>,
+}
+
+impl CreateArgs {
+    /// The image named on the command line.
+    pub fn image(&self) -> &str {
+        self.image_and_command.first().map_or("", String::as_str)
+    }
+
+    /// The command (and arguments) given after the image.
+    pub fn command(&self) -> &[String] {
+        self.image_and_command.get(1..).unwrap_or_default()
+    }
 }
 
 #[derive(Args, Debug)]

@@ -51,11 +51,11 @@ pub fn run(cmd: ContainerCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
     let root = root_of(global);
     match cmd {
         ContainerCommand::Run(a) => {
-            pull::ensure_image(&root, &a.create.image, &a.create.pull)?;
+            pull::ensure_image(&root, a.create.image(), &a.create.pull)?;
             run::run(&root, *a)
         }
         ContainerCommand::Create(a) => {
-            pull::ensure_image(&root, &a.image, &a.pull)?;
+            pull::ensure_image(&root, a.image(), &a.pull)?;
             run::create(&root, *a)
         }
         ContainerCommand::Start(a) => run::start(&root, &a.containers, a.attach, a.interactive),

@@ -80,7 +80,7 @@ fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
             none: a.no_healthcheck,
         },
         pod: a.pod.clone(),
-        cmd: a.command.clone(),
+        cmd: a.command().to_vec(),
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),
         privileged: a.privileged,
@@ -130,7 +130,7 @@ fn parsed(a: &CreateArgs) -> anyhow::Result<(RunOptions, Probes)> {
 pub fn create(root: &Path, a: CreateArgs) -> anyhow::Result<i32> {
     let (opts, probes) = parsed(&a)?;
     let rec = lifecycle(root)?
-        .create(&a.image, &opts, &probes)
+        .create(a.image(), &opts, &probes)
         .map_err(run_error)?;
     super::run_flags::write_cidfile(a.extra.cidfile.as_deref(), &rec.id)?;
     println!("{}", rec.id);
@@ -151,13 +151,13 @@ pub fn run(root: &Path, a: RunArgs) -> anyhow::Result<i32> {
         // The ID is written between create and start, as docker does.
         let lc = lifecycle(root)?;
         let rec = lc
-            .create(&a.create.image, &opts, &probes)
+            .create(a.create.image(), &opts, &probes)
             .map_err(run_error)?;
         super::run_flags::write_cidfile(cidfile, &rec.id)?;
         return lc.attach(&rec, stdin).map_err(run_error);
     }
     match lifecycle(root)?
-        .run(&a.create.image, &opts, &probes, mode)
+        .run(a.create.image(), &opts, &probes, mode)
         .map_err(run_error)?
     {
         RunOutcome::Detached(rec) => {
