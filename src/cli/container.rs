@@ -615,7 +615,6 @@ pub struct CreateArgs {
     #[arg(
         required = true,
         trailing_var_arg = true,
-        allow_hyphen_values = true,
         value_names = ["IMAGE", "COMMAND"]
     )]
     pub image_and_command: Vec<String>,
