@@ -101,12 +101,12 @@ fn pod_with_config_secret_volumes_ports_and_probes() {
 
     // Served through the hostPort on 127.0.0.1 once ready: env from the Secret and the
     // ConfigMap, files from both.
-    wait_until(
+    let body = hoist_testkit::wait_until_ok(
         "the pod's hostPort answers",
         Duration::from_secs(20),
-        || env.get(18431).is_some(),
+        || env.get(18431),
     );
-    assert_eq!(env.get(18431).unwrap(), "hello s3cret mode=fast s3cret");
+    assert_eq!(body, "hello s3cret mode=fast s3cret");
     // The emptyDir is shared: the side container's file is in web's /www.
     wait_until(
         "side's file in the shared emptyDir",
