@@ -255,6 +255,15 @@ async fn post_blob(reg: &Reg, repo: &str, token: &str) -> reqwest::Response {
         .unwrap()
 }
 
+async fn get_catalog(reg: &Reg, token: &str) -> reqwest::Response {
+    reg.http
+        .get(reg.u("/v2/_catalog"))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap()
+}
+
 fn challenge(r: &reqwest::Response) -> String {
     r.headers()
         .get("www-authenticate")
@@ -403,35 +412,15 @@ async fn bundle_tokens_rs256_es256_x5c_and_claim_checks() {
     // registry:catalog:* lists every repository (the external server decided).
     let mut c = good.clone();
     c["access"] = json!([{"type": "registry", "name": "catalog", "actions": ["*"]}]);
-    let r = reg
-        .http
-        .get(reg.u("/v2/_catalog"))
-        .header(
-            "authorization",
-            format!(
-                "Bearer {}",
-                rsa.sign(json!({"kid": libtrust_kid(&rsa.cert)}), &c)
-            ),
-        )
-        .send()
-        .await
-        .unwrap();
+    let r = get_catalog(&reg, &rsa.sign(json!({"kid": libtrust_kid(&rsa.cert)}), &c)).await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["repositories"], json!(["team/app"]));
-    let r = reg
-        .http
-        .get(reg.u("/v2/_catalog"))
-        .header(
-            "authorization",
-            format!(
-                "Bearer {}",
-                rsa.sign(json!({"kid": libtrust_kid(&rsa.cert)}), &good)
-            ),
-        )
-        .send()
-        .await
-        .unwrap();
+    let r = get_catalog(
+        &reg,
+        &rsa.sign(json!({"kid": libtrust_kid(&rsa.cert)}), &good),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(challenge(&r).contains("scope=\"registry:catalog:*\",error=\"insufficient_scope\""));
     // The built-in issuer is off without htpasswd users.

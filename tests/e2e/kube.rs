@@ -10,5 +10,4 @@ mod generate;
 mod job;
 mod pod;
 mod podman;
-mod podman_env;
 mod statefulset;

@@ -13,6 +13,7 @@ mod image;
 mod kube;
 mod layers;
 mod network;
+mod podman_env;
 mod pods;
 mod probes;
 mod registry;

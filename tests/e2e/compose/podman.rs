@@ -12,10 +12,9 @@
 //! `down` leaves the project network behind (removed here by the test).
 
 use super::env::ComposeEnv;
-use hoist_testkit::TempRoot;
+use crate::podman_env::Podman;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 const FILE: &str = r#"
 services:
@@ -64,111 +63,32 @@ fn compared(labels: &serde_json::Value) -> BTreeMap<String, String> {
     by_value.chain(by_presence).collect()
 }
 
-/// podman in storage of the test's own, configured as this machine needs (shared/
-/// BENCHMARKS.md: netavark for name resolution, cgroupfs without systemd, ulimits root may
-/// set without CAP_SYS_RESOURCE), run inside the test's namespace. Dropped before the
-/// namespace: removes what podman-compose left.
-struct Podman<'a> {
-    env: &'a ComposeEnv,
-    dir: TempRoot,
+/// `podman-compose ARGS` for the project `xp` in `project_dir`, on the harness's storage.
+fn podman_compose(podman: &Podman, project_dir: &Path, ports: [u16; 2], args: &[&str]) {
+    let out = podman
+        .program("podman-compose")
+        .current_dir(project_dir)
+        .env("PORT_A", ports[0].to_string())
+        .env("PORT_B", ports[1].to_string())
+        .arg(format!("--podman-args={}", podman.storage_args()))
+        .args(["-p", "xp"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "podman-compose {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
-impl<'a> Podman<'a> {
-    fn new(env: &'a ComposeEnv) -> Podman<'a> {
-        let dir = TempRoot::new();
-        let conf = format!(
-            "[network]\nnetwork_backend = \"netavark\"\nnetwork_config_dir = \"{}\"\n\
-             [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n\
-             [containers]\ndefault_ulimits = [\"nofile=16384:16384\", \"nproc=16384:16384\"]\n",
-            dir.join("networks").display()
-        );
-        std::fs::write(dir.join("containers.conf"), conf).unwrap();
-        let p = Podman { env, dir };
-        p.import_busybox();
-        p
-    }
-
-    /// `--root`/`--runroot` for every podman command (podman-compose's `--podman-args`).
-    fn storage_args(&self) -> String {
-        format!(
-            "--root {} --runroot {}",
-            self.dir.join("root").display(),
-            self.dir.join("run").display()
-        )
-    }
-
-    fn command(&self, program: &str) -> Command {
-        let mut c = self.env.net.ns.command(program);
-        c.env("CONTAINERS_CONF", self.dir.join("containers.conf"));
-        c
-    }
-
-    fn podman(&self, args: &[&str]) -> String {
-        let out = self
-            .command("podman")
-            .args(self.storage_args().split(' '))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "podman {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn compose(&self, project_dir: &Path, ports: [u16; 2], args: &[&str]) {
-        let out = self
-            .command("podman-compose")
-            .current_dir(project_dir)
-            .env("PORT_A", ports[0].to_string())
-            .env("PORT_B", ports[1].to_string())
-            .arg(format!("--podman-args={}", self.storage_args()))
-            .args(["-p", "xp"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "podman-compose {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// A rootfs of the static busybox with the applets the file uses, as busybox:latest.
-    fn import_busybox(&self) {
-        let rootfs = self.dir.join("rootfs");
-        std::fs::create_dir_all(rootfs.join("bin")).unwrap();
-        std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
-        for applet in ["sh", "sleep"] {
-            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
-        }
-        let tar = self.dir.join("rootfs.tar");
-        let ok = Command::new("tar")
-            .arg("-C")
-            .arg(&rootfs)
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        self.podman(&[
-            "import",
-            &tar.to_string_lossy(),
-            "docker.io/library/busybox:latest",
-        ]);
-    }
-
-    fn seen(&self) -> BTreeMap<String, Seen> {
-        let ids = self.podman(&["ps", "-aq"]);
-        let mut args = vec!["inspect"];
-        args.extend(ids.split_whitespace());
-        let v: serde_json::Value = serde_json::from_str(&self.podman(&args)).unwrap();
-        v.as_array().unwrap().iter().map(seen).collect()
-    }
+fn podman_seen(podman: &Podman) -> BTreeMap<String, Seen> {
+    let ids = podman.run(&["ps", "-aq"]);
+    let mut args = vec!["inspect"];
+    args.extend(ids.split_whitespace());
+    let v: serde_json::Value = serde_json::from_str(&podman.run(&args)).unwrap();
+    v.as_array().unwrap().iter().map(seen).collect()
 }
 
 /// A container's name (`_` as `-`) and what is compared, from docker-shaped `inspect`
@@ -197,21 +117,6 @@ fn seen(c: &serde_json::Value) -> (String, Seen) {
     )
 }
 
-impl Drop for Podman<'_> {
-    fn drop(&mut self) {
-        let storage = self.storage_args();
-        let run = |args: &[&str]| {
-            let _ = self
-                .command("podman")
-                .args(storage.split(' '))
-                .args(args)
-                .output();
-        };
-        run(&["rm", "-af", "-t", "0"]);
-        run(&["network", "rm", "-f", "xp_default"]);
-    }
-}
-
 fn hoist_seen(env: &ComposeEnv) -> BTreeMap<String, Seen> {
     env.ps(&["-p", "xp"])
         .into_iter()
@@ -233,11 +138,13 @@ fn podman_compose_and_hoist_agree_on_names_labels_ports_and_network() {
     let Some(env) = ComposeEnv::new("cmp-podman") else {
         return;
     };
-    let podman = Podman::new(&env);
+    let Some(podman) = Podman::new(&env.net.ns, "compose podman cross-check") else {
+        return;
+    };
     env.write("compose.yaml", FILE);
     let podman_ports = [hoist_testkit::free_port(), hoist_testkit::free_port()];
     let hoist_ports = [hoist_testkit::free_port(), hoist_testkit::free_port()];
-    podman.compose(env.dir.path(), podman_ports, &["up", "-d"]);
+    podman_compose(&podman, env.dir.path(), podman_ports, &["up", "-d"]);
     let out = env
         .hoist()
         .env("PORT_A", hoist_ports[0].to_string())
@@ -251,7 +158,7 @@ fn podman_compose_and_hoist_agree_on_names_labels_ports_and_network() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let (ps, hs) = (podman.seen(), hoist_seen(&env));
+    let (ps, hs) = (podman_seen(&podman), hoist_seen(&env));
     assert_eq!(hs.keys().collect::<Vec<_>>(), ["xp-a-1", "xp-b-1"], "names");
     // Not vacuous: the compared labels and ports are there.
     let a = &hs["xp-a-1"];
@@ -264,13 +171,13 @@ fn podman_compose_and_hoist_agree_on_names_labels_ports_and_network() {
     );
     assert_eq!(hs, ps, "labels, ports and networks");
     assert!(podman
-        .podman(&["network", "ls", "--format", "{{.Name}}"])
+        .run(&["network", "ls", "--format", "{{.Name}}"])
         .lines()
         .any(|n| n == "xp_default"));
     assert!(env.network_names().contains(&"xp_default".to_string()));
 
-    podman.compose(env.dir.path(), podman_ports, &["down", "-t", "1"]);
+    podman_compose(&podman, env.dir.path(), podman_ports, &["down", "-t", "1"]);
     env.ok(&["compose", "-p", "xp", "down", "-t", "1"]);
-    assert!(podman.podman(&["ps", "-aq"]).trim().is_empty());
+    assert!(podman.run(&["ps", "-aq"]).trim().is_empty());
     assert!(env.states(&["-p", "xp"]).is_empty());
 }

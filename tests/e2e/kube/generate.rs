@@ -6,7 +6,7 @@
 //! crates/kube/tests/generate_schema.rs.
 
 use super::env::KubeEnv;
-use super::podman_env::Podman;
+use crate::podman_env::Podman;
 use hoist_testkit::wait_until;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -219,9 +219,10 @@ fn generate_of_a_pod_plays_back_on_a_fresh_store_and_on_podman() {
 /// `podman kube play` of `yaml` in the test's namespace, in storage of its own: the pod
 /// runs, its container has the env, limits and volume, and the port serves.
 fn podman_plays(env: &KubeEnv, yaml: &str) {
-    let Some(podman) = Podman::new(env, "kube generate podman cross-check") else {
+    let Some(podman) = Podman::new(&env.net.ns, "kube generate podman cross-check") else {
         return;
     };
+    podman.import_pause();
     let file = podman.dir.join("shop.yaml");
     std::fs::write(&file, yaml).unwrap();
     podman.run(&["kube", "play", file.to_str().unwrap()]);

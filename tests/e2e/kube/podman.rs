@@ -4,7 +4,7 @@
 //! output on both.
 
 use super::env::KubeEnv;
-use super::podman_env::Podman;
+use crate::podman_env::Podman;
 use hoist_testkit::wait_until;
 use std::time::Duration;
 
@@ -45,9 +45,10 @@ fn podman_and_hoist_play_the_same_pod_alike() {
     let Some(env) = KubeEnv::new("kube-podman") else {
         return;
     };
-    let Some(podman) = Podman::new(&env, "kube play podman cross-check") else {
+    let Some(podman) = Podman::new(&env.net.ns, "kube play podman cross-check") else {
         return;
     };
+    podman.import_pause();
     let file = env.write("seq.yaml", YAML);
     env.ok2(&["kube", "play", &file]);
     wait_until(

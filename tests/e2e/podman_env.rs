@@ -1,27 +1,25 @@
-//! podman beside hoist for the kube cross-checks: storage and configuration of its own
-//! (shared/BENCHMARKS.md's quirks: netavark, cgroupfs without systemd, ulimits root may
-//! set), busybox and a local pause image imported from the host's static busybox (Debian's
-//! podman builds its pause image from catatonit, which is not installed). Dropped: what it
-//! made is removed.
+//! podman beside hoist for the cross-checks (compose, kube): storage and configuration of
+//! its own (shared/BENCHMARKS.md's quirks: netavark, cgroupfs without systemd, ulimits root
+//! may set), run in the test's namespace, with busybox imported from the host's static
+//! busybox. Dropped: what it made (pods, containers, volumes, networks) is removed.
 
-use super::env::KubeEnv;
-use hoist_testkit::TempRoot;
+use hoist_testkit::{Netns, TempRoot};
 use std::process::Command;
 
 pub struct Podman<'a> {
-    env: &'a KubeEnv,
+    ns: &'a Netns,
     pub dir: TempRoot,
 }
 
 impl<'a> Podman<'a> {
     /// None (the test skips, or fails under HOIST_TEST_STRICT) without podman or netavark.
-    pub fn new(env: &'a KubeEnv, what: &str) -> Option<Podman<'a>> {
+    pub fn new(ns: &'a Netns, what: &str) -> Option<Podman<'a>> {
         if !hoist_testkit::have_program("podman")
             || !std::path::Path::new("/usr/lib/podman/netavark").exists()
         {
             hoist_testkit::skip_or_fail(
                 what,
-                "podman or netavark is missing (apt-get install podman netavark)",
+                "podman or netavark is missing (apt-get install podman netavark aardvark-dns)",
             );
             return None;
         }
@@ -34,33 +32,50 @@ impl<'a> Podman<'a> {
             dir.join("networks").display()
         );
         std::fs::write(dir.join("containers.conf"), conf).unwrap();
-        let p = Podman { env, dir };
-        let tar = p.busybox_tar();
+        let p = Podman { ns, dir };
         p.run(&[
             "import",
             "--change",
             "ENV PATH=/bin",
-            &tar,
+            &p.busybox_tar(),
             "docker.io/library/busybox:latest",
-        ]);
-        p.run(&[
-            "import",
-            "--change",
-            r#"CMD ["/bin/sleep", "100000000"]"#,
-            &tar,
-            "localhost/hoist-pause:latest",
         ]);
         Some(p)
     }
 
-    /// podman in the test's namespace, on this storage.
+    /// A local pause image for pods (Debian's podman builds its own from catatonit, which is
+    /// not installed): busybox sleeping.
+    pub fn import_pause(&self) {
+        self.run(&[
+            "import",
+            "--change",
+            r#"CMD ["/bin/sleep", "100000000"]"#,
+            &self.dir.join("rootfs.tar").display().to_string(),
+            "localhost/hoist-pause:latest",
+        ]);
+    }
+
+    /// `--root DIR --runroot DIR`: this storage, for podman and podman-compose's
+    /// `--podman-args`.
+    pub fn storage_args(&self) -> String {
+        format!(
+            "--root {} --runroot {}",
+            self.dir.join("root").display(),
+            self.dir.join("run").display()
+        )
+    }
+
+    /// `program` in the test's namespace with this configuration.
+    pub fn program(&self, program: &str) -> Command {
+        let mut c = self.ns.command(program);
+        c.env("CONTAINERS_CONF", self.dir.join("containers.conf"));
+        c
+    }
+
+    /// podman on this storage.
     pub fn command(&self) -> Command {
-        let mut c = self.env.net.ns.command("podman");
-        c.env("CONTAINERS_CONF", self.dir.join("containers.conf"))
-            .arg("--root")
-            .arg(self.dir.join("root"))
-            .arg("--runroot")
-            .arg(self.dir.join("run"));
+        let mut c = self.program("podman");
+        c.args(self.storage_args().split(' '));
         c
     }
 
@@ -76,7 +91,7 @@ impl<'a> Podman<'a> {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// A rootfs of the static busybox with the applets the tests' pods use.
+    /// A tar of a rootfs with the static busybox and the applets the tests use.
     fn busybox_tar(&self) -> String {
         let rootfs = self.dir.join("rootfs");
         std::fs::create_dir_all(rootfs.join("bin")).unwrap();
@@ -104,6 +119,7 @@ impl Drop for Podman<'_> {
             &["pod", "rm", "-af", "-t", "0"][..],
             &["rm", "-af", "-t", "0"],
             &["volume", "rm", "-af"],
+            &["network", "prune", "-f"],
         ] {
             let _ = self.command().args(args).output();
         }
