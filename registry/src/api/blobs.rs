@@ -17,14 +17,10 @@ pub async fn handle(
     let storage = &ctx.app.storage;
     if *method == Method::DELETE {
         storage.delete_blob(ctx.name(), digest).await?;
-        ctx.notify(
-            Action::Delete,
-            "blobs",
-            Target {
-                digest: digest.to_string(),
-                ..Target::default()
-            },
-        );
+        ctx.notify(Action::Delete, "blobs", || Target {
+            digest: digest.to_string(),
+            ..Target::default()
+        });
         return Ok(reply::empty(StatusCode::ACCEPTED));
     }
     if let Some(proxy) = &ctx.app.proxy {
@@ -103,17 +99,13 @@ pub async fn handle(
 }
 
 fn notify_pull(ctx: &Ctx<'_>, digest: &Digest, size: u64) {
-    ctx.notify(
-        Action::Pull,
-        "blobs",
-        Target {
-            media_type: "application/octet-stream".into(),
-            size,
-            length: size,
-            digest: digest.to_string(),
-            ..Target::default()
-        },
-    );
+    ctx.notify(Action::Pull, "blobs", || Target {
+        media_type: "application/octet-stream".into(),
+        size,
+        length: size,
+        digest: digest.to_string(),
+        ..Target::default()
+    });
 }
 
 /// `bytes=a-b`, `bytes=a-` or `bytes=-n` as a half-open range within `size`.

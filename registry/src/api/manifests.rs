@@ -55,18 +55,14 @@ pub async fn handle(
             // already hold (docker and containerd HEAD before each pull), and
             // distribution sends nothing for a blob HEAD either.
             if *method == Method::GET {
-                ctx.notify(
-                    Action::Pull,
-                    "manifests",
-                    Target {
-                        media_type: m.media_type.to_string(),
-                        size: len as u64,
-                        length: len as u64,
-                        digest: m.digest.to_string(),
-                        tag: tag_of(reference),
-                        ..Target::default()
-                    },
-                );
+                ctx.notify(Action::Pull, "manifests", || Target {
+                    media_type: m.media_type.to_string(),
+                    size: len as u64,
+                    length: len as u64,
+                    digest: m.digest.to_string(),
+                    tag: tag_of(reference),
+                    ..Target::default()
+                });
             }
             Ok(r)
         }
@@ -89,24 +85,23 @@ pub async fn handle(
                 ));
             }
             let size = body.len() as u64;
-            let media_type = content_type
-                .map(str::to_string)
-                .unwrap_or_else(|| declared_media_type(&body));
+            // For the event only, and read before the body is handed over.
+            let media_type = ctx.request.is_some().then(|| {
+                content_type
+                    .map(str::to_string)
+                    .unwrap_or_else(|| declared_media_type(&body))
+            });
             let put = storage
                 .put_manifest(name, reference, content_type, body, &extra_tags)
                 .await?;
-            ctx.notify(
-                Action::Push,
-                "manifests",
-                Target {
-                    media_type,
-                    size,
-                    length: size,
-                    digest: put.digest.to_string(),
-                    tag: tag_of(reference),
-                    ..Target::default()
-                },
-            );
+            ctx.notify(Action::Push, "manifests", || Target {
+                media_type: media_type.unwrap_or_default(),
+                size,
+                length: size,
+                digest: put.digest.to_string(),
+                tag: tag_of(reference),
+                ..Target::default()
+            });
             let mut r = reply::empty(StatusCode::CREATED);
             reply::set(
                 &mut r,
@@ -139,7 +134,7 @@ pub async fn handle(
                     ..Target::default()
                 },
             };
-            ctx.notify(Action::Delete, "manifests", target);
+            ctx.notify(Action::Delete, "manifests", || target);
             Ok(reply::empty(StatusCode::ACCEPTED))
         }
         _ => Err(RegistryError::Unsupported("method not allowed".into()).into()),

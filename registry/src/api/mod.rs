@@ -93,7 +93,11 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
         Ok(i) => i,
         Err(resp) => return *resp,
     };
-    let request = crate::notify::RequestInfo::from_headers(method.as_str(), req.headers());
+    // Who asked, only when an event may be sent (ids and header copies cost on every request).
+    let request = app
+        .notify
+        .enabled()
+        .then(|| crate::notify::RequestInfo::from_headers(method.as_str(), req.headers()));
     let deleting = method == Method::DELETE;
     if deleting && !app.config.delete_enabled && !matches!(route.endpoint, Endpoint::Upload(_)) {
         return ApiError::status(
@@ -152,8 +156,8 @@ pub struct Ctx<'a> {
     pub route: &'a Route,
     pub query: &'a route::Query,
     pub identity: crate::auth::Identity,
-    /// Who asked, for notification events.
-    pub request: crate::notify::RequestInfo,
+    /// Who asked, for notification events (None when no endpoint is configured).
+    pub request: Option<crate::notify::RequestInfo>,
 }
 
 impl Ctx<'_> {
@@ -162,26 +166,31 @@ impl Ctx<'_> {
     }
 
     /// Queues a notification about `kind` (`manifests` or `blobs`) `digest`
-    /// in this request's repository.
+    /// in this request's repository. `target` is only built when notifications
+    /// are on.
     pub fn notify(
         &self,
         action: crate::notify::Action,
         kind: &str,
-        mut target: crate::notify::Target,
+        target: impl FnOnce() -> crate::notify::Target,
     ) {
+        let Some(request) = &self.request else {
+            return;
+        };
+        let mut target = target();
         target.repository = self.name().to_string();
         if !target.digest.is_empty() {
             let scheme = if self.app.tls { "https" } else { "http" };
             target.url = format!(
                 "{scheme}://{}/v2/{}/{kind}/{}",
-                self.request.host,
+                request.host,
                 self.name(),
                 target.digest
             );
         }
         self.app
             .notify
-            .emit(action, target, &self.request, self.identity.user.as_deref());
+            .emit(action, target, request, self.identity.user.as_deref());
     }
 }
 

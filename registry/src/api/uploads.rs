@@ -30,18 +30,14 @@ fn notify_blob(
     size: u64,
     from: &str,
 ) {
-    ctx.notify(
-        action,
-        "blobs",
-        notify::Target {
-            media_type: "application/octet-stream".into(),
-            size,
-            length: size,
-            digest: digest.to_string(),
-            from_repository: from.to_string(),
-            ..notify::Target::default()
-        },
-    );
+    ctx.notify(action, "blobs", || notify::Target {
+        media_type: "application/octet-stream".into(),
+        size,
+        length: size,
+        digest: digest.to_string(),
+        from_repository: from.to_string(),
+        ..notify::Target::default()
+    });
 }
 
 fn created(name: &str, digest: &digests::Digest) -> Response {

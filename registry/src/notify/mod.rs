@@ -81,6 +81,12 @@ impl Notifier {
         }
     }
 
+    /// Whether any endpoint is configured: without one, requests build nothing for
+    /// notifications (the per-request path stays as cheap as before).
+    pub fn enabled(&self) -> bool {
+        !self.endpoints.is_empty()
+    }
+
     /// Queues an event for every endpoint whose filters admit it. Never
     /// waits on the network; a queue that cannot be written is logged and
     /// counted as a drop, never an error for the request.
