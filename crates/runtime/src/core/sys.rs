@@ -34,7 +34,16 @@ pub unsafe fn mount(
     check(libc::mount(src, target, fstype, flags, data) as c_long).map(|_| ())
 }
 
-/// openat2(2) with the given resolve flags.
+/// How often an `openat2` refused with EAGAIN is asked again. For RESOLVE_IN_ROOT and
+/// RESOLVE_BENEATH the kernel answers EAGAIN when a rename or a mount anywhere on the
+/// system raced a `..` step (it cannot then prove the walk stayed inside) and says the
+/// caller may retry; where containers start all the time one try is not enough
+/// (CI: `cp` failed with "Resource temporarily unavailable"). Still EAGAIN after this
+/// many tries is returned.
+const OPENAT2_EAGAIN_RETRIES: usize = 100;
+
+/// openat2(2) with the given resolve flags, asked again on EAGAIN (above) and EINTR.
+/// Only system calls: safe between fork and exec.
 ///
 /// # Safety
 /// `path` must be a NUL-terminated string.
@@ -49,14 +58,21 @@ pub unsafe fn openat2(
     how.flags = flags as u64;
     how.mode = mode as u64;
     how.resolve = resolve;
-    check(libc::syscall(
-        libc::SYS_openat2,
-        dirfd,
-        path,
-        &how as *const libc::open_how,
-        std::mem::size_of::<libc::open_how>(),
-    ))
-    .map(|fd| fd as c_int)
+    let mut tries = 0;
+    loop {
+        let r = check(libc::syscall(
+            libc::SYS_openat2,
+            dirfd,
+            path,
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        ));
+        match r {
+            Err(libc::EAGAIN) if tries < OPENAT2_EAGAIN_RETRIES => tries += 1,
+            Err(libc::EINTR) => {}
+            r => return r.map(|fd| fd as c_int),
+        }
+    }
 }
 
 /// pivot_root(2).
