@@ -12,6 +12,7 @@
 use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 use crate::error::{Result, RuntimeError};
 
@@ -39,6 +40,10 @@ pub struct SpecExtras {
     /// a spec annotation the core reads.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub init: bool,
+    /// `--sysctl KEY=VALUE`: kernel parameters of the container's own
+    /// namespaces (linux.sysctl, written by core/sysctl.rs).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
 }
 
 /// docker's `--ulimit NAME=SOFT[:HARD]` (`nofile=1024:2048`).
@@ -62,6 +67,18 @@ pub struct Device {
     /// Any of r, w, m.
     pub access: String,
 }
+
+/// docker's whitelist of `kernel.` parameters (the IPC namespace's).
+const SYSCTL_IPC: [&str; 8] = [
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+];
 
 const ULIMITS: [&str; 16] = [
     "as",
@@ -121,6 +138,37 @@ impl SpecExtras {
             soft,
             hard,
         })
+    }
+
+    /// docker's `--sysctl KEY=VALUE` check: only the parameters a
+    /// container's own IPC or network namespace has (`net.*` is checked
+    /// against the network mode by `check_sysctl_network`).
+    pub fn parse_sysctl(spec: &str) -> Result<(String, String)> {
+        let refuse = || {
+            invalid(format!(
+                "invalid argument {spec:?} for \"--sysctl\" flag: sysctl '{spec}' is not whitelisted \
+                 (only the namespaced {}, fs.mqueue.* and net.* can be set)",
+                SYSCTL_IPC.join(", ")
+            ))
+        };
+        let (key, value) = spec.split_once('=').ok_or_else(refuse)?;
+        if !(SYSCTL_IPC.contains(&key) || key.starts_with("fs.mqueue.") || key.starts_with("net."))
+        {
+            return Err(refuse());
+        }
+        crate::core::sysctl::key_path(key).map_err(invalid)?;
+        Ok((key.to_string(), value.to_string()))
+    }
+
+    /// `net.*` parameters need a network namespace of the container's own:
+    /// refused with the host's network, as docker does.
+    pub fn check_sysctl_network(&self, host_network: bool) -> Result<()> {
+        match self.sysctls.keys().find(|k| k.starts_with("net.")) {
+            Some(k) if host_network => Err(invalid(format!(
+                "sysctl '{k}' not allowed in host network namespace"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// `--group-add GID` (a number: group names would be read from the image).
@@ -241,6 +289,15 @@ impl SpecExtras {
         if let Some(s) = self.cpu_shares {
             res["cpu"]["shares"] = json!(s);
         }
+        if !self.sysctls.is_empty() {
+            let map = &mut v["linux"]["sysctl"];
+            if !map.is_object() {
+                *map = json!({});
+            }
+            for (k, val) in &self.sysctls {
+                map[k.as_str()] = json!(val);
+            }
+        }
         if self.init {
             v["annotations"][crate::core::build::INIT_ANNOTATION] = json!("true");
         }
@@ -251,7 +308,7 @@ impl SpecExtras {
     /// docker's inspect fields: `HostConfig.Ulimits`, `GroupAdd`, `ShmSize`,
     /// `Devices`.
     pub fn inspect(&self) -> Value {
-        json!({
+        let mut v = json!({
             "Ulimits": self.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
             "GroupAdd": (!self.group_add.is_empty()).then(|| self.group_add.iter().map(|g| g.to_string()).collect::<Vec<_>>()),
             "ShmSize": self.shm_size.unwrap_or(64 << 20),
@@ -260,7 +317,12 @@ impl SpecExtras {
             "CpuShares": self.cpu_shares.unwrap_or(0),
             "Init": self.init.then_some(true),
             "Devices": self.devices.iter().map(|d| json!({"PathOnHost": d.host, "PathInContainer": d.path, "CgroupPermissions": d.access})).collect::<Vec<_>>(),
-        })
+        });
+        // docker leaves Sysctls out when there are none (omitempty).
+        if !self.sysctls.is_empty() {
+            v["Sysctls"] = json!(self.sysctls);
+        }
+        v
     }
 }
 
@@ -295,6 +357,32 @@ mod tests {
         );
         assert_eq!(on.inspect()["Init"], true);
         assert!(SpecExtras::default().inspect()["Init"].is_null());
+    }
+
+    #[test]
+    fn sysctls_as_docker_takes_them() {
+        let (k, v) = SpecExtras::parse_sysctl("kernel.shmmax=1073741824").unwrap();
+        assert_eq!((k.as_str(), v.as_str()), ("kernel.shmmax", "1073741824"));
+        assert!(SpecExtras::parse_sysctl("net.ipv4.ip_forward=1").is_ok());
+        assert!(SpecExtras::parse_sysctl("fs.mqueue.msg_max=20").is_ok());
+        let e = SpecExtras::parse_sysctl("kernel.panic=1").unwrap_err();
+        assert!(e.to_string().contains("not whitelisted"), "{e}");
+        assert!(SpecExtras::parse_sysctl("vm.swappiness=1").is_err());
+        assert!(SpecExtras::parse_sysctl("net.ipv4").is_err());
+        assert!(SpecExtras::parse_sysctl("net.ipv4/../x=1").is_err());
+        assert!(SpecExtras::parse_sysctl("net..x=1").is_err());
+        let x = SpecExtras {
+            sysctls: BTreeMap::from([("net.ipv4.ip_forward".into(), "1".into())]),
+            ..Default::default()
+        };
+        assert!(x.check_sysctl_network(false).is_ok());
+        let e = x.check_sysctl_network(true).unwrap_err().to_string();
+        assert!(e.contains("not allowed in host network namespace"), "{e}");
+        let spec = x.apply(Spec::default()).unwrap();
+        let linux = spec.linux().as_ref().unwrap();
+        assert_eq!(linux.sysctl().as_ref().unwrap()["net.ipv4.ip_forward"], "1");
+        assert_eq!(x.inspect()["Sysctls"]["net.ipv4.ip_forward"], "1");
+        assert!(SpecExtras::default().inspect().get("Sysctls").is_none());
     }
 
     #[test]

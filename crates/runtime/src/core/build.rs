@@ -88,6 +88,13 @@ pub fn container_plan(spec: &Spec, bundle: &Path, opts: PlanOptions) -> Result<C
     if clone_flags & libc::CLONE_NEWNS == 0 {
         return Err(invalid("a container needs its own mount namespace"));
     }
+    let joined = |flag| join_namespaces.iter().any(|(_, f)| *f == flag);
+    let own = super::sysctl::OwnNamespaces {
+        net: clone_flags & libc::CLONE_NEWNET != 0 || joined(libc::CLONE_NEWNET),
+        ipc: clone_flags & libc::CLONE_NEWIPC != 0 || joined(libc::CLONE_NEWIPC),
+        uts: clone_flags & libc::CLONE_NEWUTS != 0 || joined(libc::CLONE_NEWUTS),
+    };
+    let sysctls = super::sysctl::plan(linux.sysctl().as_ref(), own).map_err(invalid)?;
     let userns = userns_plan(linux, clone_flags)?;
     if userns.is_some() && !join_namespaces.is_empty() {
         return Err(invalid(
@@ -121,6 +128,7 @@ pub fn container_plan(spec: &Spec, bundle: &Path, opts: PlanOptions) -> Result<C
         overlay: opts.overlay.as_deref().map(c).transpose()?,
         steps,
         hostname: spec.hostname().as_deref().map(c).transpose()?,
+        sysctls,
         masked: paths(linux.masked_paths())?,
         readonly: paths(linux.readonly_paths())?,
         readonly_root: root.readonly().unwrap_or(false),

@@ -44,12 +44,13 @@ pub enum Step {
     Seccomp,
     Userns,
     Emulation,
+    Sysctl,
 }
 
 impl Step {
     pub fn from_u32(n: u32) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 30] = [
+        const ALL: [Step; 31] = [
             CgroupNs,
             Propagation,
             Rootfs,
@@ -80,6 +81,7 @@ impl Step {
             Seccomp,
             Userns,
             Emulation,
+            Sysctl,
         ];
         ALL.iter().copied().find(|s| *s as u32 == n)
     }
@@ -258,6 +260,9 @@ fn setup_container(args: &ChildArgs) -> Result<(), Fail> {
         sys::check(libc::umount2(c".".as_ptr(), libc::MNT_DETACH) as _)
             .map_err(err(Step::PivotRoot, 2))?;
         sys::check(libc::chdir(c"/".as_ptr()) as _).map_err(err(Step::PivotRoot, 3))?;
+        // The container's own /proc is `/proc` now; /proc/sys is still
+        // writable (the read-only paths come next).
+        super::sysctl::write_in_child(&plan.sysctls).map_err(|(i, e)| (Step::Sysctl, i, e))?;
         for (i, p) in plan.masked.iter().enumerate() {
             mask_path(p.as_ptr()).map_err(err(Step::Mask, i))?;
         }

@@ -13,6 +13,7 @@ pub mod netns;
 pub mod plan;
 pub mod spawn;
 pub mod sys;
+pub mod sysctl;
 
 pub use build::{container_plan, process_plan, PlanOptions};
 pub use join::{spawn_in, JoinPlan};

@@ -218,6 +218,9 @@ pub struct ContainerPlan {
     pub overlay: Option<CString>,
     pub steps: Vec<RootStep>,
     pub hostname: Option<CString>,
+    /// Kernel parameters of its own namespaces (`--sysctl`), written after
+    /// the pivot, before the masks and read-only paths (sysctl.rs).
+    pub sysctls: Vec<super::sysctl::SysctlWrite>,
     pub masked: Vec<CString>,
     pub readonly: Vec<CString>,
     pub readonly_root: bool,

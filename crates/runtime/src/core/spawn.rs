@@ -230,6 +230,10 @@ pub fn start_error(plan: &ContainerPlan, report: [u8; 12]) -> RuntimeError {
             .unwrap_or_else(|| "preparing the rootfs".into()),
         Some(Step::Mask) => format!("masking {:?}", plan.masked.get(idx as usize)),
         Some(Step::Readonly) => format!("making {:?} read-only", plan.readonly.get(idx as usize)),
+        Some(Step::Sysctl) => match plan.sysctls.get(idx as usize) {
+            Some(w) => format!("setting sysctl {} to {:?}", w.key, w.value),
+            None => "opening the container's /proc/sys".into(),
+        },
         Some(Step::JoinCgroup) => "joining the container's cgroup".into(),
         Some(Step::Console) => "making the terminal in the container's /dev/pts".into(),
         Some(Step::ParentDeath) => "tying the container to its monitor (PR_SET_PDEATHSIG)".into(),
