@@ -23,6 +23,8 @@ pub struct Config {
     pub tls: TlsConfig,
     pub auth: AuthConfig,
     pub gc: GcConfig,
+    /// Which tags and untagged manifests go (`[[retention.policies]]`, retention/).
+    pub retention: crate::retention::config::RetentionConfig,
     /// Where blobs live: files under `root` (default) or `[storage.s3]`.
     pub storage: StorageConfig,
     /// Timeouts and counts a client may not exceed (`[limits]`, limits/).
@@ -51,6 +53,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
             gc: GcConfig::default(),
+            retention: Default::default(),
             storage: StorageConfig::default(),
             limits: Default::default(),
             proxy: None,
@@ -177,6 +180,15 @@ pub struct GcConfig {
     /// Blobs and manifests younger than the GC's start minus this are kept,
     /// so pushes in flight (layers up, manifest not yet) are never broken.
     pub grace_seconds: u64,
+    /// Run retention and GC inside the server this often ("30m", "1h", "1d");
+    /// off when unset (then only `hoist registry gc` collects).
+    #[serde(deserialize_with = "crate::retention::config::opt_duration")]
+    pub interval: Option<std::time::Duration>,
+    /// Scheduled runs only report (log and metrics) what they would delete.
+    pub dry_run: bool,
+    /// A collector holds the storage's GC lease this long unless it renews
+    /// it; another replica takes over a lease older than this.
+    pub lease_seconds: u64,
 }
 
 impl Default for GcConfig {
@@ -185,6 +197,9 @@ impl Default for GcConfig {
             delete_untagged: false,
             upload_max_age_seconds: 24 * 3600,
             grace_seconds: 600,
+            interval: None,
+            dry_run: false,
+            lease_seconds: 600,
         }
     }
 }
@@ -312,6 +327,18 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "notifications queue their events on disk: set notifications.queue_dir or root"
                     .into(),
+            ));
+        }
+        self.retention.validate().map_err(ConfigError::Invalid)?;
+        if self.gc.interval.is_some_and(|i| i.is_zero()) {
+            return Err(ConfigError::Invalid(
+                "gc.interval must be longer than zero (or unset to not collect in the server)"
+                    .into(),
+            ));
+        }
+        if self.gc.lease_seconds == 0 {
+            return Err(ConfigError::Invalid(
+                "gc.lease_seconds must be at least 1".into(),
             ));
         }
         if let Some(s3) = &self.storage.s3 {

@@ -4,19 +4,27 @@
 //! after that point — a push in flight has linked its layers before it puts
 //! the manifest that will reference them.
 //!
-//! A small window remains between the last check of a blob's links and its
-//! deletion; a manifest PUT that lands exactly there fails with
-//! MANIFEST_BLOB_UNKNOWN and the client pushes the blob again.
+//! A client that only HEADs a stored blob (and so skips its upload) refreshes
+//! the blob's link when it does (`retention::touch`), which makes the blob
+//! young again for the grace period. A small window remains between the
+//! last check of a blob's links and its deletion; a manifest PUT that lands
+//! exactly there fails with MANIFEST_BLOB_UNKNOWN and the client pushes the
+//! blob again. ARCHITECTURE.md ("Retention and online GC") walks the races.
+//!
+//! With `lease` set (the server's scheduled runs, the CLI), every deletion
+//! first checks that this process still holds the storage's GC lease, so
+//! two replicas never sweep at once.
 
 use crate::digests::{self, Digest};
 use crate::error::Result;
 use crate::media;
+use crate::retention::lease::LeaseCheck;
 use crate::storage::{paths, ManifestRef, Storage};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, SystemTime};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct GcOptions {
     /// Report what would go; delete nothing.
     pub dry_run: bool,
@@ -27,6 +35,11 @@ pub struct GcOptions {
     pub grace: Duration,
     /// Upload sessions older than this are abandoned.
     pub upload_max_age: Duration,
+    /// The GC lease this collection runs under: no deletion once it lapsed.
+    pub lease: Option<LeaseCheck>,
+    /// Manifests (`repo@digest`) to treat as already deleted: a dry run
+    /// after a retention plan then lists the blobs the plan would free.
+    pub assume_deleted: HashSet<String>,
 }
 
 #[derive(Debug, Default)]
@@ -59,17 +72,7 @@ impl<'a> Gc<'a> {
     /// read from the store's own clock (the mtime of a marker it writes), so
     /// that it compares exactly with the times the store gives every object.
     pub async fn new(storage: &'a Storage, opts: GcOptions) -> Result<Gc<'a>> {
-        let marker = "_tmp/gc-start";
-        storage
-            .driver()
-            .put(marker, bytes::Bytes::from_static(b"gc"))
-            .await?;
-        let now = storage
-            .driver()
-            .stat(marker)
-            .await?
-            .map(|m| m.modified)
-            .unwrap_or_else(SystemTime::now);
+        let now = store_now(storage, "_tmp/gc-start").await?;
         let cutoff = now
             .checked_sub(opts.grace)
             .unwrap_or(SystemTime::UNIX_EPOCH);
@@ -87,6 +90,15 @@ impl<'a> Gc<'a> {
         modified >= self.cutoff
     }
 
+    /// Refuses to delete once the lease this run holds has lapsed (another
+    /// replica may be sweeping by now).
+    fn may_delete(&self) -> Result<()> {
+        match &self.opts.lease {
+            Some(lease) => lease.ensure(),
+            None => Ok(()),
+        }
+    }
+
     /// Marks every blob that a live manifest of any repository references.
     pub async fn mark(&mut self) -> Result<()> {
         for repo in self.storage.catalog().await? {
@@ -97,6 +109,13 @@ impl<'a> Gc<'a> {
                 revisions.iter().map(|d| d.to_string()).collect()
             };
             for digest in &revisions {
+                if self
+                    .opts
+                    .assume_deleted
+                    .contains(&format!("{repo}@{digest}"))
+                {
+                    continue;
+                }
                 if live.contains(&digest.to_string()) {
                     self.mark_manifest(digest).await?;
                     continue;
@@ -110,6 +129,7 @@ impl<'a> Gc<'a> {
                     self.mark_manifest(digest).await?;
                 } else {
                     if !self.opts.dry_run {
+                        self.may_delete()?;
                         self.storage
                             .delete_manifest(&repo, &ManifestRef::Digest(digest.clone()))
                             .await?;
@@ -124,47 +144,14 @@ impl<'a> Gc<'a> {
     }
 
     async fn revisions(&self, repo: &str) -> Result<Vec<Digest>> {
-        let driver = self.storage.driver();
-        let dir = paths::revisions_dir(repo);
-        let mut out = Vec::new();
-        for alg in driver.list(&dir).await? {
-            for hex in driver.list(&format!("{dir}/{alg}")).await? {
-                if let Ok(d) = digests::parse(&format!("{alg}:{hex}")) {
-                    out.push(d);
-                }
-            }
-        }
-        Ok(out)
+        revisions(self.storage, repo).await
     }
 
     /// Manifests reachable from tags: tagged ones, their index children, and
     /// referrers of anything reachable.
     async fn reachable(&self, repo: &str, revisions: &[Digest]) -> Result<BTreeSet<String>> {
-        let mut live = BTreeSet::new();
-        let mut pending: Vec<Digest> = Vec::new();
-        for tag in self.storage.tags(repo).await.unwrap_or_default() {
-            if let Ok(d) = self.storage.resolve(repo, &ManifestRef::Tag(tag)).await {
-                pending.push(d);
-            }
-        }
-        while let Some(d) = pending.pop() {
-            if !revisions.contains(&d) || !live.insert(d.to_string()) {
-                continue;
-            }
-            if let Ok(body) = self.storage.blob_bytes(&d).await {
-                if let Ok(v) = serde_json::from_slice::<Value>(&body) {
-                    pending.extend(children(&v));
-                }
-            }
-            for r in self.storage.referrers(repo, &d, None).await? {
-                if let Some(rd) = r.get("digest").and_then(Value::as_str) {
-                    if let Ok(rd) = digests::parse(rd) {
-                        pending.push(rd);
-                    }
-                }
-            }
-        }
-        Ok(live)
+        let roots = tagged(self.storage, repo).await;
+        reachable_from(self.storage, repo, roots, revisions).await
     }
 
     async fn mark_manifest(&mut self, digest: &Digest) -> Result<()> {
@@ -221,6 +208,7 @@ impl<'a> Gc<'a> {
                         continue;
                     }
                     if !self.opts.dry_run {
+                        self.may_delete()?;
                         for repo in &repos {
                             driver
                                 .delete(&format!("{}/{alg}/{hex}", paths::layers_dir(repo)))
@@ -286,6 +274,7 @@ impl<'a> Gc<'a> {
                 }
                 if last < too_old {
                     if !self.opts.dry_run {
+                        self.may_delete()?;
                         self.storage.purge_upload(repo, &id).await?;
                     }
                     self.report.uploads_removed.push((repo.clone(), id));
@@ -294,6 +283,78 @@ impl<'a> Gc<'a> {
         }
         Ok(())
     }
+}
+
+/// The store's clock: the mtime of a marker it writes at `key`, so that it
+/// compares exactly with the times the store gives every object (replicas'
+/// and the store's clocks may disagree).
+pub async fn store_now(storage: &Storage, key: &str) -> Result<SystemTime> {
+    storage
+        .driver()
+        .put(key, bytes::Bytes::from_static(b"now"))
+        .await?;
+    Ok(storage
+        .driver()
+        .stat(key)
+        .await?
+        .map(|m| m.modified)
+        .unwrap_or_else(SystemTime::now))
+}
+
+/// The manifests `repo`'s tags name now.
+pub async fn tagged(storage: &Storage, repo: &str) -> Vec<Digest> {
+    let mut out = Vec::new();
+    for tag in storage.tags(repo).await.unwrap_or_default() {
+        if let Ok(d) = storage.resolve(repo, &ManifestRef::Tag(tag)).await {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// Manifests of `repo` reachable from `roots`: the roots, their index
+/// children, and referrers of anything reachable (only among `revisions`).
+pub async fn reachable_from(
+    storage: &Storage,
+    repo: &str,
+    roots: Vec<Digest>,
+    revisions: &[Digest],
+) -> Result<BTreeSet<String>> {
+    let mut live = BTreeSet::new();
+    let mut pending = roots;
+    while let Some(d) = pending.pop() {
+        if !revisions.contains(&d) || !live.insert(d.to_string()) {
+            continue;
+        }
+        if let Ok(body) = storage.blob_bytes(&d).await {
+            if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                pending.extend(children(&v));
+            }
+        }
+        for r in storage.referrers(repo, &d, None).await? {
+            if let Some(rd) = r.get("digest").and_then(Value::as_str) {
+                if let Ok(rd) = digests::parse(rd) {
+                    pending.push(rd);
+                }
+            }
+        }
+    }
+    Ok(live)
+}
+
+/// Every manifest revision stored in `repo`.
+pub async fn revisions(storage: &Storage, repo: &str) -> Result<Vec<Digest>> {
+    let driver = storage.driver();
+    let dir = paths::revisions_dir(repo);
+    let mut out = Vec::new();
+    for alg in driver.list(&dir).await? {
+        for hex in driver.list(&format!("{dir}/{alg}")).await? {
+            if let Ok(d) = digests::parse(&format!("{alg}:{hex}")) {
+                out.push(d);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Digests of the manifests an index lists.

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod names;
 pub mod notify;
 pub mod proxy;
+pub mod retention;
 pub mod scrub;
 pub mod server;
 pub mod storage;

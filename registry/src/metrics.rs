@@ -21,6 +21,8 @@ pub struct Metrics {
     pub proxy: Arc<ProxyCounters>,
     /// Per notification endpoint (notify/), in configuration order.
     notifications: Mutex<Vec<(String, Arc<NotifyCounters>)>>,
+    /// Scheduled retention and GC rounds (retention/schedule.rs).
+    pub gc: crate::retention::schedule::GcCounters,
 }
 
 /// Picks one counter out of an endpoint's set.
@@ -211,6 +213,7 @@ impl Metrics {
             );
         }
         self.render_notifications(&mut out);
+        self.gc.render(&mut out);
         out
     }
 }

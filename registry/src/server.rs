@@ -91,8 +91,13 @@ pub fn build(config: &Config) -> Result<Arc<App>, ServeError> {
     let notify =
         crate::notify::Notifier::new(&config.notifications, &queue_root, &config.addr, &metrics)
             .map_err(ServeError::Notify)?;
+    let storage = Storage::new(driver, limits);
+    // Blob references refresh links often enough for GC's grace period.
+    storage
+        .touches()
+        .set_grace(Duration::from_secs(config.gc.grace_seconds));
     Ok(Arc::new(App {
-        storage: Storage::new(driver, limits),
+        storage,
         auth: Auth::new(&config.auth)?,
         metrics,
         config: config.clone(),
@@ -126,12 +131,17 @@ pub struct Running {
     handle: Handle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     notify: Arc<crate::notify::Notifier>,
+    /// Scheduled retention and GC (`[gc] interval`), stopped with the server.
+    gc: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
     /// Stops accepting, lets in-flight requests finish, and waits.
     pub async fn stop(self) {
         self.handle.graceful_shutdown(Some(DRAIN));
+        if let Some(gc) = &self.gc {
+            gc.abort();
+        }
         let _ = self.task.await;
         // Undelivered events stay queued on disk for the next start.
         self.notify.stop();
@@ -143,6 +153,9 @@ impl Running {
             .task
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Some(gc) = &self.gc {
+            gc.abort();
+        }
         self.notify.stop();
         result
     }
@@ -170,6 +183,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
     let addr = config.listen_addr()?;
     let timeouts = app.limits.timeouts();
     let notify = app.notify.clone();
+    let collector = app.clone();
     let service = api::router(app).into_make_service();
     let handle = Handle::new();
     // Bind here so a port in use is reported as such, not as a task failure.
@@ -210,10 +224,14 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
     })?;
     tracing::info!(%addr, tls = config.tls.cert.is_some(), "registry listening");
     notify.start();
+    // A collection cut short by a stop leaves nothing half-done: every
+    // deletion is one object, and the lease expires by itself.
+    let gc = crate::retention::schedule::spawn(collector);
     Ok(Running {
         addr,
         handle,
         task,
         notify,
+        gc,
     })
 }

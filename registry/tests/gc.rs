@@ -13,6 +13,7 @@ fn opts(dry_run: bool) -> GcOptions {
         delete_untagged: false,
         grace: Duration::ZERO,
         upload_max_age: Duration::from_secs(3600),
+        ..Default::default()
     }
 }
 

@@ -332,6 +332,7 @@ async fn gc_keeps_live_sha512_content_and_collects_deleted() {
         delete_untagged: false,
         grace: Duration::ZERO,
         upload_max_age: Duration::from_secs(3600),
+        ..Default::default()
     };
     let report = hoist_registry::gc::run(&app.storage, opts).await.unwrap();
     let removed: Vec<String> = report

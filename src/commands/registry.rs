@@ -211,6 +211,7 @@ async fn gc(args: GcArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         delete_untagged: config.gc.delete_untagged,
         grace: Duration::from_secs(config.gc.grace_seconds),
         upload_max_age: Duration::from_secs(config.gc.upload_max_age_seconds),
+        ..Default::default()
     };
     let report = hoist_registry::gc::run(&app.storage, opts).await?;
     let verb = if args.dry_run {

@@ -83,6 +83,39 @@ impl Driver for FsDriver {
         result
     }
 
+    /// Written and synced aside, then hard-linked into place: link(2)
+    /// fails with EEXIST when another writer (any process on this
+    /// filesystem) was first, and never exposes a partial object.
+    async fn put_if_absent(&self, key: &str, data: Bytes) -> DriverResult<bool> {
+        let tmp = self.temp_path();
+        let dest = self.path(key);
+        let result = async {
+            let mut file = tokio::fs::File::create(&tmp)
+                .await
+                .map_err(|e| DriverError::io(key, e))?;
+            file.write_all(&data)
+                .await
+                .map_err(|e| DriverError::io(key, e))?;
+            file.sync_all().await.map_err(|e| DriverError::io(key, e))?;
+            let parent = dest.parent().expect("key has a parent").to_path_buf();
+            tokio::fs::create_dir_all(&parent)
+                .await
+                .map_err(|e| DriverError::io(key, e))?;
+            match tokio::fs::hard_link(&tmp, &dest).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+                Err(e) => return Err(DriverError::io(key, e)),
+            }
+            sync_dir(&parent)
+                .await
+                .map_err(|e| DriverError::io(key, e))?;
+            Ok(true)
+        }
+        .await;
+        let _ = tokio::fs::remove_file(&tmp).await;
+        result
+    }
+
     async fn put_stream(&self, key: &str, mut body: ByteStream) -> DriverResult<u64> {
         let tmp = self.temp_path();
         let result = async {

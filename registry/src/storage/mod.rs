@@ -53,6 +53,9 @@ pub struct Storage {
     /// Multipart upload sessions a request of this process is writing
     /// (`upload_parts.rs`): a second request to one of them gets 416.
     busy: Mutex<HashSet<String>>,
+    /// When this process last refreshed a blob link for GC's grace period
+    /// (`retention::touch`).
+    touches: crate::retention::touch::Touches,
 }
 
 impl Storage {
@@ -63,7 +66,13 @@ impl Storage {
             hashers: Mutex::new(HashMap::new()),
             cache: read_cache::ReadCache::new(),
             busy: Mutex::new(HashSet::new()),
+            touches: Default::default(),
         }
+    }
+
+    /// The blob-reference touches, to set their interval from GC's grace.
+    pub fn touches(&self) -> &crate::retention::touch::Touches {
+        &self.touches
     }
 
     /// What the read cache holds: (bytes of manifests, link entries).
@@ -80,7 +89,36 @@ impl Storage {
     }
 
     /// The blob's size if `repo` may serve it (linked there and present).
+    /// Every HEAD, GET, mount and manifest reference comes through here, so
+    /// this is where a found blob's link is refreshed for GC's grace period
+    /// (at most once per interval per blob and repository).
     pub async fn blob_stat(&self, repo: &str, digest: &Digest) -> Result<Option<u64>> {
+        let size = self.blob_stat_quiet(repo, digest).await?;
+        if size.is_some() && self.touches.due(repo, &digest.to_string()) {
+            if let Err(e) = self.refresh_link(repo, digest).await {
+                // The read stays good; GC may then treat the blob as idle.
+                tracing::warn!(%repo, %digest, error = %e, "could not refresh a blob link");
+            }
+        }
+        Ok(size)
+    }
+
+    /// Rewrites the link unless it is already fresh (just uploaded, linked
+    /// or touched by another replica), so a push costs no extra write.
+    async fn refresh_link(&self, repo: &str, digest: &Digest) -> Result<()> {
+        let link = paths::layer_link(repo, digest);
+        if let Some(meta) = self.driver.stat(&link).await? {
+            let age = std::time::SystemTime::now()
+                .duration_since(meta.modified)
+                .unwrap_or_default();
+            if age < self.touches.interval() {
+                return Ok(());
+            }
+        }
+        self.link_blob(repo, digest).await
+    }
+
+    async fn blob_stat_quiet(&self, repo: &str, digest: &Digest) -> Result<Option<u64>> {
         // Two local stats, no file opened, nothing handed to a thread, when
         // the driver can (the filesystem).
         if let Some(link) = self.driver.stamp(&paths::layer_link(repo, digest)) {
