@@ -227,6 +227,12 @@ pub struct UpdateArgs {
     /// Restart policy: no, on-failure[:N], always, unless-stopped
     #[arg(long)]
     pub restart: Option<String>,
+    /// CPUs the container may use (e.g. 0-1)
+    #[arg(long, value_name = "CPUS")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use (e.g. 0)
+    #[arg(long, value_name = "MEMS")]
+    pub cpuset_mems: Option<String>,
     #[arg(required = true)]
     pub containers: Vec<String>,
 }

@@ -12,6 +12,7 @@ mod lifecycle;
 mod limits;
 mod monitor_death;
 mod run;
+mod run_flags_more;
 mod run_tty;
 mod rundir;
 mod tmpfs_volumes;

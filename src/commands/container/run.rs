@@ -100,6 +100,7 @@ fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
         extras: super::run_flags::extras(
             &a.extra,
             a.memory.as_deref().map(parse_size).transpose()?,
+            net.mode == hoist_runtime::spec::NetworkMode::Host,
         )?,
     })
 }

@@ -1,6 +1,6 @@
 //! `run`/`create` flags kept apart from run.rs: `--ulimit`, `--group-add`,
 //! `--shm-size`, `--device`, `--memory-swap`, `--memory-reservation`,
-//! `--cpu-shares` (spec amendments: hoist_runtime's
+//! `--cpu-shares`, `--cpuset-cpus`, `--cpuset-mems`, `--sysctl` (spec amendments: hoist_runtime's
 //! container::extras), `--cidfile`, and `--init` (PID 1 stays hoist's own
 //! init, a tini built into the runtime's core: no binary in the image).
 
@@ -36,16 +36,31 @@ pub struct ExtraArgs {
     /// CPU shares (relative weight; docker's default 1024)
     #[arg(short = 'c', long, value_name = "SHARES")]
     pub cpu_shares: Option<u64>,
+    /// CPUs the container may use (e.g. 0-1, 0,2)
+    #[arg(long, value_name = "CPUS")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use (e.g. 0)
+    #[arg(long, value_name = "MEMS")]
+    pub cpuset_mems: Option<String>,
     /// Write the container's ID to this file (which must not exist)
     #[arg(long, value_name = "FILE")]
     pub cidfile: Option<PathBuf>,
     /// Run an init as PID 1 that forwards signals and reaps zombies
     #[arg(long)]
     pub init: bool,
+    /// Namespaced kernel parameter: KEY=VALUE (kernel.shm*, kernel.msg*,
+    /// kernel.sem, fs.mqueue.*, net.* with a network of the container's own)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub sysctl: Vec<String>,
 }
 
-/// The spec amendments the flags ask for.
-pub fn extras(a: &ExtraArgs, memory: Option<i64>) -> anyhow::Result<SpecExtras> {
+/// The spec amendments the flags ask for; `host_network`: `--network
+/// host` (no `net.*` sysctl then).
+pub fn extras(
+    a: &ExtraArgs,
+    memory: Option<i64>,
+    host_network: bool,
+) -> anyhow::Result<SpecExtras> {
     if let Some(path) = &a.cidfile {
         if path.exists() {
             bail!(
@@ -84,7 +99,19 @@ pub fn extras(a: &ExtraArgs, memory: Option<i64>) -> anyhow::Result<SpecExtras> 
     if a.cpu_shares.is_some_and(|s| s < 2) {
         bail!("--cpu-shares must be at least 2");
     }
-    Ok(SpecExtras {
+    let cpuset = |v: &Option<String>, mems| {
+        v.as_deref()
+            .map(|v| SpecExtras::parse_cpuset(v, mems))
+            .transpose()
+    };
+    let extras = SpecExtras {
+        cpuset_cpus: cpuset(&a.cpuset_cpus, false)?,
+        cpuset_mems: cpuset(&a.cpuset_mems, true)?,
+        sysctls: a
+            .sysctl
+            .iter()
+            .map(|s| SpecExtras::parse_sysctl(s))
+            .collect::<Result<_, _>>()?,
         memory_swap,
         memory_reservation,
         cpu_shares: a.cpu_shares,
@@ -105,7 +132,9 @@ pub fn extras(a: &ExtraArgs, memory: Option<i64>) -> anyhow::Result<SpecExtras> 
             .iter()
             .map(|d| SpecExtras::parse_device(d))
             .collect::<Result<_, _>>()?,
-    })
+    };
+    extras.check_sysctl_network(host_network)?;
+    Ok(extras)
 }
 
 /// `--cidfile`: the ID written to a file made exclusively (another run

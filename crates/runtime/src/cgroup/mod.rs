@@ -3,6 +3,7 @@
 //! /sys/fs/cgroup is a cgroup2 mount, else the v1 controllers mounted under it
 //! (a hybrid machine's empty unified tree is ignored).
 
+pub mod cpuset;
 pub mod devices_bpf;
 pub mod freezer;
 mod v1;
@@ -31,7 +32,8 @@ pub enum Hierarchy {
 
 /// The v1 controllers a container joins: the ones hoist writes limits or
 /// rules to (every extra hierarchy costs a cgroup migration at each start).
-const V1_USED: [&str; 4] = ["memory", "cpu", "pids", "devices"];
+/// cpuset only when the container asks for one (cpuset.rs).
+const V1_USED: [&str; 5] = ["memory", "cpu", "pids", "devices", "cpuset"];
 
 const V1_ALL: [&str; 14] = [
     "cpuset",
@@ -51,9 +53,14 @@ const V1_ALL: [&str; 14] = [
 ];
 
 /// The machine's cgroup layout (read once from /proc/self/mountinfo).
+/// Rootless, no hierarchy: none is delegated to the user (crate::rootless),
+/// so containers get no cgroup of their own and no limits.
 pub fn hierarchy() -> &'static Hierarchy {
     static H: OnceLock<Hierarchy> = OnceLock::new();
     H.get_or_init(|| {
+        if crate::rootless::active() {
+            return Hierarchy::V1(Vec::new());
+        }
         let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         parse_mountinfo(&info)
     })
@@ -112,6 +119,9 @@ pub struct Limits {
     pub cpu_quota: Option<i64>,
     pub cpu_period: Option<u64>,
     pub pids: Option<i64>,
+    /// `--cpuset-cpus` / `--cpuset-mems` (kernel lists, "0-1").
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
     /// Device rules in v1 `devices.allow` syntax ("c 1:3 rwm"); deny-all first.
     pub device_allow: Vec<String>,
     pub device_deny_all: bool,
@@ -120,6 +130,11 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// Whether the container joins a cpuset of its own.
+    pub fn wants_cpuset(&self) -> bool {
+        self.cpuset_cpus.is_some() || self.cpuset_mems.is_some()
+    }
+
     pub fn from_spec(r: Option<&LinuxResources>) -> Limits {
         let mut l = Limits::default();
         let Some(r) = r else { return l };
@@ -132,6 +147,8 @@ impl Limits {
             l.cpu_quota = c.quota();
             l.cpu_shares = c.shares();
             l.cpu_period = c.period();
+            l.cpuset_cpus = c.cpus().clone().filter(|v| !v.is_empty());
+            l.cpuset_mems = c.mems().clone().filter(|v| !v.is_empty());
         }
         if let Some(p) = r.pids() {
             l.pids = Some(p.limit());
@@ -169,6 +186,7 @@ pub struct Cgroup {
 impl Cgroup {
     /// Creates `hoist/<name>` in every hierarchy and writes the limits.
     pub fn create(name: &str, limits: &Limits) -> Result<Cgroup> {
+        crate::rootless::check_limits_at_start(limits)?;
         match hierarchy() {
             Hierarchy::V1(hs) => {
                 v1::create(hs, name, limits).map(|dirs| Cgroup { dirs, v2: false })

@@ -2,18 +2,58 @@
 
 use std::path::PathBuf;
 
-use super::{mkdir, write, write_each, Limits, V1Hierarchy};
+use super::{cpuset, mkdir, write, write_each, Limits, V1Hierarchy};
 use crate::error::Result;
 
+/// Makes the container's directory in each hierarchy it joins and writes
+/// the limits; on a failure the directories made so far are removed again
+/// (a refused value leaves no cgroup behind).
 pub fn create(hs: &[V1Hierarchy], name: &str, limits: &Limits) -> Result<Vec<PathBuf>> {
     let mut dirs = Vec::new();
-    for h in hs.iter().filter(|h| !h.controllers.is_empty()) {
+    match create_into(hs, name, limits, &mut dirs) {
+        Ok(()) => Ok(dirs),
+        Err(e) => {
+            for d in dirs.iter().rev() {
+                let _ = std::fs::remove_dir(d);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Whether a container with `limits` joins hierarchy `h`: one of the
+/// controllers hoist uses, cpuset only when asked for.
+fn joins(h: &V1Hierarchy, limits: &Limits) -> bool {
+    h.controllers
+        .iter()
+        .any(|c| c != "cpuset" || limits.wants_cpuset())
+}
+
+fn create_into(
+    hs: &[V1Hierarchy],
+    name: &str,
+    limits: &Limits,
+    dirs: &mut Vec<PathBuf>,
+) -> Result<()> {
+    for h in hs.iter().filter(|h| joins(h, limits)) {
         let parent = h.mountpoint.join("hoist");
         mkdir(&parent)?;
         let dir = parent.join(name);
-        mkdir(&dir)?;
-        dirs.push(dir.clone());
         let has = |c: &str| h.controllers.iter().any(|x| x == c);
+        if has("cpuset") {
+            // Pushed first: a value the kernel refuses still has the
+            // directory removed.
+            dirs.push(dir.clone());
+            cpuset::create_v1(
+                &h.mountpoint,
+                name,
+                limits.cpuset_cpus.as_deref(),
+                limits.cpuset_mems.as_deref(),
+            )?;
+        } else {
+            mkdir(&dir)?;
+            dirs.push(dir.clone());
+        }
         if has("memory") {
             if let Some(m) = limits.memory {
                 write(&dir.join("memory.limit_in_bytes"), &m.to_string())?;
@@ -51,5 +91,5 @@ pub fn create(hs: &[V1Hierarchy], name: &str, limits: &Limits) -> Result<Vec<Pat
             write_each(&dir.join("devices.allow"), &limits.device_allow)?;
         }
     }
-    Ok(dirs)
+    Ok(())
 }

@@ -4,16 +4,31 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{devices_bpf, mkdir, write, Limits};
+use super::{cpuset, devices_bpf, mkdir, write, Limits};
 use crate::error::Result;
 
 pub fn create(root: &Path, name: &str, limits: &Limits) -> Result<PathBuf> {
     let parent = root.join("hoist");
-    enable_controllers(root);
+    enable_controllers(root, limits.wants_cpuset());
     mkdir(&parent)?;
-    enable_controllers(&parent);
+    enable_controllers(&parent, limits.wants_cpuset());
     let dir = parent.join(name);
     mkdir(&dir)?;
+    if let Err(e) = write_limits(&dir, limits) {
+        let _ = std::fs::remove_dir(&dir);
+        return Err(e);
+    }
+    Ok(dir)
+}
+
+fn write_limits(dir: &Path, limits: &Limits) -> Result<()> {
+    if limits.wants_cpuset() {
+        cpuset::write_values(
+            dir,
+            limits.cpuset_cpus.as_deref(),
+            limits.cpuset_mems.as_deref(),
+        )?;
+    }
     if let Some(m) = limits.memory {
         write(&dir.join("memory.max"), &m.to_string())?;
         let swap = dir.join("memory.swap.max");
@@ -49,17 +64,20 @@ pub fn create(root: &Path, name: &str, limits: &Limits) -> Result<PathBuf> {
     }
     // No rules (not hoist's own specs): like v1, nothing is restricted.
     if !limits.devices.is_empty() {
-        if let Err(e) = devices_bpf::attach(&dir, &limits.devices) {
-            let _ = std::fs::remove_dir(&dir);
-            return Err(e);
-        }
+        devices_bpf::attach(dir, &limits.devices)?;
     }
-    Ok(dir)
+    Ok(())
 }
 
-/// Best effort: a controller the kernel lacks simply stays off.
-fn enable_controllers(dir: &Path) {
-    for c in ["memory", "pids", "cpu"] {
+/// Best effort: a controller the kernel lacks simply stays off. cpuset
+/// only for a container that asks for one.
+fn enable_controllers(dir: &Path, cpuset: bool) {
+    let wanted: &[&str] = if cpuset {
+        &["memory", "pids", "cpu", "cpuset"]
+    } else {
+        &["memory", "pids", "cpu"]
+    };
+    for c in wanted {
         let _ = std::fs::write(dir.join("cgroup.subtree_control"), format!("+{c}"));
     }
 }

@@ -5,7 +5,9 @@
 //! (linux.devices, made as nodes in the container's /dev, plus an allow rule
 //! after the devices cgroup's deny-all), and `--memory-swap`,
 //! `--memory-reservation`, `--cpu-shares` (linux.resources, written by
-//! cgroup/ at each start), and `--init` (an annotation: the core keeps
+//! cgroup/ at each start), `--cpuset-cpus`/`--cpuset-mems` (a cpuset
+//! cgroup, cgroup/cpuset.rs), `--sysctl` (linux.sysctl, core/sysctl.rs),
+//! and `--init` (an annotation: the core keeps
 //! PID 1 as an init, core/init.rs). Kept in the record so every spec
 //! made from it (create, the rebuild after a reboot) has them.
 
@@ -40,6 +42,13 @@ pub struct SpecExtras {
     /// a spec annotation the core reads.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub init: bool,
+    /// `--cpuset-cpus`, `--cpuset-mems` (kernel lists such as "0-1"):
+    /// linux.resources.cpu.cpus/mems, a cpuset cgroup the container joins
+    /// (cgroup/cpuset.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpuset_cpus: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpuset_mems: Option<String>,
     /// `--sysctl KEY=VALUE`: kernel parameters of the container's own
     /// namespaces (linux.sysctl, written by core/sysctl.rs).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -138,6 +147,14 @@ impl SpecExtras {
             soft,
             hard,
         })
+    }
+
+    /// `--cpuset-cpus` (`mems` false) or `--cpuset-mems`, checked against
+    /// the machine's CPUs and memory nodes as docker does.
+    pub fn parse_cpuset(value: &str, mems: bool) -> Result<String> {
+        let (cpus, nodes) = crate::cgroup::cpuset::available();
+        crate::cgroup::cpuset::check(value, mems, if mems { &nodes } else { &cpus })?;
+        Ok(value.trim().to_string())
     }
 
     /// docker's `--sysctl KEY=VALUE` check: only the parameters a
@@ -289,6 +306,12 @@ impl SpecExtras {
         if let Some(s) = self.cpu_shares {
             res["cpu"]["shares"] = json!(s);
         }
+        if let Some(c) = &self.cpuset_cpus {
+            res["cpu"]["cpus"] = json!(c);
+        }
+        if let Some(m) = &self.cpuset_mems {
+            res["cpu"]["mems"] = json!(m);
+        }
         if !self.sysctls.is_empty() {
             let map = &mut v["linux"]["sysctl"];
             if !map.is_object() {
@@ -315,6 +338,8 @@ impl SpecExtras {
             "MemorySwap": self.memory_swap.unwrap_or(0),
             "MemoryReservation": self.memory_reservation.unwrap_or(0),
             "CpuShares": self.cpu_shares.unwrap_or(0),
+            "CpusetCpus": self.cpuset_cpus.clone().unwrap_or_default(),
+            "CpusetMems": self.cpuset_mems.clone().unwrap_or_default(),
             "Init": self.init.then_some(true),
             "Devices": self.devices.iter().map(|d| json!({"PathOnHost": d.host, "PathInContainer": d.path, "CgroupPermissions": d.access})).collect::<Vec<_>>(),
         });

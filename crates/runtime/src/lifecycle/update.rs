@@ -2,7 +2,8 @@
 //! container, running or not. A running container's cgroup is written at
 //! once (v1: memory.limit_in_bytes with memory.memsw kept equal, in the
 //! order the kernel accepts; cpu.cfs_quota_us/cfs_period_us; pids.max —
-//! v2: memory.max, cpu.max, pids.max); the record and the spec (config.json,
+//! v2: memory.max, cpu.max, pids.max; a cpuset, joined then if it was not,
+//! cgroup/cpuset.rs); the record and the spec (config.json,
 //! which every start reads) keep them for the next start; the monitor reads
 //! the restart policy from the record each time the container ends.
 
@@ -22,6 +23,10 @@ pub struct UpdateOptions {
     /// -1 or 0: unlimited.
     pub pids_limit: Option<i64>,
     pub restart: Option<String>,
+    /// `--cpuset-cpus`, `--cpuset-mems` (kernel lists, checked by
+    /// `SpecExtras::parse_cpuset`).
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
 }
 
 /// CFS period hoist uses (as docker: 100 ms).
@@ -67,6 +72,13 @@ impl Lifecycle {
         let st = state::read_live(&dir);
         if st.status == Status::Running && !st.unsupervised {
             write_cgroup(&rec.id, u, swap.is_some())?;
+            if u.cpuset_cpus.is_some() || u.cpuset_mems.is_some() {
+                crate::cgroup::cpuset::update_running(
+                    &rec.id,
+                    u.cpuset_cpus.as_deref(),
+                    u.cpuset_mems.as_deref(),
+                )?;
+            }
         }
         update_spec(&dir.join("config.json"), u)?;
         let mut rec = container::load(&self.root, &rec.id)?;
@@ -81,6 +93,12 @@ impl Lifecycle {
         }
         if let Some(r) = &u.restart {
             rec.restart = Some(r.clone());
+        }
+        if let Some(c) = &u.cpuset_cpus {
+            rec.extras.cpuset_cpus = Some(c.clone());
+        }
+        if let Some(m) = &u.cpuset_mems {
+            rec.extras.cpuset_mems = Some(m.clone());
         }
         container::save(&self.root, &rec)?;
         Ok(rec)
@@ -176,6 +194,12 @@ fn update_spec(path: &Path, u: &UpdateOptions) -> Result<()> {
     }
     if let Some(p) = u.pids_limit {
         res["pids"]["limit"] = p.into();
+    }
+    if let Some(c) = &u.cpuset_cpus {
+        res["cpu"]["cpus"] = c.as_str().into();
+    }
+    if let Some(m) = &u.cpuset_mems {
+        res["cpu"]["mems"] = m.as_str().into();
     }
     let tmp = path.with_extension("json.tmp");
     let bytes = serde_json::to_vec_pretty(&spec).expect("JSON serializes");

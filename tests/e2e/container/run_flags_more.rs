@@ -1,0 +1,177 @@
+//! More of docker's `run`/`create` flags, each checked by its effect inside
+//! the container: `--sysctl` (the container's own IPC and network
+//! namespaces' parameters, the host's untouched), `--cpuset-cpus` (the
+//! CPUs the kernel lets its processes run on, also through `update`),
+//! `--group-add NAME` (resolved in the image's /etc/group), and `exec`
+//! passing everything after the container to the command. Bad values are
+//! refused with docker's messages and exit 125, nothing created.
+
+use super::{assert_nothing_left, stderr, stdout, Fixture};
+
+/// Runs a refused `run --rm ... busybox true`: exit 125, `says` in stderr.
+fn refused(f: &Fixture, flags: &[&str], says: &str) {
+    let mut args = vec!["run", "--rm"];
+    args.extend(flags);
+    args.extend(["busybox", "true"]);
+    let out = f.out(&args);
+    assert_eq!(out.status.code(), Some(125), "{flags:?}: {}", stderr(&out));
+    assert!(stderr(&out).contains(says), "{flags:?}: {}", stderr(&out));
+}
+
+fn host_sysctl(key: &str) -> String {
+    std::fs::read_to_string(format!("/proc/sys/{key}"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn sysctls_set_the_containers_own_namespaces() {
+    let Some(f) = Fixture::new() else { return };
+    let host_shmmax = host_sysctl("kernel/shmmax");
+    let host_msgmax = host_sysctl("kernel/msgmax");
+    // The parameters are written at each start: a second start sees them too.
+    let script = "cat /proc/sys/kernel/shmmax /proc/sys/kernel/msgmax \
+                  /proc/sys/net/ipv4/ip_forward; \
+                  echo 5 > /proc/sys/kernel/shmmax 2>/dev/null || echo read-only";
+    f.ok(&[
+        "create",
+        "--name",
+        "tuned",
+        "--sysctl",
+        "kernel.shmmax=1073741824",
+        "--sysctl",
+        "kernel.msgmax=12345",
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ]);
+    for _ in 0..2 {
+        let out = f.out(&["start", "-a", "tuned"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(
+            stdout(&out).lines().collect::<Vec<_>>(),
+            ["1073741824", "12345", "1", "read-only"],
+            "{}",
+            stderr(&out)
+        );
+    }
+    let sysctls = &f.inspect("tuned")["HostConfig"]["Sysctls"];
+    assert_eq!(sysctls["kernel.shmmax"], "1073741824");
+    assert_eq!(sysctls["net.ipv4.ip_forward"], "1");
+    assert_eq!(host_sysctl("kernel/shmmax"), host_shmmax);
+    assert_eq!(host_sysctl("kernel/msgmax"), host_msgmax);
+    // docker leaves Sysctls out of a container without any.
+    f.ok(&["create", "--name", "plain", "busybox", "true"]);
+    assert!(f.inspect("plain")["HostConfig"].get("Sysctls").is_none());
+
+    refused(&f, &["--sysctl", "kernel.panic=1"], "is not whitelisted");
+    refused(&f, &["--sysctl", "vm.swappiness=1"], "is not whitelisted");
+    refused(&f, &["--sysctl", "net.ipv4..x=1"], "empty part");
+    refused(&f, &["--sysctl", "net.ipv4/../x=1"], "has no '/'");
+    // Refused before anything is made: no bridge, no host namespace touched.
+    refused(
+        &f,
+        &["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"],
+        "sysctl 'net.ipv4.ip_forward' not allowed in host network namespace",
+    );
+    // A parameter the kernel does not have fails the start, naming it.
+    let out = f.out(&[
+        "run",
+        "--rm",
+        "--sysctl",
+        "net.ipv4.no_such_thing=1",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("setting sysctl net.ipv4.no_such_thing"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(f.ok(&["ps", "-aq"]).lines().count(), 2);
+}
+
+fn allowed_cpus(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap_or_else(|| panic!("no Cpus_allowed_list in {out}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn cpuset_cpus_bind_the_container_to_its_cpus() {
+    let Some(f) = Fixture::new() else { return };
+    let out = f.ok(&[
+        "run",
+        "--rm",
+        "--cpuset-cpus",
+        "0",
+        "busybox",
+        "cat",
+        "/proc/self/status",
+    ]);
+    assert_eq!(allowed_cpus(&out), "0");
+
+    let id = f.ok(&[
+        "run",
+        "-d",
+        "--cpuset-cpus",
+        "0",
+        "--cpuset-mems",
+        "0",
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    let host = &f.inspect(&id)["HostConfig"];
+    assert_eq!(host["CpusetCpus"], "0");
+    assert_eq!(host["CpusetMems"], "0");
+    let v1 = std::path::Path::new("/sys/fs/cgroup/cpuset").is_dir();
+    let dir = if v1 {
+        format!("/sys/fs/cgroup/cpuset/hoist/{id}")
+    } else {
+        format!("/sys/fs/cgroup/hoist/{id}")
+    };
+    let cpus = std::fs::read_to_string(format!("{dir}/cpuset.cpus")).unwrap();
+    assert_eq!(cpus.trim(), "0");
+
+    // update of a container that had no cpuset: it is moved into one.
+    let last = std::thread::available_parallelism().map_or(1, |n| n.get()) - 1;
+    let other = f.ok(&["run", "-d", "busybox", "sleep", "600"]);
+    f.ok(&["update", "--cpuset-cpus", &last.to_string(), &other]);
+    let status = f.ok(&["exec", &other, "cat", "/proc/1/status"]);
+    assert_eq!(allowed_cpus(&status), last.to_string());
+    assert_eq!(
+        f.inspect(&other)["HostConfig"]["CpusetCpus"],
+        last.to_string()
+    );
+
+    for c in [&id, &other] {
+        f.ok(&["rm", "-f", c]);
+        assert_nothing_left(c);
+    }
+    assert!(!std::path::Path::new(&dir).exists());
+
+    refused(
+        &f,
+        &["--cpuset-cpus", "99"],
+        "Requested CPUs are not available - requested 99",
+    );
+    refused(
+        &f,
+        &["--cpuset-cpus", "0-x"],
+        "Invalid value 0-x for cpuset cpus",
+    );
+    refused(
+        &f,
+        &["--cpuset-mems", "9"],
+        "Requested memory nodes are not available - requested 9",
+    );
+    assert_eq!(f.ok(&["ps", "-aq"]), "");
+}
