@@ -4,11 +4,26 @@
 mod cli;
 mod commands;
 mod render;
+mod rootless;
 
 use clap::Parser;
 use cli::{Cli, Command};
 
 fn main() {
+    // First, while the process has one thread: an ordinary user's hoist
+    // moves into its user namespace (src/rootless), then runs as root there.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if !rootless::needs_no_namespace(&args) {
+        if let Err(err) = rootless::enter() {
+            eprintln!("Error: {err:#}");
+            std::process::exit(125);
+        }
+    }
+    if args.get(1).is_some_and(|a| a == "unshare") {
+        let Err(err) = rootless::unshare_verb(&args);
+        eprintln!("Error: {err:#}");
+        std::process::exit(125);
+    }
     let cli = Cli::try_parse().unwrap_or_else(|err| exit_on_usage_error(err));
     init_tracing(&cli.global);
     let result = dispatch(cli);

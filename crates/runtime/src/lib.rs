@@ -38,6 +38,7 @@ pub mod ports;
 pub mod probe;
 mod relay;
 pub mod restart;
+pub mod rootless;
 pub mod rundir;
 pub mod security;
 pub mod snapshot;

@@ -73,15 +73,23 @@ pub struct ExitStatusInfo {
     pub oom_killed: bool,
 }
 
-/// Overlay mount options; lowerdirs given bottom-first.
+/// Overlay mount options; lowerdirs given bottom-first. Rootless, with
+/// `userxattr`: an overlay mounted in a user namespace cannot use
+/// `trusted.overlay.*`, and a rootless store marks opaque directories with
+/// `user.overlay.opaque` (hoist_store::rootless).
 pub fn overlay_options(lower_bottom_first: &[PathBuf], upper: &Path, work: &Path) -> String {
     let lowers: Vec<String> = lower_bottom_first
         .iter()
         .rev()
         .map(|p| p.display().to_string())
         .collect();
+    let userxattr = if crate::rootless::active() {
+        ",userxattr"
+    } else {
+        ""
+    };
     format!(
-        "lowerdir={},upperdir={},workdir={}",
+        "lowerdir={},upperdir={},workdir={}{userxattr}",
         lowers.join(":"),
         upper.display(),
         work.display()

@@ -28,10 +28,13 @@ use crate::error::{IoContext, Result, RuntimeError};
 
 /// The run directory of every store root of this user.
 pub fn base() -> PathBuf {
-    if !nix::unistd::geteuid().is_root() {
+    if !nix::unistd::geteuid().is_root() || crate::rootless::active() {
+        // Rootless, the binary's entry (src/rootless) has made sure
+        // XDG_RUNTIME_DIR is the user's own private directory (or set it to
+        // a checked /tmp/hoist-run-UID) before entering the namespace.
         return match std::env::var_os("XDG_RUNTIME_DIR") {
             Some(d) if !d.is_empty() => PathBuf::from(d).join("hoist"),
-            _ => std::env::temp_dir().join(format!("hoist-run-{}", nix::unistd::geteuid())),
+            _ => std::env::temp_dir().join(format!("hoist-run-{}", outer_uid())),
         };
     }
     // Decided once per process: every process of one machine decides the
@@ -50,6 +53,14 @@ pub fn base() -> PathBuf {
             }
         })
         .clone()
+}
+
+/// The user's id outside hoist's namespace (the entry exports it), else ours.
+fn outer_uid() -> u32 {
+    std::env::var("HOIST_ROOTLESS_UID")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| nix::unistd::geteuid().as_raw())
 }
 
 const RUN: &str = "/run/hoist";
@@ -132,7 +143,9 @@ fn prepare(dir: &Path) -> Result<()> {
         .create(dir)
         .ctx(|| format!("creating the run directory {}", dir.display()))?;
     check_private(dir)?;
-    if is_tmpfs(dir) || !nix::unistd::geteuid().is_root() {
+    // Rootless, nothing is mounted: a tmpfs mounted in hoist's namespace
+    // would be seen there only and hide the directory's files from the user.
+    if is_tmpfs(dir) || !nix::unistd::geteuid().is_root() || crate::rootless::active() {
         return Ok(());
     }
     mount_tmpfs(dir)

@@ -16,6 +16,7 @@ pub mod layer;
 mod lock;
 mod paths;
 mod perms;
+pub mod rootless;
 mod snapshot_check;
 
 pub use blobs::BlobWriter;
@@ -39,11 +40,12 @@ pub struct Store {
 }
 
 impl Store {
-    /// The default root: `/var/lib/hoist` for root, else `$XDG_DATA_HOME/hoist`
+    /// The default root: `/var/lib/hoist` for root, else (an ordinary user,
+    /// or root of hoist's per-user namespace: rootless) `$XDG_DATA_HOME/hoist`
     /// (or `~/.local/share/hoist`).
     pub fn default_root() -> PathBuf {
         // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } == 0 {
+        if unsafe { libc::geteuid() } == 0 && !rootless::active() {
             return PathBuf::from("/var/lib/hoist");
         }
         if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {

@@ -2,7 +2,8 @@
 //! networks), `--ip` and `--network-alias`, turned into the runtime's mode
 //! and network requests. Without `--network` a container goes on the default
 //! `bridge` network, as in docker and podman (`$HOIST_DEFAULT_NETWORK` can
-//! name another default, e.g. `private`); a pod member shares its pod's.
+//! name another default, e.g. `private`; rootless: hoist_runtime::rootless
+//! decides); a pod member shares its pod's.
 
 use anyhow::{anyhow, bail};
 use hoist_network::Request;
@@ -30,7 +31,7 @@ pub fn parse(a: &CreateArgs) -> anyhow::Result<NetworkFlags> {
         vec![std::env::var(DEFAULT_ENV)
             .ok()
             .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| "bridge".into())]
+            .unwrap_or_else(|| hoist_runtime::rootless::default_network().into())]
     };
     let ip =
         a.ip.as_deref()

@@ -43,6 +43,7 @@ fn generated_name(id: &str) -> String {
 
 /// Creates a container from `image` (a name or ID in the store).
 pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRecord> {
+    crate::rootless::check_create(opts)?;
     let img_err = |message: String| RuntimeError::Image {
         name: image.into(),
         message,

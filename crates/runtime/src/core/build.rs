@@ -101,11 +101,14 @@ pub fn container_plan(spec: &Spec, bundle: &Path, opts: PlanOptions) -> Result<C
             "a container in its own user namespace cannot join namespaces of the host's",
         ));
     }
+    // Rootless, every container is in a user namespace (hoist's own):
+    // the same limits on mknod and cgroup mounts as with --userns.
+    let in_userns = userns.is_some() || crate::rootless::active();
     let mut steps = Vec::new();
     for m in spec.mounts().iter().flatten() {
-        mount_steps(m, userns.is_some(), &mut steps)?;
+        mount_steps(m, in_userns, &mut steps)?;
         if m.destination() == Path::new("/dev") {
-            dev_steps(spec, userns.is_some(), &mut steps)?;
+            dev_steps(spec, in_userns, &mut steps)?;
         }
     }
     let process = spec

@@ -19,7 +19,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::rc::Rc;
 
-const OPAQUE_XATTR: &[u8] = b"trusted.overlay.opaque";
 const COPY_BUF: usize = 256 * 1024;
 /// With `start_writeback`, writeback is started after every this many bytes
 /// of a file, and for the tail of every file at least this big (smaller
@@ -73,6 +72,26 @@ struct Extractor<'o> {
     /// A directory was removed: the cache may hold a deleted directory.
     stale: bool,
     buf: Vec<u8>,
+}
+
+/// Gives an entry its owner from the tar. Rootless, an id outside the user
+/// namespace's map cannot own a file (EINVAL): said so, with what to do.
+fn chown_entry(dir: BorrowedFd, name: &OsStr, e: &TarEntry) -> Result<(), LayerError> {
+    fsys::chown_at(dir, name, e.uid, e.gid).map_err(|x| {
+        if errno(&x) == libc::EINVAL && crate::rootless::active() {
+            let why = format!(
+                "owner {}:{} is outside this user namespace's id map: rootless hoist maps \
+                 only your own id and your ranges in /etc/subuid and /etc/subgid; give your \
+                 user a range of at least 65536 ids there (usermod --add-subuids/--add-subgids) \
+                 and stop hoist's namespace holder ($XDG_RUNTIME_DIR/hoist/holder.pid) so it \
+                 is made again",
+                e.uid, e.gid
+            );
+            LayerError::entry_io(&e.name, io::Error::new(x.kind(), why))
+        } else {
+            LayerError::entry_io(&e.name, x)
+        }
+    })
 }
 
 fn errno(e: &io::Error) -> i32 {
@@ -131,9 +150,17 @@ impl Extractor<'_> {
                     _ => libc::S_IFIFO,
                 };
                 let (ma, mi) = (e.dev_major, e.dev_minor);
-                self.replacing(dir, name, &e, |d, n| {
+                let made = self.replacing(dir, name, &e, |d, n| {
                     fsys::mknod_at(d, n, kind, e.mode, ma, mi)
-                })?;
+                });
+                if kind != libc::S_IFIFO && crate::rootless::refused_here(&made) {
+                    // A user namespace may not make device nodes: skipped,
+                    // as rootless podman does (a container gets its /dev
+                    // from the host's nodes anyway).
+                    tracing::warn!(entry = %e.name, "rootless: device node skipped");
+                    return Ok(());
+                }
+                made?;
                 self.set_owner(dir, name, &e)?;
                 fsys::set_mtime_at(dir, name, e.mtime)
                     .map_err(|x| LayerError::entry_io(&e.name, x))?;
@@ -221,7 +248,7 @@ impl Extractor<'_> {
         self.stats.bytes += written;
         let fd = file.as_fd();
         if self.opts.same_owner {
-            fsys::chown_at(fd, OsStr::new(""), e.uid, e.gid).map_err(io_err)?;
+            chown_entry(fd, OsStr::new(""), e)?;
         }
         fsys::chmod_fd(fd, e.mode).map_err(io_err)?;
         self.set_xattrs(fd, e);
@@ -244,7 +271,7 @@ impl Extractor<'_> {
         }
         let fd = fsys::open_dir_at(dir, name).map_err(io_err)?;
         if self.opts.same_owner {
-            fsys::chown_at(fd.as_fd(), OsStr::new(""), e.uid, e.gid).map_err(io_err)?;
+            chown_entry(fd.as_fd(), OsStr::new(""), e)?;
         }
         self.set_xattrs(fd.as_fd(), e);
         self.dirs.push((e.path.clone(), e.mode, e.mtime));
@@ -253,8 +280,7 @@ impl Extractor<'_> {
 
     fn set_owner(&self, dir: BorrowedFd, name: &OsStr, e: &TarEntry) -> Result<(), LayerError> {
         if self.opts.same_owner {
-            fsys::chown_at(dir, name, e.uid, e.gid)
-                .map_err(|x| LayerError::entry_io(&e.name, x))?;
+            chown_entry(dir, name, e)?;
         }
         if e.kind != Kind::Symlink && e.kind != Kind::HardLink {
             // A node we just created (not a symlink): mode via its /proc path.
@@ -422,7 +448,7 @@ impl Extractor<'_> {
         let dir = unsafe { BorrowedFd::borrow_raw(dir) };
         self.stats.whiteouts += 1;
         if self.opts.whiteouts == WhiteoutMode::Overlay {
-            return fsys::set_xattr_fd(dir, OPAQUE_XATTR, b"y").map_err(|x| {
+            return fsys::set_xattr_fd(dir, crate::rootless::opaque_xattr(), b"y").map_err(|x| {
                 LayerError::entry_io(
                     &e.name,
                     io::Error::new(

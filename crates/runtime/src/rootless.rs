@@ -1,0 +1,138 @@
+//! What a rootless hoist (root of its per-user namespace, see the binary's
+//! src/rootless) may not do the way root does, decided in one place:
+//! - cgroups: without a delegated cgroup (v1 never delegates; v2 only with
+//!   systemd's delegation) a container runs in the user's own cgroup and
+//!   cannot be limited, so every limit flag is refused with the reason —
+//!   never silently ignored;
+//! - networks: the default network of a rootless container, and which
+//!   modes exist without root. The rootless network helper (pasta or
+//!   slirp4netns, crates/network/src/rootless/) plugs in here:
+//!   [`default_network`] and [`check_network`] are its hook.
+
+use crate::container::config::RunOptions;
+use crate::error::{Result, RuntimeError};
+use crate::spec::NetworkMode;
+
+pub use hoist_store::rootless::active;
+
+/// Why a rootless container cannot have resource limits, for the machine's
+/// cgroup mode ([`cgroup_mode`]).
+pub fn no_cgroup_reason() -> String {
+    let why = match cgroup_mode() {
+        CgroupMode::V2 => {
+            "the cgroup hierarchy is v2, but hoist does not use a systemd-delegated cgroup \
+             yet"
+        }
+        CgroupMode::V1 => {
+            "the cgroup hierarchy is v1, which the kernel never delegates to an unprivileged \
+             user (limits need cgroup v2 with systemd's delegation)"
+        }
+    };
+    format!(
+        "rootless hoist cannot set resource limits on this machine: {why}; the container \
+         would run unlimited, so the flag is refused: run without it, or as root"
+    )
+}
+
+/// The machine's cgroup version (what /sys/fs/cgroup is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupMode {
+    V1,
+    V2,
+}
+
+pub fn cgroup_mode() -> CgroupMode {
+    let v2 = nix::sys::statfs::statfs("/sys/fs/cgroup")
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
+    if v2 {
+        CgroupMode::V2
+    } else {
+        CgroupMode::V1
+    }
+}
+
+/// The network mode a container gets without `--network`: root's
+/// containers go on the `bridge` network; a rootless one gets a network
+/// namespace of its own with only a loopback (`private`) until a rootless
+/// network helper is there.
+pub fn default_network() -> &'static str {
+    if active() {
+        "private"
+    } else {
+        "bridge"
+    }
+}
+
+/// Refuses, before anything is created, what a rootless container cannot
+/// have: limits (no cgroup) and networks that need root.
+pub fn check_create(opts: &RunOptions) -> Result<()> {
+    if !active() {
+        return Ok(());
+    }
+    check_limits(opts)?;
+    check_network(opts)
+}
+
+fn check_limits(opts: &RunOptions) -> Result<()> {
+    let e = &opts.extras;
+    let flags: Vec<&str> = [
+        (opts.memory.is_some(), "--memory"),
+        (opts.cpus.is_some(), "--cpus"),
+        (opts.pids_limit.is_some(), "--pids-limit"),
+        (e.memory_swap.is_some(), "--memory-swap"),
+        (e.memory_reservation.is_some(), "--memory-reservation"),
+        (e.cpu_shares.is_some(), "--cpu-shares"),
+    ]
+    .into_iter()
+    .filter_map(|(set, flag)| set.then_some(flag))
+    .collect();
+    if flags.is_empty() {
+        return Ok(());
+    }
+    Err(RuntimeError::Invalid(format!(
+        "{}: {}",
+        flags.join(", "),
+        no_cgroup_reason()
+    )))
+}
+
+/// The networks a rootless container may have today: its own namespace
+/// with a loopback (`none`, `private`) or another container's.
+pub fn check_network(opts: &RunOptions) -> Result<()> {
+    let why = "rootless containers have no network helper yet (pasta/slirp4netns): \
+               use --network none or private (a loopback of the container's own)";
+    if opts.network == NetworkMode::Host {
+        return Err(RuntimeError::Invalid(format!(
+            "--network host: rootless hoist cannot give a container the host's network \
+             (its sysfs needs a network namespace of its own); {why}"
+        )));
+    }
+    if opts.network == NetworkMode::Bridge || !opts.networks.is_empty() {
+        return Err(RuntimeError::Invalid(format!(
+            "bridge and user networks need root (veth pairs, a bridge and nftables in the \
+             host's namespace); {why}"
+        )));
+    }
+    if !opts.publish.is_empty() || opts.publish_all {
+        return Err(RuntimeError::Invalid(format!(
+            "-p/--publish: publishing a port needs a network helper; {why}"
+        )));
+    }
+    Ok(())
+}
+
+/// The start-time backstop for limits that reached the spec some other way
+/// (compose, kube, an older record): refused with the same reason.
+pub fn check_limits_at_start(limits: &crate::cgroup::Limits) -> Result<()> {
+    if !active() {
+        return Ok(());
+    }
+    let mut only_limits = limits.clone();
+    only_limits.device_allow.clear();
+    only_limits.device_deny_all = false;
+    only_limits.devices.clear();
+    if only_limits == crate::cgroup::Limits::default() {
+        return Ok(());
+    }
+    Err(RuntimeError::Invalid(no_cgroup_reason()))
+}

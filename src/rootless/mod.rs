@@ -1,0 +1,102 @@
+//! Rootless hoist: an ordinary user's hoist runs as root of a user
+//! namespace of its own (with a mount namespace), shared by all of that
+//! user's hoist commands through a holder process (holder.rs). Inside, the
+//! code paths are root's: only what the kernel refuses a user namespace
+//! differs, decided by `hoist_store::rootless::active()` and
+//! `hoist_runtime::rootless` (no cgroups, device nodes, trusted xattrs,
+//! networks that need root). The store defaults to `$XDG_DATA_HOME/hoist`,
+//! transient state to `$XDG_RUNTIME_DIR/hoist` (paths.rs).
+//!
+//! [`enter`] runs first in main, before any thread exists: setns() into a
+//! user namespace is refused to a multithreaded process.
+
+pub mod holder;
+pub mod maps;
+pub mod paths;
+
+use anyhow::Context;
+
+/// Exported inside: the user's ids outside the namespace (paths, `info`).
+pub const UID_ENV: &str = "HOIST_ROOTLESS_UID";
+pub const GID_ENV: &str = "HOIST_ROOTLESS_GID";
+
+/// Moves an unprivileged hoist into the user's namespace (made on first
+/// use). Root, and a hoist already inside (its euid is 0 there), stay as
+/// they are.
+pub fn enter() -> anyhow::Result<()> {
+    let uid = nix::unistd::geteuid().as_raw();
+    if uid == 0 {
+        return Ok(());
+    }
+    let gid = nix::unistd::getegid().as_raw();
+    let name = nix::unistd::User::from_uid(uid.into())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| uid.to_string());
+    let runtime = paths::runtime_dir(uid)?;
+    let state_dir = runtime.join("hoist");
+    paths::make_private(&state_dir, uid)?;
+    holder::join_or_create(&holder::User {
+        uid,
+        gid,
+        name,
+        state_dir,
+    })
+    .context("rootless: entering hoist's user namespace")?;
+    std::env::set_var(UID_ENV, uid.to_string());
+    std::env::set_var(GID_ENV, gid.to_string());
+    Ok(())
+}
+
+/// Whether the command line asks only for help or the version: answered
+/// without a namespace (nothing to make for them).
+pub fn needs_no_namespace(args: &[std::ffi::OsString]) -> bool {
+    match args.get(1).and_then(|a| a.to_str()) {
+        None => true,
+        Some(a) => matches!(a, "-h" | "--help" | "help" | "-V" | "--version"),
+    }
+}
+
+/// `hoist unshare [--] [CMD...]`: runs a command inside the user's
+/// namespace (as podman unshare does), e.g. to look at or remove store
+/// files owned by subordinate ids. Without a command, $SHELL.
+pub fn unshare_verb(args: &[std::ffi::OsString]) -> anyhow::Result<std::convert::Infallible> {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os(UID_ENV).is_none() {
+        anyhow::bail!(
+            "hoist unshare is for rootless hoist: as root there is no namespace to enter"
+        );
+    }
+    let mut rest: Vec<&std::ffi::OsString> = args.iter().skip(2).collect();
+    if rest.first().is_some_and(|a| *a == "--") {
+        rest.remove(0);
+    }
+    let shell = std::env::var_os("SHELL").unwrap_or_else(|| "/bin/sh".into());
+    let (program, argv) = match rest.split_first() {
+        Some((p, a)) => ((*p).clone(), a.to_vec()),
+        None => (shell, Vec::new()),
+    };
+    let err = std::process::Command::new(&program).args(argv).exec();
+    Err(err).with_context(|| format!("running {}", program.to_string_lossy()))
+}
+
+/// What `hoist info` says about rootless mode.
+pub struct Report {
+    pub rootless: bool,
+    pub uid_map: Vec<maps::IdMap>,
+    pub gid_map: Vec<maps::IdMap>,
+}
+
+pub fn report() -> Report {
+    let read = |f: &str| {
+        std::fs::read_to_string(f)
+            .map(|t| maps::parse_proc_map(&t))
+            .unwrap_or_default()
+    };
+    Report {
+        rootless: hoist_store::rootless::active(),
+        uid_map: read("/proc/self/uid_map"),
+        gid_map: read("/proc/self/gid_map"),
+    }
+}
