@@ -658,9 +658,31 @@ pub struct ExecArgs {
     /// User (name|uid[:group|gid])
     #[arg(short, long)]
     pub user: Option<String>,
-    pub container: String,
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    // One positional, as for run's image: everything after the container
+    // belongs to the command (`exec C ls -la /`, `exec C sh -c '...' -x`),
+    // not to hoist's flags.
+    /// The container, then the command and its arguments
+    #[arg(
+        required = true,
+        num_args = 2..,
+        trailing_var_arg = true,
+        value_names = ["CONTAINER", "COMMAND"]
+    )]
+    pub container_and_command: Vec<String>,
+}
+
+impl ExecArgs {
+    /// The container named on the command line.
+    pub fn container(&self) -> &str {
+        self.container_and_command
+            .first()
+            .map_or("", String::as_str)
+    }
+
+    /// The command (and arguments) to run in it.
+    pub fn command(&self) -> &[String] {
+        self.container_and_command.get(1..).unwrap_or_default()
+    }
 }
 
 #[derive(Args, Debug)]

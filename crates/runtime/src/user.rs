@@ -110,6 +110,21 @@ pub fn resolve_user(spec: &str, read: impl Fn(&str) -> Option<String>) -> Result
     })
 }
 
+/// `--group-add NAME|GID`: a name as the rootfs's /etc/group has it (or
+/// a group whose ID is written so), else a number as it is; an unknown
+/// name is docker's error. `read` as for `resolve_user`.
+pub fn resolve_group(spec: &str, read: impl Fn(&str) -> Option<String>) -> Result<u32> {
+    let gr = groups(&read("/etc/group").unwrap_or_default());
+    if let Some((_, gid, _)) = gr.iter().find(|(n, _, _)| n == spec) {
+        return Ok(*gid);
+    }
+    spec.parse::<u32>().map_err(|_| {
+        RuntimeError::Invalid(format!(
+            "Unable to find group {spec}: no matching entries in group file"
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +152,14 @@ mod tests {
         assert_eq!((n.uid, n.gid), (4242, 10));
         assert!(resolve_user("ghost", files).is_err());
         assert!(resolve_user("0:nogroup", files).is_err());
+    }
+
+    #[test]
+    fn added_groups_by_name_or_number() {
+        assert_eq!(resolve_group("wheel", files).unwrap(), 10);
+        assert_eq!(resolve_group("4321", files).unwrap(), 4321);
+        assert_eq!(resolve_group("1000", |_| None).unwrap(), 1000);
+        let e = resolve_group("staff", files).unwrap_err().to_string();
+        assert!(e.contains("Unable to find group staff"), "{e}");
     }
 }

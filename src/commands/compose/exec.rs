@@ -32,8 +32,9 @@ pub fn exec(session: &Session, a: &ExecArgs) -> anyhow::Result<i32> {
         env: a.env.clone(),
         workdir: a.workdir.clone(),
         user: a.user.clone(),
-        container: rec.id.clone(),
-        command: a.command.clone(),
+        container_and_command: std::iter::once(rec.id.clone())
+            .chain(a.command.iter().cloned())
+            .collect(),
     };
     crate::commands::container::exec::exec(session.lifecycle.root(), args)
 }

@@ -11,9 +11,9 @@ use crate::cli::container::ExecArgs;
 use crate::commands::coded;
 
 pub fn exec(root: &Path, a: ExecArgs) -> anyhow::Result<i32> {
-    let rec = container::find(root, &a.container).map_err(|e| coded(125, e.into()))?;
+    let rec = container::find(root, a.container()).map_err(|e| coded(125, e.into()))?;
     let opts = ExecOptions {
-        argv: a.command.clone(),
+        argv: a.command().to_vec(),
         env: a
             .env
             .iter()

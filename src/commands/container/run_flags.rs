@@ -18,8 +18,8 @@ pub struct ExtraArgs {
     /// Resource limit: NAME=SOFT[:HARD] (e.g. nofile=1024:2048; -1 for unlimited)
     #[arg(long, value_name = "NAME=SOFT[:HARD]")]
     pub ulimit: Vec<String>,
-    /// Add a supplementary group (numeric GID)
-    #[arg(long, value_name = "GID")]
+    /// Add a supplementary group (a name from the image's /etc/group, or a GID)
+    #[arg(long, value_name = "GROUP")]
     pub group_add: Vec<String>,
     /// Size of /dev/shm (e.g. 128m; default 64m)
     #[arg(long, value_name = "SIZE")]
@@ -120,7 +120,9 @@ pub fn extras(
             .iter()
             .map(|u| SpecExtras::parse_ulimit(u))
             .collect::<Result<_, _>>()?,
-        group_add: a
+        // Resolved in the image's /etc/group at create.
+        group_add: Vec::new(),
+        group_add_given: a
             .group_add
             .iter()
             .map(|g| SpecExtras::parse_group(g))

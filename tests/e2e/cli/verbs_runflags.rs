@@ -144,7 +144,7 @@ fn cidfile_and_refused_flags() {
         (vec!["--ulimit", "nofile=2:1"], "soft limit"),
         (vec!["--ulimit", "files=1"], "invalid --ulimit"),
         (vec!["--device", "/tmp"], "not a device"),
-        (vec!["--group-add", "staff"], "numeric"),
+        (vec!["--group-add", "staff"], "Unable to find group staff"),
         (vec!["--shm-size", "0"], "greater than 0"),
         (vec!["--memory-swap", "1g"], "needs --memory"),
         (

@@ -175,3 +175,77 @@ fn cpuset_cpus_bind_the_container_to_its_cpus() {
     );
     assert_eq!(f.ok(&["ps", "-aq"]), "");
 }
+
+#[test]
+fn group_add_takes_names_from_the_images_group_file() {
+    let Some(f) = Fixture::new() else { return };
+    // Fixture::image's /etc/group has staff (50); busybox's has not.
+    f.image("groups", &[], &[]);
+    f.ok(&[
+        "create",
+        "--name",
+        "grouped",
+        "--group-add",
+        "staff",
+        "--group-add",
+        "1234",
+        "groups",
+        "id",
+        "-G",
+    ]);
+    let out = f.out(&["start", "-a", "grouped"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let gids: Vec<String> = stdout(&out).split_whitespace().map(String::from).collect();
+    assert!(gids.contains(&"50".to_string()), "{gids:?}");
+    assert!(gids.contains(&"1234".to_string()), "{gids:?}");
+    assert_eq!(
+        f.inspect("grouped")["HostConfig"]["GroupAdd"],
+        serde_json::json!(["staff", "1234"])
+    );
+    let out = f.out(&["run", "--rm", "--group-add", "staff", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Unable to find group staff"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(f.ok(&["ps", "-aq"]).lines().count(), 1);
+}
+
+#[test]
+fn exec_gives_everything_after_the_container_to_the_command() {
+    let Some(f) = Fixture::new() else { return };
+    let id = f.ok(&["run", "-d", "--name", "target", "busybox", "sleep", "600"]);
+    let listing = f.ok(&["exec", "target", "ls", "-la", "/"]);
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with('d') && l.ends_with(" proc")),
+        "{listing}"
+    );
+    // -x and -e after the command are the command's, not hoist's flags.
+    assert_eq!(f.ok(&["exec", "target", "sh", "-c", "echo $0", "-x"]), "-x");
+    assert_eq!(
+        f.ok(&["exec", "target", "sh", "-c", "echo \"$0 $1\"", "-e", "X=1"]),
+        "-e X=1"
+    );
+    // Flags before the container are still hoist's.
+    assert_eq!(
+        f.ok(&[
+            "exec",
+            "-e",
+            "X=2",
+            "-w",
+            "/tmp",
+            "target",
+            "sh",
+            "-c",
+            "echo $X $PWD"
+        ]),
+        "2 /tmp"
+    );
+    let out = f.out(&["exec", "target"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    f.ok(&["rm", "-f", &id]);
+    assert_nothing_left(&id);
+}

@@ -130,6 +130,7 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         dirs_top_first: lowerdirs.iter().rev().cloned().collect(),
     };
     let resolved = resolve_user(&user, |p| view.read(p))?;
+    let extras = opts.extras.resolve_groups(|p| view.read(p))?;
     let id = random_hex(64);
     let hostname = match (&opts.hostname, opts.network) {
         _ if pod.is_some() => pod.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
@@ -194,7 +195,7 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
         network_container,
         security,
         labels: super::labels::merged(&defaults.labels, &opts.labels),
-        extras: opts.extras.clone(),
+        extras,
     };
     let dir = container_dir(root, &id);
     let result = write_container(root, &dir, &rec, &resolved);

@@ -22,8 +22,12 @@ use crate::error::{Result, RuntimeError};
 pub struct SpecExtras {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ulimits: Vec<Ulimit>,
+    /// `--group-add` as GIDs, resolved at create (`resolve_groups`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub group_add: Vec<u32>,
+    /// `--group-add` as given (names or numbers), for inspect's GroupAdd.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_add_given: Vec<String>,
     /// Bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<u64>,
@@ -188,13 +192,34 @@ impl SpecExtras {
         }
     }
 
-    /// `--group-add GID` (a number: group names would be read from the image).
-    pub fn parse_group(spec: &str) -> Result<u32> {
-        spec.parse().map_err(|_| {
-            invalid(format!(
-                "--group-add {spec:?}: give the group's numeric ID (names are not looked up)"
-            ))
-        })
+    /// `--group-add NAME|GID`, as given (names are resolved at create,
+    /// `resolve_groups`).
+    pub fn parse_group(spec: &str) -> Result<String> {
+        if spec.is_empty() || spec.contains([':', '\n', '\0']) {
+            return Err(invalid(format!(
+                "--group-add {spec:?}: give a group name or a numeric GID"
+            )));
+        }
+        Ok(spec.to_string())
+    }
+
+    /// These extras with `--group-add`'s names resolved to GIDs in the
+    /// container's /etc/group (`read` reads a file of its rootfs, as for
+    /// `--user`); an unknown name is docker's "Unable to find group".
+    pub fn resolve_groups(&self, read: impl Fn(&str) -> Option<String>) -> Result<SpecExtras> {
+        let mut out = self.clone();
+        if self.group_add_given.is_empty() {
+            return Ok(out);
+        }
+        let mut gids = Vec::new();
+        for g in &self.group_add_given {
+            let gid = crate::user::resolve_group(g, &read)?;
+            if !gids.contains(&gid) {
+                gids.push(gid);
+            }
+        }
+        out.group_add = gids;
+        Ok(out)
     }
 
     /// `--device HOST[:CONTAINER][:PERMS]`: the host node's type and numbers.
@@ -333,7 +358,11 @@ impl SpecExtras {
     pub fn inspect(&self) -> Value {
         let mut v = json!({
             "Ulimits": self.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
-            "GroupAdd": (!self.group_add.is_empty()).then(|| self.group_add.iter().map(|g| g.to_string()).collect::<Vec<_>>()),
+            "GroupAdd": if !self.group_add_given.is_empty() {
+                Some(self.group_add_given.clone())
+            } else {
+                (!self.group_add.is_empty()).then(|| self.group_add.iter().map(|g| g.to_string()).collect::<Vec<_>>())
+            },
             "ShmSize": self.shm_size.unwrap_or(64 << 20),
             "MemorySwap": self.memory_swap.unwrap_or(0),
             "MemoryReservation": self.memory_reservation.unwrap_or(0),
@@ -408,6 +437,26 @@ mod tests {
         assert_eq!(linux.sysctl().as_ref().unwrap()["net.ipv4.ip_forward"], "1");
         assert_eq!(x.inspect()["Sysctls"]["net.ipv4.ip_forward"], "1");
         assert!(SpecExtras::default().inspect().get("Sysctls").is_none());
+    }
+
+    #[test]
+    fn group_names_resolve_in_the_containers_group_file() {
+        let x = SpecExtras {
+            group_add_given: vec!["staff".into(), "1234".into(), "50".into()],
+            ..Default::default()
+        };
+        let read = |p: &str| (p == "/etc/group").then(|| "staff:x:50:user\n".to_string());
+        let r = x.resolve_groups(read).unwrap();
+        assert_eq!(r.group_add, [50, 1234]);
+        assert_eq!(r.inspect()["GroupAdd"], json!(["staff", "1234", "50"]));
+        let e = SpecExtras {
+            group_add_given: vec!["nosuch".into()],
+            ..Default::default()
+        }
+        .resolve_groups(read)
+        .unwrap_err();
+        assert!(e.to_string().contains("Unable to find group nosuch"), "{e}");
+        assert!(SpecExtras::parse_group("").is_err());
     }
 
     #[test]
