@@ -36,17 +36,23 @@ pub struct User {
 /// Joins the user's holder, making it first when there is none alive.
 pub fn join_or_create(user: &User) -> anyhow::Result<()> {
     let lock = lock(&user.state_dir)?;
-    let pid = match alive(&user.state_dir, user.uid) {
-        Some(pid) => pid,
-        None => create(user)?,
+    // A holder that dies between the check and the open (its namespaces
+    // go with it) is made anew.
+    let found = alive(&user.state_dir, user.uid).and_then(|pid| open_ns(pid).ok());
+    let (userns, mntns) = match found {
+        Some(ns) => ns,
+        None => open_ns(create(user)?)?,
     };
+    drop(lock);
+    enter(&userns, &mntns)
+}
+
+fn open_ns(pid: i32) -> anyhow::Result<(File, File)> {
     let ns = |kind: &str| {
         File::open(format!("/proc/{pid}/ns/{kind}"))
             .with_context(|| format!("opening the {kind} namespace of hoist's holder (PID {pid})"))
     };
-    let (userns, mntns) = (ns("user")?, ns("mnt")?);
-    drop(lock);
-    enter(&userns, &mntns)
+    Ok((ns("user")?, ns("mnt")?))
 }
 
 fn lock(dir: &Path) -> anyhow::Result<File> {
@@ -75,15 +81,25 @@ pub fn alive(dir: &Path, uid: u32) -> Option<i32> {
     let start: u64 = f.next()?.parse().ok()?;
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
     let owner = proc_dir.metadata().ok()?.uid();
-    (pid > 0 && owner == uid && start_time(pid) == Some(start)).then_some(pid)
+    let (state, started) = stat(pid)?;
+    // A killed holder nobody has reaped yet is a zombie: its namespaces are gone.
+    let living = !matches!(state, 'Z' | 'X');
+    (pid > 0 && owner == uid && living && started == start).then_some(pid)
 }
 
-/// Field 22 of /proc/PID/stat (after the command's closing parenthesis,
-/// which may itself contain spaces and parentheses).
+/// Field 22 of /proc/PID/stat: when the process started.
 pub fn start_time(pid: i32) -> Option<u64> {
+    stat(pid).map(|(_, start)| start)
+}
+
+/// The state (field 3) and start time (field 22) of /proc/PID/stat, read
+/// after the command's closing parenthesis (the command may itself hold
+/// spaces and parentheses).
+fn stat(pid: i32) -> Option<(char, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    after.split(' ').nth(19)?.parse().ok()
+    let mut fields = stat[stat.rfind(')')? + 2..].split(' ');
+    let state = fields.next()?.chars().next()?;
+    Some((state, fields.nth(18)?.parse().ok()?))
 }
 
 fn enter(userns: &File, mntns: &File) -> anyhow::Result<()> {

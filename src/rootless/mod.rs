@@ -81,22 +81,60 @@ pub fn unshare_verb(args: &[std::ffi::OsString]) -> anyhow::Result<std::convert:
     Err(err).with_context(|| format!("running {}", program.to_string_lossy()))
 }
 
-/// What `hoist info` says about rootless mode.
-pub struct Report {
-    pub rootless: bool,
-    pub uid_map: Vec<maps::IdMap>,
-    pub gid_map: Vec<maps::IdMap>,
-}
-
-pub fn report() -> Report {
-    let read = |f: &str| {
+/// What `hoist info` says about rootless mode (`Rootless`): whether hoist
+/// runs rootless, the namespace's uid and gid maps (inside, outside, size),
+/// the cgroup mode and the network helper.
+pub fn info_json() -> serde_json::Value {
+    use hoist_runtime::rootless as rt;
+    let read = |f: &str| -> Vec<serde_json::Value> {
         std::fs::read_to_string(f)
             .map(|t| maps::parse_proc_map(&t))
             .unwrap_or_default()
+            .iter()
+            .map(|m| serde_json::json!({"ContainerID": m.inside, "HostID": m.outside, "Size": m.count}))
+            .collect()
     };
-    Report {
-        rootless: hoist_store::rootless::active(),
-        uid_map: read("/proc/self/uid_map"),
-        gid_map: read("/proc/self/gid_map"),
+    let rootless = rt::active();
+    let cgroups = match (rootless, rt::cgroup_mode()) {
+        (false, _) => "hoist/<id> per container",
+        (true, rt::CgroupMode::V1) => {
+            "none (cgroup v1: never delegated to a user; limit flags are refused)"
+        }
+        (true, rt::CgroupMode::V2) => {
+            "none (cgroup v2 delegation not used yet; limit flags are refused)"
+        }
+    };
+    serde_json::json!({
+        "Enabled": rootless,
+        "UID": std::env::var(UID_ENV).ok().and_then(|v| v.parse::<u32>().ok()),
+        "UIDMap": if rootless { read("/proc/self/uid_map") } else { Vec::new() },
+        "GIDMap": if rootless { read("/proc/self/gid_map") } else { Vec::new() },
+        "Cgroups": cgroups,
+        "NetworkHelper": rt::network_helper(),
+    })
+}
+
+/// The plain-text lines of `info_json`.
+pub fn print_info(v: &serde_json::Value) {
+    let enabled = v["Enabled"] == serde_json::json!(true);
+    println!(" Rootless: {enabled}");
+    if !enabled {
+        return;
     }
+    let show = |key: &str| {
+        v[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| format!("{}:{}:{}", m["ContainerID"], m["HostID"], m["Size"]))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!("  UID map (inside:host:size): {}", show("UIDMap"));
+    println!("  GID map (inside:host:size): {}", show("GIDMap"));
+    println!("  Cgroups: {}", v["Cgroups"].as_str().unwrap_or(""));
+    println!(
+        "  Network helper: {}",
+        v["NetworkHelper"].as_str().unwrap_or("")
+    );
 }

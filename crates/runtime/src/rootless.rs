@@ -63,6 +63,11 @@ pub fn default_network() -> &'static str {
     }
 }
 
+/// The network helper rootless containers use, for `hoist info`.
+pub fn network_helper() -> &'static str {
+    "none (rootless containers get a loopback-only network namespace)"
+}
+
 /// Refuses, before anything is created, what a rootless container cannot
 /// have: limits (no cgroup) and networks that need root.
 pub fn check_create(opts: &RunOptions) -> Result<()> {

@@ -81,6 +81,7 @@ pub fn info(a: &InfoArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         .and_then(|s| s.names())
         .map_or(0, |n| n.len());
     let cgroup_v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let rootless = crate::rootless::info_json();
     let v = json!({
         "ID": "",
         "Containers": containers.len(),
@@ -100,7 +101,8 @@ pub fn info(a: &InfoArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         "CgroupVersion": if cgroup_v2 { "2" } else { "1" },
         "CgroupDriver": "cgroupfs",
         "LoggingDriver": "json-file",
-        "SecurityOptions": [],
+        "SecurityOptions": if rootless["Enabled"] == json!(true) { json!(["name=rootless"]) } else { json!([]) },
+        "Rootless": rootless,
     });
     show(&v, a.format.as_deref(), |v| {
         println!("Server: hoist {VERSION} (daemonless)");
@@ -127,5 +129,6 @@ pub fn info(a: &InfoArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         );
         println!(" Name: {}", v["Name"].as_str().unwrap_or(""));
         println!(" Docker Root Dir: {}", root.display());
+        crate::rootless::print_info(&v["Rootless"]);
     })
 }
