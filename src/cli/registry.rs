@@ -1,4 +1,4 @@
-//! `hoist registry serve|gc|scrub`: run and maintain hoist's OCI registry server.
+//! `hoist registry serve|gc|retention|scrub`: run and maintain hoist's OCI registry server.
 
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -20,8 +20,26 @@ pub enum RegistryAction {
     Serve(ServeArgs),
     /// Remove blobs (and deleted manifests' leftovers) that nothing references
     Gc(GcArgs),
+    /// Apply the config's [[retention.policies]] (delete old tags and untagged
+    /// manifests), then collect the blobs they freed
+    Retention(RetentionArgs),
     /// Re-hash stored blobs and manifests; report (and quarantine) corrupt ones
     Scrub(ScrubArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RetentionArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// List the tags, manifests and blobs the policies would delete; delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep blobs younger than this many seconds [config: gc.grace_seconds; default 600]
+    #[arg(long, value_name = "SECONDS")]
+    pub grace_seconds: Option<u64>,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -1,7 +1,7 @@
-//! `hoist registry serve|gc|scrub`: config file + flags -> the registry crate.
+//! `hoist registry serve|gc|retention|scrub`: config file + flags -> the registry crate.
 
 use crate::cli::registry::{
-    ConfigArgs, GcArgs, RegistryAction, RegistryCommand, ScrubArgs, ServeArgs,
+    ConfigArgs, GcArgs, RegistryAction, RegistryCommand, RetentionArgs, ScrubArgs, ServeArgs,
 };
 use crate::cli::GlobalArgs;
 use anyhow::Context;
@@ -18,6 +18,7 @@ pub fn run(cmd: RegistryCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
     match command {
         RegistryAction::Serve(args) => runtime.block_on(serve(args, global)),
         RegistryAction::Gc(args) => runtime.block_on(gc(args, global)),
+        RegistryAction::Retention(args) => runtime.block_on(retention(args, global)),
         RegistryAction::Scrub(args) => runtime.block_on(scrub(args, global)),
     }
 }
@@ -206,14 +207,12 @@ async fn gc(args: GcArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         config.gc.upload_max_age_seconds = v;
     }
     let app = hoist_registry::build(&config)?;
-    let opts = hoist_registry::gc::GcOptions {
-        dry_run: args.dry_run,
-        delete_untagged: config.gc.delete_untagged,
-        grace: Duration::from_secs(config.gc.grace_seconds),
-        upload_max_age: Duration::from_secs(config.gc.upload_max_age_seconds),
-        ..Default::default()
-    };
-    let report = hoist_registry::gc::run(&app.storage, opts).await?;
+    // Under the storage's GC lease, like the servers' scheduled runs, and
+    // without the retention policies (`hoist registry retention` applies them).
+    let no_policies = Default::default();
+    let report = collect(&app.storage, &no_policies, &config, args.dry_run)
+        .await?
+        .gc;
     let verb = if args.dry_run {
         "would remove"
     } else {
@@ -245,6 +244,118 @@ async fn gc(args: GcArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         report.manifests_removed.len(),
         report.uploads_removed.len(),
         report.bytes_freed
+    );
+    Ok(0)
+}
+
+/// One collection (retention `policies`, then GC) with the config's GC
+/// settings, or an error naming the collector that holds the lease.
+async fn collect(
+    storage: &hoist_registry::storage::Storage,
+    policies: &hoist_registry::retention::config::RetentionConfig,
+    config: &Config,
+    dry_run: bool,
+) -> anyhow::Result<hoist_registry::retention::run::Collected> {
+    use hoist_registry::retention::{lease, run};
+    let opts = run::CollectOptions {
+        dry_run,
+        sweep: true,
+        gc: hoist_registry::gc::GcOptions {
+            delete_untagged: config.gc.delete_untagged,
+            grace: Duration::from_secs(config.gc.grace_seconds),
+            upload_max_age: Duration::from_secs(config.gc.upload_max_age_seconds),
+            ..Default::default()
+        },
+        lease_ttl: Duration::from_secs(config.gc.lease_seconds),
+        owner: lease::owner_id(),
+    };
+    match run::collect(storage, policies, opts).await? {
+        run::Outcome::Done(c) => Ok(c),
+        run::Outcome::Busy(holder) => anyhow::bail!(
+            "another collector holds the storage's GC lease ({holder}); \
+             try again when its run is over"
+        ),
+    }
+}
+
+/// `hoist registry retention`: the policies' deletions (or, with
+/// --dry-run, the list of them), then the blobs GC frees.
+async fn retention(args: RetentionArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
+    let mut config = base_config(&args.config, global)?;
+    if let Some(v) = args.grace_seconds {
+        config.gc.grace_seconds = v;
+    }
+    if config.retention.policies.is_empty() {
+        anyhow::bail!(
+            "no [[retention.policies]] in the configuration: give --config FILE with at \
+             least one policy (see examples/registry/config.toml)"
+        );
+    }
+    let app = hoist_registry::build(&config)?;
+    let c = collect(&app.storage, &config.retention, &config, args.dry_run).await?;
+    let verb = if args.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    let when = |t: std::time::SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+    if args.json {
+        let json = serde_json::json!({
+            "dry_run": args.dry_run,
+            "tags": c.plan.tags.iter().map(|t| serde_json::json!({
+                "repository": t.repo, "tag": t.tag, "digest": t.digest.to_string(),
+                "pushed": when(t.pushed)})).collect::<Vec<_>>(),
+            "manifests": c.plan.manifests.iter().map(|m| serde_json::json!({
+                "repository": m.repo, "digest": m.digest.to_string(),
+                "pushed": when(m.pushed)})).collect::<Vec<_>>(),
+            "blobs": c.gc.blobs_removed.iter().map(|(d, s)| serde_json::json!({
+                "digest": d.to_string(), "size": s})).collect::<Vec<_>>(),
+            "skipped": c.applied.skipped,
+            "bytes_freed": c.gc.bytes_freed,
+        });
+        println!("{json}");
+        return Ok(0);
+    }
+    for t in &c.plan.tags {
+        println!(
+            "{verb} tag {}:{} ({}, pushed {})",
+            t.repo,
+            t.tag,
+            t.digest,
+            when(t.pushed)
+        );
+    }
+    for m in &c.plan.manifests {
+        println!(
+            "{verb} manifest {}@{} (untagged, pushed {})",
+            m.repo,
+            m.digest,
+            when(m.pushed)
+        );
+    }
+    for (digest, size) in &c.gc.blobs_removed {
+        println!("{verb} blob {digest} ({size} bytes)");
+    }
+    if c.applied.skipped > 0 {
+        println!(
+            "kept {} pushed again since they were planned",
+            c.applied.skipped
+        );
+    }
+    println!(
+        "{verb} {} tags, {} manifests, {} blobs; {} bytes freed",
+        if args.dry_run {
+            c.plan.tags.len()
+        } else {
+            c.applied.tags_deleted
+        },
+        if args.dry_run {
+            c.plan.manifests.len()
+        } else {
+            c.applied.manifests_deleted
+        },
+        c.gc.blobs_removed.len(),
+        c.gc.bytes_freed
     );
     Ok(0)
 }

@@ -15,6 +15,7 @@ pub(crate) mod http;
 pub(crate) mod layout;
 mod proxy;
 mod read_cache;
+mod retention;
 mod secure;
 mod skopeo;
 mod uploads;
