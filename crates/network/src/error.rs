@@ -49,6 +49,15 @@ pub enum NetworkError {
     },
     #[error("nftables: {0} (is the nftables package installed?)")]
     Firewall(String),
+    #[error("{binary} could not be started ({source}): rootless containers reach the network through it; install the Debian package {package} (apt-get install {package}), or run with --network none or --network private")]
+    HelperMissing {
+        binary: String,
+        package: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the rootless network helper {binary} {message}")]
+    HelperFailed { binary: String, message: String },
 }
 
 pub type Result<T> = std::result::Result<T, NetworkError>;

@@ -12,6 +12,7 @@ pub mod lease;
 mod lock;
 pub mod netlink;
 pub mod record;
+pub mod rootless;
 pub mod subnet;
 pub mod subnet6;
 mod xtables;
