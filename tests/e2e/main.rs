@@ -18,6 +18,7 @@ mod pods;
 mod probes;
 mod registry;
 mod registry_s3;
+mod rootless;
 mod security;
 mod store;
 mod tidy;

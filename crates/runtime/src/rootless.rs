@@ -63,6 +63,16 @@ pub fn default_network() -> &'static str {
     }
 }
 
+/// A pod's network without `--network`: rootless pods have no network
+/// helper yet (check_pod), so a loopback of their own.
+pub fn default_pod_network() -> &'static str {
+    if active() {
+        "private"
+    } else {
+        "bridge"
+    }
+}
+
 /// The network helper rootless containers use, for `hoist info`.
 pub fn network_helper() -> &'static str {
     "none (rootless containers get a loopback-only network namespace)"
@@ -124,6 +134,87 @@ pub fn check_network(opts: &RunOptions) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+const NO_HELPER: &str = "rootless pods have no network helper yet (slirp4netns serves \
+                         containers of their own): use --network none or private \
+                         (a loopback of the pod's own)";
+
+/// A pod's networks and published ports, as [`check_network`] for a
+/// container (a pod's namespaces are made by its holder the same way).
+pub fn check_pod(networks: &[String], publish: &[String]) -> Result<()> {
+    if !active() {
+        return Ok(());
+    }
+    if networks.iter().any(|n| n != "private" && n != "none") {
+        return Err(RuntimeError::Invalid(format!(
+            "pod network {}: bridge and user networks need root; {NO_HELPER}",
+            networks.join(",")
+        )));
+    }
+    if !publish.is_empty() {
+        return Err(RuntimeError::Invalid(format!(
+            "-p/--publish: publishing a port needs a network helper; {NO_HELPER}"
+        )));
+    }
+    Ok(())
+}
+
+/// A mount's data as a rootless container can have it: devpts' `gid=5`
+/// (the tty group of /dev/pts/N) names a group that a single-id namespace
+/// (no subordinate ranges) does not have, and the kernel refuses the mount
+/// (EINVAL); then the option is left out, as podman does.
+pub fn mount_data(fstype: &str, data: &str) -> String {
+    if fstype != "devpts" || !active() {
+        return data.to_string();
+    }
+    data.split(',')
+        .filter(|o| {
+            o.strip_prefix("gid=")
+                .and_then(|g| g.parse::<u32>().ok())
+                .is_none_or(gid_mapped)
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Whether `gid` exists in this process's user namespace.
+fn gid_mapped(gid: u32) -> bool {
+    let map = std::fs::read_to_string("/proc/self/gid_map").unwrap_or_default();
+    map.lines().any(|l| {
+        let f: Vec<u64> = l
+            .split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        f.len() == 3 && (f[0]..f[0] + f[2]).contains(&u64::from(gid))
+    })
+}
+
+/// Whether setgroups(2) is refused in this user namespace: newgidmap
+/// writes `deny` to /proc/PID/setgroups when it maps only the user's own
+/// gid (no subordinate ranges), so a group list cannot be dropped or set.
+/// Read by the container's child after the fork (an atomic load, nothing
+/// that allocates or locks); set by [`groups_to_set`] in the parent.
+pub static SETGROUPS_DENIED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// The supplementary groups a process gets. Where setgroups is denied
+/// (rootless without subordinate gids) the process keeps the groups it
+/// inherits (the user's own), and asking for others is an error that says
+/// why, not a silently different process.
+pub fn groups_to_set(gid: u32, groups: Vec<u32>) -> Result<Vec<u32>> {
+    use std::sync::atomic::Ordering;
+    let denied = active()
+        && std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+    SETGROUPS_DENIED.store(denied, Ordering::Relaxed);
+    if !denied || groups.iter().all(|&g| g == gid) {
+        return Ok(groups);
+    }
+    Err(RuntimeError::Invalid(format!(
+        "supplementary groups {groups:?}: hoist's user namespace maps only your own gid \
+         (no subordinate gids in /etc/subgid), where the kernel refuses setgroups; give \
+         your user a range in /etc/subgid"
+    )))
 }
 
 /// The start-time backstop for limits that reached the spec some other way

@@ -100,5 +100,5 @@ pub fn pod_default(given: Vec<String>) -> Vec<String> {
     vec![std::env::var(DEFAULT_ENV)
         .ok()
         .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "bridge".into())]
+        .unwrap_or_else(|| hoist_runtime::rootless::default_pod_network().into())]
 }

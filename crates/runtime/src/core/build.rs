@@ -230,6 +230,7 @@ fn mount_steps(m: &Mount, userns: bool, steps: &mut Vec<RootStep>) -> Result<()>
         .as_ref()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| typ.clone());
+    let data = crate::rootless::mount_data(&typ, &data);
     steps.push(RootStep::Mount(MountStep {
         target,
         kind: TargetKind::Dir,
@@ -432,7 +433,10 @@ pub fn process_plan(p: &Process, stdio: [RawFd; 3]) -> Result<ProcessPlan> {
         cwd: c(&p.cwd().to_string_lossy())?,
         uid: user.uid(),
         gid: user.gid(),
-        groups: user.additional_gids().clone().unwrap_or_default(),
+        groups: crate::rootless::groups_to_set(
+            user.gid(),
+            user.additional_gids().clone().unwrap_or_default(),
+        )?,
         caps: CapMasks::from_spec(p.capabilities().as_ref()),
         last_cap: last_cap(),
         no_new_privs: p.no_new_privileges().unwrap_or(false),

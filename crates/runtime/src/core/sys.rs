@@ -98,14 +98,19 @@ pub fn cloexec_from(first: c_uint) {
 
 /// setresuid/setresgid/setgroups as raw syscalls (this thread = the whole child).
 pub fn set_ids(uid: u32, gid: u32, groups: &[libc::gid_t]) -> Result<(), (u32, i32)> {
+    // Rootless without subordinate gids the kernel refuses setgroups; the
+    // parent checked that no other groups were asked for (rootless.rs).
+    let keep_groups = crate::rootless::SETGROUPS_DENIED.load(std::sync::atomic::Ordering::Relaxed);
     // SAFETY: raw credential syscalls with valid pointers.
     unsafe {
-        check(libc::syscall(
-            libc::SYS_setgroups,
-            groups.len(),
-            groups.as_ptr(),
-        ))
-        .map_err(|e| (0, e))?;
+        if !keep_groups {
+            check(libc::syscall(
+                libc::SYS_setgroups,
+                groups.len(),
+                groups.as_ptr(),
+            ))
+            .map_err(|e| (0, e))?;
+        }
         check(libc::syscall(libc::SYS_setresgid, gid, gid, gid)).map_err(|e| (1, e))?;
         check(libc::syscall(libc::SYS_setresuid, uid, uid, uid)).map_err(|e| (2, e))?;
     }

@@ -33,6 +33,7 @@ impl Lifecycle {
             path: self.root().display().to_string(),
             message: e.to_string(),
         })?;
+        crate::rootless::check_pod(networks, publish)?;
         let nets = crate::netpod::check(self.root(), networks)?;
         let rec = pod::create(self.root(), name, publish, volumes)?;
         if let Err(e) = crate::netpod::save(self.root(), &rec.id, &nets) {
