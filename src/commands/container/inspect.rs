@@ -198,6 +198,10 @@ pub fn inspect_json(root: &Path, rec: &ContainerRecord, st: &State) -> Value {
     if let Some(s) = &rec.stop_signal {
         config["StopSignal"] = json!(s);
     }
+    // docker has StopTimeout only when --stop-timeout was given.
+    if let Some(t) = rec.extras.stop_timeout {
+        config["StopTimeout"] = json!(t);
+    }
     if let Some(h) = &rec.healthcheck {
         config["Healthcheck"] = json!(h);
     }

@@ -3,21 +3,16 @@
 
 use anyhow::anyhow;
 use hoist_runtime::container::{self, state, Status};
-use hoist_runtime::lifecycle::{parse_signal, RemoveOptions, StopOptions};
+use hoist_runtime::lifecycle::{parse_signal, RemoveOptions};
 use std::path::Path;
-use std::time::Duration;
 
 use super::run::lifecycle;
 
-pub fn stop(root: &Path, names: &[String], time: u64) -> anyhow::Result<i32> {
+pub fn stop(root: &Path, names: &[String], time: Option<u64>) -> anyhow::Result<i32> {
     let lc = lifecycle(root)?;
-    let opts = StopOptions {
-        timeout: Duration::from_secs(time),
-        signal: None,
-    };
     for name in names {
         let rec = lc.find(name)?;
-        lc.stop(&rec, opts)?;
+        lc.stop(&rec, super::run_flags::stop_options(time, &rec))?;
         println!("{name}");
     }
     Ok(0)

@@ -11,6 +11,7 @@ mod export;
 mod inspect;
 mod logs;
 mod manage;
+mod mount_flag;
 mod pause;
 mod pod;
 pub mod prune;

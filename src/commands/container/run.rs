@@ -4,13 +4,12 @@
 use anyhow::anyhow;
 use hoist_runtime::container::config::{HealthOverrides, RunOptions};
 use hoist_runtime::container::labels::parse_labels;
-use hoist_runtime::lifecycle::{Lifecycle, RunMode, RunOutcome, StopOptions};
+use hoist_runtime::lifecycle::{Lifecycle, RunMode, RunOutcome};
 use hoist_runtime::monitor::{self, Ready};
 use hoist_runtime::probe::Probes;
 use hoist_runtime::time::parse_duration;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::Path;
-use std::time::Duration;
 
 use super::run_error;
 use crate::cli::container::{CreateArgs, RunArgs};
@@ -43,12 +42,14 @@ fn duration(flag: &str, v: &Option<String>) -> anyhow::Result<Option<std::time::
 fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
     crate::commands::events::check_restart_flags(a.restart.as_deref(), a.rm)?;
     let net = crate::commands::network::flags::parse(a)?;
+    // docker's --mount, as the -v and --tmpfs values it amounts to.
+    let (mount_volumes, mount_tmpfs) = super::mount_flag::split(&a.extra.mount)?;
     Ok(RunOptions {
         name: a.name.clone(),
         env: a.env.clone(),
         env_files: a.env_file.clone(),
-        volumes: a.volume.clone(),
-        tmpfs: a.tmpfs.clone(),
+        volumes: a.volume.iter().cloned().chain(mount_volumes).collect(),
+        tmpfs: a.tmpfs.iter().cloned().chain(mount_tmpfs).collect(),
         publish: a.publish.clone(),
         publish_all: a.publish_all,
         expose: a.expose.clone(),
@@ -192,14 +193,11 @@ pub fn start(
     Ok(0)
 }
 
-pub fn restart(root: &Path, names: &[String], time: u64) -> anyhow::Result<i32> {
+pub fn restart(root: &Path, names: &[String], time: Option<u64>) -> anyhow::Result<i32> {
     let lc = lifecycle(root)?;
-    let stop = StopOptions {
-        timeout: Duration::from_secs(time),
-        signal: None,
-    };
     for name in names {
         let rec = lc.find(name)?;
+        let stop = super::run_flags::stop_options(time, &rec);
         lc.restart(&rec, stop).map_err(run_error)?;
         println!("{name}");
     }

@@ -1,6 +1,7 @@
 //! `run`/`create` flags kept apart from run.rs: `--ulimit`, `--group-add`,
 //! `--shm-size`, `--device`, `--memory-swap`, `--memory-reservation`,
-//! `--cpu-shares`, `--cpuset-cpus`, `--cpuset-mems`, `--sysctl` (spec amendments: hoist_runtime's
+//! `--cpu-shares`, `--cpuset-cpus`, `--cpuset-mems`, `--sysctl`,
+//! `--oom-score-adj`, `--stop-timeout` (spec amendments: hoist_runtime's
 //! container::extras), `--cidfile`, and `--init` (PID 1 stays hoist's own
 //! init, a tini built into the runtime's core: no binary in the image).
 
@@ -48,6 +49,15 @@ pub struct ExtraArgs {
     /// Run an init as PID 1 that forwards signals and reaps zombies
     #[arg(long)]
     pub init: bool,
+    /// Tune the container's OOM preference (-1000 to 1000)
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub oom_score_adj: Option<i32>,
+    /// Seconds stop and restart wait before killing (default 10)
+    #[arg(long, value_name = "SECONDS")]
+    pub stop_timeout: Option<u64>,
+    /// Attach a filesystem mount: type=bind|volume|tmpfs,source=...,target=...[,readonly]
+    #[arg(long, value_name = "MOUNT")]
+    pub mount: Vec<String>,
     /// Namespaced kernel parameter: KEY=VALUE (kernel.shm*, kernel.msg*,
     /// kernel.sem, fs.mqueue.*, net.* with a network of the container's own)
     #[arg(long, value_name = "KEY=VALUE")]
@@ -105,6 +115,11 @@ pub fn extras(
             .transpose()
     };
     let extras = SpecExtras {
+        oom_score_adj: a
+            .oom_score_adj
+            .map(SpecExtras::check_oom_score_adj)
+            .transpose()?,
+        stop_timeout: a.stop_timeout,
         cpuset_cpus: cpuset(&a.cpuset_cpus, false)?,
         cpuset_mems: cpuset(&a.cpuset_mems, true)?,
         sysctls: a
@@ -150,4 +165,17 @@ pub fn write_cidfile(path: Option<&Path>, id: &str) -> anyhow::Result<()> {
         .map_err(|e| anyhow!("--cidfile {}: {e}", path.display()))?;
     f.write_all(id.as_bytes())
         .map_err(|e| anyhow!("--cidfile {}: {e}", path.display()))
+}
+
+/// How `stop`/`restart` stop a container: `-t` when given, else its
+/// `--stop-timeout`, else docker's 10 s.
+pub fn stop_options(
+    time: Option<u64>,
+    rec: &hoist_runtime::container::ContainerRecord,
+) -> hoist_runtime::lifecycle::StopOptions {
+    let secs = time.or(rec.extras.stop_timeout).unwrap_or(10);
+    hoist_runtime::lifecycle::StopOptions {
+        timeout: std::time::Duration::from_secs(secs),
+        signal: None,
+    }
 }

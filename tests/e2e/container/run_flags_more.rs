@@ -249,3 +249,88 @@ fn exec_gives_everything_after_the_container_to_the_command() {
     f.ok(&["rm", "-f", &id]);
     assert_nothing_left(&id);
 }
+
+#[test]
+fn mount_long_syntax_oom_score_adj_and_stop_timeout() {
+    let Some(f) = Fixture::new() else { return };
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("f"), "hello\n").unwrap();
+    let bind = format!(
+        "type=bind,source={},target=/data,readonly",
+        host.path().display()
+    );
+    let script = "cat /data/f; touch /data/x 2>/dev/null || echo read-only; \
+                  df -k /scratch | tail -n1; cat /proc/self/oom_score_adj; \
+                  echo kept > /v/y && cat /v/y";
+    let out = f.ok(&[
+        "run",
+        "--rm",
+        "--mount",
+        &bind,
+        "--mount",
+        "type=tmpfs,target=/scratch,tmpfs-size=1m",
+        "--mount",
+        "source=vol1,target=/v",
+        "--oom-score-adj",
+        "500",
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(&lines[..2], ["hello", "read-only"], "{out}");
+    assert_eq!(lines[2].split_whitespace().nth(1), Some("1024"), "{out}");
+    assert_eq!(&lines[3..], ["500", "kept"], "{out}");
+    assert!(!host.path().join("x").exists());
+    // The named volume outlives the container.
+    assert!(f.ok(&["volume", "ls", "-q"]).lines().any(|v| v == "vol1"));
+
+    refused(
+        &f,
+        &["--mount", "type=bind,source=/no/such/dir/x,target=/x"],
+        "bind source path does not exist: /no/such/dir/x",
+    );
+    refused(
+        &f,
+        &["--mount", "type=bind,source=/tmp"],
+        "target is required",
+    );
+    refused(
+        &f,
+        &["--oom-score-adj", "1001"],
+        "range for oom score adj is [-1000, 1000]",
+    );
+
+    // (Raising the score needs no privilege; lowering it needs
+    // CAP_SYS_RESOURCE, which this test machine's root lacks.)
+    // sleep as PID 1 ignores SIGTERM: stop waits for the container's own
+    // --stop-timeout (1 s) instead of the default 10 s, then kills it.
+    f.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "quick",
+        "--stop-timeout",
+        "1",
+        "--oom-score-adj",
+        "300",
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    let v = f.inspect("quick");
+    assert_eq!(v["Config"]["StopTimeout"], 1);
+    assert_eq!(v["HostConfig"]["OomScoreAdj"], 300);
+    let pid = v["State"]["Pid"].as_i64().unwrap();
+    let adj = std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap();
+    assert_eq!(adj.trim(), "300");
+    let began = std::time::Instant::now();
+    f.ok(&["stop", "quick"]);
+    let took = began.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(900) && took < std::time::Duration::from_secs(8),
+        "stop took {took:?}"
+    );
+    assert_eq!(f.inspect("quick")["State"]["Running"], false);
+}

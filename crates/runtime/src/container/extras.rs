@@ -7,7 +7,7 @@
 //! `--memory-reservation`, `--cpu-shares` (linux.resources, written by
 //! cgroup/ at each start), `--cpuset-cpus`/`--cpuset-mems` (a cpuset
 //! cgroup, cgroup/cpuset.rs), `--sysctl` (linux.sysctl, core/sysctl.rs),
-//! and `--init` (an annotation: the core keeps
+//! `--oom-score-adj` (process.oomScoreAdj), and `--init` (an annotation: the core keeps
 //! PID 1 as an init, core/init.rs). Kept in the record so every spec
 //! made from it (create, the rebuild after a reboot) has them.
 
@@ -53,6 +53,14 @@ pub struct SpecExtras {
     pub cpuset_cpus: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpuset_mems: Option<String>,
+    /// `--oom-score-adj` (-1000..=1000): process.oomScoreAdj, written by
+    /// the core before the process starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<i32>,
+    /// `--stop-timeout`: seconds `stop`/`restart` wait before SIGKILL when
+    /// not given `-t` (docker's default 10). Not a spec amendment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<u64>,
     /// `--sysctl KEY=VALUE`: kernel parameters of the container's own
     /// namespaces (linux.sysctl, written by core/sysctl.rs).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -159,6 +167,16 @@ impl SpecExtras {
         let (cpus, nodes) = crate::cgroup::cpuset::available();
         crate::cgroup::cpuset::check(value, mems, if mems { &nodes } else { &cpus })?;
         Ok(value.trim().to_string())
+    }
+
+    /// `--oom-score-adj`, in the kernel's range (docker's message).
+    pub fn check_oom_score_adj(adj: i32) -> Result<i32> {
+        if !(-1000..=1000).contains(&adj) {
+            return Err(invalid(format!(
+                "Invalid value {adj}, range for oom score adj is [-1000, 1000]"
+            )));
+        }
+        Ok(adj)
     }
 
     /// docker's `--sysctl KEY=VALUE` check: only the parameters a
@@ -346,6 +364,9 @@ impl SpecExtras {
                 map[k.as_str()] = json!(val);
             }
         }
+        if let Some(adj) = self.oom_score_adj {
+            v["process"]["oomScoreAdj"] = json!(adj);
+        }
         if self.init {
             v["annotations"][crate::core::build::INIT_ANNOTATION] = json!("true");
         }
@@ -369,6 +390,7 @@ impl SpecExtras {
             "CpuShares": self.cpu_shares.unwrap_or(0),
             "CpusetCpus": self.cpuset_cpus.clone().unwrap_or_default(),
             "CpusetMems": self.cpuset_mems.clone().unwrap_or_default(),
+            "OomScoreAdj": self.oom_score_adj.unwrap_or(0),
             "Init": self.init.then_some(true),
             "Devices": self.devices.iter().map(|d| json!({"PathOnHost": d.host, "PathInContainer": d.path, "CgroupPermissions": d.access})).collect::<Vec<_>>(),
         });

@@ -132,6 +132,10 @@ pub fn container_plan(spec: &Spec, bundle: &Path, opts: PlanOptions) -> Result<C
         steps,
         hostname: spec.hostname().as_deref().map(c).transpose()?,
         sysctls,
+        oom_score_adj: process
+            .oom_score_adj()
+            .map(|n| c(&n.to_string()))
+            .transpose()?,
         masked: paths(linux.masked_paths())?,
         readonly: paths(linux.readonly_paths())?,
         readonly_root: root.readonly().unwrap_or(false),

@@ -45,12 +45,13 @@ pub enum Step {
     Userns,
     Emulation,
     Sysctl,
+    OomScoreAdj,
 }
 
 impl Step {
     pub fn from_u32(n: u32) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 31] = [
+        const ALL: [Step; 32] = [
             CgroupNs,
             Propagation,
             Rootfs,
@@ -82,6 +83,7 @@ impl Step {
             Userns,
             Emulation,
             Sysctl,
+            OomScoreAdj,
         ];
         ALL.iter().copied().find(|s| *s as u32 == n)
     }
@@ -263,6 +265,9 @@ fn setup_container(args: &ChildArgs) -> Result<(), Fail> {
         // The container's own /proc is `/proc` now; /proc/sys is still
         // writable (the read-only paths come next).
         super::sysctl::write_in_child(&plan.sysctls).map_err(|(i, e)| (Step::Sysctl, i, e))?;
+        if let Some(adj) = &plan.oom_score_adj {
+            write_oom_score_adj(adj).map_err(err(Step::OomScoreAdj, 0))?;
+        }
         for (i, p) in plan.masked.iter().enumerate() {
             mask_path(p.as_ptr()).map_err(err(Step::Mask, i))?;
         }
@@ -503,6 +508,17 @@ unsafe fn mount_step(root: c_int, m: &MountStep, from: c_int) -> Result<(), i32>
         r?;
     }
     Ok(())
+}
+
+/// `--oom-score-adj`: the container's processes inherit it from here.
+unsafe fn write_oom_score_adj(value: &std::ffi::CStr) -> Result<(), i32> {
+    let fd = sys::check(libc::open(
+        c"/proc/self/oom_score_adj".as_ptr(),
+        libc::O_WRONLY | libc::O_CLOEXEC,
+    ) as _)? as c_int;
+    let r = sys::write_all(fd, value.to_bytes());
+    libc::close(fd);
+    r
 }
 
 /// Hides a path: /dev/null over a file, an empty read-only tmpfs over a directory.

@@ -221,6 +221,9 @@ pub struct ContainerPlan {
     /// Kernel parameters of its own namespaces (`--sysctl`), written after
     /// the pivot, before the masks and read-only paths (sysctl.rs).
     pub sysctls: Vec<super::sysctl::SysctlWrite>,
+    /// `--oom-score-adj` (process.oomScoreAdj) as the text written to
+    /// /proc/self/oom_score_adj, inherited by the process.
+    pub oom_score_adj: Option<CString>,
     pub masked: Vec<CString>,
     pub readonly: Vec<CString>,
     pub readonly_root: bool,

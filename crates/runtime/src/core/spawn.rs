@@ -234,6 +234,13 @@ pub fn start_error(plan: &ContainerPlan, report: [u8; 12]) -> RuntimeError {
             Some(w) => format!("setting sysctl {} to {:?}", w.key, w.value),
             None => "opening the container's /proc/sys".into(),
         },
+        Some(Step::OomScoreAdj) => format!(
+            "setting its OOM score adjustment to {} (lowering it needs CAP_SYS_RESOURCE)",
+            plan.oom_score_adj
+                .as_deref()
+                .unwrap_or_default()
+                .to_string_lossy()
+        ),
         Some(Step::JoinCgroup) => "joining the container's cgroup".into(),
         Some(Step::Console) => "making the terminal in the container's /dev/pts".into(),
         Some(Step::ParentDeath) => "tying the container to its monitor (PR_SET_PDEATHSIG)".into(),
