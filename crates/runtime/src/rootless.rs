@@ -85,7 +85,31 @@ pub fn check_create(opts: &RunOptions) -> Result<()> {
         return Ok(());
     }
     check_limits(opts)?;
+    check_userns(opts)?;
     check_network(opts)
+}
+
+/// A user namespace of the container's own inside hoist's: `auto` takes
+/// ids from 1,000,000,000 up, which hoist's namespace does not have, and
+/// every remapped rootfs is an idmapped mount of the store's snapshots,
+/// which needs root in the store filesystem's namespace (the host's); so
+/// `keep-id` (the user's uid as itself inside) would show every image file
+/// as the user's instead of root's, or need a chowned copy of each image
+/// (podman's way). Refused until then, with the reason.
+fn check_userns(opts: &RunOptions) -> Result<()> {
+    let asked = opts.userns.as_deref().filter(|m| *m != "host");
+    if asked.is_none() && opts.uidmap.is_empty() && opts.gidmap.is_empty() {
+        return Ok(());
+    }
+    let flag = asked
+        .map(|m| format!("--userns={m}"))
+        .unwrap_or_else(|| "--uidmap/--gidmap".into());
+    Err(RuntimeError::Invalid(format!(
+        "{flag}: rootless hoist runs every container in your user namespace already (its \
+         root is you, other ids are your /etc/subuid range); a namespace of the container's \
+         own inside it is not supported yet (the image's layers would need an idmapped \
+         mount, which needs real root, or a chowned copy): run without it, or use -u UID"
+    )))
 }
 
 fn check_limits(opts: &RunOptions) -> Result<()> {

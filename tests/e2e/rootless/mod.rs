@@ -138,6 +138,48 @@ fn an_unprivileged_user_pulls_runs_and_pushes() {
     user.ok(&["rm", "web"]);
     assert_eq!(user.ok(&["ps", "-aq"]), "");
 
+    // A pod (its own loopback namespace by default) and a health check.
+    user.ok(&["pod", "create", "--name", "pod1"]);
+    user.ok(&[
+        "run", "-d", "--pod", "pod1", "--name", "member", &image, "sleep", "300",
+    ]);
+    assert_eq!(
+        user.ok(&["run", "--rm", "--pod", "pod1", &image, "hostname"]),
+        "pod1\n"
+    );
+    user.ok(&["pod", "rm", "-f", "pod1"]);
+    user.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "checked",
+        "--health-cmd",
+        "true",
+        "--health-interval",
+        "1s",
+        &image,
+        "sleep",
+        "300",
+    ]);
+    wait_until("the health check passes", Duration::from_secs(20), || {
+        user.ok(&["inspect", "--format", "{{.State.Health.Status}}", "checked"]) == "healthy\n"
+    });
+    user.ok(&["rm", "-f", "checked"]);
+    assert_eq!(user.ok(&["ps", "-aq"]), "");
+
+    // hoist unshare: a command inside the user's namespace, as its root.
+    assert_eq!(user.ok(&["unshare", "--", "id", "-u"]), "0\n");
+    // A namespace of the container's own inside it: refused with the reason.
+    let out = user.out(&["run", "--rm", "--userns=keep-id", &image, "true"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not supported yet"),
+        "{}",
+        stderr(&out)
+    );
+
     // A named volume: what uid 1000 of the container writes belongs to the
     // user's subordinate id 1000 maps to (after 0 → the user, 1.. → range).
     user.ok(&[
