@@ -30,6 +30,7 @@ pub fn exec(session: &Session, a: &ExecArgs) -> anyhow::Result<i32> {
         tty: !a.no_tty && std::io::stdout().is_terminal(),
         detach: a.detach,
         env: a.env.clone(),
+        env_file: Vec::new(),
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         container_and_command: std::iter::once(rec.id.clone())

@@ -1,6 +1,7 @@
 //! exec: a process in a running container, with this CLI's stdio.
 
 use hoist_runtime::container;
+use hoist_runtime::container::config::{expand_env_flag, read_env_file};
 use hoist_runtime::core::wait_exit_code;
 use hoist_runtime::exec::{exec_in, ExecOptions};
 use std::os::fd::AsRawFd;
@@ -12,13 +13,15 @@ use crate::commands::coded;
 
 pub fn exec(root: &Path, a: ExecArgs) -> anyhow::Result<i32> {
     let rec = container::find(root, a.container()).map_err(|e| coded(125, e.into()))?;
+    // --env-file first, then -e (docker's order: a later KEY wins).
+    let mut env = Vec::new();
+    for f in &a.env_file {
+        env.extend(read_env_file(f).map_err(|e| coded(125, e.into()))?);
+    }
+    env.extend(a.env.iter().filter_map(|e| expand_env_flag(e)));
     let opts = ExecOptions {
         argv: a.command().to_vec(),
-        env: a
-            .env
-            .iter()
-            .filter_map(|e| hoist_runtime::container::config::expand_env_flag(e))
-            .collect(),
+        env,
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         tty: a.tty && !a.detach,

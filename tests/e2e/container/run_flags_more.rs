@@ -244,6 +244,28 @@ fn exec_gives_everything_after_the_container_to_the_command() {
         ]),
         "2 /tmp"
     );
+    // --env-file, then -e over it.
+    let envs = tempfile::tempdir().unwrap();
+    let file = envs.path().join("env");
+    std::fs::write(&file, "# comment\nA=from-file\nB=file\n").unwrap();
+    let file = file.display().to_string();
+    assert_eq!(
+        f.ok(&[
+            "exec",
+            "--env-file",
+            &file,
+            "-e",
+            "B=flag",
+            "target",
+            "sh",
+            "-c",
+            "echo $A $B"
+        ]),
+        "from-file flag"
+    );
+    let out = f.out(&["exec", "--env-file", "/no/such/env", "target", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(stderr(&out).contains("/no/such/env"), "{}", stderr(&out));
     let out = f.out(&["exec", "target"]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
     f.ok(&["rm", "-f", &id]);
