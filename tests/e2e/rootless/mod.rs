@@ -9,6 +9,7 @@
 //! newuidmap (a clear error, nothing made).
 
 mod bad_input;
+mod build;
 mod user;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
