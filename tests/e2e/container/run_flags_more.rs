@@ -356,3 +356,116 @@ fn mount_long_syntax_oom_score_adj_and_stop_timeout() {
     );
     assert_eq!(f.inspect("quick")["State"]["Running"], false);
 }
+
+/// The same flags under a dockerd of the test's own: the same effects inside,
+/// the same inspect fields, the same exit code for each refused value.
+#[test]
+fn the_flags_match_dockers() {
+    if !hoist_testkit::have_program("dockerd") || !hoist_testkit::have_program("docker") {
+        hoist_testkit::skip_or_fail(
+            "run flags vs docker",
+            "dockerd is missing (apt-get install docker.io)",
+        );
+        return;
+    }
+    let Some(f) = Fixture::new() else { return };
+    let rootfs = f.root.join("rf-rootfs");
+    for d in ["bin", "etc", "tmp"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
+    std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
+    std::fs::write(rootfs.join("etc/group"), "root:x:0:\nstaff:x:50:\n").unwrap();
+    let tar = f.root.join("rf-rootfs.tar");
+    let packed = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(packed.success());
+    let tar = tar.to_str().unwrap();
+    let ns = hoist_testkit::Netns::new("hrf-dk");
+    let dockerd = hoist_testkit::Dockerd::start(&ns);
+    let docker = |args: &[&str]| dockerd.docker().args(args).output().unwrap();
+    let out = docker(&["import", tar, "rfbb:latest"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    f.ok(&["import", tar, "-t", "rfbb:latest"]);
+
+    const SCRIPT: &str = "B=/bin/busybox; $B cat /proc/sys/kernel/shmmax \
+                          /proc/sys/net/ipv4/ip_forward; \
+                          $B grep Cpus_allowed_list /proc/self/status; \
+                          $B id -G | $B tr ' ' '\\n' | $B sort -n | $B tr '\\n' ' '; echo; \
+                          $B cat /proc/self/oom_score_adj; \
+                          $B df -k /t | $B tail -n1 | $B awk '{print $2}'";
+    let flags = [
+        "--network",
+        "none",
+        "--sysctl",
+        "kernel.shmmax=1073741824",
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "--cpuset-cpus",
+        "0",
+        "--group-add",
+        "staff",
+        "--group-add",
+        "1234",
+        "--oom-score-adj",
+        "300",
+        "--stop-timeout",
+        "7",
+        "--mount",
+        "type=tmpfs,target=/t,tmpfs-size=1m",
+    ];
+    let mut run = vec!["run", "--name", "same"];
+    run.extend(flags);
+    run.extend(["rfbb", "/bin/busybox", "sh", "-c", SCRIPT]);
+    let theirs = docker(&run);
+    assert!(
+        theirs.status.success(),
+        "{}\n{}",
+        stderr(&theirs),
+        dockerd.log()
+    );
+    let ours = f.ok(&run);
+    assert_eq!(ours, stdout(&theirs).trim_end(), "hoist vs docker");
+    assert!(ours.starts_with("1073741824\n1\n"), "{ours}");
+
+    let d: serde_json::Value =
+        serde_json::from_slice(&docker(&["inspect", "same"]).stdout).unwrap();
+    let h = f.inspect("same");
+    for path in [
+        "/HostConfig/Sysctls",
+        "/HostConfig/CpusetCpus",
+        "/HostConfig/CpusetMems",
+        "/HostConfig/GroupAdd",
+        "/HostConfig/OomScoreAdj",
+        "/Config/StopTimeout",
+    ] {
+        assert_eq!(h.pointer(path), d[0].pointer(path), "{path}");
+    }
+
+    for bad in [
+        vec!["--sysctl", "kernel.panic=1"],
+        vec!["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"],
+        vec!["--cpuset-cpus", "99"],
+        vec!["--group-add", "nosuch"],
+        vec!["--oom-score-adj", "1001"],
+        vec!["--mount", "type=bind,source=/no/such/dir/x,target=/x"],
+    ] {
+        let mut args = vec!["run", "--rm"];
+        args.extend(bad.iter());
+        args.extend(["rfbb", "/bin/busybox", "true"]);
+        let (theirs, ours) = (docker(&args), f.out(&args));
+        assert_eq!(
+            ours.status.code(),
+            theirs.status.code(),
+            "{bad:?}\nhoist: {}\ndocker: {}",
+            stderr(&ours),
+            stderr(&theirs)
+        );
+    }
+}
