@@ -16,6 +16,7 @@ pub(crate) mod layout;
 mod proxy;
 mod read_cache;
 mod retention;
+mod retention_s3;
 mod secure;
 mod skopeo;
 mod uploads;
