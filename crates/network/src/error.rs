@@ -58,6 +58,12 @@ pub enum NetworkError {
     },
     #[error("the rootless network helper {binary} {message}")]
     HelperFailed { binary: String, message: String },
+    #[error("/dev/net/tun cannot be opened ({source}; its mode here: {mode}): slirp4netns makes the container's network device with it, so it must be readable and writable by this user (Debian's default mode is 0666: as root, chmod 0666 /dev/net/tun); or run with --network private")]
+    TunUnavailable {
+        mode: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, NetworkError>;

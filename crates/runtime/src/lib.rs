@@ -33,6 +33,7 @@ pub mod netcheck;
 mod netjoin;
 pub mod netlive;
 pub mod netpod;
+pub mod netrootless;
 pub mod pod;
 pub mod ports;
 pub mod probe;

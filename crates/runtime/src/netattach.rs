@@ -15,9 +15,11 @@ use crate::spec::NetworkMode;
 /// `containers/<id>/network.json`: the attachments of the current run.
 pub const STATE_FILE: &str = "network.json";
 
-/// What the netns helper thread should attach, for a bridge-mode container.
+/// What the netns helper thread should attach, for a bridge-mode container
+/// (a rootless one gets the user-mode helper instead: netrootless.rs).
 pub fn setup_for(root: &Path, rec: &ContainerRecord) -> Option<NetSetup> {
-    (rec.network == NetworkMode::Bridge && rec.pod.is_none()).then(|| NetSetup {
+    let bridge = rec.network == NetworkMode::Bridge && rec.pod.is_none();
+    (bridge && !crate::rootless::active()).then(|| NetSetup {
         root: root.to_path_buf(),
         container_id: rec.id.clone(),
         name: rec.name.clone(),

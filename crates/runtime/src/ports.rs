@@ -26,11 +26,18 @@ pub fn bind_all(ports: &[PortMapping]) -> Result<Vec<(Listener, PortMapping)>> {
         .iter()
         .map(|m| {
             let addr = SocketAddr::new(m.host_ip, m.host_port);
-            let in_use = |e| {
-                RuntimeError::io(
-                    format!("publishing port {addr}/{} (is it in use?)", m.protocol),
-                    e,
-                )
+            let in_use = |e: std::io::Error| {
+                // Rootless: the host's namespace is the initial user
+                // namespace's; below its unprivileged start only root binds.
+                let why = if e.kind() == std::io::ErrorKind::PermissionDenied
+                    && crate::rootless::active()
+                {
+                    "ports below net.ipv4.ip_unprivileged_port_start (1024) need root: \
+                     publish on a higher host port"
+                } else {
+                    "is it in use?"
+                };
+                RuntimeError::io(format!("publishing port {addr}/{} ({why})", m.protocol), e)
             };
             let (listener, local) = match m.protocol {
                 Protocol::Tcp => {

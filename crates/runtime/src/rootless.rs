@@ -52,14 +52,15 @@ pub fn cgroup_mode() -> CgroupMode {
 }
 
 /// The network mode a container gets without `--network`: root's
-/// containers go on the `bridge` network; a rootless one gets a network
-/// namespace of its own with only a loopback (`private`) until a rootless
-/// network helper is there.
+/// containers go on the `bridge` network; so does a rootless one, where
+/// `bridge` is a namespace of its own reaching out through the user-mode
+/// network helper (netrootless.rs) — when the helper can work here;
+/// otherwise a loopback of its own (`private`), and `hoist info` says why.
 pub fn default_network() -> &'static str {
-    if active() {
-        "private"
-    } else {
+    if !active() || crate::netrootless::usable().is_ok() {
         "bridge"
+    } else {
+        "private"
     }
 }
 
@@ -74,8 +75,11 @@ pub fn default_pod_network() -> &'static str {
 }
 
 /// The network helper rootless containers use, for `hoist info`.
-pub fn network_helper() -> &'static str {
-    "none (rootless containers get a loopback-only network namespace)"
+pub fn network_helper() -> String {
+    match crate::netrootless::usable() {
+        Ok(()) => crate::netrootless::helper_name().into(),
+        Err(e) => format!("none (containers get --network private by default): {e}"),
+    }
 }
 
 /// Refuses, before anything is created, what a rootless container cannot
@@ -135,34 +139,26 @@ fn check_limits(opts: &RunOptions) -> Result<()> {
     )))
 }
 
-/// The networks a rootless container may have today: its own namespace
-/// with a loopback (`none`, `private`) or another container's.
-pub fn check_network(opts: &RunOptions) -> Result<()> {
-    let why = "rootless containers have no network helper yet (pasta/slirp4netns): \
-               use --network none or private (a loopback of the container's own)";
-    if opts.network == NetworkMode::Host {
-        return Err(RuntimeError::Invalid(format!(
-            "--network host: rootless hoist cannot give a container the host's network \
-             (its sysfs needs a network namespace of its own); {why}"
-        )));
-    }
-    if opts.network == NetworkMode::Bridge || !opts.networks.is_empty() {
-        return Err(RuntimeError::Invalid(format!(
-            "bridge and user networks need root (veth pairs, a bridge and nftables in the \
-             host's namespace); {why}"
-        )));
-    }
-    if !opts.publish.is_empty() || opts.publish_all {
-        return Err(RuntimeError::Invalid(format!(
-            "-p/--publish: publishing a port needs a network helper; {why}"
-        )));
-    }
-    Ok(())
-}
-
 const NO_HELPER: &str = "rootless pods have no network helper yet (slirp4netns serves \
                          containers of their own): use --network none or private \
                          (a loopback of the pod's own)";
+
+/// The networks a rootless container may have: its own namespace with a
+/// loopback (`none`, `private`), that and the helper (`bridge`, the
+/// default), or another container's.
+pub fn check_network(opts: &RunOptions) -> Result<()> {
+    if opts.network == NetworkMode::Host {
+        return Err(RuntimeError::Invalid(
+            "--network host: rootless hoist cannot give a container the host's network \
+             (its sysfs needs a network namespace of its own); use the default network \
+             (outbound access through slirp4netns), none or private"
+                .into(),
+        ));
+    }
+    // The default network goes out through the helper; -p is the
+    // monitor's proxy, as for root's containers.
+    crate::netrootless::check(opts)
+}
 
 /// A pod's networks and published ports, as [`check_network`] for a
 /// container (a pod's namespaces are made by its holder the same way).

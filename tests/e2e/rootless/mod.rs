@@ -10,6 +10,7 @@
 
 mod bad_input;
 mod build;
+mod net;
 mod user;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -24,6 +24,10 @@ mod slirp;
 pub use slirp::{start, Options, Outbound, Target};
 
 use std::net::Ipv4Addr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use crate::error::{NetworkError, Result};
 
 /// The container's address on slirp4netns' network (its default
 /// 10.0.2.0/24; `--configure` assigns it to the tap device).
@@ -39,3 +43,37 @@ pub const INTERFACE: &str = "eth0";
 /// The helper's binary and the Debian package that has it.
 pub const BINARY: &str = "slirp4netns";
 pub const PACKAGE: &str = "slirp4netns";
+
+/// The tun device the helper opens (in the container's network namespace,
+/// but through this process's mount namespace).
+pub const TUN: &str = "/dev/net/tun";
+
+/// Whether the helper can work for this process: its binary is there and
+/// the tun device opens (it does not on machines whose /dev/net/tun is
+/// root's alone, mode 0600, where no unprivileged user can have a tap).
+pub fn check(opts: &Options) -> Result<()> {
+    let found = if opts.binary.components().count() > 1 {
+        opts.binary.is_file()
+    } else {
+        std::env::var_os("PATH").is_some_and(|path| {
+            std::env::split_paths(&path).any(|dir| dir.join(&opts.binary).is_file())
+        })
+    };
+    if !found {
+        return Err(NetworkError::HelperMissing {
+            binary: opts.binary.display().to_string(),
+            package: PACKAGE,
+            source: std::io::ErrorKind::NotFound.into(),
+        });
+    }
+    match std::fs::OpenOptions::new().read(true).write(true).open(TUN) {
+        Ok(_) => Ok(()),
+        Err(source) => Err(NetworkError::TunUnavailable {
+            mode: std::fs::metadata(Path::new(TUN)).map_or_else(
+                |e| e.to_string(),
+                |m| format!("{:04o}", m.permissions().mode() & 0o7777),
+            ),
+            source,
+        }),
+    }
+}

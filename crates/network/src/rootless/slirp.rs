@@ -60,6 +60,7 @@ pub struct Outbound {
 /// interface is up with its address, route and DNS forwarder: connections
 /// made after this returns go out.
 pub fn start(target: Target<'_>, opts: &Options) -> Result<Outbound> {
+    super::check(opts)?;
     let binary = opts.binary.display().to_string();
     let failed = |message: String| NetworkError::HelperFailed {
         binary: binary.clone(),

@@ -217,6 +217,8 @@ struct Running {
     attach_guard: Option<attach::Guard>,
     /// The networks of this run (netattach.rs), released when it ends.
     networks: Vec<hoist_network::Attachment>,
+    /// A rootless container's network helper (netrootless.rs).
+    outbound: Option<hoist_network::rootless::Outbound>,
     _lock: File,
     _stdin_keepalive: Option<OwnedFd>,
 }
@@ -305,6 +307,12 @@ fn start(
             Err(e) => return start_failed(e),
         }
     }
+    // Rootless: outbound access through the user-mode helper, ready before
+    // the container's process runs; it ends when `outbound` is dropped.
+    let outbound = match crate::netrootless::attach(&dir, &rec, &plan) {
+        Ok(o) => o,
+        Err(e) => return start_failed(e),
+    };
     // In a user namespace of its own: addresses now, veth pairs after the
     // clone (netns::LateAttach).
     let mut late = None;
@@ -423,6 +431,7 @@ fn start(
         pumps,
         attach_guard,
         networks,
+        outbound,
         _lock: lock,
         _stdin_keepalive: keepalive,
     })
@@ -454,6 +463,7 @@ fn finish(r: Running, gate: &crate::gate::Gate) -> i32 {
     let code = wait_exit_code(pid).unwrap_or(255);
     gate.set_pid(0);
     let oom = r.cgroup.oom_killed();
+    drop(r.outbound);
     crate::netattach::after_stop(&shared.root, &shared.dir, &shared.rec, &r.networks);
     crate::restart::record_exit(&shared.root, &shared.rec, code, oom);
     for p in r.pumps {
