@@ -143,7 +143,7 @@ async fn untagged_manifests_go_only_when_old_enough() {
     let plan = plan(&f.storage, &c).await.unwrap();
     assert!(plan.tags.is_empty(), "no tag rule: tags stay");
     let listed: Vec<_> = plan.manifests.iter().map(|m| m.digest.clone()).collect();
-    assert_eq!(listed, [old.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&old));
 
     apply(&f.storage, &plan, &|| Ok(())).await.unwrap();
     let revisions = crate::gc::revisions(&f.storage, "team/app").await.unwrap();
