@@ -134,11 +134,13 @@ mod tests {
 
     #[test]
     fn user_networks_are_refused_with_the_reason() {
-        let mut opts = RunOptions::default();
-        opts.networks = vec![hoist_network::Request {
-            network: DEFAULT_NETWORK.into(),
+        let mut opts = RunOptions {
+            networks: vec![hoist_network::Request {
+                network: DEFAULT_NETWORK.into(),
+                ..Default::default()
+            }],
             ..Default::default()
-        }];
+        };
         check(&opts).unwrap();
         opts.networks.push(hoist_network::Request {
             network: "backend".into(),
