@@ -163,23 +163,14 @@ impl Outbound {
     fn end(&mut self) -> String {
         drop(self.exit_w.take());
         // It leaves at once when its exit descriptor closes; one that does
-        // not within a second is killed (our own child, not yet reaped).
-        let deadline = Instant::now() + Duration::from_secs(1);
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return status.to_string(),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(2))
-                }
-                _ => {
-                    let _ = self.child.kill();
-                    return self
-                        .child
-                        .wait()
-                        .map_or_else(|e| e.to_string(), |s| s.to_string());
-                }
-            }
+        // not within a second is killed (our own child, not yet reaped, so
+        // the PID is still its).
+        if !exits_within(self.child.id(), Duration::from_secs(1)) {
+            let _ = self.child.kill();
         }
+        self.child
+            .wait()
+            .map_or_else(|e| e.to_string(), |s| s.to_string())
     }
 }
 
@@ -187,6 +178,37 @@ impl Drop for Outbound {
     fn drop(&mut self) {
         if self.exit_w.is_some() {
             self.end();
+        }
+    }
+}
+
+/// Whether process `pid` (our unreaped child) ends within `timeout`:
+/// its pidfd becomes readable when it does.
+fn exits_within(pid: u32, timeout: Duration) -> bool {
+    // SAFETY: pidfd_open returns a new descriptor we then own, or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: fresh descriptor.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    let mut pfd = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // SAFETY: poll on one valid descriptor.
+        let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis() as i32) };
+        if n > 0 {
+            return true;
+        }
+        let interrupted =
+            n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted;
+        if !interrupted || left.is_zero() {
+            return false;
         }
     }
 }

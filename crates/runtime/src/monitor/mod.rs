@@ -463,7 +463,8 @@ fn finish(r: Running, gate: &crate::gate::Gate) -> i32 {
     let code = wait_exit_code(pid).unwrap_or(255);
     gate.set_pid(0);
     let oom = r.cgroup.oom_killed();
-    drop(r.outbound);
+    // The helper ends (and is reaped) while the rest is done.
+    let outbound_gone = std::thread::spawn(move || drop(r.outbound));
     crate::netattach::after_stop(&shared.root, &shared.dir, &shared.rec, &r.networks);
     crate::restart::record_exit(&shared.root, &shared.rec, code, oom);
     for p in r.pumps {
@@ -510,5 +511,6 @@ fn finish(r: Running, gate: &crate::gate::Gate) -> i32 {
         }
     }
     let _ = cgroup_gone.join();
+    let _ = outbound_gone.join();
     code
 }
