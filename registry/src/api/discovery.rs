@@ -50,7 +50,16 @@ fn with_link(
 }
 
 pub async fn tags(ctx: &Ctx<'_>) -> ApiResult {
-    let all = ctx.app.storage.tags(ctx.name()).await?;
+    // A proxied repository lists upstream's tags; the local ones only when
+    // upstream cannot answer (proxy/tags.rs).
+    let upstream = match &ctx.app.proxy {
+        Some(proxy) => proxy.upstream_tags(ctx.name()).await,
+        None => None,
+    };
+    let all = match upstream {
+        Some(tags) => tags,
+        None => ctx.app.storage.tags(ctx.name()).await?,
+    };
     let (tags, more) = page(all, ctx)?;
     let r = reply::json(
         StatusCode::OK,
@@ -65,6 +74,8 @@ pub async fn tags(ctx: &Ctx<'_>) -> ApiResult {
     ))
 }
 
+/// Local repositories only, with a proxy too (pulled-through ones are
+/// stored like pushed ones): distribution's proxy mode answers the same.
 pub async fn catalog(ctx: &Ctx<'_>) -> ApiResult {
     let all: Vec<String> = ctx
         .app

@@ -1,14 +1,15 @@
 //! Pull-through cache: repositories under a configured upstream (`[proxy]`)
 //! are filled from it on first pull and served from local storage after.
 //!
-//! The API calls in here from the manifest and blob GET/HEAD paths only:
-//! `manifest` makes sure the manifest a request names is stored (fetching it,
-//! or asking upstream whether a tag moved once its TTL is over), after which
-//! the ordinary handler serves it; `blob` answers a blob this registry does
-//! not hold yet by streaming it from upstream while storing it. Everything is
-//! written through the storage driver under the usual keys, so S3 replicas
-//! share the cache, and a tag's link mtime is when it was last confirmed
-//! upstream (no extra state to keep).
+//! The API calls in here from the manifest and blob GET/HEAD paths and the
+//! tag list: `manifest` makes sure the manifest a request names is stored
+//! (fetching it, or asking upstream whether a tag moved once its TTL is
+//! over), after which the ordinary handler serves it; `blob` answers a blob
+//! this registry does not hold yet by streaming it from upstream while
+//! storing it; `upstream_tags` gives upstream's tag list for the tags
+//! endpoint to page. Everything is written through the storage driver under
+//! the usual keys, so S3 replicas share the cache, and a tag's link mtime is
+//! when it was last confirmed upstream (no extra state to keep).
 //!
 //! ```text
 //! config.rs     [proxy]: url + credentials, [[proxy.upstreams]] prefixes, TTL
@@ -17,6 +18,7 @@
 //! manifests.rs  by digest: once; by tag: cached for the TTL, then HEAD
 //! blobs.rs      single-flight fetch: spool + store in one pass, verify, commit
 //! flight.rs     one fetch in progress and the readers following it
+//! tags.rs       tag lists: upstream's (all pages), local when it is down
 //! ```
 
 mod blobs;
@@ -24,6 +26,7 @@ mod challenge;
 mod config;
 mod flight;
 mod manifests;
+mod tags;
 mod upstream;
 
 pub use config::{ProxyConfig, UpstreamConfig};

@@ -14,6 +14,7 @@ mod hostile;
 pub(crate) mod http;
 pub(crate) mod layout;
 mod proxy;
+mod proxy_tags;
 mod read_cache;
 mod retention;
 mod retention_s3;

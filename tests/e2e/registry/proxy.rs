@@ -16,13 +16,13 @@ use std::process::Command;
 use std::time::Duration;
 
 /// Debian's docker-registry on a loopback port with its access log on.
-struct Distribution {
-    peer: Peer,
+pub(super) struct Distribution {
+    pub(super) peer: Peer,
     dir: TempRoot,
 }
 
 impl Distribution {
-    fn start() -> Distribution {
+    pub(super) fn start() -> Distribution {
         let dir = TempRoot::new();
         let port = free_port();
         let config = format!(
@@ -40,7 +40,7 @@ impl Distribution {
         Distribution { peer, dir }
     }
 
-    fn host(&self) -> String {
+    pub(super) fn host(&self) -> String {
         format!("127.0.0.1:{}", self.peer.port)
     }
 
@@ -64,7 +64,7 @@ impl Distribution {
     }
 
     /// Pushes an OCI layout's `tag` with skopeo as `repo:tag`.
-    fn push(&self, tmp: &Path, layout: &Path, tag: &str, repo: &str) {
+    pub(super) fn push(&self, tmp: &Path, layout: &Path, tag: &str, repo: &str) {
         skopeo_ok(
             tmp,
             &[
@@ -78,7 +78,7 @@ impl Distribution {
 }
 
 /// hoist's registry proxying every repository to `upstream`.
-fn proxy_server(upstream: &str, ttl_seconds: u64) -> Server {
+pub(super) fn proxy_server(upstream: &str, ttl_seconds: u64) -> Server {
     let root = TempRoot::new();
     let config = root.join("proxy.toml");
     std::fs::write(
@@ -115,7 +115,12 @@ fn digest_via(tmp: &Path, host: &str, repo: &str, tag: &str) -> Option<String> {
     out.status.success().then(|| http::sha256(&out.stdout))
 }
 
-fn copy_out(tmp: &Path, host: &str, reference: &str, dest: &Path) -> std::process::Output {
+pub(super) fn copy_out(
+    tmp: &Path,
+    host: &str,
+    reference: &str,
+    dest: &Path,
+) -> std::process::Output {
     skopeo(
         tmp,
         &[
