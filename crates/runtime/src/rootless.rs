@@ -88,9 +88,43 @@ pub fn check_create(opts: &RunOptions) -> Result<()> {
     if !active() {
         return Ok(());
     }
+    check_overlay()?;
     check_limits(opts)?;
     check_userns(opts)?;
     check_network(opts)
+}
+
+/// The environment variable that makes hoist act as on a kernel without
+/// overlayfs in user namespaces (tests of the error; nothing else).
+pub const NO_USERNS_OVERLAY_ENV: &str = "HOIST_TEST_NO_USERNS_OVERLAY";
+
+/// A rootless rootfs is an overlay mounted inside a user namespace, which
+/// Linux allows since 5.11 (overlayfs' FS_USERNS_MOUNT, with `userxattr`).
+/// Checked before anything is made, so an older kernel gets the reason
+/// instead of the mount's bare EPERM at start.
+pub fn check_overlay() -> Result<()> {
+    let release = nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let simulated = std::env::var_os(NO_USERNS_OVERLAY_ENV).is_some_and(|v| v == "1");
+    if !simulated && release_at_least(&release, (5, 11)) {
+        return Ok(());
+    }
+    Err(RuntimeError::Invalid(format!(
+        "rootless containers need overlayfs mounts in a user namespace (Linux 5.11 or later, \
+         overlayfs with userxattr); this kernel ({release}) does not allow them: upgrade \
+         the kernel, or run hoist as root"
+    )))
+}
+
+fn release_at_least(release: &str, want: (u32, u32)) -> bool {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= want,
+        _ => false,
+    }
 }
 
 /// A user namespace of the container's own inside hoist's: `auto` takes
@@ -251,4 +285,27 @@ pub fn check_limits_at_start(limits: &crate::cgroup::Limits) -> Result<()> {
         return Ok(());
     }
     Err(RuntimeError::Invalid(no_cgroup_reason()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_in_a_user_namespace_needs_5_11() {
+        assert!(release_at_least("6.18.44-fc-v1300", (5, 11)));
+        assert!(release_at_least("5.11.0", (5, 11)));
+        assert!(!release_at_least("5.10.0-28-amd64", (5, 11)));
+        assert!(!release_at_least("garbage", (5, 11)));
+    }
+
+    #[test]
+    fn devpts_data_is_kept_as_root() {
+        // Not rootless (the tests run as root in the initial namespace).
+        assert!(!active());
+        assert_eq!(
+            mount_data("devpts", "newinstance,gid=5"),
+            "newinstance,gid=5"
+        );
+    }
 }

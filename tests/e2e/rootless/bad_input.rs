@@ -1,6 +1,8 @@
 //! Rootless bad input: a user without subordinate ranges (a warning, a
-//! single-id map, containers still run) and a machine without newuidmap
-//! (a clear error naming the package; no holder, no pid file, no process).
+//! single-id map, containers still run), a machine without newuidmap
+//! (a clear error naming the package; no holder, no pid file, no process),
+//! and a kernel without overlayfs in user namespaces (simulated: the
+//! reason, nothing made).
 
 use super::stderr;
 use super::user::{Ranges, User};
@@ -64,7 +66,7 @@ fn without_newuidmap_the_error_names_the_package_and_nothing_is_made() {
         "PATH=/nonexistent".to_string(),
     ] {
         let out = user
-            .command_env(&[env.clone()], &hoist)
+            .command_env(std::slice::from_ref(&env), &hoist)
             .arg("images")
             .output()
             .unwrap();
@@ -77,5 +79,36 @@ fn without_newuidmap_the_error_names_the_package_and_nothing_is_made() {
         assert_eq!(user.holder_pid(), None, "{env}: a holder was recorded");
         assert_eq!(user.processes(), Vec::<i32>::new(), "{env}: processes left");
     }
+    user.finish();
+}
+
+#[test]
+fn without_overlay_in_user_namespaces_the_error_names_the_kernel_feature() {
+    let Some(user) = User::new(Ranges::Given) else {
+        return;
+    };
+    let out = user
+        .command_env(
+            &["HOIST_TEST_NO_USERNS_OVERLAY=1".into()],
+            crate::common::hoist_bin(),
+        )
+        .args(["run", "--rm", "--network", "none", "busybox", "true"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(
+        err.contains("overlayfs") && err.contains("user namespace") && err.contains("5.11"),
+        "{err}"
+    );
+    assert_eq!(user.ok(&["ps", "-aq"]), "");
+    assert!(
+        !user.store().join("snapshots").exists() || {
+            std::fs::read_dir(user.store().join("snapshots"))
+                .unwrap()
+                .next()
+                .is_none()
+        }
+    );
     user.finish();
 }
