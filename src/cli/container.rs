@@ -647,6 +647,9 @@ pub struct ExecArgs {
     /// Set environment variables
     #[arg(short, long = "env")]
     pub env: Vec<String>,
+    /// Give the command every capability (the container's own set aside)
+    #[arg(long)]
+    pub privileged: bool,
     /// Read environment variables from a file (KEY=VALUE lines; -e wins)
     #[arg(long, value_name = "FILE")]
     pub env_file: Vec<PathBuf>,

@@ -20,6 +20,9 @@ pub struct ExecOptions {
     pub workdir: Option<String>,
     pub user: Option<String>,
     pub tty: bool,
+    /// docker's `exec --privileged`: every capability this process can
+    /// hand on, whatever the container's set (its seccomp filter stays).
+    pub privileged: bool,
 }
 
 /// Reads a file of the container's root through /proc/PID/root without
@@ -101,6 +104,16 @@ pub fn exec_in(
     }
     process.set_terminal(Some(opts.tty));
     let mut plan = process_plan(&process, stdio)?;
+    if opts.privileged {
+        let all = crate::security::own_bounding_set();
+        plan.caps.bounding = all;
+        plan.caps.inheritable = all;
+        // As for any exec: a user other than root keeps no effective set.
+        if plan.uid == 0 {
+            plan.caps.effective = all;
+            plan.caps.permitted = all;
+        }
+    }
     // The container's own filter (from the store's cache: exec compiles nothing).
     plan.seccomp = crate::security::seccomp_program(&spec, Some(root))?;
     let cgroup_files = Cgroup::existing(&rec.id).open_join_files()?;

@@ -31,6 +31,7 @@ pub fn exec(session: &Session, a: &ExecArgs) -> anyhow::Result<i32> {
         detach: a.detach,
         env: a.env.clone(),
         env_file: Vec::new(),
+        privileged: false,
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         container_and_command: std::iter::once(rec.id.clone())

@@ -25,6 +25,7 @@ pub fn exec(root: &Path, a: ExecArgs) -> anyhow::Result<i32> {
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         tty: a.tty && !a.detach,
+        privileged: a.privileged,
     };
     if opts.tty {
         use hoist_runtime::container::state::{read_live, Status};

@@ -244,6 +244,23 @@ fn exec_gives_everything_after_the_container_to_the_command() {
         ]),
         "2 /tmp"
     );
+    // --privileged: CAP_SYS_ADMIN (21) for this process only.
+    let eff = |args: &[&str]| {
+        let out = f.ok(args);
+        let hex = out
+            .lines()
+            .find_map(|l| l.strip_prefix("CapEff:"))
+            .unwrap_or_else(|| panic!("{out}"))
+            .trim()
+            .to_string();
+        u64::from_str_radix(&hex, 16).unwrap()
+    };
+    let status = ["target", "cat", "/proc/self/status"];
+    let plain = eff(&[&["exec"][..], &status].concat());
+    let privileged = eff(&[&["exec", "--privileged"][..], &status].concat());
+    assert_eq!(plain & (1 << 21), 0, "{plain:x}");
+    assert_ne!(privileged & (1 << 21), 0, "{privileged:x}");
+    assert_eq!(plain & !privileged, 0, "{plain:x} {privileged:x}");
     // --env-file, then -e over it.
     let envs = tempfile::tempdir().unwrap();
     let file = envs.path().join("env");

@@ -189,7 +189,7 @@ impl SecurityOptions {
 }
 
 /// This process's bounding set (all bits when it cannot be read).
-fn own_bounding_set() -> u64 {
+pub(crate) fn own_bounding_set() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
