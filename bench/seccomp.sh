@@ -6,9 +6,11 @@
 #   vs `podman run --rm` with its default profile (target: hoist >= 10x faster);
 #   and the default with the store's cache removed before each run (compile cost).
 # ROUNDS rounds of RUNS runs each, the order of the two hoist variants
-# swapped every round (a machine's load drifts more than the difference).
+# swapped every round (a machine's load drifts more than the difference),
+# then CPU_RUNS runs of each alternating one by one under `perf stat` (CPU
+# time of every process of the run, which load disturbs far less).
 #
-#   bench/seccomp.sh    RUNS=20 ROUNDS=4 by default; HOIST=path/to/hoist skips the
+#   bench/seccomp.sh    RUNS=20 ROUNDS=4 CPU_RUNS=100 by default; HOIST=path/to/hoist skips the
 #                       release build; BENCH_DIR=/var/tmp/x moves the work dir
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +30,7 @@ fi
 
 RUNS=${RUNS:-20}
 ROUNDS=${ROUNDS:-4}
+CPU_RUNS=${CPU_RUNS:-100}
 WORK=${BENCH_DIR:-/tmp/hoist-bench-seccomp}
 for tool in hyperfine podman python3; do
   command -v "$tool" >/dev/null || { echo "bench/seccomp.sh: $tool is not installed (testdata/install-peers.sh installs it)" >&2; exit 1; }
@@ -60,6 +63,19 @@ for round in $(seq "$ROUNDS"); do
   if [ $((round % 2)) = 1 ]; then order=("${default[@]}" "${unconfined[@]}"); else order=("${unconfined[@]}" "${default[@]}"); fi
   hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$WORK/round$round.json" "${order[@]}" >/dev/null
 done
+# CPU per run (perf stat's task-clock over every process of the run: the CLI,
+# the monitor, the container), alternating the two variants run by run: at a
+# load average of 10 the wall-clock medians swing by more than the filter
+# costs, CPU time much less.
+if command -v perf >/dev/null; then
+  for i in $(seq "$CPU_RUNS"); do
+    for v in default unconfined; do
+      extra=(); [ "$v" = default ] || extra=(--security-opt seccomp=unconfined)
+      perf stat -x, -e task-clock -o "$WORK/perf.txt" -- "$HOIST" "${RUN[@]}" "${extra[@]}" busybox true
+      echo "$v $(grep task-clock "$WORK/perf.txt" | cut -d, -f1)" >>"$WORK/cpu.txt"
+    done
+  done
+fi
 # What the cache saves: the same run with the store's compiled program removed
 # first (libseccomp compiles the profile again in the monitor).
 hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$WORK/uncached.json" \
@@ -88,6 +104,17 @@ print(f"  hoist uncached    median {statistics.median(uncached)*1000:7.2f} ms  (
 print(f"  default/unconfined {med['default']/med['unconfined']:.3f}x (target <= 1.05); per round: "
       + ", ".join(f"{x:.3f}" for x in per_round))
 print(f"  podman/hoist default {p/med['default']:.1f}x (target >= 10)")
+try:
+    cpu = {"default": [], "unconfined": []}
+    for line in open(f"{work}/cpu.txt"):
+        k, v = line.split()
+        cpu[k].append(float(v))
+    c = {k: statistics.median(v) for k, v in cpu.items()}
+    print(f"  CPU per run (perf task-clock, n={len(cpu['default'])} each): default {c['default']:.2f} ms, "
+          f"unconfined {c['unconfined']:.2f} ms: +{c['default']-c['unconfined']:.2f} ms, "
+          f"{c['default']/c['unconfined']:.3f}x; minima {min(cpu['default']):.2f} / {min(cpu['unconfined']):.2f} ms")
+except FileNotFoundError:
+    print("  (perf is not installed: no CPU figures)")
 PY
 "${PODMAN[@]}" rmi -f localhost/hoist-bench-busybox >/dev/null 2>&1 || true
 rm -rf "$WORK"
