@@ -76,6 +76,9 @@ pub fn default_pod_network() -> &'static str {
 
 /// The network helper rootless containers use, for `hoist info`.
 pub fn network_helper() -> String {
+    if !active() {
+        return "none (root's containers use bridges and veth pairs)".into();
+    }
     match crate::netrootless::usable() {
         Ok(()) => crate::netrootless::helper_name().into(),
         Err(e) => format!("none (containers get --network private by default): {e}"),
