@@ -6,7 +6,7 @@ pkgs=(busybox-static skopeo umoci docker-registry crun runc podman podman-compos
       pigz hyperfine wrk hey python3-venv apache2-utils iproute2 nftables netavark aardvark-dns procps curl
       xz-utils bzip2 pkg-config liblzma-dev libbz2-dev libseccomp-dev
       docker.io iptables iperf3 bind9-dnsutils dnsmasq-base libcap2-bin util-linux docker-compose
-      golang-docker-credential-helpers pass gnupg slirp4netns)
+      golang-docker-credential-helpers pass gnupg slirp4netns uidmap passwd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
