@@ -206,6 +206,26 @@ fn a_rootless_container_goes_out_resolves_and_publishes() {
     );
     user.ok(&["rm", "web"]);
 
+    // A monitor killed outright takes its helper along (the kernel closes
+    // the helper's exit descriptor with the monitor).
+    user.ok(&["run", "-d", "--name", "orphan", "busybox", "sleep", "300"]);
+    let helper = *helpers(&user).first().expect("the helper runs");
+    let stat = std::fs::read_to_string(format!("/proc/{helper}/stat")).unwrap();
+    let monitor: i32 = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    // SAFETY: the monitor this test's `run -d` started, by PID.
+    assert_eq!(unsafe { libc::kill(monitor, libc::SIGKILL) }, 0);
+    wait_until(
+        "the helper ends with its monitor",
+        Duration::from_secs(10),
+        || helpers(&user).is_empty(),
+    );
+    user.ok(&["rm", "-f", "orphan"]);
+
     // User networks are root's: refused with the reason, nothing made.
     let out = user.out(&["run", "--rm", "--network", "backend", "busybox", "true"]);
     let err = String::from_utf8_lossy(&out.stderr);
