@@ -446,6 +446,9 @@ pub struct RunArgs {
     /// Run in the background and print the container ID
     #[arg(short, long)]
     pub detach: bool,
+    /// Attach only these streams: STDIN, STDOUT, STDERR (repeatable; default all)
+    #[arg(short = 'a', long = "attach", value_name = "STREAM")]
+    pub attach: Vec<String>,
     #[command(flatten)]
     pub create: CreateArgs,
 }

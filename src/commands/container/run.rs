@@ -149,14 +149,16 @@ pub fn run(root: &Path, a: RunArgs) -> anyhow::Result<i32> {
         }
     };
     let cidfile = a.create.extra.cidfile.as_deref();
-    if let (Some(_), RunMode::Attached { stdin }) = (cidfile, mode) {
+    let streams = super::run_flags::attach_streams(&a.attach, a.detach, a.create.interactive)
+        .map_err(|e| coded(125, e))?;
+    if !a.detach && (cidfile.is_some() || !a.attach.is_empty()) {
         // The ID is written between create and start, as docker does.
         let lc = lifecycle(root)?;
         let rec = lc
             .create(a.create.image(), &opts, &probes)
             .map_err(run_error)?;
         super::run_flags::write_cidfile(cidfile, &rec.id)?;
-        return lc.attach(&rec, stdin).map_err(run_error);
+        return lc.attach_streams(&rec, streams).map_err(run_error);
     }
     match lifecycle(root)?
         .run(a.create.image(), &opts, &probes, mode)

@@ -2,7 +2,7 @@
 //! `--shm-size`, `--device`, `--memory-swap`, `--memory-reservation`,
 //! `--cpu-shares`, `--cpuset-cpus`, `--cpuset-mems`, `--sysctl`,
 //! `--oom-score-adj`, `--stop-timeout` (spec amendments: hoist_runtime's
-//! container::extras), `--cidfile`, and `--init` (PID 1 stays hoist's own
+//! container::extras), `--cidfile`, `run -a`, and `--init` (PID 1 stays hoist's own
 //! init, a tini built into the runtime's core: no binary in the image).
 
 use std::io::Write;
@@ -178,4 +178,42 @@ pub fn stop_options(
         timeout: std::time::Duration::from_secs(secs),
         signal: None,
     }
+}
+
+/// `run -a STREAM...`: which of the container's streams this terminal gets
+/// (none given: stdout and stderr, stdin with -i). docker refuses `-a`
+/// with `-d`.
+pub fn attach_streams(
+    streams: &[String],
+    detach: bool,
+    interactive: bool,
+) -> anyhow::Result<hoist_runtime::monitor::Attach> {
+    if detach && !streams.is_empty() {
+        bail!("Conflicting options: -a and -d");
+    }
+    let mut attach = hoist_runtime::monitor::Attach {
+        stdin: interactive,
+        forward_signals: true,
+        stdout: true,
+        stderr: true,
+    };
+    if streams.is_empty() {
+        return Ok(attach);
+    }
+    attach.stdout = false;
+    attach.stderr = false;
+    let mut stdin = false;
+    for s in streams {
+        match s.to_ascii_lowercase().as_str() {
+            "stdin" => stdin = true,
+            "stdout" => attach.stdout = true,
+            "stderr" => attach.stderr = true,
+            _ => bail!(
+                "invalid argument {s:?} for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR"
+            ),
+        }
+    }
+    // docker: stdin reaches the container only when attached and open (-i).
+    attach.stdin = stdin && interactive;
+    Ok(attach)
 }

@@ -486,3 +486,42 @@ fn the_flags_match_dockers() {
         );
     }
 }
+
+#[test]
+fn run_attach_shows_only_the_streams_asked_for() {
+    let Some(f) = Fixture::new() else { return };
+    let script = "echo to-out; echo to-err >&2";
+    let run = |streams: &[&str]| {
+        let mut args = vec!["run", "--name"];
+        let name = format!("a-{}", streams.join("-"));
+        args.push(&name);
+        for s in streams {
+            args.extend(["-a", s]);
+        }
+        args.extend(["busybox", "sh", "-c", script]);
+        let out = f.out(&args);
+        assert!(out.status.success(), "{streams:?}: {}", stderr(&out));
+        // The log has both streams whatever was shown.
+        let logs = f.out(&["logs", &name]);
+        assert_eq!(stdout(&logs), "to-out\n");
+        assert_eq!(stderr(&logs), "to-err\n");
+        (stdout(&out), stderr(&out))
+    };
+    assert_eq!(run(&["stdout"]), ("to-out\n".into(), String::new()));
+    let (out, err) = run(&["STDERR"]);
+    assert_eq!(out, "");
+    assert!(err.contains("to-err"), "{err}");
+    let (out, err) = run(&["stdout", "stderr"]);
+    assert_eq!(out, "to-out\n");
+    assert!(err.contains("to-err"), "{err}");
+    refused(
+        &f,
+        &["-d", "-a", "stdout"],
+        "Conflicting options: -a and -d",
+    );
+    refused(
+        &f,
+        &["-a", "stdall"],
+        "valid streams are STDIN, STDOUT and STDERR",
+    );
+}

@@ -80,10 +80,19 @@ impl Lifecycle {
     /// it ends (through the restarts its policy asks for); returns its last
     /// exit code. A `--rm` container that cannot start is removed.
     pub fn attach(&self, rec: &ContainerRecord, stdin: bool) -> Result<i32> {
-        let attach = Attach {
-            stdin,
-            forward_signals: true,
-        };
+        self.attach_streams(
+            rec,
+            Attach {
+                stdin,
+                forward_signals: true,
+                stdout: true,
+                stderr: true,
+            },
+        )
+    }
+
+    /// `attach` with the streams chosen (`run -a STREAM`).
+    pub fn attach_streams(&self, rec: &ContainerRecord, attach: Attach) -> Result<i32> {
         let ran = self
             .ensure_pod_holder(rec)
             .and_then(|_| monitor::run(self.root(), &rec.id, Some(attach), Ready::new(None)));

@@ -21,6 +21,10 @@ pub struct Attach {
     pub stdin: bool,
     /// Forward SIGINT, SIGTERM, ... to the container.
     pub forward_signals: bool,
+    /// Show the container's stdout, stderr on ours (`run -a`; both by
+    /// default). The log has both either way.
+    pub stdout: bool,
+    pub stderr: bool,
 }
 
 pub struct Stdio {
@@ -138,9 +142,9 @@ impl Stdio {
         Option<OwnedFd>,
     ) {
         drop(self.child);
-        let attached = attach.is_some();
         let tee = |fd: i32| -> Option<Box<dyn Write + Send>> {
-            if !attached {
+            let shown = attach.is_some_and(|a| if fd == 1 { a.stdout } else { a.stderr });
+            if !shown {
                 return None;
             }
             let owned =
