@@ -223,7 +223,12 @@ impl Fetch {
             StreamHasher::for_digest(&self.digest).map_err(|e| (false, e.to_string()))?;
         let spool = Arc::new(spool);
         let mut store_open = true;
-        let mut written = 0u64;
+        // Bytes in the spool (announced to readers), and bytes taken from
+        // upstream into batches.
+        let (mut written, mut taken) = (0u64, 0u64);
+        // The spool write in progress: upstream is read (and hashed) while
+        // the previous batch is written, one write at a time.
+        let mut writing: Option<tokio::task::JoinHandle<std::io::Result<u64>>> = None;
         let mut batch = BytesMut::new();
         let mut body = resp.bytes_stream();
         loop {
@@ -231,33 +236,39 @@ impl Fetch {
             let end = chunk.is_none();
             if let Some(chunk) = chunk {
                 let chunk = chunk.map_err(|e| (false, format!("upstream cut the blob: {e}")))?;
-                if written + (batch.len() + chunk.len()) as u64 > size {
+                if taken + (batch.len() + chunk.len()) as u64 > size {
                     return Err((false, "upstream sent more than its Content-Length".into()));
                 }
                 hasher.update(&chunk);
                 crate::metrics::Metrics::add(&self.counters.upstream_bytes, chunk.len() as u64);
                 batch.extend_from_slice(&chunk);
-                if store_open && to_store.send(Ok(chunk)).await.is_err() {
-                    // Storage failed; clients are still served from the spool.
-                    store_open = false;
-                }
             }
             if batch.len() >= SPOOL_BATCH || (end && !batch.is_empty()) {
                 let piece = batch.split().freeze();
-                let (file, at) = (spool.clone(), written);
-                tokio::task::spawn_blocking(move || {
+                // The store gets batches too: fewer channel hops and file
+                // writes than upstream's small chunks.
+                if store_open && to_store.send(Ok(piece.clone())).await.is_err() {
+                    // Storage failed; clients are still served from the spool.
+                    store_open = false;
+                }
+                if let Some(previous) = writing.take() {
+                    written += spooled(previous).await?;
+                    let _ = self.state.send(State::Running { size, written });
+                }
+                let (file, at) = (spool.clone(), taken);
+                taken += piece.len() as u64;
+                writing = Some(tokio::task::spawn_blocking(move || {
                     use std::os::unix::fs::FileExt;
                     file.write_all_at(&piece, at).map(|_| piece.len() as u64)
-                })
-                .await
-                .map_err(|e| (false, e.to_string()))?
-                .map(|n| written += n)
-                .map_err(|e| (false, format!("writing the proxy spool: {e}")))?;
-                let _ = self.state.send(State::Running { size, written });
+                }));
             }
             if end {
                 break;
             }
+        }
+        if let Some(last) = writing.take() {
+            written += spooled(last).await?;
+            let _ = self.state.send(State::Running { size, written });
         }
         if written != size {
             return Err((false, format!("upstream sent {written} of {size} bytes")));
@@ -271,6 +282,16 @@ impl Fetch {
         }
         Ok(size)
     }
+}
+
+/// Waits for one spool write; the bytes it wrote.
+async fn spooled(
+    write: tokio::task::JoinHandle<std::io::Result<u64>>,
+) -> std::result::Result<u64, (bool, String)> {
+    write
+        .await
+        .map_err(|e| (false, e.to_string()))?
+        .map_err(|e| (false, format!("writing the proxy spool: {e}")))
 }
 
 /// The store's input: what the fetch sends, ending cleanly only once
