@@ -3,11 +3,13 @@
 //! the digest checks out), resumed with `Range: bytes=N-` when the connection
 //! drops midway, skipped when the store already has it. A layer is checked
 //! while it streams (`layer_check.rs`), exactly as `hoist import` checks a
-//! tar; the download also hashes what it receives, so a layer damaged in
-//! transit is reported as a digest mismatch, not as a hostile layer. The
-//! blob is published only when the caller says so
-//! ([`Downloaded::publish`]), so a pull can drop every blob of an image it
-//! refuses.
+//! tar; the writer's digest is compared as soon as the last byte arrived, so
+//! a layer damaged in transit is reported as a digest mismatch, not as a
+//! hostile layer. Every byte is hashed once for its digest (by the writer)
+//! and, only when the layer is compressed, once more for its diff ID (an
+//! uncompressed layer's diff ID is its digest). The blob is published only
+//! when the caller says so ([`Downloaded::publish`]), so a pull can drop
+//! every blob of an image it refuses.
 
 use crate::auth::repository_scope;
 use crate::error::{ClientError, Result, Site};
@@ -18,7 +20,7 @@ use crate::progress::{BlobKind, Event, Sink};
 use crate::retry;
 use crate::transport::{classify_send_error, header_str, Registry};
 use futures::StreamExt;
-use hoist_oci::{Digest, Hasher};
+use hoist_oci::Digest;
 use hoist_store::layer::{LayerError, ValidateOptions};
 use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::StatusCode;
@@ -101,8 +103,11 @@ pub async fn download_blob(
             content: None,
         });
     }
+    let parsed = digest
+        .parse::<Digest>()
+        .map_err(|e| ClientError::protocol(&site, format!("bad digest {digest}: {e}")))?;
     let start_check = || match check {
-        Some(opts) => LayerCheck::start(opts.clone())
+        Some(opts) => LayerCheck::start(opts.clone(), parsed.clone())
             .map(Some)
             .map_err(|e| ClientError::io("starting the layer checker thread", e)),
         None => Ok(None),
@@ -115,12 +120,7 @@ pub async fn download_blob(
         kind,
     });
 
-    let algorithm = digest
-        .parse::<Digest>()
-        .map_err(|e| ClientError::protocol(&site, format!("bad digest {digest}: {e}")))?
-        .algorithm();
     let mut writer = local.blob_writer_for(digest)?;
-    let mut hasher = Hasher::new(algorithm);
     let mut checker = start_check()?;
     // A corrupt stream seen mid-download: judged once the digest is known.
     let mut unreadable: Option<LayerError> = None;
@@ -146,7 +146,6 @@ pub async fn download_blob(
                 // The registry ignored the range: start over.
                 tracing::debug!(%site, "range ignored, downloading from the start");
                 writer = local.blob_writer_for(digest)?;
-                hasher = Hasher::new(algorithm);
                 checker = start_check()?; // the old one ends when dropped
                 unreadable = None;
                 content.clear();
@@ -180,7 +179,6 @@ pub async fn download_blob(
                     writer
                         .write_all(&bytes)
                         .map_err(|e| ClientError::io(format!("writing blob {digest}"), e))?;
-                    hasher.update(&bytes);
                     if keep_content {
                         if content.len() + bytes.len() > MAX_CONFIG {
                             return Err(ClientError::protocol(
@@ -237,8 +235,11 @@ pub async fn download_blob(
         });
         tokio::time::sleep(retry::delay(drops - 1)).await;
     }
-    let actual = hasher.finish();
-    if actual.to_string() != *digest {
+    // Before the checker's verdict counts: a layer damaged in transit is a
+    // mismatch, not a hostile layer. This also vouches for the diff ID the
+    // checker takes from the digest (an uncompressed layer is its tar).
+    let actual = writer.digest();
+    if actual != parsed {
         return Err(ClientError::DigestMismatch {
             site,
             expected: digest.clone(),

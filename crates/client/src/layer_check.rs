@@ -1,12 +1,15 @@
 //! Checking a layer while it downloads: the bytes written to the store are
-//! also fed to `hoist_store::layer::validate_tar` on a thread of its own (it
-//! decompresses on another), so a hostile layer — escaping names, symlink
-//! tricks, a decompression bomb, names no filesystem holds — is refused
-//! with the same message and the same limits as `hoist import`, during the
-//! download and without a second pass over the blob.
+//! also fed to `hoist_store::layer::validate_blob_tar` on a thread of its
+//! own (it decompresses on another), so a hostile layer — escaping names,
+//! symlink tricks, a decompression bomb, names no filesystem holds — is
+//! refused with the same message and the same limits as `hoist import`,
+//! during the download and without a second pass over the blob. The diff
+//! ID of an uncompressed layer is its digest, which the download verifies
+//! anyway: the checker does not hash it again.
 
 use bytes::Bytes;
-use hoist_store::layer::{validate_tar, LayerError, TarSummary, ValidateOptions};
+use hoist_oci::Digest;
+use hoist_store::layer::{validate_blob_tar, LayerError, TarSummary, ValidateOptions};
 use std::io::{self, Read};
 use tokio::sync::{mpsc, oneshot};
 
@@ -72,8 +75,10 @@ pub struct LayerCheck {
 }
 
 impl LayerCheck {
-    /// Starts the checker thread.
-    pub fn start(opts: ValidateOptions) -> io::Result<LayerCheck> {
+    /// Starts the checker thread for the blob `digest` (its summary's diff
+    /// ID is `digest` when the layer is uncompressed: the caller must verify
+    /// the blob before trusting it, as the download does).
+    pub fn start(opts: ValidateOptions, digest: Digest) -> io::Result<LayerCheck> {
         let (tx, rx) = mpsc::channel::<Bytes>(QUEUE);
         let (done, result) = oneshot::channel();
         std::thread::Builder::new()
@@ -83,7 +88,7 @@ impl LayerCheck {
                     rx,
                     chunk: Bytes::new(),
                 };
-                let _ = done.send(validate_tar(reader, &opts));
+                let _ = done.send(validate_blob_tar(reader, &opts, &digest));
             })?;
         Ok(LayerCheck {
             tx: Some(tx),
@@ -159,7 +164,8 @@ mod tests {
     }
 
     async fn check(bytes: Vec<u8>) -> Result<TarSummary, LayerError> {
-        let mut c = LayerCheck::start(ValidateOptions::default()).unwrap();
+        let digest = Digest::sha256_of(&bytes);
+        let mut c = LayerCheck::start(ValidateOptions::default(), digest).unwrap();
         for piece in bytes.chunks(700) {
             if c.feed(Bytes::copy_from_slice(piece)).await.is_err() {
                 break;

@@ -34,6 +34,13 @@ impl LocalWriter {
         self.inner.write_all(bytes)
     }
 
+    /// The digest of what was written, as the store's writer hashed it
+    /// (the download asks before publishing instead of hashing again);
+    /// nothing can be written after.
+    pub fn digest(&mut self) -> Digest {
+        self.inner.digest()
+    }
+
     /// Verifies the content is `digest` and publishes it.
     pub fn finish(self, digest: &str) -> Result<(), FinishError> {
         let expected = parse_digest(digest).map_err(|e| FinishError::Other(Box::new(e)))?;

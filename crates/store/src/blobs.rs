@@ -17,6 +17,8 @@ pub struct BlobWriter {
     tmp: PathBuf,
     file: Option<BufWriter<File>>,
     hasher: Option<Hasher>,
+    /// Set when hashing ended ([`BlobWriter::digest`]); no writes after.
+    digest: Option<Digest>,
     size: u64,
 }
 
@@ -39,6 +41,7 @@ impl Store {
             tmp,
             file: Some(BufWriter::with_capacity(1 << 20, file)),
             hasher: Some(Hasher::new(algorithm)),
+            digest: None,
             size: 0,
         })
     }
@@ -148,15 +151,30 @@ impl BlobWriter {
         self.size
     }
 
+    /// The digest of everything written, computed by this writer as the
+    /// bytes went in; it ends the writing (a later write fails). For a
+    /// caller that must know the digest before it decides to publish (a
+    /// download reporting damage in transit before judging a layer): it
+    /// asks here instead of hashing every byte a second time, and what
+    /// `finish` verifies is still this writer's own hash.
+    pub fn digest(&mut self) -> Digest {
+        if let Some(hasher) = self.hasher.take() {
+            self.digest = Some(hasher.finish());
+        }
+        self.digest
+            .clone()
+            .expect("a writer hashes until its digest is taken")
+    }
+
     /// Verifies the content against `expected` (when given), makes it durable,
     /// and publishes it. Returns the digest and size.
     pub fn finish(mut self, expected: Option<&Digest>) -> Result<(Digest, u64)> {
+        let digest = self.digest();
         let file = self.file.take().expect("finish called once");
         let file = file.into_inner().map_err(|e| StoreError::Io {
             path: self.tmp.clone(),
             source: e.into_error(),
         })?;
-        let digest = self.hasher.take().expect("finish called once").finish();
         if let Some(exp) = expected {
             if exp != &digest {
                 return Err(StoreError::DigestMismatch {
@@ -179,8 +197,13 @@ impl BlobWriter {
 
 impl Write for BlobWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let Some(hasher) = self.hasher.as_mut() else {
+            return Err(std::io::Error::other(
+                "blob writer: write after its digest was taken",
+            ));
+        };
         let n = self.file.as_mut().expect("write after finish").write(buf)?;
-        self.hasher.as_mut().unwrap().update(&buf[..n]);
+        hasher.update(&buf[..n]);
         self.size += n as u64;
         Ok(n)
     }
@@ -265,6 +288,31 @@ mod tests {
         w.write_all(b"partial").unwrap();
         drop(w);
         assert!(store.all_blobs().unwrap().is_empty());
+        assert_eq!(std::fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn the_digest_is_the_writers_own_and_ends_the_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut w = store.blob_writer().unwrap();
+        w.write_all(b"hello").unwrap();
+        let d = w.digest();
+        assert_eq!(d, Digest::sha256_of(b"hello"));
+        assert_eq!(w.digest(), d, "asking again gives the same digest");
+        let late = w.write_all(b" more").unwrap_err();
+        assert!(late.to_string().contains("after its digest"), "{late}");
+        // A mismatch is still refused after the digest was taken.
+        let wrong = Digest::sha256_of(b"other");
+        let err = w.finish(Some(&wrong)).unwrap_err();
+        assert!(matches!(err, StoreError::DigestMismatch { .. }), "{err}");
+        assert!(store.all_blobs().unwrap().is_empty());
+        // And a match publishes exactly the bytes written before it.
+        let mut w = store.blob_writer().unwrap();
+        w.write_all(b"hello").unwrap();
+        w.digest();
+        assert_eq!(w.finish(Some(&d)).unwrap(), (d.clone(), 5));
+        assert_eq!(store.read_blob(&d).unwrap(), b"hello");
         assert_eq!(std::fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
     }
 

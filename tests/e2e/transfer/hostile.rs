@@ -154,27 +154,31 @@ fn a_layer_that_is_not_its_configs_diff_id_is_refused_at_pull() {
     }
     let reg = HoistRegistry::start(None);
     let (src, dst, auth) = (TempRoot::new(), TempRoot::new(), TempRoot::new());
-    let name = format!("127.0.0.1:{}/liar/app:1", reg.peer.port);
-    let layer = tars::gzip(&tars::tar(&[("bin/sh", b"not the shell you expect")]));
-    // store_image names stand-in diff IDs, not the layer's own.
-    let digests = tars::store_image(src.path(), &name, None, &[layer]);
-    ok(
-        src.path(),
-        auth.path(),
-        &["push", "--tls-verify=false", &name],
-    );
-    let err = fails(
-        dst.path(),
-        auth.path(),
-        &["pull", "--tls-verify=false", &name],
-    );
-    assert!(
-        err.contains(&format!("checking layer {}", digests[0]))
-            && err.contains("rootfs.diff_ids[0]")
-            && err.contains("layer refused"),
-        "{err}"
-    );
-    assert_nothing_kept(dst.path(), &name, &image_blobs(src.path(), &name));
+    let tar = tars::tar(&[("bin/sh", b"not the shell you expect")]);
+    // Compressed: the diff ID is hashed from the inflated tar. Uncompressed:
+    // it is the blob's digest, taken from the download's own check.
+    for (what, layer) in [("gzip", tars::gzip(&tar)), ("plain", tar.clone())] {
+        let name = format!("127.0.0.1:{}/liar/{what}:1", reg.peer.port);
+        // store_image names stand-in diff IDs, not the layer's own.
+        let digests = tars::store_image(src.path(), &name, None, &[layer]);
+        ok(
+            src.path(),
+            auth.path(),
+            &["push", "--tls-verify=false", &name],
+        );
+        let err = fails(
+            dst.path(),
+            auth.path(),
+            &["pull", "--tls-verify=false", &name],
+        );
+        assert!(
+            err.contains(&format!("checking layer {}", digests[0]))
+                && err.contains("rootfs.diff_ids[0]")
+                && err.contains("layer refused"),
+            "{what}: {err}"
+        );
+        assert_nothing_kept(dst.path(), &name, &image_blobs(src.path(), &name));
+    }
 }
 
 /// A gzip bomb over the configured size limit is refused at pull, naming

@@ -143,19 +143,9 @@ pub(crate) fn decoder<'a, R: Read + Send + 'a>(
     reader: R,
 ) -> Result<(Detected, Box<dyn Read + Send + 'a>), LayerError> {
     let mut reader = reader;
-    let head = read_head(&mut reader, 6)?;
-    let buf = BufReader::with_capacity(READ_BUF, io::Cursor::new(head.clone()).chain(reader));
-    let kind = if head.starts_with(&[0x1f, 0x8b]) {
-        Detected::Gzip
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Detected::Zstd
-    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-        Detected::Xz
-    } else if head.starts_with(b"BZh") {
-        Detected::Bzip2
-    } else {
-        Detected::Plain
-    };
+    let head = read_head(&mut reader, MAGIC_LEN)?;
+    let kind = detect(&head);
+    let buf = BufReader::with_capacity(READ_BUF, io::Cursor::new(head).chain(reader));
     let reader: Box<dyn Read + Send + 'a> = match kind {
         Detected::Plain => Box::new(buf),
         // Multi-member: gzip allows concatenated members and docker reads them.
@@ -166,6 +156,36 @@ pub(crate) fn decoder<'a, R: Read + Send + 'a>(
         Detected::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buf)),
     };
     Ok((kind, reader))
+}
+
+/// The longest magic number [`detect`] looks at.
+const MAGIC_LEN: usize = 6;
+
+/// The compression a stream's first bytes announce.
+fn detect(head: &[u8]) -> Detected {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Detected::Gzip
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Detected::Zstd
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Detected::Xz
+    } else if head.starts_with(b"BZh") {
+        Detected::Bzip2
+    } else {
+        Detected::Plain
+    }
+}
+
+/// A stream whose first bytes were read to tell its compression, with
+/// them put back.
+pub(crate) type Sniffed<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
+/// The compression of `reader`, told by its first bytes, and the whole
+/// stream again (those bytes put back in front), for a caller that must
+/// know before it decodes.
+pub(crate) fn sniff<R: Read>(mut reader: R) -> io::Result<(Detected, Sniffed<R>)> {
+    let head = read_head(&mut reader, MAGIC_LEN)?;
+    Ok((detect(&head), io::Cursor::new(head).chain(reader)))
 }
 
 /// Reads up to `n` bytes (fewer only at end of input), looping over short reads.

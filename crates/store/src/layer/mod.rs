@@ -34,7 +34,7 @@ pub use pack::pack_dir_to;
 pub use pack_list::{pack_list_to, ListedContent, ListedEntry};
 pub use restream::pack_tar_stream_to;
 pub use unpack::unpack;
-pub use validate::validate_tar;
+pub use validate::{validate_blob_tar, validate_tar};
 
 use std::str::FromStr;
 

@@ -3,11 +3,12 @@
 //! judged as if extracted into an empty directory). `hoist import` uses this
 //! to refuse hostile tars before they are stored.
 
-use super::compress::HashWriter;
+use super::compress::{sniff, Detected, HashWriter};
 use super::entries::{for_each_entry, Kind, Limits, TarEntry};
 use super::entry_path::{self, classify};
 use super::pipe::{with_decoded, StreamState};
 use super::{LayerError, TarSummary, ValidateOptions};
+use hoist_oci::{Algorithm, Digest};
 use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::rc::Rc;
@@ -25,6 +26,45 @@ pub fn validate_tar<R: Read + Send>(
         tar_size,
         ..summary
     })
+}
+
+/// [`validate_tar`] for a blob whose digest the caller computes anyway
+/// while it feeds the bytes (a download hashes what it stores): when the
+/// stream is an uncompressed tar and `blob_digest` is sha256, the diff ID is
+/// that digest — the tar is the blob — and the bytes are not hashed a
+/// second time. The summary's `diff_id` is then `blob_digest` as given, so it
+/// holds only once the caller has checked that the bytes hash to it; a
+/// caller that cannot must use [`validate_tar`]. A compressed stream is
+/// hashed after decompression as before.
+pub fn validate_blob_tar<R: Read + Send>(
+    reader: R,
+    opts: &ValidateOptions,
+    blob_digest: &Digest,
+) -> Result<TarSummary, LayerError> {
+    let (kind, reader) = sniff(reader)?;
+    if kind != Detected::Plain || blob_digest.algorithm() != Algorithm::Sha256 {
+        return validate_tar(reader, opts);
+    }
+    let mut counted = Counter(0);
+    let summary = scan(reader, opts, &mut counted)?;
+    Ok(TarSummary {
+        diff_id: blob_digest.to_string(),
+        tar_size: counted.0,
+        ..summary
+    })
+}
+
+/// Counts the bytes written to it (the tar's size, without hashing it).
+struct Counter(u64);
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Reads the decompressed tar, copying every byte of it to `out` while
@@ -132,5 +172,65 @@ impl Checker {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hoist_oci::Hasher;
+    use std::io::Write;
+
+    fn tar_with(name: &str) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(3);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        // set_path refuses `..`; write the raw name like a hostile tool would.
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_cksum();
+        b.append(&h, &b"abc"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn a_plain_blobs_diff_id_is_its_digest_without_hashing_it_again() {
+        let tar = tar_with("ok");
+        let digest = Digest::sha256_of(&tar);
+        let opts = ValidateOptions::default();
+        let hashed = validate_tar(tar.as_slice(), &opts).unwrap();
+        let known = validate_blob_tar(tar.as_slice(), &opts, &digest).unwrap();
+        assert_eq!(hashed.diff_id, digest.to_string(), "the tar is the blob");
+        assert_eq!(known.diff_id, hashed.diff_id);
+        assert_eq!(known.tar_size, tar.len() as u64);
+        assert_eq!(known.entries, hashed.entries);
+        // The given digest is taken as the caller's word (it verifies it):
+        // that is what makes the second hash unneeded.
+        let other = Digest::sha256_of(b"other");
+        let taken = validate_blob_tar(tar.as_slice(), &opts, &other).unwrap();
+        assert_eq!(taken.diff_id, other.to_string());
+    }
+
+    #[test]
+    fn compressed_and_sha512_blobs_are_still_hashed_and_hostile_ones_refused() {
+        let tar = tar_with("ok");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let opts = ValidateOptions::default();
+        let summary = validate_blob_tar(gz.as_slice(), &opts, &Digest::sha256_of(&gz)).unwrap();
+        assert_eq!(summary.diff_id, Digest::sha256_of(&tar).to_string());
+
+        let mut h = Hasher::new(Algorithm::Sha512);
+        h.update(&tar);
+        let sha512 = h.finish();
+        let summary = validate_blob_tar(tar.as_slice(), &opts, &sha512).unwrap();
+        assert_eq!(summary.diff_id, Digest::sha256_of(&tar).to_string());
+
+        let hostile = tar_with("../escape");
+        let err =
+            validate_blob_tar(hostile.as_slice(), &opts, &Digest::sha256_of(&hostile)).unwrap_err();
+        assert!(err.to_string().contains("../escape"), "{err}");
     }
 }
