@@ -373,3 +373,6 @@ mod verbs_images;
 
 #[path = "compose/init_extras.rs"]
 mod init_extras;
+
+#[path = "compose/sysctl_extras.rs"]
+mod sysctl_extras;

@@ -66,6 +66,12 @@ pub struct Service {
     pub shm_size: Option<u64>,
     /// `ulimits:` by name (`nofile`); -1 is unlimited.
     pub ulimits: BTreeMap<String, Ulimit>,
+    /// `sysctls:` (namespaced kernel parameters, as `run --sysctl`).
+    pub sysctls: BTreeMap<String, String>,
+    /// `oom_score_adj:`, `group_add:`, `cpuset:` (as the `run` flags).
+    pub oom_score_adj: Option<i64>,
+    pub group_add: Vec<String>,
+    pub cpuset: Option<String>,
     pub deploy: Option<Deploy>,
     pub profiles: Vec<String>,
     /// The `x-hoist` extension: Kubernetes-style probes.

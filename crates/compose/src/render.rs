@@ -232,6 +232,18 @@ pub fn service(svc: &Service) -> Node {
             .collect();
         e.push(("ulimits", Node::map(limits, pos())));
     }
+    if !svc.sysctls.is_empty() {
+        e.push(("sysctls", strings_map(&svc.sysctls)));
+    }
+    if let Some(o) = svc.oom_score_adj {
+        e.push(("oom_score_adj", plain(o)));
+    }
+    if !svc.group_add.is_empty() {
+        e.push(("group_add", list(&svc.group_add)));
+    }
+    if let Some(c) = &svc.cpuset {
+        e.push(("cpuset", s(c.clone())));
+    }
     if let Some(d) = &svc.deploy {
         e.push(("deploy", deploy(d)));
     }

@@ -74,12 +74,19 @@ pub fn run_options(project: &Project, name: &str, svc: &Service) -> RunOptions {
     }
 }
 
-/// `init`, `shm_size` and `ulimits`: the runtime's spec amendments, as `run --init
-/// --shm-size --ulimit` (the ulimits were checked by the normalizer).
+/// `init`, `shm_size`, `ulimits`, `sysctls`, `oom_score_adj`, `group_add`, `cpuset`: the
+/// runtime's spec amendments, as `run --init --shm-size --ulimit --sysctl --oom-score-adj
+/// --group-add --cpuset-cpus` (the ulimits were checked by the normalizer).
 fn extras(svc: &Service) -> SpecExtras {
     SpecExtras {
         init: svc.init == Some(true),
         shm_size: svc.shm_size,
+        // Checked by the runtime: group names at create, the sysctls' namespaces and the
+        // cpuset by the core and the kernel at start.
+        sysctls: svc.sysctls.clone(),
+        oom_score_adj: svc.oom_score_adj.map(|o| o.clamp(-1000, 1000) as i32),
+        group_add_given: svc.group_add.clone(),
+        cpuset_cpus: svc.cpuset.clone(),
         ulimits: svc
             .ulimits
             .iter()

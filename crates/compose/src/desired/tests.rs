@@ -335,3 +335,41 @@ fn bad_probes_are_refused_with_file_line_and_key() {
     ));
     assert!(e.contains("does not publish"), "{e}");
 }
+
+#[test]
+fn sysctls_oom_score_adj_group_add_and_cpuset_reach_the_run_extras() {
+    let yaml = r#"
+services:
+  tuned:
+    image: busybox
+    sysctls:
+      net.ipv4.ip_forward: 1
+      kernel.shmmax: "1073741824"
+    oom_score_adj: 300
+    group_add: [staff, "1234"]
+    cpuset: "0"
+"#;
+    let (p, ctx) = project(yaml);
+    let d = desired(&p, &ctx);
+    let svc = d.service("tuned").unwrap();
+    let x = &svc.spec.options.extras;
+    assert_eq!(x.sysctls["net.ipv4.ip_forward"], "1");
+    assert_eq!(x.sysctls["kernel.shmmax"], "1073741824");
+    assert_eq!(x.oom_score_adj, Some(300));
+    assert_eq!(x.group_add_given, ["staff", "1234"]);
+    assert_eq!(x.cpuset_cpus.as_deref(), Some("0"));
+    // A change of any of them recreates the container.
+    let hash = |yaml: &str| {
+        let (p, ctx) = project(yaml);
+        desired(&p, &ctx)
+            .service("tuned")
+            .unwrap()
+            .config_hash
+            .clone()
+    };
+    assert_ne!(hash(&yaml.replace("300", "200")), svc.config_hash);
+    assert_ne!(
+        hash(&yaml.replace("ip_forward: 1", "ip_forward: 0")),
+        svc.config_hash
+    );
+}
