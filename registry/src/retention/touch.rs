@@ -10,6 +10,7 @@
 //! never older than that when the blob was referenced recently.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -20,7 +21,9 @@ const MAX_ENTRIES: usize = 100_000;
 
 pub struct Touches {
     interval_ms: AtomicU64,
-    last: Mutex<HashMap<(String, String), Instant>>,
+    /// Keyed by a hash of (repository, digest): no allocation on the blob
+    /// HEAD/GET path; a collision only skips one touch for one interval.
+    last: Mutex<HashMap<u64, Instant>>,
 }
 
 impl Default for Touches {
@@ -50,7 +53,9 @@ impl Touches {
         let interval = self.interval();
         let now = Instant::now();
         let mut last = self.last.lock().unwrap();
-        let key = (repo.to_string(), digest.to_string());
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (repo, digest).hash(&mut h);
+        let key = h.finish();
         if let Some(at) = last.get(&key) {
             if now.duration_since(*at) < interval {
                 return false;

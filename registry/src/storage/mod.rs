@@ -94,7 +94,7 @@ impl Storage {
     /// (at most once per interval per blob and repository).
     pub async fn blob_stat(&self, repo: &str, digest: &Digest) -> Result<Option<u64>> {
         let size = self.blob_stat_quiet(repo, digest).await?;
-        if size.is_some() && self.touches.due(repo, &digest.to_string()) {
+        if size.is_some() && self.touches.due(repo, digest.hex()) {
             if let Err(e) = self.refresh_link(repo, digest).await {
                 // The read stays good; GC may then treat the blob as idle.
                 tracing::warn!(%repo, %digest, error = %e, "could not refresh a blob link");
