@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Fuzzing by hand (not a CI stage: the instrumented cold build takes ~20 min
-# here; CI replays the corpora instead, e2e fuzz_corpus::): builds every
-# cargo-fuzz target in fuzz/ and runs each for FUZZ_SECONDS (default 30) from
-# its checked-in corpus, FUZZ_JOBS (default 2) at a time (1 on a shared machine). New inputs go to a temp dir, so the checked-in corpus is never
+# Fuzzing by hand with nightly and cargo-fuzz (CI fuzzes with the stable
+# toolchain instead: testdata/fuzz-ci.sh): builds every cargo-fuzz target in
+# fuzz/ and runs each for FUZZ_SECONDS (default 30) from its checked-in
+# corpus, FUZZ_JOBS (default 2) at a time (1 on a shared machine). Use this
+# for long runs and AddressSanitizer. New inputs go to a temp dir, so the checked-in corpus is never
 # changed; a crash, a panic or an input taking over 10 s fails the stage and
 # names the input to turn into a regression test (see ARCHITECTURE.md, Fuzzing).
 set -euo pipefail
