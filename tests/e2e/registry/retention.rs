@@ -487,3 +487,77 @@ impl Drop for StopOnDrop<'_> {
         self.0.store(true, Ordering::Relaxed);
     }
 }
+
+#[test]
+fn a_held_lease_makes_the_cli_collectors_refuse_with_its_owner() {
+    let root = TempRoot::new();
+    let storage = root.join("registry");
+    // Another collector's fresh ticket, as a replica mid-round leaves it.
+    let lease = storage.join("_gc/lease");
+    std::fs::create_dir_all(&lease).unwrap();
+    std::fs::write(
+        lease.join(format!("ticket-{:020}", 7)),
+        r#"{"owner":"replica-b","released":false}"#,
+    )
+    .unwrap();
+    let config = root.join("registry.toml");
+    std::fs::write(
+        &config,
+        "[[retention.policies]]\nrepositories = [\"**\"]\nkeep_last = 1\n",
+    )
+    .unwrap();
+    let storage_arg = storage.to_str().unwrap();
+    for verb in ["gc", "retention"] {
+        let out = hoist_out(
+            root.path(),
+            &[
+                "registry",
+                verb,
+                "--storage-root",
+                storage_arg,
+                "--config",
+                config.to_str().unwrap(),
+            ],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{verb}: {err}");
+        assert!(
+            err.contains("GC lease") && err.contains("replica-b"),
+            "{verb}: {err}"
+        );
+    }
+    // A dry run deletes nothing, so it needs no lease.
+    let out = hoist_out(
+        root.path(),
+        &[
+            "registry",
+            "retention",
+            "--dry-run",
+            "--storage-root",
+            storage_arg,
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Released, the next collector takes it.
+    std::fs::write(
+        lease.join(format!("ticket-{:020}", 7)),
+        r#"{"owner":"replica-b","released":true}"#,
+    )
+    .unwrap();
+    let out = hoist_out(
+        root.path(),
+        &["registry", "gc", "--storage-root", storage_arg],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(lease.join(format!("ticket-{:020}", 8)).exists());
+}
