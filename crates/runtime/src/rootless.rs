@@ -162,6 +162,8 @@ fn check_limits(opts: &RunOptions) -> Result<()> {
         (e.memory_swap.is_some(), "--memory-swap"),
         (e.memory_reservation.is_some(), "--memory-reservation"),
         (e.cpu_shares.is_some(), "--cpu-shares"),
+        (e.cpuset_cpus.is_some(), "--cpuset-cpus"),
+        (e.cpuset_mems.is_some(), "--cpuset-mems"),
     ]
     .into_iter()
     .filter_map(|(set, flag)| set.then_some(flag))

@@ -243,6 +243,19 @@ fn an_unprivileged_user_pulls_runs_and_pushes() {
         "{err}"
     );
     assert_eq!(user.ok(&["ps", "-aq"]), "");
+    // A cpuset is a cgroup too: refused, not silently ignored.
+    let out = user.out(&[
+        "create",
+        "--network",
+        "none",
+        "--cpuset-cpus",
+        "0",
+        &image,
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--cpuset-cpus"), "{}", stderr(&out));
+    assert_eq!(user.ok(&["ps", "-aq"]), "");
 
     // push as the user, then rmi.
     let mine = registry.image("mine:1");
