@@ -5,7 +5,8 @@ namespace. Per helper: the setup time (exec until the namespace is usable:
 pasta's parent exit, slirp4netns' --ready-fd) over N fresh namespaces, then
 iperf3 (5 s, one stream, both directions) from a container namespace to an
 "outside" namespace. Everything runs inside two namespaces this script makes
-(hoist-bn-host, hoist-bn-out, joined by a veth) and removes; run as root:
+(`ip netns add` hoist-bn-host, hoist-bn-out, joined by a veth) and removes, so
+its 192.0.2.0/24 addresses never reach the host's network; run as root:
     python3 bench/rootless-net.py [N]
 Needs passt, slirp4netns, iperf3, iproute2, util-linux."""
 import ctypes, json, os, statistics, subprocess, sys, time
