@@ -89,18 +89,6 @@ pub struct Device {
     pub access: String,
 }
 
-/// docker's whitelist of `kernel.` parameters (the IPC namespace's).
-const SYSCTL_IPC: [&str; 8] = [
-    "kernel.msgmax",
-    "kernel.msgmnb",
-    "kernel.msgmni",
-    "kernel.sem",
-    "kernel.shmall",
-    "kernel.shmmax",
-    "kernel.shmmni",
-    "kernel.shm_rmid_forced",
-];
-
 const ULIMITS: [&str; 16] = [
     "as",
     "core",
@@ -187,11 +175,13 @@ impl SpecExtras {
             invalid(format!(
                 "invalid argument {spec:?} for \"--sysctl\" flag: sysctl '{spec}' is not whitelisted \
                  (only the namespaced {}, fs.mqueue.* and net.* can be set)",
-                SYSCTL_IPC.join(", ")
+                crate::core::sysctl::IPC_KERNEL.join(", ")
             ))
         };
         let (key, value) = spec.split_once('=').ok_or_else(refuse)?;
-        if !(SYSCTL_IPC.contains(&key) || key.starts_with("fs.mqueue.") || key.starts_with("net."))
+        if !(crate::core::sysctl::IPC_KERNEL.contains(&key)
+            || key.starts_with("fs.mqueue.")
+            || key.starts_with("net."))
         {
             return Err(refuse());
         }

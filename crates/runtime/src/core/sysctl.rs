@@ -35,8 +35,9 @@ pub struct OwnNamespaces {
     pub uts: bool,
 }
 
-/// The IPC namespace's parameters under `kernel.` (runc's list).
-const IPC_KERNEL: [&str; 8] = [
+/// The IPC namespace's parameters under `kernel.` (runc's list, docker's
+/// whitelist; `--sysctl` checks against it at create too).
+pub(crate) const IPC_KERNEL: [&str; 8] = [
     "kernel.msgmax",
     "kernel.msgmnb",
     "kernel.msgmni",
