@@ -174,11 +174,13 @@ fn select(root: &Path, a: &PsArgs) -> anyhow::Result<Vec<(ContainerRecord, State
 pub fn ps(root: &Path, a: &PsArgs) -> anyhow::Result<i32> {
     let format = Format::parse(&a.format)?;
     let rows = select(root, a)?;
-    let mut out = std::io::stdout().lock();
+    // One write for the whole listing, not one per line (stdout is line-buffered).
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if a.quiet {
         for (r, _) in &rows {
             writeln!(out, "{}", if a.no_trunc { &r.id } else { r.short_id() })?;
         }
+        out.flush()?;
         return Ok(0);
     }
     match format {
@@ -237,5 +239,6 @@ pub fn ps(root: &Path, a: &PsArgs) -> anyhow::Result<i32> {
             }
         }
     }
+    out.flush()?;
     Ok(0)
 }

@@ -213,11 +213,13 @@ pub fn run(store: &Store, args: ImagesArgs) -> anyhow::Result<i32> {
         filters.push(format!("reference={r}"));
     }
     let rows = filter(load_rows(store)?, &filters, store)?;
-    let mut out = std::io::stdout().lock();
+    // One write for the whole listing, not one per line (stdout is line-buffered).
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.quiet {
         for r in &rows {
             writeln!(out, "{}", r.id_text(args.no_trunc))?;
         }
+        out.flush()?;
         return Ok(0);
     }
     match format {
@@ -244,6 +246,7 @@ pub fn run(store: &Store, args: ImagesArgs) -> anyhow::Result<i32> {
             }
         }
     }
+    out.flush()?;
     Ok(0)
 }
 

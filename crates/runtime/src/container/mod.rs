@@ -10,6 +10,7 @@ pub mod config;
 pub mod create;
 pub mod extras;
 pub mod labels;
+mod listing;
 pub mod paths;
 pub mod state;
 pub mod unsupervised;
@@ -23,6 +24,7 @@ use crate::spec::NetworkMode;
 use config::{MountRequest, PortMapping};
 
 pub use create::create;
+pub use listing::list;
 pub use paths::{container_dir, containers_dir, record_dir};
 pub use state::{State, Status};
 
@@ -199,13 +201,8 @@ pub fn save(root: &Path, rec: &ContainerRecord) -> Result<()> {
 /// All container IDs: those with a record in the store and the `--rm`
 /// ones, which live only in the run dir.
 pub fn ids(root: &Path) -> Vec<String> {
-    let mut ids: Vec<String> = [containers_dir(root), paths::run_containers_dir(root)]
-        .iter()
-        .filter_map(|d| std::fs::read_dir(d).ok())
-        .flat_map(|entries| entries.flatten())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.len() == 64 && n.chars().all(|c| c.is_ascii_hexdigit()))
-        .collect();
+    let mut ids = listing::ids_in(&containers_dir(root));
+    ids.extend(listing::ids_in(&paths::run_containers_dir(root)));
     ids.sort();
     ids.dedup();
     ids
@@ -237,20 +234,6 @@ pub fn find(root: &Path, what: &str) -> Result<ContainerRecord> {
         }
     }
     Err(RuntimeError::NoSuchContainer(what.into()))
-}
-
-/// Every container with its live state, newest first.
-pub fn list(root: &Path) -> Vec<(ContainerRecord, State)> {
-    let mut out: Vec<(ContainerRecord, State)> = ids(root)
-        .into_iter()
-        .filter_map(|id| {
-            let rec = load(root, &id).ok()?;
-            let st = state::read_live(&container_dir(root, &id));
-            Some((rec, st))
-        })
-        .collect();
-    out.sort_by(|a, b| b.0.created.cmp(&a.0.created));
-    out
 }
 
 /// Manifest digests of every existing container's image (GC roots).

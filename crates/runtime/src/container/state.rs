@@ -135,7 +135,11 @@ pub fn monitor_alive(s: &State) -> bool {
 /// while processes are left in its cgroup after the monitor died (then
 /// `unsupervised`). `dir` is the container's directory (named by its ID).
 pub fn read_live(dir: &Path) -> State {
-    let mut s = read(dir);
+    live(dir, read(dir))
+}
+
+/// `read_live` of the state `s` already read from `dir`.
+pub fn live(dir: &Path, mut s: State) -> State {
     let live = matches!(s.status, Status::Running | Status::Restarting);
     if live && !monitor_alive(&s) {
         let id = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
