@@ -6,10 +6,13 @@
 //!
 //! A client that only HEADs a stored blob (and so skips its upload) refreshes
 //! the blob's link when it does (`retention::touch`), which makes the blob
-//! young again for the grace period. A small window remains between the
-//! last check of a blob's links and its deletion; a manifest PUT that lands
-//! exactly there fails with MANIFEST_BLOB_UNKNOWN and the client pushes the
-//! blob again. ARCHITECTURE.md ("Retention and online GC") walks the races.
+//! young again for the grace period. The last check and the deletion are
+//! closed against a manifest PUT by ordering: the sweep hides the blob's data
+//! (a rename) before it reads the links a last time, the PUT refreshes the
+//! link before it looks for the data, so one of the two always sees the
+//! other; a PUT that loses fails with MANIFEST_BLOB_UNKNOWN and the client
+//! pushes the blob again. ARCHITECTURE.md ("Retention and online GC") walks
+//! the races.
 //!
 //! With `lease` set (the server's scheduled runs, the CLI), every deletion
 //! first checks that this process still holds the storage's GC lease, so
@@ -23,6 +26,10 @@ use crate::storage::{paths, ManifestRef, Storage};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, SystemTime};
+
+/// Where a sweep parks a blob's data while it makes sure nothing references
+/// it (beside `data`, so a listing of the blobs never shows it).
+pub const HIDDEN_SUFFIX: &str = ".gc-hidden";
 
 #[derive(Debug, Clone, Default)]
 pub struct GcOptions {
@@ -201,7 +208,17 @@ impl<'a> Gc<'a> {
                     if self.marked.contains(&digest.to_string()) {
                         continue;
                     }
-                    let Some(meta) = driver.stat(&paths::blob_data(&digest)).await? else {
+                    let data = paths::blob_data(&digest);
+                    let hidden = format!("{data}{HIDDEN_SUFFIX}");
+                    let Some(meta) = driver.stat(&data).await? else {
+                        // A sweep that stopped between hiding a blob and
+                        // deleting it left its data here: a PUT that came
+                        // meanwhile failed (it found no data), so nothing
+                        // references it.
+                        if !self.opts.dry_run && driver.stat(&hidden).await?.is_some() {
+                            self.may_delete()?;
+                            driver.delete(&hidden).await?;
+                        }
                         continue;
                     };
                     if self.young(meta.modified) || self.recently_linked(&repos, &digest).await? {
@@ -209,6 +226,21 @@ impl<'a> Gc<'a> {
                     }
                     if !self.opts.dry_run {
                         self.may_delete()?;
+                        // Hide the data, THEN read the links again: a manifest
+                        // PUT refreshes its blobs' links first and looks for
+                        // the data after (`Storage::blob_stat_for_reference`),
+                        // so a reference racing this sweep is seen here (the
+                        // blob is put back) or fails there — never both missed.
+                        if let Err(e) = driver.rename(&data, &hidden).await {
+                            // Kept, not collected (S3 copies at most 5 GiB
+                            // in one request): the next run tries again.
+                            tracing::warn!(%digest, error = %e, "gc: could not set a blob aside; kept");
+                            continue;
+                        }
+                        if self.recently_linked(&repos, &digest).await? {
+                            driver.rename(&hidden, &data).await?;
+                            continue;
+                        }
                         for repo in &repos {
                             driver
                                 .delete(&format!("{}/{alg}/{hex}", paths::layers_dir(repo)))

@@ -160,3 +160,58 @@ async fn stale_uploads_and_untagged_manifests() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// The manifest PUT's half of the race with a sweep: it refreshes the link
+/// before it looks for the data, so a blob a sweep has hidden (its data
+/// renamed aside, the sweep about to read the links a last time) fails the
+/// PUT instead of being referenced and then deleted, and the refreshed link
+/// is there for the sweep to see. A sweep's leftover hidden data is removed
+/// by the next sweep once nothing references the blob.
+#[tokio::test]
+async fn a_manifest_put_racing_a_sweep_fails_rather_than_reference_a_hidden_blob() {
+    let reg = Reg::start().await;
+    let layer = b"a layer a sweep is about to take";
+    let (first, body) = reg.push_image("race", "one", layer).await;
+    let hex = sha256(layer).replace("sha256:", "");
+    let files = reg.files_containing(&hex);
+    let data = files.iter().find(|f| f.ends_with("/data")).unwrap().clone();
+    let link = files.iter().find(|f| f.ends_with("/link")).unwrap().clone();
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&link)
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+    // What a sweep does first: the data goes aside.
+    let hidden = format!("{data}{}", hoist_registry::gc::HIDDEN_SUFFIX);
+    std::fs::rename(&data, &hidden).unwrap();
+
+    let r = reg.put_manifest("race", "two", OCI_MANIFEST, &body).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, "MANIFEST_BLOB_UNKNOWN");
+    let touched = std::fs::metadata(&link).unwrap().modified().unwrap();
+    assert!(
+        touched > hour_ago + Duration::from_secs(3000),
+        "the PUT did not refresh the link before looking for the data"
+    );
+
+    // Nothing references it once the first manifest goes: the next sweep
+    // removes the hidden data and leaves nothing of the blob.
+    let r = reg
+        .http
+        .delete(reg.u(&format!("/v2/race/manifests/{first}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let app = storage(&reg).await;
+    hoist_registry::gc::run(&app.storage, opts(false))
+        .await
+        .unwrap();
+    assert!(
+        !std::path::Path::new(&hidden).exists(),
+        "{:?}",
+        reg.files_containing(&hex)
+    );
+}

@@ -187,7 +187,7 @@ impl Storage {
                     .await?
                     .is_some()
             } else {
-                self.blob_stat(repo, digest).await?.is_some()
+                self.blob_stat_for_reference(repo, digest).await?.is_some()
             };
             if !present {
                 return Err(RegistryError::ManifestBlobUnknown(digest.to_string()));

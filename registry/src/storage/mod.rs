@@ -103,6 +103,33 @@ impl Storage {
         Ok(size)
     }
 
+    /// The blob's size if `repo` may serve it, for a manifest PUT that
+    /// references it. The order is the point: the link is refreshed FIRST
+    /// (when `repo` links the blob at all), and the blob is looked for after.
+    /// GC's sweep does the mirror image (hides the blob's data, then reads
+    /// the links' times: `gc::Gc::sweep`), so of a PUT and a sweep racing
+    /// over one blob at least one sees the other: either GC finds the fresh
+    /// link and puts the blob back, or this finds the data gone and the PUT
+    /// fails with MANIFEST_BLOB_UNKNOWN (the client uploads the blob again).
+    /// A touch that fails fails the PUT: without it GC could not see the
+    /// reference.
+    pub async fn blob_stat_for_reference(
+        &self,
+        repo: &str,
+        digest: &Digest,
+    ) -> Result<Option<u64>> {
+        if self
+            .driver
+            .stat(&paths::layer_link(repo, digest))
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        self.refresh_link(repo, digest).await?;
+        self.blob_stat_quiet(repo, digest).await
+    }
+
     /// Rewrites the link unless it is already fresh (just uploaded, linked
     /// or touched by another replica), so a push costs no extra write.
     async fn refresh_link(&self, repo: &str, digest: &Digest) -> Result<()> {
