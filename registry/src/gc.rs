@@ -47,6 +47,10 @@ pub struct GcOptions {
     /// Manifests (`repo@digest`) to treat as already deleted: a dry run
     /// after a retention plan then lists the blobs the plan would free.
     pub assume_deleted: HashSet<String>,
+    /// Tags (`repo:tag`) to treat as already deleted: with `delete_untagged`
+    /// the manifests only they reach are then collected too, as the real
+    /// run (plan applied, then GC) collects them.
+    pub assume_untagged: HashSet<String>,
 }
 
 #[derive(Debug, Default)]
@@ -157,7 +161,20 @@ impl<'a> Gc<'a> {
     /// Manifests reachable from tags: tagged ones, their index children, and
     /// referrers of anything reachable.
     async fn reachable(&self, repo: &str, revisions: &[Digest]) -> Result<BTreeSet<String>> {
-        let roots = tagged(self.storage, repo).await;
+        let roots = if self.opts.assume_untagged.is_empty() {
+            tagged(self.storage, repo).await
+        } else {
+            let mut roots = Vec::new();
+            for tag in self.storage.tags(repo).await.unwrap_or_default() {
+                if self.opts.assume_untagged.contains(&format!("{repo}:{tag}")) {
+                    continue;
+                }
+                if let Ok(d) = self.storage.resolve(repo, &ManifestRef::Tag(tag)).await {
+                    roots.push(d);
+                }
+            }
+            roots
+        };
         reachable_from(self.storage, repo, roots, revisions).await
     }
 

@@ -66,6 +66,11 @@ pub async fn collect(
                 .iter()
                 .map(|m| format!("{}@{}", m.repo, m.digest))
                 .collect();
+            gc_opts.assume_untagged = plan
+                .tags
+                .iter()
+                .map(|t| format!("{}:{}", t.repo, t.tag))
+                .collect();
         } else {
             let check = lease.as_ref().map(|l| l.check());
             let may_delete = || match &check {

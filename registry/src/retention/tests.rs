@@ -214,3 +214,50 @@ async fn the_dry_run_lists_the_blobs_the_plan_frees_and_the_real_run_frees_them(
         assert!(f.storage.global_blob(&d).await.unwrap().is_none(), "{d}");
     }
 }
+
+/// With `delete_untagged`, the manifests a plan's tag deletions leave
+/// untagged are collected by the real run's GC; the dry run lists them and
+/// their blobs too.
+#[tokio::test]
+async fn with_delete_untagged_the_dry_run_frees_what_the_real_run_frees() {
+    let f = Fixture::new();
+    let day = Duration::from_secs(86_400);
+    let old = f.image("team/app", "old", Some("a")).await;
+    f.age(&paths::tag_link("team/app", "a"), day * 2);
+    f.age(&paths::revision_link("team/app", &old), day * 2);
+    f.image("team/app", "new", Some("b")).await;
+    let c = config("[[policies]]\nrepositories = [\"team/app\"]\nkeep_last = 1\n");
+    let opts = |dry_run| run::CollectOptions {
+        dry_run,
+        sweep: true,
+        gc: crate::gc::GcOptions {
+            delete_untagged: true,
+            ..Default::default()
+        },
+        lease_ttl: Duration::from_secs(60),
+        owner: "test".into(),
+    };
+    let report = |c: &run::Collected| {
+        let mut b: Vec<String> =
+            c.gc.blobs_removed
+                .iter()
+                .map(|(d, _)| d.to_string())
+                .collect();
+        b.sort();
+        let m: Vec<String> =
+            c.gc.manifests_removed
+                .iter()
+                .map(|(_, d)| d.to_string())
+                .collect();
+        (m, b)
+    };
+    let run::Outcome::Done(dry) = run::collect(&f.storage, &c, opts(true)).await.unwrap() else {
+        panic!("a dry run takes no lease");
+    };
+    assert_eq!(report(&dry).0, [old.to_string()]);
+    assert_eq!(report(&dry).1.len(), 3, "{:?}", report(&dry));
+    let run::Outcome::Done(real) = run::collect(&f.storage, &c, opts(false)).await.unwrap() else {
+        panic!("nobody else holds the lease");
+    };
+    assert_eq!(report(&real), report(&dry));
+}
