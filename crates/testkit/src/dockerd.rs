@@ -87,6 +87,31 @@ impl Drop for Dockerd {
             self.guard.exited() || !Path::new(&format!("/proc/{pid}")).exists()
         });
         let _ = std::fs::remove_file(self.pidfile());
+        // dockerd leaves its exec root's `netns/default` bind mounted when it
+        // exits (and everything when it had to be killed): detach what is
+        // still mounted below the temp dir, or the dir cannot be removed and
+        // the mount outlives the test.
+        unmount_below(self.dir.path());
+    }
+}
+
+/// Detaches every mount point under `dir`, deepest first.
+fn unmount_below(dir: &Path) {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
+    let mut points: Vec<PathBuf> = info
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(|p| PathBuf::from(p.replace("\\040", " ")))
+        .filter(|p| p.starts_with(dir))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for p in points {
+        if let Ok(c) = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()) {
+            // SAFETY: a valid NUL-terminated path; MNT_DETACH never blocks.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        }
     }
 }
 

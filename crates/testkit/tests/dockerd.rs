@@ -25,6 +25,7 @@ fn dockerd_runs_in_its_own_namespace_and_stops_on_drop() {
     let (ok, out) = netns.sh("sysctl -qw net.ipv4.ip_forward=0");
     assert!(ok, "{out}");
     let pid;
+    let dir;
     {
         let dockerd = Dockerd::start(&netns);
         let out = dockerd.docker().args(["network", "ls"]).output().unwrap();
@@ -36,7 +37,17 @@ fn dockerd_runs_in_its_own_namespace_and_stops_on_drop() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("bridge"));
         assert_eq!(forward_policy(&netns), "-P FORWARD DROP");
         pid = std::fs::read_to_string(dockerd.dir().join("docker.pid")).unwrap();
+        dir = dockerd.dir().to_path_buf();
     }
+    // Nothing of it stays mounted (dockerd leaves its netns/default bind), and
+    // so its temp dir could go.
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains(dir.to_str().unwrap()),
+        "mounts left under {}:\n{mounts}",
+        dir.display()
+    );
+    assert!(!dir.exists(), "{} was not removed", dir.display());
     assert!(
         !std::path::Path::new(&format!("/proc/{}", pid.trim())).exists(),
         "dockerd {pid} still runs after drop"
