@@ -172,7 +172,10 @@ fn braced(
     } else if rest.is_empty() {
         ("", "")
     } else {
-        rest.split_at(1)
+        // One character, not one byte: `${NAMEƚ...}` must be an unknown
+        // modifier, not a slice inside a UTF-8 sequence (a panic the fuzzer
+        // found).
+        rest.split_at(rest.chars().next().map_or(0, char::len_utf8))
     };
     let arg = || expand_inner(arg, lookup, unset);
     Ok(match op {
@@ -210,6 +213,13 @@ fn braced(
 mod tests {
     use super::*;
     use crate::yaml::load;
+
+    #[test]
+    fn a_multibyte_character_after_a_name_is_an_unknown_modifier_not_a_panic() {
+        let unset = RefCell::new(Vec::new());
+        let err = expand_inner("${GRwebƚG:-hello}", &|_| None, &unset).unwrap_err();
+        assert!(err.contains("unknown modifier"), "{err}");
+    }
 
     fn vars() -> Vars {
         Vars::from([
