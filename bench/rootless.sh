@@ -37,16 +37,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -z "${HOIST_BENCH_NETNS:-}" ]; then
-  [ "$(id -u)" = 0 ] || { echo "bench/rootless.sh: needs root (it makes a user)" >&2; exit 1; }
-  ns=hoist-bench-rootless-$$
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  rc=0
-  HOIST_BENCH_NETNS=$ns nsenter --net="/run/netns/$ns" -- bash "$0" "$@" || rc=$?
-  ip netns del "$ns"
-  exit "$rc"
-fi
+. bench/lib/netns.sh
+bench_in_own_netns rootless "$0" "$@"
 
 RUNS=${RUNS:-20}
 BUILD_RUNS=${BUILD_RUNS:-3}

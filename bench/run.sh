@@ -18,16 +18,8 @@ cd "$(dirname "$0")/.."
 # Everything runs inside a network namespace made for this run: hoist's default network is
 # a bridge with NAT, podman's is netavark's, and neither may touch the host's own links or
 # firewall. The script re-runs itself in the namespace and removes it afterwards.
-if [ -z "${HOIST_BENCH_NETNS:-}" ]; then
-  [ "$(id -u)" = 0 ] || { echo "bench/run.sh: needs root" >&2; exit 1; }
-  ns=hoist-bench-run-$$
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  rc=0
-  HOIST_BENCH_NETNS=$ns nsenter --net="/run/netns/$ns" -- bash "$0" "$@" || rc=$?
-  ip netns del "$ns"
-  exit "$rc"
-fi
+. bench/lib/netns.sh
+bench_in_own_netns run "$0" "$@"
 
 RUNS=${RUNS:-30}
 PARTS=" ${PARTS:-start big} "

@@ -17,16 +17,8 @@ cd "$(dirname "$0")/.."
 
 # podman and hoist both run with --network none, but podman may still touch
 # netavark's state: everything runs in a network namespace made for this run.
-if [ -z "${HOIST_BENCH_NETNS:-}" ]; then
-  [ "$(id -u)" = 0 ] || { echo "bench/seccomp.sh: needs root" >&2; exit 1; }
-  ns=hoist-bench-seccomp-$$
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  rc=0
-  HOIST_BENCH_NETNS=$ns nsenter --net="/run/netns/$ns" -- bash "$0" "$@" || rc=$?
-  ip netns del "$ns"
-  exit "$rc"
-fi
+. bench/lib/netns.sh
+bench_in_own_netns seccomp "$0" "$@"
 
 RUNS=${RUNS:-20}
 ROUNDS=${ROUNDS:-4}
