@@ -39,7 +39,8 @@ fn volatile_supported() -> bool {
     })
 }
 
-fn release_at_least(release: &str, want: (u32, u32)) -> bool {
+/// Whether a kernel release string (`uname -r`) is at least `major.minor`.
+pub(crate) fn release_at_least(release: &str, want: (u32, u32)) -> bool {
     let mut parts = release
         .split(|c: char| !c.is_ascii_digit())
         .map(|p| p.parse::<u32>().ok());

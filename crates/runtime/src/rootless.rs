@@ -110,7 +110,7 @@ pub fn check_overlay() -> Result<()> {
         .map(|u| u.release().to_string_lossy().into_owned())
         .unwrap_or_default();
     let simulated = std::env::var_os(NO_USERNS_OVERLAY_ENV).is_some_and(|v| v == "1");
-    if !simulated && release_at_least(&release, (5, 11)) {
+    if !simulated && crate::overlay::release_at_least(&release, (5, 11)) {
         return Ok(());
     }
     Err(RuntimeError::Invalid(format!(
@@ -118,16 +118,6 @@ pub fn check_overlay() -> Result<()> {
          overlayfs with userxattr); this kernel ({release}) does not allow them: upgrade \
          the kernel, or run hoist as root"
     )))
-}
-
-fn release_at_least(release: &str, want: (u32, u32)) -> bool {
-    let mut parts = release
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|p| p.parse::<u32>().ok());
-    match (parts.next().flatten(), parts.next().flatten()) {
-        (Some(major), Some(minor)) => (major, minor) >= want,
-        _ => false,
-    }
 }
 
 /// A user namespace of the container's own inside hoist's: `auto` takes
@@ -298,6 +288,7 @@ mod tests {
 
     #[test]
     fn overlay_in_a_user_namespace_needs_5_11() {
+        use crate::overlay::release_at_least;
         assert!(release_at_least("6.18.44-fc-v1300", (5, 11)));
         assert!(release_at_least("5.11.0", (5, 11)));
         assert!(!release_at_least("5.10.0-28-amd64", (5, 11)));
