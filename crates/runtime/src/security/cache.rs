@@ -40,8 +40,9 @@ impl Program {
 }
 
 /// Part of the cache key: a change in how sections are compiled (v2: the
-/// binary tree, compile.rs) must not load programs an older hoist stored.
-const COMPILER_VERSION: &[u8] = b"hoist-seccomp-v2\0";
+/// binary tree, compile.rs; v3: re-emitted as ranges, bpf_ranges.rs) must
+/// not load programs an older hoist stored.
+const COMPILER_VERSION: &[u8] = b"hoist-seccomp-v3\0";
 
 fn memo() -> &'static Mutex<HashMap<[u8; 32], Arc<Program>>> {
     static MEMO: OnceLock<Mutex<HashMap<[u8; 32], Arc<Program>>>> = OnceLock::new();

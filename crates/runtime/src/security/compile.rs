@@ -49,8 +49,21 @@ pub struct OciArg {
 }
 
 /// Compiles `section` (the JSON of `linux.seccomp`) to BPF: the raw
-/// `struct sock_filter` array, 8 bytes per instruction.
+/// `struct sock_filter` array, 8 bytes per instruction. libseccomp's
+/// program, re-emitted as ranges of syscall numbers (bpf_ranges.rs: the
+/// same action for every call, about a third of the instructions for the
+/// kernel to convert and JIT-compile at every load).
 pub fn compile(section: &[u8]) -> Result<Vec<u8>, String> {
+    let program = libseccomp_program(section)?;
+    let filter = super::bpf_ranges::from_bytes(&program);
+    Ok(match super::bpf_ranges::shorten(&filter) {
+        Some(short) => super::bpf_ranges::to_bytes(&short),
+        None => program,
+    })
+}
+
+/// libseccomp's program for `section`, as it exports it.
+pub fn libseccomp_program(section: &[u8]) -> Result<Vec<u8>, String> {
     let s: OciSeccomp =
         serde_json::from_slice(section).map_err(|e| format!("the spec's seccomp section: {e}"))?;
     let default = action(&s.default_action, s.default_errno_ret)?;

@@ -4,6 +4,9 @@
 //! `seccomp_section`); and the compiled seccomp program a starting
 //! container, exec or build step loads (`seccomp_program`).
 
+#[cfg(test)]
+pub mod bpf_interp;
+pub mod bpf_ranges;
 pub mod cache;
 pub mod compile;
 pub mod default_profile;
