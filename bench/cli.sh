@@ -115,12 +115,16 @@ hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$results" \
   -n "hoist inspect --format" "$H inspect --format {{.State.Status}} c$MID" \
   >/dev/null
 
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$results" <<'PY'
 import json, sys
-r = {x["command"]: x["mean"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
-print(f"{'command':34} {'mean ms':>9}")
+results = json.load(open(sys.argv[1]))["results"]
+r = {x["command"]: x["mean"] * 1000 for x in results}
+# CPU (user + system) is the steadier figure on a loaded machine; wall time is what users see.
+cpu = {x["command"]: (x["user"] + x["system"]) * 1000 for x in results}
+print(f"{'command':34} {'mean ms':>9} {'cpu ms':>8}")
 for k, v in r.items():
-    print(f"{k:34} {v:9.2f}")
+    print(f"{k:34} {v:9.2f} {cpu[k]:8.2f}")
 print()
 for verb in ["ps -a", "images", "inspect"]:
     h, p = r[f"hoist {verb}"], r[f"podman {verb}"]
@@ -128,5 +132,6 @@ for verb in ["ps -a", "images", "inspect"]:
 for extra, base in [("ps -a --format", "ps -a"), ("ps -a --format table", "ps -a"),
                     ("ps -a --filter", "ps -a"), ("images --format", "images"),
                     ("images --filter", "images"), ("inspect --format", "inspect")]:
-    print(f"{extra:22} / {base:8} {r['hoist ' + extra] / r['hoist ' + base]:5.2f}x")
+    e, b = "hoist " + extra, "hoist " + base
+    print(f"{extra:22} / {base:8} {r[e] / r[b]:5.2f}x  (cpu {cpu[e] / cpu[b]:5.2f}x)")
 PY

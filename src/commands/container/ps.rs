@@ -3,13 +3,15 @@
 //! `--pod` adds podman's POD ID and PODNAME columns; the JSON always has
 //! podman's `Pod` and `PodName` (empty outside a pod).
 
+use super::ps_cache;
 use super::ps_filter::Filters;
+use super::ps_row::{MountKind, Row};
 use crate::cli::container::PsArgs;
 use crate::render::template::{self, Format};
-use hoist_runtime::container::config::MountRequest;
-use hoist_runtime::container::{self, ContainerRecord, State, Status};
+use hoist_runtime::container::{State, Status};
 use hoist_runtime::time::{ago, human_duration};
-use serde_json::{json, Value};
+use serde_json::Value;
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
@@ -57,8 +59,8 @@ pub fn ports_text(st: &State) -> String {
         .join(", ")
 }
 
-fn command_text(rec: &ContainerRecord, no_trunc: bool) -> String {
-    let c = rec.args().join(" ");
+fn command_text(row: &Row, no_trunc: bool) -> String {
+    let c = &row.command;
     if !no_trunc && c.chars().count() > 20 {
         format!("\"{}…\"", c.chars().take(19).collect::<String>())
     } else {
@@ -67,8 +69,8 @@ fn command_text(rec: &ContainerRecord, no_trunc: bool) -> String {
 }
 
 /// The ID and name of the container's pod ("", "" outside a pod).
-fn pod_of(root: &Path, rec: &ContainerRecord) -> (String, String) {
-    match rec.pod.as_deref() {
+fn pod_of(root: &Path, row: &Row) -> (String, String) {
+    match row.pod.as_deref() {
         None => (String::new(), String::new()),
         Some(id) => {
             let name = hoist_runtime::pod::load(root, id)
@@ -90,76 +92,123 @@ fn created_at(rfc3339: &str) -> String {
     }
 }
 
-/// One container as docker's `ps --format` sees it (plus podman's Pod/PodName and hoist's
-/// Health/ExitCode).
-fn row_json(root: &Path, r: &ContainerRecord, s: &State, no_trunc: bool) -> Value {
-    let (pod, pod_name) = pod_of(root, r);
-    let labels = super::ps_filter::labels_of(r);
-    let mounts: Vec<String> = r
-        .mounts
-        .iter()
-        .filter_map(|m| match m {
-            MountRequest::Volume { name, .. } => Some(name.clone()),
-            MountRequest::Bind { source, .. } => Some(source.display().to_string()),
-            MountRequest::Tmpfs { .. } => None,
-        })
-        .collect();
-    let volumes = r
-        .mounts
-        .iter()
-        .filter(|m| matches!(m, MountRequest::Volume { .. }))
-        .count();
-    let networks = match r.network {
-        hoist_runtime::spec::NetworkMode::Bridge if !r.networks.is_empty() => r
-            .networks
-            .iter()
-            .map(|n| n.network.clone())
-            .collect::<Vec<_>>()
-            .join(","),
-        _ => crate::commands::network::settings::mode_name(r),
-    };
-    json!({
-        "ID": if no_trunc { r.id.as_str() } else { r.short_id() },
-        "Image": r.image,
-        "Command": command_text(r, no_trunc),
-        "CreatedAt": created_at(&r.created),
-        "RunningFor": format!("{} ago", human_duration(ago(&r.created))),
-        "Status": status_text(s),
-        "State": if s.paused { "paused" } else { s.status.as_str() },
-        "Health": s.health.as_ref().map(|h| h.status.clone()).unwrap_or_default(),
-        "ExitCode": s.exit_code,
-        "Ports": ports_text(s),
-        "Names": r.name,
-        "Labels": labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
-        "Mounts": mounts.join(","),
-        "LocalVolumes": volumes.to_string(),
-        "Networks": networks,
-        "Size": "0B",
-        "Pod": pod,
-        "PodName": pod_name,
-    })
+/// The fields of a container as docker's `ps --format` sees them (plus podman's
+/// Pod/PodName and hoist's Health/ExitCode), with their column titles for `table`, in the
+/// order `--format json` prints them.
+const FIELDS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("CreatedAt", "CREATED AT"),
+    ("RunningFor", "CREATED"),
+    ("Status", "STATUS"),
+    ("State", "STATE"),
+    ("Health", "HEALTH"),
+    ("ExitCode", "EXIT CODE"),
+    ("Ports", "PORTS"),
+    ("Names", "NAMES"),
+    ("Labels", "LABELS"),
+    ("Mounts", "MOUNTS"),
+    ("LocalVolumes", "LOCAL VOLUMES"),
+    ("Networks", "NETWORKS"),
+    ("Size", "SIZE"),
+    ("Pod", "POD ID"),
+    ("PodName", "PODNAME"),
+];
+
+/// Which fields a `--format` reads (all of them for `json` and templates that use `.`).
+struct Wanted(Option<BTreeSet<String>>);
+
+impl Wanted {
+    fn has(&self, field: &str) -> bool {
+        self.0.as_ref().is_none_or(|names| names.contains(field))
+    }
+}
+
+/// One field of a row; only the fields the template reads are computed (timestamps
+/// parsed, pods looked up).
+fn field(root: &Path, r: &Row, s: &State, no_trunc: bool, name: &str) -> Value {
+    match name {
+        "ID" => Value::from(if no_trunc {
+            r.id.as_str()
+        } else {
+            r.short_id()
+        }),
+        "Image" => Value::from(r.image.as_str()),
+        "Command" => Value::from(command_text(r, no_trunc)),
+        "CreatedAt" => Value::from(created_at(&r.created)),
+        "RunningFor" => Value::from(format!("{} ago", human_duration(ago(&r.created)))),
+        "Status" => Value::from(status_text(s)),
+        "State" => Value::from(if s.paused {
+            "paused"
+        } else {
+            s.status.as_str()
+        }),
+        "Health" => Value::from(
+            s.health
+                .as_ref()
+                .map(|h| h.status.as_str())
+                .unwrap_or_default(),
+        ),
+        "ExitCode" => Value::from(s.exit_code),
+        "Ports" => Value::from(ports_text(s)),
+        "Names" => Value::from(r.name.as_str()),
+        "Labels" => Value::from(
+            r.labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        "Mounts" => Value::from(
+            r.mounts
+                .iter()
+                .filter(|m| m.kind != MountKind::Tmpfs)
+                .map(|m| m.source.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        "LocalVolumes" => Value::from(
+            r.mounts
+                .iter()
+                .filter(|m| m.kind == MountKind::Volume)
+                .count()
+                .to_string(),
+        ),
+        "Networks" => Value::from(r.networks_column.as_str()),
+        "Size" => Value::from("0B"),
+        "Pod" => Value::from(pod_of(root, r).0),
+        "PodName" => Value::from(pod_of(root, r).1),
+        _ => Value::Null,
+    }
+}
+
+fn row_json(root: &Path, r: &Row, s: &State, no_trunc: bool, wanted: &Wanted) -> Value {
+    let mut m = serde_json::Map::new();
+    for (name, _) in FIELDS.iter().filter(|(name, _)| wanted.has(name)) {
+        m.insert(name.to_string(), field(root, r, s, no_trunc, name));
+    }
+    Value::Object(m)
 }
 
 /// docker's column titles for `ps --format 'table ...'`.
-fn headers_json() -> Value {
-    json!({
-        "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
-        "RunningFor": "CREATED", "Status": "STATUS", "State": "STATE", "Health": "HEALTH",
-        "ExitCode": "EXIT CODE", "Ports": "PORTS", "Names": "NAMES", "Labels": "LABELS",
-        "Mounts": "MOUNTS", "LocalVolumes": "LOCAL VOLUMES", "Networks": "NETWORKS",
-        "Size": "SIZE", "Pod": "POD ID", "PodName": "PODNAME",
-    })
+fn headers_json(wanted: &Wanted) -> Value {
+    let mut m = serde_json::Map::new();
+    for (name, title) in FIELDS.iter().filter(|(name, _)| wanted.has(name)) {
+        m.insert(name.to_string(), Value::from(*title));
+    }
+    Value::Object(m)
 }
 
 /// The containers `ps` shows: running ones (or all with -a, -n, -l or a state filter),
 /// newest first, filtered.
-fn select(root: &Path, a: &PsArgs) -> anyhow::Result<Vec<(ContainerRecord, State)>> {
+fn select(root: &Path, a: &PsArgs) -> anyhow::Result<Vec<(Row, State)>> {
     let mut filters = Filters::parse(&a.filter)?;
     filters.resolve_ancestors(root);
-    let everything = container::list(root);
+    let everything = ps_cache::list(root);
     let any_state = a.all || a.last.is_some() || a.latest || filters.names_a_state();
     // Which rows stay is decided first (filters look at every container), then the rows
-    // are moved out rather than cloned (cloning 2,000 full records showed in the profile).
+    // are moved out rather than cloned.
     let shown: Vec<bool> = everything
         .iter()
         .map(|(r, s)| {
@@ -167,7 +216,7 @@ fn select(root: &Path, a: &PsArgs) -> anyhow::Result<Vec<(ContainerRecord, State
                 && (filters.is_empty() || filters.matches(r, s, &everything))
         })
         .collect();
-    let mut rows: Vec<(ContainerRecord, State)> = everything
+    let mut rows: Vec<(Row, State)> = everything
         .into_iter()
         .zip(shown)
         .filter_map(|(row, shown)| shown.then_some(row))
@@ -186,7 +235,15 @@ pub fn ps(root: &Path, a: &PsArgs) -> anyhow::Result<i32> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if a.quiet {
         for (r, _) in &rows {
-            writeln!(out, "{}", if a.no_trunc { &r.id } else { r.short_id() })?;
+            writeln!(
+                out,
+                "{}",
+                if a.no_trunc {
+                    r.id.as_str()
+                } else {
+                    r.short_id()
+                }
+            )?;
         }
         out.flush()?;
         return Ok(0);
@@ -194,15 +251,16 @@ pub fn ps(root: &Path, a: &PsArgs) -> anyhow::Result<i32> {
     match format {
         Format::Json => {
             for (r, s) in &rows {
-                writeln!(out, "{}", row_json(root, r, s, a.no_trunc))?;
+                writeln!(out, "{}", row_json(root, r, s, a.no_trunc, &Wanted(None)))?;
             }
         }
         Format::Template(t) => {
+            let wanted = Wanted(t.root_fields());
             let values: Vec<Value> = rows
                 .iter()
-                .map(|(r, s)| row_json(root, r, s, a.no_trunc))
+                .map(|(r, s)| row_json(root, r, s, a.no_trunc, &wanted))
                 .collect();
-            for line in template::rows(&t, &headers_json(), &values)? {
+            for line in template::rows(&t, &headers_json(&wanted), &values)? {
                 writeln!(out, "{line}")?;
             }
         }

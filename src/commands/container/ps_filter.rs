@@ -1,8 +1,8 @@
 //! `ps --filter KEY=VALUE`: docker's keys. Values of one key are alternatives (any may
 //! match); different keys must all match.
 
+use super::ps_row::{MountKind, Row};
 use anyhow::bail;
-use hoist_runtime::container::config::MountRequest;
 use hoist_runtime::container::{ContainerRecord, State, Status};
 use std::collections::BTreeMap;
 
@@ -60,12 +60,7 @@ impl Filters {
     }
 
     /// `all` holds every container (for before/since, which name other containers).
-    pub fn matches(
-        &self,
-        rec: &ContainerRecord,
-        st: &State,
-        all: &[(ContainerRecord, State)],
-    ) -> bool {
+    pub fn matches(&self, rec: &Row, st: &State, all: &[(Row, State)]) -> bool {
         self.by_key
             .iter()
             .all(|(k, values)| values.iter().any(|v| one(k, v, rec, st, all)))
@@ -97,24 +92,15 @@ pub fn labels_of(rec: &ContainerRecord) -> &BTreeMap<String, String> {
     &rec.labels
 }
 
-fn one(
-    key: &str,
-    v: &str,
-    rec: &ContainerRecord,
-    st: &State,
-    all: &[(ContainerRecord, State)],
-) -> bool {
+fn one(key: &str, v: &str, rec: &Row, st: &State, all: &[(Row, State)]) -> bool {
     match key {
         "status" => st.status.as_str() == v,
         "name" => rec.name.contains(v.trim_start_matches('/')),
         "id" => rec.id.starts_with(v),
-        "label" => {
-            let labels = labels_of(rec);
-            match v.split_once('=') {
-                Some((k, want)) => labels.get(k).is_some_and(|have| have == want),
-                None => labels.contains_key(v),
-            }
-        }
+        "label" => match v.split_once('=') {
+            Some((k, want)) => rec.labels.get(k).is_some_and(|have| have == want),
+            None => rec.labels.contains_key(v),
+        },
         "ancestor" => ancestor(rec, v),
         "exited" => st.status == Status::Exited && v.parse() == Ok(st.exit_code),
         "health" => {
@@ -125,17 +111,11 @@ fn one(
                 .unwrap_or("none");
             h == v
         }
-        "network" => {
-            crate::commands::network::settings::mode_name(rec) == v
-                || rec.networks.iter().any(|n| n.network == v)
-        }
-        "volume" => rec.mounts.iter().any(|m| match m {
-            MountRequest::Volume { name, target, .. } => name == v || target == v,
-            MountRequest::Bind { source, target, .. } => {
-                target == v || source.to_string_lossy() == v
-            }
-            MountRequest::Tmpfs { target, .. } => target == v,
-        }),
+        "network" => rec.network_mode == v || rec.networks.iter().any(|n| n == v),
+        "volume" => rec
+            .mounts
+            .iter()
+            .any(|m| m.target == v || (m.kind != MountKind::Tmpfs && m.source == v)),
         "before" | "since" => match all.iter().find(|(r, _)| r.name == v || r.id.starts_with(v)) {
             Some((other, _)) if key == "before" => rec.created < other.created,
             Some((other, _)) => rec.created > other.created,
@@ -147,7 +127,7 @@ fn one(
 
 /// docker's ancestor: the image as named at run (with or without `:latest`), its full
 /// reference, or its digest (whole or a prefix of the hex).
-fn ancestor(rec: &ContainerRecord, v: &str) -> bool {
+fn ancestor(rec: &Row, v: &str) -> bool {
     let bare = |s: &str| s.strip_suffix(":latest").unwrap_or(s).to_string();
     let hex = |s: &str| s.strip_prefix("sha256:").unwrap_or(s).to_string();
     bare(&rec.image) == bare(v)

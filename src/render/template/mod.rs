@@ -12,6 +12,7 @@
 //! serde_json values directly (BTreeMap-ordered, as Go ranges) is ~1,300 lines here.
 
 mod exec;
+mod fields;
 mod funcs;
 mod lex;
 mod parse;
@@ -84,6 +85,12 @@ impl Template {
         let mut t = Template::parse(&body)?;
         t.table = table;
         Ok(t)
+    }
+
+    /// The top-level fields the template may read (None: it reads the whole value), so a
+    /// caller can leave the others out of the value it renders.
+    pub fn root_fields(&self) -> Option<std::collections::BTreeSet<String>> {
+        fields::root_fields(&self.nodes)
     }
 
     pub fn render(&self, v: &Value) -> Result<String, TemplateError> {

@@ -118,3 +118,39 @@ fn errors_name_the_problem() {
         .unwrap_err();
     assert!(e.to_string().contains("can't evaluate field B"), "{e}");
 }
+
+#[test]
+fn root_fields_names_what_the_template_reads() {
+    let fields = |t: &str| {
+        Template::parse_docker(t)
+            .unwrap()
+            .root_fields()
+            .map(|s| s.into_iter().collect::<Vec<_>>().join(","))
+    };
+    assert_eq!(
+        fields("table {{.ID}}\\t{{.Names}}").as_deref(),
+        Some("ID,Names")
+    );
+    assert_eq!(
+        fields("{{if .Ports}}{{upper .Names}}{{end}} {{json .Labels}} {{$.State}}").as_deref(),
+        Some("Labels,Names,Ports,State")
+    );
+    assert_eq!(
+        fields("{{range $k, $v := .Labels}}{{$k}}{{end}}").as_deref(),
+        Some("Labels")
+    );
+    assert_eq!(
+        fields("{{(index .Labels \"a\")}}").as_deref(),
+        Some("Labels")
+    );
+    // The whole value: every field.
+    for whole in [
+        "json",
+        "{{json .}}",
+        "{{$x := .}}{{$x.Names}}",
+        "{{$}}",
+        "{{with .}}{{end}}",
+    ] {
+        assert_eq!(fields(whole), None, "{whole}");
+    }
+}

@@ -123,6 +123,77 @@ fn ps_filters_formats_and_quiet() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not defined"));
 }
 
+/// `ps` shows settled rows from its per-store cache (src/commands/container/ps_cache.rs):
+/// every change to a cached container — its monitor writing the exit, a rename, an rm — and
+/// a new container show at the very next `ps`; a broken cache is ignored.
+#[test]
+fn ps_cache_shows_every_change_at_once() {
+    let Some(f) = Fixture::new() else { return };
+    let gate = tempfile::tempdir().unwrap();
+    let bind = format!("{}:/gate", gate.path().display());
+    let create = |name: &str| {
+        f.ok(&[
+            "create",
+            "--network",
+            "none",
+            "--name",
+            name,
+            "busybox",
+            "true",
+        ])
+    };
+    create("keep");
+    create("gone");
+    f.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "job",
+        "-v",
+        &bind,
+        "busybox",
+        "sh",
+        "-c",
+        "while [ ! -e /gate/go ]; do sleep 0.05; done; exit 7",
+    ]);
+    let listing = || {
+        let format = "{{.Names}} {{.State}} {{.ExitCode}}";
+        let mut rows: Vec<String> = f
+            .ok(&["ps", "-a", "--format", format])
+            .lines()
+            .map(String::from)
+            .collect();
+        rows.sort();
+        rows.join(",")
+    };
+    let ids = f.ok(&["ps", "-aq", "--no-trunc"]);
+    let cache = f.path().join("containers/.ps-cache.json");
+    // Rows are cached once their files are 1.5 s old: wait until all three are.
+    hoist_testkit::wait_until(
+        "ps to cache every row",
+        std::time::Duration::from_secs(30),
+        || {
+            listing();
+            let cached = std::fs::read_to_string(&cache).unwrap_or_default();
+            ids.lines().all(|id| cached.contains(id))
+        },
+    );
+    assert_eq!(listing(), "gone created 0,job running 0,keep created 0");
+    std::fs::write(gate.path().join("go"), "").unwrap();
+    assert_eq!(f.ok(&["wait", "job"]), "7");
+    assert_eq!(listing(), "gone created 0,job exited 7,keep created 0");
+    f.ok(&["rename", "keep", "kept"]);
+    assert_eq!(listing(), "gone created 0,job exited 7,kept created 0");
+    f.ok(&["rm", "gone"]);
+    assert_eq!(listing(), "job exited 7,kept created 0");
+    create("new");
+    assert_eq!(listing(), "job exited 7,kept created 0,new created 0");
+    std::fs::write(&cache, "{broken").unwrap();
+    assert_eq!(listing(), "job exited 7,kept created 0,new created 0");
+}
+
 #[test]
 fn images_filters_formats_and_inspect_shape() {
     let Some(f) = Fixture::new() else { return };

@@ -1,0 +1,390 @@
+//! The listing `ps` reads: every container's `Row` (ps_row.rs) and state, from one cache
+//! file per store (`<root>/containers/.ps-cache.json`) where it is still right, else from
+//! the container's own files.
+//!
+//! Why: with 2,000 containers, `ps -a` spent most of its time opening and parsing 2,000
+//! full records (hoist.json, ~1.2 kB each) and looking for 2,000 state files. The cache
+//! holds only what ps shows, and is checked per container with one `fstatat` of each file
+//! the row came from (`hoist.json`, `state.json`): inode, size, mtime and ctime must all be
+//! what they were when the row was read. Every writer of those files (the CLI, the
+//! monitors) replaces or rewrites them, which changes at least one of these, so nothing
+//! needs to tell the cache: a state change, rename, create or rm shows at the next `ps`.
+//!
+//! Racy rows (git's "racily clean" problem): a file written twice within one tick of the
+//! filesystem's clock can keep its ctime. A row is therefore stored only when its files'
+//! ctimes are older than `SETTLED` before this `ps` started looking; younger ones are read
+//! from their files each time until they settle. The file's stamp is taken before the
+//! file is read, so a write in between leaves a row whose stamp no longer matches.
+//!
+//! Concurrent `ps`es each write a whole new file (temp + rename): readers see an old or a
+//! new cache, never half of one. A cache that does not parse, or of another version, is
+//! ignored and written again. Without write access (another user's store) ps works as
+//! before, uncached.
+
+use super::ps_row::Row;
+use hoist_runtime::container::paths::{containers_dir, run_containers_dir};
+use hoist_runtime::container::state::{self, State};
+use hoist_runtime::container::ContainerRecord;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use std::ffi::CString;
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub const CACHE_FILE: &str = ".ps-cache.json";
+/// Bumped whenever `Row`, `Key` or the stored `State` change shape.
+const VERSION: u32 = 1;
+/// How old a file's ctime must be before a row read from it is cached: well above any
+/// filesystem's timestamp granularity (ext4 without large inodes: 1 s).
+const SETTLED: Duration = Duration::from_millis(1500);
+
+/// What a file was when its row was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
+    ino: u64,
+    size: i64,
+    mtime_ns: i64,
+    ctime_ns: i64,
+}
+
+/// Where a row came from: which directory (store or run dir) held the record and the
+/// state, and their files' stamps (no stamp: no state file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Key {
+    record_in_run: bool,
+    state_in_run: bool,
+    record: Stamp,
+    state: Option<Stamp>,
+}
+
+#[derive(Deserialize)]
+struct CacheFile {
+    version: u32,
+    entries: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    key: Key,
+    row: Row,
+    state: State,
+}
+
+#[derive(Serialize)]
+struct CacheFileOut<'a> {
+    version: u32,
+    entries: Vec<EntryOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct EntryOut<'a> {
+    key: &'a Key,
+    row: &'a Row,
+    state: &'a State,
+}
+
+/// The store's and the run dir's containers directories, open for `*at` calls.
+struct Dirs {
+    stored: Option<File>,
+    run: Option<File>,
+    stored_path: PathBuf,
+    run_path: PathBuf,
+}
+
+impl Dirs {
+    fn dir(&self, in_run: bool) -> Option<&File> {
+        if in_run {
+            self.run.as_ref()
+        } else {
+            self.stored.as_ref()
+        }
+    }
+
+    fn path(&self, in_run: bool, id: &str) -> PathBuf {
+        if in_run {
+            self.run_path.join(id)
+        } else {
+            self.stored_path.join(id)
+        }
+    }
+
+    fn stamp(&self, in_run: bool, id: &str, file: &str) -> Option<Stamp> {
+        let rel = CString::new(format!("{id}/{file}")).ok()?;
+        // SAFETY: an all-zero `stat` is a valid value to be overwritten.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid directory fd, a NUL-terminated path, a `stat` to fill.
+        let rc = unsafe { libc::fstatat(self.dir(in_run)?.as_raw_fd(), rel.as_ptr(), &mut st, 0) };
+        (rc == 0).then_some(Stamp {
+            ino: st.st_ino,
+            size: st.st_size,
+            mtime_ns: st.st_mtime * 1_000_000_000 + st.st_mtime_nsec,
+            ctime_ns: st.st_ctime * 1_000_000_000 + st.st_ctime_nsec,
+        })
+    }
+
+    /// The whole file into `buf` (cleared first), opened relative to its directory.
+    fn read(&self, in_run: bool, id: &str, file: &str, buf: &mut Vec<u8>) -> std::io::Result<()> {
+        let not_found = || std::io::Error::from(std::io::ErrorKind::NotFound);
+        let dir = self.dir(in_run).ok_or_else(not_found)?;
+        let rel = CString::new(format!("{id}/{file}")).map_err(|_| not_found())?;
+        // SAFETY: a valid directory fd and a NUL-terminated path.
+        let fd = unsafe {
+            libc::openat(
+                dir.as_raw_fd(),
+                rel.as_ptr(),
+                libc::O_RDONLY | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just opened and is owned by nobody else.
+        let mut f = unsafe { File::from_raw_fd(fd) };
+        buf.clear();
+        f.read_to_end(buf).map(|_| ())
+    }
+}
+
+/// Container IDs (64 hex digits) among the entries of `dir`.
+fn ids_in(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.len() == 64 && n.chars().all(|c| c.is_ascii_hexdigit()))
+        .collect()
+}
+
+fn load(path: &Path) -> HashMap<String, Entry> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return HashMap::new();
+    };
+    match serde_json::from_slice::<CacheFile>(&bytes) {
+        Ok(c) if c.version == VERSION => c
+            .entries
+            .into_iter()
+            .map(|e| (e.row.id.clone(), e))
+            .collect(),
+        _ => HashMap::new(),
+    }
+}
+
+/// One container's row and state, and whether it may be stored in the cache.
+struct Found {
+    key: Key,
+    row: Row,
+    state: State,
+    state_dir: PathBuf,
+    cacheable: bool,
+}
+
+/// Every container with its live state, newest first (as `container::list`).
+pub fn list(root: &Path) -> Vec<(Row, State)> {
+    let settled_before = SystemTime::now()
+        .checked_sub(SETTLED)
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i64);
+    list_settled(root, settled_before)
+}
+
+/// `list`, caching rows whose files' ctimes are before `settled_before` (ns since the epoch).
+fn list_settled(root: &Path, settled_before: i64) -> Vec<(Row, State)> {
+    let stored_path = containers_dir(root);
+    let run_path = run_containers_dir(root);
+    let stored: BTreeSet<String> = ids_in(&stored_path).into_iter().collect();
+    let running: BTreeSet<String> = ids_in(&run_path).into_iter().collect();
+    let cache_path = stored_path.join(CACHE_FILE);
+    let mut cached = load(&cache_path);
+    let loaded = cached.len();
+    let dirs = Dirs {
+        stored: File::open(&stored_path).ok(),
+        run: File::open(&run_path).ok(),
+        stored_path,
+        run_path,
+    };
+    let mut hits = 0;
+    let mut fresh = 0;
+    let mut buf = Vec::with_capacity(16 * 1024);
+    let mut found: Vec<Found> = Vec::with_capacity(stored.len() + running.len());
+    for id in stored.union(&running) {
+        let record_in_run = !stored.contains(id);
+        let state_in_run = running.contains(id);
+        // Stamps first, then the reads: a write in between leaves a stale stamp (a miss
+        // next time), never a stale row under a current stamp.
+        let Some(record) = dirs.stamp(record_in_run, id, "hoist.json") else {
+            continue;
+        };
+        let key = Key {
+            record_in_run,
+            state_in_run,
+            record,
+            state: dirs.stamp(state_in_run, id, "state.json"),
+        };
+        let state_dir = dirs.path(state_in_run, id);
+        if let Some(e) = cached.remove(id).filter(|e| e.key == key) {
+            hits += 1;
+            found.push(Found {
+                key,
+                row: e.row,
+                state: e.state,
+                state_dir,
+                cacheable: true,
+            });
+            continue;
+        }
+        if dirs
+            .read(record_in_run, id, "hoist.json", &mut buf)
+            .is_err()
+        {
+            continue;
+        }
+        let Ok(rec) = serde_json::from_slice::<ContainerRecord>(&buf) else {
+            continue;
+        };
+        let mut state: State = match dirs.read(state_in_run, id, "state.json", &mut buf) {
+            Ok(()) => serde_json::from_slice(&buf).unwrap_or_default(),
+            Err(_) => State::default(),
+        };
+        // ps shows the health status only; the probe log would bloat the cache.
+        if let Some(h) = state.health.as_mut() {
+            h.log.clear();
+        }
+        let cacheable = key.record.ctime_ns < settled_before
+            && key.state.is_none_or(|s| s.ctime_ns < settled_before);
+        fresh += usize::from(cacheable);
+        found.push(Found {
+            key,
+            row: Row::of(&rec),
+            state,
+            state_dir,
+            cacheable,
+        });
+    }
+    if fresh > 0 || hits < loaded {
+        save(&cache_path, &found);
+    }
+    let mut out: Vec<(Row, State)> = found
+        .into_iter()
+        .map(|f| {
+            let live = state::live(&f.state_dir, f.state);
+            (f.row, live)
+        })
+        .collect();
+    out.sort_by(|a, b| b.0.created.cmp(&a.0.created));
+    out
+}
+
+/// Writes the cacheable rows; failures only cost the next `ps` its cache.
+fn save(path: &Path, found: &[Found]) {
+    let file = CacheFileOut {
+        version: VERSION,
+        entries: found
+            .iter()
+            .filter(|f| f.cacheable)
+            .map(|f| EntryOut {
+                key: &f.key,
+                row: &f.row,
+                state: &f.state,
+            })
+            .collect(),
+    };
+    if let Ok(data) = serde_json::to_vec(&file) {
+        let _ = hoist_runtime::fsutil::write_atomic(path, &data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hoist_runtime::container::Status;
+
+    const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    /// Every file counts as settled: rows are cached at once.
+    const ALL_SETTLED: i64 = i64::MAX;
+
+    fn write_record(root: &Path, id: &str, name: &str, created: &str) {
+        let dir = containers_dir(root).join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let rec = ContainerRecord {
+            id: id.into(),
+            name: name.into(),
+            created: created.into(),
+            ..Default::default()
+        };
+        let data = serde_json::to_vec(&rec).unwrap();
+        hoist_runtime::fsutil::write_atomic(&dir.join("hoist.json"), &data).unwrap();
+    }
+
+    fn names(root: &Path) -> Vec<String> {
+        list_settled(root, ALL_SETTLED)
+            .into_iter()
+            .map(|(r, _)| r.name)
+            .collect()
+    }
+
+    fn cache_text(root: &Path) -> String {
+        std::fs::read_to_string(containers_dir(root).join(CACHE_FILE)).unwrap_or_default()
+    }
+
+    #[test]
+    fn cached_rows_are_used_only_while_their_files_are_unchanged() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        write_record(root, A, "first", "2026-01-01T00:00:00Z");
+        write_record(root, B, "second", "2026-01-02T00:00:00Z");
+        assert_eq!(names(root), ["second", "first"]);
+        // The cache is what the next listing shows while the files are as they were:
+        // change a name in the cache only, and that name comes back.
+        let cache = cache_text(root);
+        assert!(cache.contains("\"first\""), "{cache}");
+        let tampered = cache.replace("\"first\"", "\"cached\"");
+        std::fs::write(containers_dir(root).join(CACHE_FILE), tampered).unwrap();
+        assert_eq!(names(root), ["second", "cached"]);
+        // A rewritten record (rename) is read again, at once.
+        write_record(root, A, "renamed", "2026-01-01T00:00:00Z");
+        assert_eq!(names(root), ["second", "renamed"]);
+        // A state written after the cached row is seen (the monitor's exit).
+        let exited = State {
+            status: Status::Exited,
+            exit_code: 7,
+            ..Default::default()
+        };
+        let dir = containers_dir(root).join(B);
+        std::fs::write(dir.join("state.json"), serde_json::to_vec(&exited).unwrap()).unwrap();
+        let rows = list_settled(root, ALL_SETTLED);
+        assert_eq!((rows[0].1.status, rows[0].1.exit_code), (Status::Exited, 7));
+        // A removed container leaves the listing and the cache.
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(names(root), ["renamed"]);
+        assert!(!cache_text(root).contains(B));
+    }
+
+    #[test]
+    fn a_broken_cache_is_ignored_and_written_again() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        write_record(root, A, "one", "2026-01-01T00:00:00Z");
+        for junk in ["", "{not json", "{\"version\":999,\"entries\":[]}"] {
+            std::fs::write(containers_dir(root).join(CACHE_FILE), junk).unwrap();
+            assert_eq!(names(root), ["one"]);
+            assert!(cache_text(root).contains(A), "rewritten after {junk:?}");
+        }
+    }
+
+    #[test]
+    fn rows_of_files_written_just_now_are_not_cached() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        write_record(root, A, "young", "2026-01-01T00:00:00Z");
+        // Nothing is settled: the row is read from its file and left out of the cache.
+        let rows = list_settled(root, 0);
+        assert_eq!(rows[0].0.name, "young");
+        assert!(!cache_text(root).contains(A));
+    }
+}
