@@ -230,10 +230,15 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec> {
         spec["linux"]["uidMappings"] = maps(&ns.uid_map);
         spec["linux"]["gidMappings"] = maps(&ns.gid_map);
     }
+    let mut spec = spec_from_json(spec)?;
+    // Set in the spec's own type: the ~400 names of the default profile
+    // are not built as JSON values and converted again.
     if let Some(seccomp) = sec.seccomp_section(&caps)? {
-        spec["linux"]["seccomp"] = seccomp;
+        if let Some(linux) = spec.linux_mut() {
+            linux.set_seccomp(Some(seccomp));
+        }
     }
-    spec_from_json(spec)
+    Ok(spec)
 }
 
 fn spec_from_json(v: Value) -> Result<Spec> {

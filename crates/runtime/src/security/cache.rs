@@ -49,19 +49,40 @@ fn memo() -> &'static Mutex<HashMap<[u8; 32], Arc<Program>>> {
     MEMO.get_or_init(Default::default)
 }
 
-/// The program for `section` (the JSON of the spec's `linux.seccomp`):
-/// from this process's memo, else `<store>/seccomp/`, else compiled (and
-/// stored there when a store is given).
-pub fn program(section: &[u8], store: Option<&Path>) -> Result<Arc<Program>, String> {
-    let key: [u8; 32] = Sha256::new()
-        .chain_update(COMPILER_VERSION)
-        .chain_update(section)
-        .finalize()
-        .into();
+/// What a key is hashed with.
+pub type Hasher = Sha256;
+
+/// A program's cache key: the compiler's version and what `feed` hashes
+/// (the section's fields, mod.rs), so the section need not be printed.
+pub struct Key([u8; 32]);
+
+impl Key {
+    pub fn of(feed: impl FnOnce(&mut Hasher)) -> Key {
+        let mut h = Sha256::new();
+        h.update(COMPILER_VERSION);
+        feed(&mut h);
+        Key(h.finalize().into())
+    }
+
+    /// As the store's file is named.
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+/// The program for the section `key` names: from this process's memo,
+/// else `<store>/seccomp/`, else compiled from `section()` (its JSON) and
+/// stored there when a store is given.
+pub fn program(
+    key: &Key,
+    section: impl FnOnce() -> Result<Vec<u8>, String>,
+    store: Option<&Path>,
+) -> Result<Arc<Program>, String> {
+    let file = store.map(|s| s.join("seccomp").join(format!("{}.bpf", key.hex())));
+    let key = key.0;
     if let Some(p) = memo().lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return Ok(p.clone());
     }
-    let file = store.map(|s| s.join("seccomp").join(format!("{}.bpf", hex::encode(key))));
     let cached = file
         .as_ref()
         .and_then(|f| std::fs::read(f).ok())
@@ -69,13 +90,14 @@ pub fn program(section: &[u8], store: Option<&Path>) -> Result<Arc<Program>, Str
     let program = match cached {
         Some(p) => p,
         None => {
-            let bytes = super::compile::compile(section)?;
+            let bytes = super::compile::compile(&section()?)?;
             if let Some(f) = &file {
                 // A cache that cannot be written only costs the next start a compile.
                 let _ = store_file(f, &bytes);
             }
-            Program::from_bytes(&bytes)
-                .ok_or_else(|| format!("libseccomp produced a program of {} bytes", bytes.len()))?
+            Program::from_bytes(&bytes).ok_or_else(|| {
+                format!("the compiler produced a program of {} bytes", bytes.len())
+            })?
         }
     };
     let program = Arc::new(program);
@@ -102,7 +124,9 @@ mod tests {
     fn a_program_is_compiled_once_then_read_from_the_store() {
         let store = tempfile::tempdir().unwrap();
         let section = br#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}"#;
-        let first = program(section, Some(store.path())).unwrap();
+        let key = || Key::of(|h| h.update(section));
+        let json = || Ok(section.to_vec());
+        let first = program(&key(), json, Some(store.path())).unwrap();
         let dir = store.path().join("seccomp");
         let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
         assert_eq!(files.len(), 1);
@@ -111,7 +135,7 @@ mod tests {
         // A damaged file is compiled again, not loaded.
         memo().lock().unwrap().clear();
         std::fs::write(files[0].path(), b"xyz").unwrap();
-        let again = program(section, Some(store.path())).unwrap();
+        let again = program(&key(), json, Some(store.path())).unwrap();
         assert_eq!(again.filter.len(), first.filter.len());
         assert_eq!(std::fs::read(files[0].path()).unwrap(), on_disk);
     }

@@ -14,7 +14,7 @@ pub mod devices;
 pub mod profile;
 pub mod userns;
 
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{LinuxSeccomp, Spec};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
@@ -117,7 +117,7 @@ impl SecurityOptions {
                         .map_err(|e| invalid(format!("--security-opt seccomp={path}: {e}")))?;
                     // Resolve and compile now: an error shows at create, not at start.
                     let section = p
-                        .resolve(&profile::Target::native(s.capabilities()))
+                        .resolve_oci(&profile::Target::native(s.capabilities()))
                         .map_err(|e| invalid(format!("--security-opt seccomp={path}: {e}")))?;
                     compile::compile(&serde_json::to_vec(&section).unwrap_or_default())
                         .map_err(|e| invalid(format!("--security-opt seccomp={path}: {e}")))?;
@@ -176,16 +176,16 @@ impl SecurityOptions {
         out
     }
 
-    /// The OCI `linux.seccomp` value for a container with bounding set
+    /// The OCI `linux.seccomp` section for a container with bounding set
     /// `caps`, or None (unconfined; `--privileged` without a profile file).
-    pub fn seccomp_section(&self, caps: &[String]) -> Result<Option<serde_json::Value>> {
+    pub fn seccomp_section(&self, caps: &[String]) -> Result<Option<LinuxSeccomp>> {
         let p = match &self.seccomp {
             Seccomp::Unconfined => return Ok(None),
             Seccomp::Default if self.privileged => return Ok(None),
             Seccomp::Default => default_profile::profile(),
             Seccomp::Profile(text) => profile::parse(text).map_err(invalid)?,
         };
-        p.resolve(&profile::Target::native(caps.to_vec()))
+        p.resolve_oci(&profile::Target::native(caps.to_vec()))
             .map(Some)
             .map_err(|e| invalid(format!("seccomp profile: {e}")))
     }
@@ -204,16 +204,50 @@ pub(crate) fn own_bounding_set() -> u64 {
 }
 
 /// The compiled filter for `spec`'s `linux.seccomp` (None without one),
-/// from the cache under `store` (see cache.rs).
+/// from the cache under `store` (see cache.rs). The cache key is hashed from
+/// the section's fields as loaded; JSON is printed only to compile (a miss).
 pub fn seccomp_program(spec: &Spec, store: Option<&Path>) -> Result<Option<Arc<cache::Program>>> {
     let Some(section) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
         return Ok(None);
     };
-    let bytes = serde_json::to_vec(section)
-        .map_err(|e| invalid(format!("serializing the seccomp section: {e}")))?;
-    cache::program(&bytes, store)
+    let key = cache::Key::of(|h| hash_section(h, section));
+    let json =
+        || serde_json::to_vec(section).map_err(|e| format!("serializing the seccomp section: {e}"));
+    cache::program(&key, json, store)
         .map(Some)
         .map_err(|e| invalid(format!("seccomp: {e}")))
+}
+
+/// Feeds every field of `s` that the compiled program depends on to `h`,
+/// each ended so that no two sections feed the same bytes.
+fn hash_section(h: &mut cache::Hasher, s: &LinuxSeccomp) {
+    use sha2::Digest;
+    use std::fmt::Write;
+    let mut put = |text: &str| {
+        h.update(text.as_bytes());
+        h.update([0]);
+    };
+    let mut buf = String::new();
+    let mut debug = |v: &dyn std::fmt::Debug, put: &mut dyn FnMut(&str)| {
+        buf.clear();
+        let _ = write!(buf, "{v:?}");
+        put(&buf);
+    };
+    debug(&s.default_action(), &mut put);
+    debug(&s.default_errno_ret(), &mut put);
+    debug(s.architectures(), &mut put);
+    debug(s.flags(), &mut put);
+    debug(s.listener_path(), &mut put);
+    debug(s.listener_metadata(), &mut put);
+    for sc in s.syscalls().iter().flatten() {
+        put("syscall");
+        for n in sc.names() {
+            put(n);
+        }
+        debug(&sc.action(), &mut put);
+        debug(&sc.errno_ret(), &mut put);
+        debug(sc.args(), &mut put);
+    }
 }
 
 #[cfg(test)]
@@ -273,6 +307,7 @@ mod tests {
     fn the_default_profile_resolves_by_capability_and_compiles() {
         let d = SecurityOptions::default();
         let section = d.seccomp_section(&d.capabilities()).unwrap().unwrap();
+        let section = serde_json::to_value(&section).unwrap();
         let names: Vec<&str> = section["syscalls"]
             .as_array()
             .unwrap()
@@ -302,9 +337,24 @@ mod tests {
             .seccomp_section(&admin.capabilities())
             .unwrap()
             .unwrap();
-        assert!(s.to_string().contains("\"mount\""));
+        assert!(serde_json::to_string(&s).unwrap().contains("\"mount\""));
         let bpf = compile::compile(&serde_json::to_vec(&section).unwrap()).unwrap();
         assert!(bpf.len() > 8 * 50);
+        // The key the monitor computes from config.json is the one of the
+        // section as built: printing and reading it back changes nothing.
+        let built = d.seccomp_section(&d.capabilities()).unwrap().unwrap();
+        let read: LinuxSeccomp =
+            serde_json::from_slice(&serde_json::to_vec_pretty(&built).unwrap()).unwrap();
+        let key = |s: &LinuxSeccomp| cache::Key::of(|h| hash_section(h, s)).hex();
+        assert_eq!(key(&built), key(&read));
+        let admin_section = admin
+            .seccomp_section(&admin.capabilities())
+            .unwrap()
+            .unwrap();
+        assert_ne!(key(&built), key(&admin_section));
+        let mut errno = built.clone();
+        errno.set_default_errno_ret(Some(38));
+        assert_ne!(key(&built), key(&errno));
         let privileged = SecurityOptions {
             privileged: true,
             ..Default::default()

@@ -5,8 +5,9 @@
 //! capabilities, minimum kernel) exactly as docker decides, `name`/`names`
 //! merged. What is resolved is what gets compiled (compile.rs) and cached.
 
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompArgBuilder, LinuxSeccompOperator, LinuxSyscall};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// A docker/podman seccomp profile. Unknown keys (`comment`, podman's
 /// `defaultErrno` names) are ignored; lists may be `null`.
@@ -141,15 +142,23 @@ pub fn parse(text: &str) -> Result<Profile, String> {
 }
 
 impl Profile {
-    /// The OCI `linux.seccomp` value for a container on `target`.
+    /// The OCI `linux.seccomp` value for a container on `target`, as JSON.
     pub fn resolve(&self, target: &Target) -> Result<Value, String> {
+        let s = self.resolve_oci(target)?;
+        serde_json::to_value(&s).map_err(|e| format!("seccomp profile: {e}"))
+    }
+
+    /// The OCI `linux.seccomp` section for a container on `target`, built
+    /// directly as the spec's type (no JSON in between: `create` of every
+    /// container with the default profile pays this).
+    pub fn resolve_oci(&self, target: &Target) -> Result<LinuxSeccomp, String> {
         if self.listener_path.as_deref().is_some_and(|p| !p.is_empty()) {
             return Err(
                 "seccomp profiles with a \"listenerPath\" (user notification) are not supported"
                     .into(),
             );
         }
-        let arches = match (&self.architectures, &self.arch_map) {
+        let arches: Vec<&String> = match (&self.architectures, &self.arch_map) {
             (Some(a), Some(m)) if !a.is_empty() && !m.is_empty() => {
                 return Err(
                     "the seccomp profile has both \"architectures\" and \"archMap\": use one"
@@ -160,11 +169,10 @@ impl Profile {
                 .iter()
                 .filter(|a| a.architecture == target.scmp_arch)
                 .flat_map(|a| {
-                    std::iter::once(a.architecture.clone())
-                        .chain(a.sub_architectures.iter().flatten().cloned())
+                    std::iter::once(&a.architecture).chain(a.sub_architectures.iter().flatten())
                 })
                 .collect(),
-            (Some(a), _) => a.clone(),
+            (Some(a), _) => a.iter().collect(),
             _ => Vec::new(),
         };
         let mut syscalls = Vec::new();
@@ -182,31 +190,55 @@ impl Profile {
             if names.is_empty() || !applies(rule, target)? {
                 continue;
             }
-            let mut s = json!({"names": names, "action": rule.action});
-            if let Some(e) = rule.errno_ret {
-                s["errnoRet"] = json!(e);
-            }
+            let mut s = LinuxSyscall::default();
+            s.set_names(names);
+            s.set_action(named("action", &rule.action)?);
+            s.set_errno_ret(rule.errno_ret);
             if let Some(args) = rule.args.as_ref().filter(|a| !a.is_empty()) {
-                s["args"] = json!(args
+                let args = args
                     .iter()
-                    .map(|a| json!({"index": a.index, "value": a.value, "valueTwo": a.value_two, "op": a.op}))
-                    .collect::<Vec<_>>());
+                    .map(|a| {
+                        LinuxSeccompArgBuilder::default()
+                            .index(a.index as usize)
+                            .value(a.value)
+                            .value_two(a.value_two)
+                            .op(named::<LinuxSeccompOperator>("comparison", &a.op)?)
+                            .build()
+                            .map_err(|e| format!("seccomp rule {i}: {e}"))
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                s.set_args(Some(args));
             }
             syscalls.push(s);
         }
-        let mut out = json!({
-            "defaultAction": self.default_action,
-            "architectures": arches,
-            "syscalls": syscalls,
-        });
-        if let Some(e) = self.default_errno_ret {
-            out["defaultErrnoRet"] = json!(e);
-        }
+        let mut out = LinuxSeccomp::default();
+        out.set_default_action(named("action", &self.default_action)?);
+        out.set_default_errno_ret(self.default_errno_ret);
+        out.set_architectures(Some(
+            arches
+                .into_iter()
+                .map(|a| named("architecture", a))
+                .collect::<Result<_, _>>()?,
+        ));
+        out.set_syscalls(Some(syscalls));
         if let Some(f) = self.flags.as_ref().filter(|f| !f.is_empty()) {
-            out["flags"] = json!(f);
+            out.set_flags(Some(
+                f.iter()
+                    .map(|f| named("flag", f))
+                    .collect::<Result<_, _>>()?,
+            ));
         }
         Ok(out)
     }
+}
+
+/// One of the spec's seccomp names (`SCMP_ACT_ALLOW`, `SCMP_ARCH_X86`,
+/// `SCMP_CMP_EQ`...), read as the spec's JSON reads it.
+fn named<T: serde::de::DeserializeOwned>(what: &str, name: &str) -> Result<T, String> {
+    use serde::de::IntoDeserializer;
+    let de: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+        name.into_deserializer();
+    T::deserialize(de).map_err(|_| format!("unknown seccomp {what} {name:?}"))
 }
 
 /// docker's rule: every `includes` condition holds and no `excludes` one.
@@ -251,6 +283,7 @@ fn min_kernel(k: &str) -> Result<(u32, u32), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn target(caps: &[&str]) -> Target {
         Target {
