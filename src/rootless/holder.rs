@@ -33,18 +33,25 @@ pub struct User {
     pub state_dir: PathBuf,
 }
 
-/// Joins the user's holder, making it first when there is none alive.
-pub fn join_or_create(user: &User) -> anyhow::Result<()> {
+/// Joins the user's holder, making it first when there is none alive;
+/// returns its PID (its network namespace is the rootless one of user
+/// networks: hoist_network::rootless::netns).
+pub fn join_or_create(user: &User) -> anyhow::Result<i32> {
     let lock = lock(&user.state_dir)?;
     // A holder that dies between the check and the open (its namespaces
     // go with it) is made anew.
-    let found = alive(&user.state_dir, user.uid).and_then(|pid| open_ns(pid).ok());
-    let (userns, mntns) = match found {
+    let found =
+        alive(&user.state_dir, user.uid).and_then(|pid| open_ns(pid).ok().map(|ns| (pid, ns)));
+    let (pid, (userns, mntns)) = match found {
         Some(ns) => ns,
-        None => open_ns(create(user)?)?,
+        None => {
+            let pid = create(user)?;
+            (pid, open_ns(pid)?)
+        }
     };
     drop(lock);
-    enter(&userns, &mntns)
+    enter(&userns, &mntns)?;
+    Ok(pid)
 }
 
 fn open_ns(pid: i32) -> anyhow::Result<(File, File)> {
@@ -302,7 +309,10 @@ fn holder_main(ready: File, go: File) -> ! {
     // SAFETY: plain syscalls in a single-threaded child.
     unsafe { libc::setsid() };
     // SAFETY: as above.
-    let rc = unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) };
+    // The network namespace is the rootless one (user networks' bridges,
+    // veths, NAT and DNS responders: hoist_network::rootless::netns), owned
+    // by the new user namespace and living exactly as long as the holder.
+    let rc = unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWNET) };
     let errno = if rc < 0 {
         std::io::Error::last_os_error()
             .raw_os_error()
@@ -362,6 +372,20 @@ fn detach() {
             }
         }
         libc::close_range(3, u32::MAX, 0);
+        // The lifeline: a pipe whose write end only the holder has. The
+        // shared slirp4netns of user networks watches its read end
+        // (/proc/HOLDER/fd/3) as its exit descriptor, so it ends with the
+        // holder.
+        let mut fds = [0; 2];
+        if libc::pipe(fds.as_mut_ptr()) == 0 {
+            let read = hoist_network::rootless::netns::LIFELINE_FD;
+            for (fd, want) in [(fds[0], read), (fds[1], read + 1)] {
+                if fd != want {
+                    libc::dup2(fd, want);
+                    libc::close(fd);
+                }
+            }
+        }
         libc::chdir(c"/".as_ptr());
         libc::prctl(libc::PR_SET_NAME, c"hoist-holder".as_ptr());
         for sig in [

@@ -3,8 +3,8 @@
 //! user's hoist commands through a holder process (holder.rs). Inside, the
 //! code paths are root's: only what the kernel refuses a user namespace
 //! differs, decided by `hoist_store::rootless::active()` and
-//! `hoist_runtime::rootless` (no cgroups, device nodes, trusted xattrs,
-//! networks that need root). The store defaults to `$XDG_DATA_HOME/hoist`,
+//! `hoist_runtime::rootless` (cgroups only under a delegated one, device
+//! nodes, trusted xattrs, networks that need root). The store defaults to `$XDG_DATA_HOME/hoist`,
 //! transient state to `$XDG_RUNTIME_DIR/hoist` (paths.rs).
 //!
 //! [`enter`] runs first in main, before any thread exists: setns() into a
@@ -15,6 +15,7 @@ pub mod maps;
 pub mod paths;
 
 use anyhow::Context;
+use hoist_runtime::cgroup::delegated;
 
 /// Exported inside: the user's ids outside the namespace (paths, `info`).
 pub const UID_ENV: &str = "HOIST_ROOTLESS_UID";
@@ -37,7 +38,7 @@ pub fn enter() -> anyhow::Result<()> {
     let runtime = paths::runtime_dir(uid)?;
     let state_dir = runtime.join("hoist");
     paths::make_private(&state_dir, uid)?;
-    holder::join_or_create(&holder::User {
+    let holder = holder::join_or_create(&holder::User {
         uid,
         gid,
         name,
@@ -45,8 +46,31 @@ pub fn enter() -> anyhow::Result<()> {
     })
     .context("rootless: entering hoist's user namespace")?;
     std::env::set_var(UID_ENV, uid.to_string());
+    std::env::set_var(hoist_network::rootless::netns::HOLDER_ENV, holder.to_string());
     std::env::set_var(GID_ENV, gid.to_string());
+    let cgroup = enter_cgroup(holder);
+    std::env::set_var(delegated::ENV, delegated::env_value(&cgroup));
     Ok(())
+}
+
+/// The user's delegated cgroup v2 directory (cgroup/delegated.rs in the
+/// runtime), decided by where the holder was started; the holder and this
+/// process are moved into its `hoist/runtime` leaf (monitors started from
+/// here inherit it), so no hoist process stays in the directory that must
+/// pass controllers on. Err: why containers get no cgroup.
+fn enter_cgroup(holder: i32) -> Result<delegated::Delegated, String> {
+    let found = delegated::detect(holder)?;
+    for pid in [holder, 0] {
+        if !delegated::in_leaf(pid) {
+            delegated::place(&found.dir, pid).map_err(|e| {
+                format!(
+                    "moving hoist's processes into {}: {e}",
+                    delegated::runtime_leaf(&found.dir).display()
+                )
+            })?;
+        }
+    }
+    Ok(found)
 }
 
 /// Whether the command line asks only for help or the version: answered
@@ -95,14 +119,10 @@ pub fn info_json() -> serde_json::Value {
             .collect()
     };
     let rootless = rt::active();
-    let cgroups = match (rootless, rt::cgroup_mode()) {
-        (false, _) => "hoist/<id> per container",
-        (true, rt::CgroupMode::V1) => {
-            "none (cgroup v1: never delegated to a user; limit flags are refused)"
-        }
-        (true, rt::CgroupMode::V2) => {
-            "none (cgroup v2 delegation not used yet; limit flags are refused)"
-        }
+    let cgroups = if rootless {
+        rt::cgroup_info()
+    } else {
+        "hoist/<id> per container".into()
     };
     serde_json::json!({
         "Enabled": rootless,

@@ -69,9 +69,14 @@ pub struct Endpoint<'a> {
 }
 
 /// Reserves an address on each requested network (making bridges, rules and
-/// DNS responders that are missing). Runs in the host's namespace. On error
-/// nothing stays reserved.
+/// DNS responders that are missing). Runs in the host's namespace — for a
+/// rootless hoist, the rootless network namespace (`rootless::netns`). On
+/// error nothing stays reserved.
 pub fn reserve(root: &Path, who: &Endpoint, requests: &[Request]) -> Result<Vec<Attachment>> {
+    crate::rootless::netns::run_in(true, || reserve_here(root, who, requests))
+}
+
+fn reserve_here(root: &Path, who: &Endpoint, requests: &[Request]) -> Result<Vec<Attachment>> {
     let container_id = who.container_id;
     let mut done: Vec<Attachment> = Vec::new();
     for (n, req) in requests.iter().enumerate() {
@@ -295,6 +300,10 @@ pub fn remove_network(root: &Path, name: &str) -> Result<Network> {
 /// the record (`network prune` does this for the default network, which
 /// cannot be removed). Returns whether they were removed.
 pub fn remove_host_state(root: &Path, net: &Network) -> Result<bool> {
+    crate::rootless::netns::run_in(false, || remove_host_state_here(root, net))
+}
+
+fn remove_host_state_here(root: &Path, net: &Network) -> Result<bool> {
     // Bridge and table are made together: no bridge, nothing to remove (and
     // no `nft` run on a machine where this network never started).
     if index_of(&net.bridge).is_none() {

@@ -10,7 +10,8 @@ use crate::record::Network;
 
 /// Makes the bridge and its rules unless the bridge exists; returns the
 /// bridge's interface index. Must run in the namespace hoist's networks live
-/// in (the host's), not a container's.
+/// in (the host's, or a rootless hoist's rootless network namespace), not a
+/// container's.
 pub fn ensure_bridge(net: &Network) -> Result<u32> {
     if let Some(i) = index_of(&net.bridge) {
         return Ok(i);
@@ -43,13 +44,23 @@ pub fn ensure_bridge(net: &Network) -> Result<u32> {
         Ok(index)
     })();
     if made.is_err() {
-        teardown(net);
+        teardown_here(net);
     }
     made
 }
 
 /// Removes the bridge and the rules (whatever of them exists).
 pub fn teardown(net: &Network) {
+    let done = crate::rootless::netns::run_in(false, || {
+        teardown_here(net);
+        Ok(())
+    });
+    if let Err(e) = done {
+        tracing::warn!("removing the bridge of network {}: {e}", net.name);
+    }
+}
+
+fn teardown_here(net: &Network) {
     if let Some(i) = index_of(&net.bridge) {
         if let Ok(mut nl) = Netlink::open() {
             if let Err(e) = nl.delete_link(i) {
@@ -67,11 +78,14 @@ pub fn teardown(net: &Network) {
 /// the kernel deletes it with the container's namespace; this is for a
 /// namespace something else still holds.
 pub fn delete_veth(name: &str) {
-    if let Some(i) = index_of(name) {
-        if let Ok(mut nl) = Netlink::open() {
-            let _ = nl.delete_link(i);
+    let _ = crate::rootless::netns::run_in(false, || {
+        if let Some(i) = index_of(name) {
+            if let Ok(mut nl) = Netlink::open() {
+                let _ = nl.delete_link(i);
+            }
         }
-    }
+        Ok(())
+    });
 }
 
 /// What hoist has made on the host for `net` (for `network inspect`).
@@ -82,8 +96,12 @@ pub struct HostState {
 }
 
 pub fn state(net: &Network) -> HostState {
-    HostState {
+    let here = || HostState {
         bridge: index_of(&net.bridge).map(|_| net.bridge.clone()),
         nftables_table: firewall::present(net).then(|| firewall::table_name(net)),
-    }
+    };
+    crate::rootless::netns::run_in(false, || Ok(here())).unwrap_or(HostState {
+        bridge: None,
+        nftables_table: None,
+    })
 }

@@ -16,10 +16,13 @@ use crate::spec::NetworkMode;
 pub const STATE_FILE: &str = "network.json";
 
 /// What the netns helper thread should attach, for a bridge-mode container
-/// (a rootless one gets the user-mode helper instead: netrootless.rs).
+/// (a rootless one on the default network gets the user-mode helper
+/// instead: netrootless.rs; on user networks, these in the rootless
+/// network namespace).
 pub fn setup_for(root: &Path, rec: &ContainerRecord) -> Option<NetSetup> {
     let bridge = rec.network == NetworkMode::Bridge && rec.pod.is_none();
-    (bridge && !crate::rootless::active()).then(|| NetSetup {
+    let rootless_default = crate::rootless::active() && !crate::netrootless::on_user_networks(rec);
+    (bridge && !rootless_default).then(|| NetSetup {
         root: root.to_path_buf(),
         container_id: rec.id.clone(),
         name: rec.name.clone(),

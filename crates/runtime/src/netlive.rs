@@ -51,8 +51,12 @@ pub fn connect(
         .unwrap_or(0);
     atts[0].interface = format!("eth{n}");
     let plumbed = (|| {
-        let mut host = hoist_network::netlink::Netlink::open()
-            .map_err(|e| RuntimeError::io("opening a netlink socket", e))?;
+        // Where the bridges are: the host's namespace, or a rootless
+        // hoist's rootless network namespace (the socket stays bound there).
+        let mut host = hoist_network::rootless::netns::run_in(false, || {
+            hoist_network::netlink::Netlink::open()
+                .map_err(|e| hoist_network::NetworkError::io("opening a netlink socket", e))
+        })?;
         std::thread::scope(|s| {
             s.spawn(|| {
                 // SAFETY: setns of this short-lived thread only.
@@ -96,13 +100,18 @@ pub fn disconnect(root: &Path, rec: &mut ContainerRecord, network: &str) -> Resu
         return Ok(());
     };
     let att = current.remove(at);
-    // The host end goes, and its peer inside with it.
-    if let Some(i) = hoist_network::netlink::index_of(&att.host_interface) {
-        let mut nl = hoist_network::netlink::Netlink::open()
-            .map_err(|e| RuntimeError::io("opening a netlink socket", e))?;
-        nl.delete_link(i)
-            .map_err(|e| RuntimeError::io(format!("deleting {}", att.host_interface), e))?;
-    }
+    // The host end goes, and its peer inside with it (in the rootless
+    // network namespace for a rootless hoist).
+    hoist_network::rootless::netns::run_in(false, || {
+        if let Some(i) = hoist_network::netlink::index_of(&att.host_interface) {
+            let mut nl = hoist_network::netlink::Netlink::open()
+                .map_err(|e| hoist_network::NetworkError::io("opening a netlink socket", e))?;
+            nl.delete_link(i).map_err(|e| {
+                hoist_network::NetworkError::io(format!("deleting {}", att.host_interface), e)
+            })?;
+        }
+        Ok(())
+    })?;
     hoist_network::release(root, &rec.id, std::slice::from_ref(&att));
     save_attachments(&dir, &current)?;
     rec.networks.retain(|r| r.network != network);

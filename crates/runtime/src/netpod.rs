@@ -82,6 +82,9 @@ pub fn enter_new_netns(root: &Path, pod: &PodRecord) -> Result<()> {
     let atts = if reqs.is_empty() {
         Vec::new()
     } else {
+        // Rootless: the pod's bridges are in the rootless network
+        // namespace; this thread enters it (and then the pod's own).
+        hoist_network::rootless::netns::enter(true)?;
         hoist_network::reserve(root, &who, &reqs)?
     };
     let plumbed = (|| {

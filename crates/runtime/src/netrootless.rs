@@ -29,9 +29,19 @@ use crate::spec::NetworkMode;
 pub const NETWORK: &str = "slirp4netns";
 
 /// Whether `rec` gets the helper: a rootless container on the default
-/// network with a namespace of its own (a pod member shares its pod's).
+/// network with a namespace of its own (a pod member shares its pod's; a
+/// container on user networks is on bridges in the rootless network
+/// namespace instead, hoist_network::rootless::netns).
 pub fn wanted(rec: &ContainerRecord) -> bool {
-    crate::rootless::active() && rec.network == NetworkMode::Bridge && rec.pod.is_none()
+    crate::rootless::active()
+        && rec.network == NetworkMode::Bridge
+        && rec.pod.is_none()
+        && !on_user_networks(rec)
+}
+
+/// Whether `rec` asks for user networks (not the default one).
+pub fn on_user_networks(rec: &ContainerRecord) -> bool {
+    rec.networks.iter().any(|r| r.network != DEFAULT_NETWORK)
 }
 
 /// The helper, for `hoist info`.
@@ -44,8 +54,11 @@ pub fn usable() -> std::result::Result<(), hoist_network::NetworkError> {
     helper::check(&Options::default())
 }
 
-/// Refuses, at create, user networks for a rootless container: each is a
-/// bridge of its own in the host's namespace.
+/// Refuses, at create, the default network together with user networks
+/// for a rootless container: the default is the helper's own network
+/// (slirp4netns in the container's namespace), user networks are bridges
+/// in the rootless network namespace, and one namespace cannot have both
+/// default routes.
 pub fn check(opts: &RunOptions) -> Result<()> {
     let user: Vec<&str> = opts
         .networks
@@ -53,14 +66,14 @@ pub fn check(opts: &RunOptions) -> Result<()> {
         .map(|r| r.network.as_str())
         .filter(|n| *n != DEFAULT_NETWORK)
         .collect();
-    if user.is_empty() {
+    let default = opts.networks.iter().any(|r| r.network == DEFAULT_NETWORK);
+    if user.is_empty() || !default {
         return Ok(());
     }
     Err(RuntimeError::Invalid(format!(
-        "--network {}: user networks need root (a bridge, veth pairs and nftables in the \
-         host's network namespace, which a rootless hoist does not own); rootless \
-         containers get the default network (outbound access through {}, -p on the \
-         host's 127.0.0.1), none, private or container:NAME",
+        "--network {DEFAULT_NETWORK},{}: a rootless container is either on the default \
+         network (its own way out through {}) or on user networks (bridges in your \
+         rootless network namespace, which go out through it too): give one or the other",
         user.join(","),
         helper::BINARY
     )))
@@ -133,7 +146,7 @@ mod tests {
     }
 
     #[test]
-    fn user_networks_are_refused_with_the_reason() {
+    fn the_default_network_and_user_networks_are_not_mixed() {
         let mut opts = RunOptions {
             networks: vec![hoist_network::Request {
                 network: DEFAULT_NETWORK.into(),
@@ -148,8 +161,10 @@ mod tests {
         });
         let msg = check(&opts).unwrap_err().to_string();
         assert!(
-            msg.contains("--network backend") && msg.contains("need root"),
+            msg.contains("--network bridge,backend") && msg.contains("one or the other"),
             "{msg}"
         );
+        opts.networks.remove(0);
+        check(&opts).unwrap();
     }
 }

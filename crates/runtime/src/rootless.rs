@@ -1,13 +1,15 @@
 //! What a rootless hoist (root of its per-user namespace, see the binary's
 //! src/rootless) may not do the way root does, decided in one place:
-//! - cgroups: without a delegated cgroup (v1 never delegates; v2 only with
-//!   systemd's delegation) a container runs in the user's own cgroup and
-//!   cannot be limited, so every limit flag is refused with the reason —
-//!   never silently ignored;
+//! - cgroups: with a cgroup v2 directory delegated to the user (systemd's
+//!   delegation, cgroup/delegated.rs) containers get cgroups under it and
+//!   the limits whose controller is delegated; a flag whose controller is
+//!   not, and every limit flag without a delegated cgroup (v1 never
+//!   delegates), is refused with the reason — never silently ignored;
 //! - networks: the default network of a rootless container, and which
-//!   modes exist without root. The rootless network helper (pasta or
-//!   slirp4netns, crates/network/src/rootless/) plugs in here:
-//!   [`default_network`] and [`check_network`] are its hook.
+//!   modes exist without root. The rootless network helper (slirp4netns,
+//!   crates/network/src/rootless/) plugs in here: [`default_network`] and
+//!   [`check_network`] are its hook; user networks live in the rootless
+//!   network namespace (hoist_network::rootless::netns).
 
 use crate::container::config::RunOptions;
 use crate::error::{Result, RuntimeError};
@@ -15,39 +17,51 @@ use crate::spec::NetworkMode;
 
 pub use hoist_store::rootless::active;
 
-/// Why a rootless container cannot have resource limits, for the machine's
-/// cgroup mode ([`cgroup_mode`]).
-pub fn no_cgroup_reason() -> String {
-    let why = match cgroup_mode() {
-        CgroupMode::V2 => {
-            "the cgroup hierarchy is v2, but hoist does not use a systemd-delegated cgroup \
-             yet"
-        }
-        CgroupMode::V1 => {
-            "the cgroup hierarchy is v1, which the kernel never delegates to an unprivileged \
-             user (limits need cgroup v2 with systemd's delegation)"
-        }
-    };
+/// The cgroup v2 directory delegated to the user that hoist makes its
+/// containers' cgroups under (cgroup/delegated.rs), or why there is none.
+pub fn delegation() -> std::result::Result<crate::cgroup::delegated::Delegated, String> {
+    crate::cgroup::delegated::from_env()
+}
+
+/// Why a rootless container cannot have any resource limit here.
+pub fn no_cgroup_reason(why: &str) -> String {
     format!(
         "rootless hoist cannot set resource limits on this machine: {why}; the container \
          would run unlimited, so the flag is refused: run without it, or as root"
     )
 }
 
-/// The machine's cgroup version (what /sys/fs/cgroup is).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CgroupMode {
-    V1,
-    V2,
+/// The cgroup mode, for `hoist info`: `v2 delegated: DIR (controllers:
+/// ...)`, or `none (WHY)`.
+pub fn cgroup_info() -> String {
+    match delegation() {
+        Ok(d) if d.controllers.is_empty() => format!(
+            "v2 delegated: {} (controllers: none; pause works, limit flags are refused)",
+            d.dir.display()
+        ),
+        Ok(d) => format!(
+            "v2 delegated: {} (controllers: {})",
+            d.dir.display(),
+            d.controllers.join(" ")
+        ),
+        Err(why) => format!("none ({why}; limit flags are refused)"),
+    }
 }
 
-pub fn cgroup_mode() -> CgroupMode {
-    let v2 = nix::sys::statfs::statfs("/sys/fs/cgroup")
-        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
-    if v2 {
-        CgroupMode::V2
-    } else {
-        CgroupMode::V1
+/// Refuses limit `flags` a rootless container cannot have: all of them
+/// without a delegated cgroup, those whose controller is not delegated
+/// with one — never silently ignored.
+pub fn check_limit_flags(flags: &[&str]) -> Result<()> {
+    if flags.is_empty() || !active() {
+        return Ok(());
+    }
+    let refused = match delegation() {
+        Err(why) => Some(format!("{}: {}", flags.join(", "), no_cgroup_reason(&why))),
+        Ok(d) => crate::cgroup::delegated::missing_controllers(flags, &d.dir, &d.controllers),
+    };
+    match refused {
+        Some(msg) => Err(RuntimeError::Invalid(msg)),
+        None => Ok(()),
     }
 }
 
@@ -64,13 +78,16 @@ pub fn default_network() -> &'static str {
     }
 }
 
-/// A pod's network without `--network`: rootless pods have no network
-/// helper yet (check_pod), so a loopback of their own.
+/// A pod's network without `--network`: as root's, the default network
+/// `bridge` — for a rootless pod the bridge of that name in the rootless
+/// network namespace (hoist_network::rootless::netns), going out through
+/// its shared slirp4netns — when the helper can work here; otherwise a
+/// loopback of the pod's own, as for containers.
 pub fn default_pod_network() -> &'static str {
-    if active() {
-        "private"
-    } else {
+    if !active() || crate::netrootless::usable().is_ok() {
         "bridge"
+    } else {
+        "private"
     }
 }
 
@@ -81,7 +98,10 @@ pub fn network_helper() -> String {
     }
     match crate::netrootless::usable() {
         Ok(()) => crate::netrootless::helper_name().into(),
-        Err(e) => format!("none (containers get --network private by default): {e}"),
+        Err(e) => format!(
+            "none (containers get --network private by default; user networks connect \
+             containers to each other but not to the outside): {e}"
+        ),
     }
 }
 
@@ -120,16 +140,18 @@ pub fn check_overlay() -> Result<()> {
     )))
 }
 
-/// A user namespace of the container's own inside hoist's: `auto` takes
-/// ids from 1,000,000,000 up, which hoist's namespace does not have, and
-/// every remapped rootfs is an idmapped mount of the store's snapshots,
-/// which needs root in the store filesystem's namespace (the host's); so
-/// `keep-id` (the user's uid as itself inside) would show every image file
-/// as the user's instead of root's, or need a chowned copy of each image
-/// (podman's way). Refused until then, with the reason.
+/// A user namespace of the container's own inside hoist's: `keep-id` is
+/// supported (crate::keepid: a nested namespace over copies of the layers
+/// owned for its map). `auto` takes ids from 1,000,000,000 up, which
+/// hoist's namespace does not have, and `--uidmap`'s host ids would have
+/// to be read as ids of hoist's namespace, unlike podman's: both refused,
+/// with the reason.
 fn check_userns(opts: &RunOptions) -> Result<()> {
     let asked = opts.userns.as_deref().filter(|m| *m != "host");
     if asked.is_none() && opts.uidmap.is_empty() && opts.gidmap.is_empty() {
+        return Ok(());
+    }
+    if asked == Some("keep-id") && opts.uidmap.is_empty() && opts.gidmap.is_empty() {
         return Ok(());
     }
     let flag = asked
@@ -137,9 +159,9 @@ fn check_userns(opts: &RunOptions) -> Result<()> {
         .unwrap_or_else(|| "--uidmap/--gidmap".into());
     Err(RuntimeError::Invalid(format!(
         "{flag}: rootless hoist runs every container in your user namespace already (its \
-         root is you, other ids are your /etc/subuid range); a namespace of the container's \
-         own inside it is not supported yet (the image's layers would need an idmapped \
-         mount, which needs real root, or a chowned copy): run without it, or use -u UID"
+         root is you, other ids are your /etc/subuid range); of the namespaces of a \
+         container's own inside it only --userns=keep-id is supported (your ids as \
+         themselves inside): use it, run without --userns, or use -u UID"
     )))
 }
 
@@ -158,19 +180,8 @@ fn check_limits(opts: &RunOptions) -> Result<()> {
     .into_iter()
     .filter_map(|(set, flag)| set.then_some(flag))
     .collect();
-    if flags.is_empty() {
-        return Ok(());
-    }
-    Err(RuntimeError::Invalid(format!(
-        "{}: {}",
-        flags.join(", "),
-        no_cgroup_reason()
-    )))
+    check_limit_flags(&flags)
 }
-
-const NO_HELPER: &str = "rootless pods have no network helper yet (slirp4netns serves \
-                         containers of their own): use --network none or private \
-                         (a loopback of the pod's own)";
 
 /// The networks a rootless container may have: its own namespace with a
 /// loopback (`none`, `private`), that and the helper (`bridge`, the
@@ -189,22 +200,20 @@ pub fn check_network(opts: &RunOptions) -> Result<()> {
     crate::netrootless::check(opts)
 }
 
-/// A pod's networks and published ports, as [`check_network`] for a
-/// container (a pod's namespaces are made by its holder the same way).
-pub fn check_pod(networks: &[String], publish: &[String]) -> Result<()> {
+/// A pod's networks, as [`check_network`] for a container (a pod's
+/// namespaces are made by its holder the same way): user networks and the
+/// default `bridge` are bridges in the rootless network namespace;
+/// published ports are the holder's proxy, as for root's pods.
+pub fn check_pod(networks: &[String], _publish: &[String]) -> Result<()> {
     if !active() {
         return Ok(());
     }
-    if networks.iter().any(|n| n != "private" && n != "none") {
-        return Err(RuntimeError::Invalid(format!(
-            "pod network {}: bridge and user networks need root; {NO_HELPER}",
-            networks.join(",")
-        )));
-    }
-    if !publish.is_empty() {
-        return Err(RuntimeError::Invalid(format!(
-            "-p/--publish: publishing a port needs a network helper; {NO_HELPER}"
-        )));
+    if networks.iter().any(|n| n == "host") {
+        return Err(RuntimeError::Invalid(
+            "pod network host: rootless hoist cannot give a pod the host's network; use the \
+             default network, a user network, or private"
+                .into(),
+        ));
     }
     Ok(())
 }
@@ -269,17 +278,7 @@ pub fn groups_to_set(gid: u32, groups: Vec<u32>) -> Result<Vec<u32>> {
 /// The start-time backstop for limits that reached the spec some other way
 /// (compose, kube, an older record): refused with the same reason.
 pub fn check_limits_at_start(limits: &crate::cgroup::Limits) -> Result<()> {
-    if !active() {
-        return Ok(());
-    }
-    let mut only_limits = limits.clone();
-    only_limits.device_allow.clear();
-    only_limits.device_deny_all = false;
-    only_limits.devices.clear();
-    if only_limits == crate::cgroup::Limits::default() {
-        return Ok(());
-    }
-    Err(RuntimeError::Invalid(no_cgroup_reason()))
+    check_limit_flags(&crate::cgroup::delegated::flags_of(limits))
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 //! DNS server (dnsmasq) that the user's resolv.conf names. Checked: a
 //! container fetches from the outside server by name (outbound NAT and the
 //! helper's DNS forwarder), `-p 127.0.0.1:PORT:80` answers on the user
-//! namespace's loopback, the helper process ends with the container, and a
-//! user network is refused with the reason.
+//! namespace's loopback, the helper process ends with the container, and
+//! the default network together with a user network is refused with the
+//! reason (user networks themselves: netns.rs).
 
 use std::time::Duration;
 
@@ -14,16 +15,16 @@ use super::user::{Ranges, User};
 use hoist_testkit::{free_port, wait_until, ChildGuard, Netns};
 
 /// The user's containers' outside world: a web server and a resolver.
-struct Outside {
+pub(super) struct Outside {
     _ns: Netns,
-    port: u16,
+    pub(super) port: u16,
     _web: ChildGuard,
     _dns: ChildGuard,
     _dir: tempfile::TempDir,
 }
 
 impl Outside {
-    fn start(user: &User) -> Outside {
+    pub(super) fn start(user: &User) -> Outside {
         let ns = Netns::new("rlout");
         user.netns
             .link_to(&ns, "up0", "192.0.2.1/24", "192.0.2.2/24");
@@ -82,7 +83,7 @@ impl Outside {
 /// namespace of the user's holder (the one its hoist commands join): this
 /// machine's own node may be root's alone (0600), where no user can have a
 /// tap; the host's node is left as it is.
-fn bind_tun(user: &User, mode: u32) {
+pub(super) fn bind_tun(user: &User, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     let node = user.dir().join(format!("tun-{mode:o}"));
     let path = std::ffi::CString::new(node.to_str().unwrap()).unwrap();
@@ -105,7 +106,7 @@ fn bind_tun(user: &User, mode: u32) {
 }
 
 /// The PIDs of the user's slirp4netns processes.
-fn helpers(user: &User) -> Vec<i32> {
+pub(super) fn helpers(user: &User) -> Vec<i32> {
     user.processes()
         .into_iter()
         .filter(|pid| {
@@ -226,11 +227,22 @@ fn a_rootless_container_goes_out_resolves_and_publishes() {
     );
     user.ok(&["rm", "-f", "orphan"]);
 
-    // User networks are root's: refused with the reason, nothing made.
-    let out = user.out(&["run", "--rm", "--network", "backend", "busybox", "true"]);
+    // The helper's default network and a user network (netns.rs) in one
+    // container: refused with the reason, nothing made.
+    user.ok(&["network", "create", "backend"]);
+    let out = user.out(&[
+        "run",
+        "--rm",
+        "--network",
+        "bridge",
+        "--network",
+        "backend",
+        "busybox",
+        "true",
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(125), "{err}");
-    assert!(err.contains("user networks need root"), "{err}");
+    assert!(err.contains("one or the other"), "{err}");
     assert_eq!(user.ok(&["ps", "-aq"]), "");
     user.finish();
 }

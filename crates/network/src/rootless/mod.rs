@@ -19,9 +19,10 @@
 //! inside the container's namespace, and keeps readiness gating and
 //! restarts as for root's containers.
 
+pub mod netns;
 mod slirp;
 
-pub use slirp::{start, Options, Outbound, Target};
+pub use slirp::{start, start_shared, Options, Outbound, Target};
 
 use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;

@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::{Read, Seek};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -36,6 +36,8 @@ pub struct Options {
     pub mtu: u32,
     /// How long the helper may take to report the namespace configured.
     pub ready_timeout: Duration,
+    /// The tap device it makes in the namespace.
+    pub interface: &'static str,
 }
 
 impl Default for Options {
@@ -44,6 +46,7 @@ impl Default for Options {
             binary: PathBuf::from(BINARY),
             mtu: 65520,
             ready_timeout: Duration::from_secs(10),
+            interface: INTERFACE,
         }
     }
 }
@@ -61,14 +64,78 @@ pub struct Outbound {
 /// made after this returns go out.
 pub fn start(target: Target<'_>, opts: &Options) -> Result<Outbound> {
     super::check(opts)?;
-    let binary = opts.binary.display().to_string();
-    let failed = |message: String| NetworkError::HelperFailed {
-        binary: binary.clone(),
-        message,
+    let (exit_r, exit_w) = pipe().map_err(|e| NetworkError::io("creating a pipe", e))?;
+    let spawned = spawn(target, opts, exit_r.as_fd(), false)?;
+    drop(exit_r);
+    let mut helper = Outbound {
+        child: spawned.child,
+        exit_w: Some(exit_w),
     };
+    match wait_ready(&spawned.ready, opts.ready_timeout) {
+        Ok(true) => Ok(helper),
+        Ok(false) => {
+            let status = helper.end();
+            Err(failed(
+                opts,
+                format!(
+                    "ended ({status}) before the container's network was ready: {}",
+                    log_text(spawned.log)
+                ),
+            ))
+        }
+        Err(e) => {
+            let _ = helper.child.kill();
+            helper.end();
+            Err(failed(opts, format!("{e}: {}", log_text(spawned.log))))
+        }
+    }
+}
+
+/// Starts a helper that is nobody's child (double fork, a session of its
+/// own) and lives until every writer of `lifeline`'s pipe is closed: the
+/// one of the rootless network namespace, shared by all user networks and
+/// ending with the namespace holder that keeps the pipe's write end.
+/// Returns once its interface is configured.
+pub fn start_shared(target: Target<'_>, opts: &Options, lifeline: BorrowedFd<'_>) -> Result<()> {
+    super::check(opts)?;
+    let mut spawned = spawn(target, opts, lifeline, true)?;
+    // The intermediate process leaves at once (its child goes on to exec).
+    let _ = spawned.child.wait();
+    match wait_ready(&spawned.ready, opts.ready_timeout) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(failed(
+            opts,
+            format!(
+                "ended before the network was ready: {}",
+                log_text(spawned.log)
+            ),
+        )),
+        Err(e) => Err(failed(opts, format!("{e}: {}", log_text(spawned.log)))),
+    }
+}
+
+fn failed(opts: &Options, message: String) -> NetworkError {
+    NetworkError::HelperFailed {
+        binary: opts.binary.display().to_string(),
+        message,
+    }
+}
+
+struct Spawned {
+    child: Child,
+    ready: OwnedFd,
+    log: File,
+}
+
+fn spawn(
+    target: Target<'_>,
+    opts: &Options,
+    exit_r: BorrowedFd<'_>,
+    detach: bool,
+) -> Result<Spawned> {
+    let binary = opts.binary.display().to_string();
     let io = |what: &str, e: std::io::Error| NetworkError::io(what.to_string(), e);
     let (ready_r, ready_w) = pipe().map_err(|e| io("creating a pipe", e))?;
-    let (exit_r, exit_w) = pipe().map_err(|e| io("creating a pipe", e))?;
     let log = memfd().map_err(|e| io("creating the helper's log", e))?;
     // Descriptors the helper inherits at their own numbers (kept open here
     // while it starts, so none can be taken by std's own exec pipe).
@@ -93,7 +160,7 @@ pub fn start(target: Target<'_>, opts: &Options) -> Result<Outbound> {
                 .arg(format!("/proc/self/fd/{}", netns.as_raw_fd()));
         }
     }
-    cmd.arg(INTERFACE)
+    cmd.arg(opts.interface)
         .stdin(Stdio::null())
         .stdout(
             log.try_clone()
@@ -102,16 +169,28 @@ pub fn start(target: Target<'_>, opts: &Options) -> Result<Outbound> {
         .stderr(
             log.try_clone()
                 .map_err(|e| io("duplicating a descriptor", e))?,
-        )
+        );
+    if !detach {
         // Its own process group: a terminal's Ctrl-C for a foreground
         // `hoist run` is the container's to handle, not the helper's.
-        .process_group(0);
-    // SAFETY: only fcntl between fork and exec (async-signal-safe).
+        cmd.process_group(0);
+    }
+    // SAFETY: only fcntl, fork, setsid and _exit between fork and exec
+    // (async-signal-safe).
     unsafe {
         cmd.pre_exec(move || {
             for &fd in &pass {
                 if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
                     return Err(std::io::Error::last_os_error());
+                }
+            }
+            if detach {
+                match libc::fork() {
+                    -1 => return Err(std::io::Error::last_os_error()),
+                    0 => {
+                        libc::setsid();
+                    }
+                    _ => libc::_exit(0),
                 }
             }
             Ok(())
@@ -127,26 +206,12 @@ pub fn start(target: Target<'_>, opts: &Options) -> Result<Outbound> {
         }
         _ => io(&format!("starting {binary}"), source),
     })?;
-    drop((ready_w, exit_r));
-    let mut helper = Outbound {
+    drop(ready_w);
+    Ok(Spawned {
         child,
-        exit_w: Some(exit_w),
-    };
-    match wait_ready(&ready_r, opts.ready_timeout) {
-        Ok(true) => Ok(helper),
-        Ok(false) => {
-            let status = helper.end();
-            Err(failed(format!(
-                "ended ({status}) before the container's network was ready: {}",
-                log_text(log)
-            )))
-        }
-        Err(e) => {
-            let _ = helper.child.kill();
-            helper.end();
-            Err(failed(format!("{e}: {}", log_text(log))))
-        }
-    }
+        ready: ready_r,
+        log,
+    })
 }
 
 impl Outbound {

@@ -71,9 +71,12 @@ pub fn begin(setup: Option<NetSetup>) -> PendingNetns {
 
 fn make(setup: Option<NetSetup>) -> Outcome {
     let io = |what: &str, e: std::io::Error| RuntimeError::io(what.to_string(), e);
-    // In the host's namespace: addresses, bridges, a socket that stays here.
+    // In the host's namespace: addresses, bridges, a socket that stays here
+    // (rootless: the rootless network namespace, which this thread enters).
     let (atts, host) = match &setup {
         Some(s) if !s.requests.is_empty() => {
+            hoist_network::rootless::netns::enter(true)
+                .map_err(|e| (RuntimeError::from(e), Vec::new()))?;
             let who = Endpoint {
                 container_id: &s.container_id,
                 name: &s.name,
