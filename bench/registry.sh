@@ -27,7 +27,11 @@ cd "$(dirname "$0")/.."
 # Then the same (without nginx) on the S3 driver over moto. Medians (min-max)
 # over RUNS runs. nginx: Debian's nginx-light (`apt-get install -y
 # nginx-light`; its service is not needed, the script runs its own).
+# Push and pull also report the client side's CPU time (user+system of hoist,
+# or of the curls), the figure other load on the machine hardly moves, and the
+# 1-min load average before each pull run.
 # env: HOIST=path/to/hoist RUNS=3 DURATION=10 DRIVERS="fs s3" BENCH_DIR=/var/tmp
+#      PARTS="rates push pull" (a subset measures only those)
 if [ "${1:-}" = limit ]; then
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-10}
@@ -50,6 +54,10 @@ CLK=$(getconf CLK_TCK)
 ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
 now() { date +%s.%N; }
 RESULTS=$WORK/results; : >"$RESULTS"
+# PARTS: which measurements to take (all by default).
+PARTS=${PARTS:-"rates push pull"}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 record() { echo "$*" >>"$RESULTS"; }
 
 # The image: an OCI layout that is also a hoist store root (as bench/transfer.sh).
@@ -101,15 +109,21 @@ rate_hey() {
     [ -n "$n" ] || { echo "hey got no 200s from $side:" >&2; echo "$out" >&2; exit 1; }
     record "$key $side $rps $(python3 -c "print(($t1-$t0)/$CLK*1e6/$n)")"
 }
-# timed KEY SIDE CMD...: wall seconds of CMD, as MiB/s of the image.
+# timed KEY SIDE CMD...: wall seconds of CMD, as MiB/s of the image, and the
+# CPU time (user+system) of CMD's processes: the client's side of the work,
+# which, unlike wall time, other load on the machine hardly changes. CMD runs
+# in a subshell whose `times` (second line: its waited-for children) counts
+# hoist, or the 4 curls and their syncs.
 MIB=$((LAYERS * LAYER_MIB))
 timed() {
     local key=$1 side=$2; shift 2
     local t0 t1
     t0=$(now)
-    "$@" >"$WORK/out.log" 2>&1 || { echo "FAILED: $*" >&2; cat "$WORK/out.log" >&2; exit 1; }
+    ( "$@" >"$WORK/out.log" 2>&1 && times >"$WORK/times" ) || { echo "FAILED: $*" >&2; cat "$WORK/out.log" >&2; exit 1; }
     t1=$(now)
-    record "$key $side $(python3 -c "print($MIB/($t1-$t0))")"
+    record "$key $side $(python3 -c "print($MIB/($t1-$t0))") $(tail -1 "$WORK/times" | python3 -c '
+import re, sys
+print(sum(float(m) * 60 + float(s) for m, s in re.findall(r"([0-9.]+)m([0-9.]+)s", sys.stdin.read())))')"
 }
 curl_push() { # REG REPO: 4 parallel POST + PUT ?digest= of the layers
     local reg=$1 repo=$2 d pids=()
@@ -184,6 +198,7 @@ NGINX
 
     echo "request rates, $RUNS runs of ${DURATION}s per side ..."
     for r in $(seq "$RUNS"); do
+        part rates || break
         rate_wrk hoist "manifest_get_$driver" "http://$REG/v2/bench/app/manifests/latest" "$HPID"
         [ "$driver" = fs ] && rate_wrk nginx "manifest_get_$driver" "http://127.0.0.1:$NP/manifest" "${NGINX_PIDS[@]}"
         rate_hey hoist "blob_head_$driver" "http://$REG/v2/bench/app/blobs/sha256:$HEAD_BLOB" "$HPID"
@@ -196,6 +211,7 @@ NGINX
         forget_sources
     }
     for r in $(seq "$RUNS"); do
+        part push || break
         empty_store; sync
         timed "push_$driver" hoist "$HOIST" --root "$SRC" push --tls-verify=false -q bench:1 "$REG/bench/p$r:1"
         empty_store; sync
@@ -204,15 +220,23 @@ NGINX
         timed "push_$driver" curl curl_push "$REG" "bench/c$r"
     done
     "$HOIST" --root "$SRC" push --tls-verify=false -q bench:1 "$REG/bench/app:latest" >/dev/null
-    for r in $(seq "$RUNS"); do
-        rm -rf "$WORK/pull-hoist" "$WORK/pull-curl"; sync
+    # Sides alternate which goes first, so neither always meets the page cache
+    # or writeback the other left; the load average is recorded with each run.
+    pull_hoist() {
+        rm -rf "$WORK/pull-hoist"; sync
         timed "pull_$driver" hoist "$HOIST" --root "$WORK/pull-hoist" pull --tls-verify=false -q "$REG/bench/app:latest"
-        sync
-        timed "pull_$driver" curl curl_pull "$REG" bench/app "$WORK/pull-curl"
+    }
+    pull_curl() { rm -rf "$WORK/pull-curl"; sync; timed "pull_$driver" curl curl_pull "$REG" bench/app "$WORK/pull-curl"; }
+    for r in $(seq "$RUNS"); do
+        part pull || break
+        record "load_pull_$driver run$r $(cut -d' ' -f1 /proc/loadavg)"
+        if [ $((r % 2)) = 1 ]; then pull_hoist; pull_curl; else pull_curl; pull_hoist; fi
     done
+    rm -rf "$WORK/pull-hoist" "$WORK/pull-curl"
     record "rss_$driver hoist $(awk '/VmHWM/ {print $2}' "/proc/$HPID/status")"
 done
 
+echo "load average at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$RESULTS" "$RUNS" "$(nproc)" "$DURATION" <<'PY'
 import statistics, sys
 rows = {}
@@ -233,16 +257,25 @@ for key, sides in rows.items():
             print(f"  {side:10} {r[0]:9.0f} req/s ({r[1]:.0f}-{r[2]:.0f})   server CPU {c[0]:6.1f} us/req ({c[1]:.1f}-{c[2]:.1f})")
         if "nginx" in sides:
             h, n = sides["hoist"], sides["nginx"]
-            print(f"  ratio hoist/nginx: {med(h,0)[0]/med(n,0)[0]:.2f}x req/s, {med(h,1)[0]/med(n,1)[0]:.2f}x CPU per request")
+            # Each run's pair was measured back to back: their ratio moves
+            # less with the machine's other load than either figure does.
+            pairs = [a[0] / b[0] for a, b in zip(h, n)]
+            print(f"  ratio hoist/nginx: {med(h,0)[0]/med(n,0)[0]:.2f}x req/s, {med(h,1)[0]/med(n,1)[0]:.2f}x CPU per request;"
+                  f" per run: {' '.join(f'{p:.2f}' for p in pairs)} (median {statistics.median(pairs):.2f})")
     elif key.startswith(("push", "pull")):
         print(f"{key} ({sys.argv[2]} runs, MiB/s):")
         for side, vals in sides.items():
-            m = med(vals, 0)
-            print(f"  {side:10} {m[0]:7.1f} MiB/s ({m[1]:.0f}-{m[2]:.0f})")
-        c = med(sides["curl"], 0)[0]
+            m, c = med(vals, 0), med(vals, 1)
+            print(f"  {side:10} {m[0]:7.1f} MiB/s ({m[1]:.0f}-{m[2]:.0f})   client CPU {c[0]:5.2f} s ({c[1]:.2f}-{c[2]:.2f})"
+                  f"   each run: {' '.join(f'{r[0]:.0f}' for r in vals)} MiB/s")
+        c, cc = med(sides["curl"], 0)[0], med(sides["curl"], 1)[0]
         for side in sides:
             if side != "curl":
-                print(f"  ratio {side}/curl: {med(sides[side],0)[0]/c:.2f}x")
+                print(f"  ratio {side}/curl: {med(sides[side],0)[0]/c:.2f}x throughput,"
+                      f" {med(sides[side],1)[0]/cc:.2f}x client CPU;"
+                      f" per run: {' '.join(f'{h[0]/k[0]:.2f}' for h, k in zip(sides[side], sides['curl']))}")
+    elif key.startswith("load"):
+        print(f"{key} (1-min load average before each run): {' '.join(f'{v[0][0]:.2f}' for v in sides.values())}")
     elif key.startswith("rss"):
         print(f"{key}: peak RSS {sides['hoist'][0][0]/1024:.1f} MiB")
 PY

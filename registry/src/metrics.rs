@@ -1,6 +1,7 @@
 //! Prometheus metrics kept in plain atomics and one small map, rendered in
 //! the text exposition format at /metrics.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,10 +9,8 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
 pub struct Metrics {
-    /// (route, method, status) -> count
-    requests: Mutex<BTreeMap<(&'static str, String, u16), u64>>,
-    /// (route) -> (sum of seconds, count), for mean latency per route
-    durations: Mutex<BTreeMap<&'static str, (f64, u64)>>,
+    /// Counted for every request, under one lock taken once per request.
+    counts: Mutex<RequestCounts>,
     pub bytes_in: AtomicU64,
     pub bytes_out: AtomicU64,
     pub uploads_started: AtomicU64,
@@ -23,6 +22,26 @@ pub struct Metrics {
     notifications: Mutex<Vec<(String, Arc<NotifyCounters>)>>,
     /// Scheduled retention and GC rounds (retention/schedule.rs).
     pub gc: crate::retention::schedule::GcCounters,
+}
+
+#[derive(Default)]
+struct RequestCounts {
+    /// (route, method, status) -> count
+    requests: BTreeMap<(&'static str, Cow<'static, str>, u16), u64>,
+    /// (route) -> (sum of seconds, count), for mean latency per route
+    durations: BTreeMap<&'static str, (f64, u64)>,
+}
+
+/// The label of a request method: HTTP's own methods without an allocation
+/// (this runs for every request), any other spelled as it came.
+fn method_label(method: &str) -> Cow<'static, str> {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    match KNOWN.iter().find(|k| **k == method) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(method.to_string()),
+    }
 }
 
 /// Picks one counter out of an endpoint's set.
@@ -60,14 +79,12 @@ impl ProxyCounters {
 
 impl Metrics {
     pub fn record(&self, route: &'static str, method: &str, status: u16, seconds: f64) {
-        *self
+        let mut counts = self.counts.lock().unwrap();
+        *counts
             .requests
-            .lock()
-            .unwrap()
-            .entry((route, method.to_string(), status))
+            .entry((route, method_label(method), status))
             .or_default() += 1;
-        let mut d = self.durations.lock().unwrap();
-        let e = d.entry(route).or_default();
+        let e = counts.durations.entry(route).or_default();
         e.0 += seconds;
         e.1 += 1;
     }
@@ -143,7 +160,8 @@ impl Metrics {
             "# HELP hoist_registry_requests_total HTTP requests by route, method and status.\n",
         );
         out.push_str("# TYPE hoist_registry_requests_total counter\n");
-        for ((route, method, status), n) in self.requests.lock().unwrap().iter() {
+        let counts = self.counts.lock().unwrap();
+        for ((route, method, status), n) in counts.requests.iter() {
             let _ = writeln!(
                 out,
                 "hoist_registry_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
@@ -153,7 +171,7 @@ impl Metrics {
             "# HELP hoist_registry_request_seconds Time spent answering requests by route.\n",
         );
         out.push_str("# TYPE hoist_registry_request_seconds summary\n");
-        for (route, (sum, count)) in self.durations.lock().unwrap().iter() {
+        for (route, (sum, count)) in counts.durations.iter() {
             let _ = writeln!(
                 out,
                 "hoist_registry_request_seconds_sum{{route=\"{route}\"}} {sum}"
@@ -163,6 +181,7 @@ impl Metrics {
                 "hoist_registry_request_seconds_count{{route=\"{route}\"}} {count}"
             );
         }
+        drop(counts);
         let counters = [
             (
                 "hoist_registry_bytes_received_total",

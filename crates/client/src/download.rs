@@ -1,9 +1,10 @@
 //! Downloading one blob into the local store: streamed into the store's
 //! blob writer (which hashes as it writes and renames into place only after
 //! the digest checks out), resumed with `Range: bytes=N-` when the connection
-//! drops midway, skipped when the store already has it. A layer is checked
-//! while it streams (`layer_check.rs`), exactly as `hoist import` checks a
-//! tar; the writer's digest is compared as soon as the last byte arrived, so
+//! drops midway, skipped when the store already has it. The writing, hashing
+//! and, for a layer, the tar check (`hoist import`'s) run on the blob's own
+//! thread (`blob_thread.rs`); this task only moves the received bytes there.
+//! The writer's digest is compared as soon as the last byte arrived, so
 //! a layer damaged in transit is reported as a digest mismatch, not as a
 //! hostile layer. Every byte is hashed once for its digest (by the writer)
 //! and, only when the layer is compressed, once more for its diff ID (an
@@ -12,8 +13,8 @@
 //! every blob of an image it refuses.
 
 use crate::auth::repository_scope;
+use crate::blob_thread::{BlobThread, Stopped, Verdict};
 use crate::error::{ClientError, Result, Site};
-use crate::layer_check::LayerCheck;
 use crate::local::{FinishError, Local, LocalWriter};
 use crate::manifest::BlobRef;
 use crate::progress::{BlobKind, Event, Sink};
@@ -106,11 +107,12 @@ pub async fn download_blob(
     let parsed = digest
         .parse::<Digest>()
         .map_err(|e| ClientError::protocol(&site, format!("bad digest {digest}: {e}")))?;
-    let start_check = || match check {
-        Some(opts) => LayerCheck::start(opts.clone(), parsed.clone())
-            .map(Some)
-            .map_err(|e| ClientError::io("starting the layer checker thread", e)),
-        None => Ok(None),
+    // The blob's own thread writes, hashes and (for a layer) checks it.
+    let start = || -> Result<BlobThread> {
+        let writer = local.blob_writer_for(digest)?;
+        let check = check.map(|opts| (opts.clone(), parsed.clone()));
+        BlobThread::start(writer, check)
+            .map_err(|e| ClientError::io("starting the blob writer thread", e))
     };
     let scopes = [repository_scope(repository, "pull")];
     let url = reg.url(&format!("/v2/{repository}/blobs/{digest}"));
@@ -120,11 +122,10 @@ pub async fn download_blob(
         kind,
     });
 
-    let mut writer = local.blob_writer_for(digest)?;
-    let mut checker = start_check()?;
-    // A corrupt stream seen mid-download: judged once the digest is known.
-    let mut unreadable: Option<LayerError> = None;
-    let mut diff_id = None;
+    let mut thread = start()?;
+    // The checker's verdict once it has one; a corrupt stream seen
+    // mid-download is judged only once the digest is known.
+    let mut verdict: Option<Verdict> = None;
     let keep_content = kind == BlobKind::Config;
     let mut content = Vec::new();
     let mut written: u64 = 0;
@@ -145,9 +146,8 @@ pub async fn download_blob(
             StatusCode::OK if offset > 0 => {
                 // The registry ignored the range: start over.
                 tracing::debug!(%site, "range ignored, downloading from the start");
-                writer = local.blob_writer_for(digest)?;
-                checker = start_check()?; // the old one ends when dropped
-                unreadable = None;
+                thread = start()?; // the old one ends when dropped
+                verdict = None;
                 content.clear();
                 written = 0;
             }
@@ -176,9 +176,6 @@ pub async fn download_blob(
                             actual: format!("more than {} bytes", blob.size),
                         });
                     }
-                    writer
-                        .write_all(&bytes)
-                        .map_err(|e| ClientError::io(format!("writing blob {digest}"), e))?;
                     if keep_content {
                         if content.len() + bytes.len() > MAX_CONFIG {
                             return Err(ClientError::protocol(
@@ -189,17 +186,18 @@ pub async fn download_blob(
                         content.extend_from_slice(&bytes);
                     }
                     let n = bytes.len() as u64;
-                    if let Some(c) = checker.as_mut() {
-                        if c.feed(bytes).await.is_err() {
-                            // The checker stopped reading: it has seen the
-                            // whole tar, or it refused the layer: then stop
-                            // now, unless the data may just be damaged.
-                            let c = checker.take().expect("checker present");
-                            match c.finish().await {
-                                Ok(summary) => diff_id = Some(summary.diff_id),
-                                Err(e @ LayerError::Invalid(_)) => unreadable = Some(e),
-                                Err(e) => return Err(refused(&site, e)),
+                    if let Err(Stopped) = thread.feed(bytes).await {
+                        // Writing failed: finish says why.
+                        return Err(write_failed(thread, digest).await);
+                    }
+                    if verdict.is_none() {
+                        // A refused layer stops the download now, unless the
+                        // data may just be damaged (judged by the digest).
+                        match thread.early_verdict() {
+                            Some(Err(e)) if !matches!(e, LayerError::Invalid(_)) => {
+                                return Err(refused(&site, e))
                             }
+                            v => verdict = v,
                         }
                     }
                     sink(Event::BlobBytes {
@@ -235,6 +233,11 @@ pub async fn download_blob(
         });
         tokio::time::sleep(retry::delay(drops - 1)).await;
     }
+    let (mut writer, last) = thread
+        .finish()
+        .await
+        .map_err(|e| ClientError::io(format!("writing blob {digest}"), e))?;
+    let verdict = verdict.or(last);
     // Before the checker's verdict counts: a layer damaged in transit is a
     // mismatch, not a hostile layer. This also vouches for the diff ID the
     // checker takes from the digest (an uncompressed layer is its tar).
@@ -246,13 +249,10 @@ pub async fn download_blob(
             actual: actual.to_string(),
         });
     }
-    if let Some(e) = unreadable {
-        return Err(refused(&site, e));
-    }
-    if let Some(c) = checker {
-        let summary = c.finish().await.map_err(|e| refused(&site, e))?;
-        diff_id = Some(summary.diff_id);
-    }
+    let diff_id = match verdict {
+        Some(v) => Some(v.map_err(|e| refused(&site, e))?.diff_id),
+        None => None,
+    };
     sink(Event::BlobDone {
         digest: digest.clone(),
         size: blob.size,
@@ -264,6 +264,15 @@ pub async fn download_blob(
         diff_id,
         content: keep_content.then_some(content),
     })
+}
+
+/// Why the blob thread stopped taking bytes.
+async fn write_failed(thread: BlobThread, digest: &str) -> ClientError {
+    let e = match thread.finish().await {
+        Err(e) => e,
+        Ok(_) => std::io::Error::other("the blob writer thread stopped"),
+    };
+    ClientError::io(format!("writing blob {digest}"), e)
 }
 
 fn refused(site: &Site, e: LayerError) -> ClientError {

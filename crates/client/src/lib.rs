@@ -5,6 +5,7 @@
 //! never prints.
 
 pub mod auth;
+pub mod blob_thread;
 pub mod credentials;
 pub mod credhelper;
 pub mod download;

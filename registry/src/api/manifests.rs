@@ -47,7 +47,8 @@ pub async fn handle(
                 .status(StatusCode::OK)
                 .body(body)
                 .expect("valid response");
-            reply::set(&mut r, "content-length", len);
+            r.headers_mut()
+                .insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
             reply::set(&mut r, "content-type", &m.media_type);
             reply::set(&mut r, "docker-content-digest", &m.digest);
             reply::set(&mut r, "etag", format!("\"{}\"", m.digest));
@@ -179,15 +180,17 @@ fn declared_media_type(body: &[u8]) -> String {
 /// Whether the Accept header (if any) admits `media_type`. A request that
 /// names no manifest type at all (curl's `*/*`, or none) gets what is stored.
 fn acceptable(headers: &HeaderMap, media_type: &str) -> bool {
-    let accepted: Vec<&str> = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.split(';').next().unwrap_or("").trim())
-        .collect();
-    let names_manifests = accepted.iter().any(|t| media::ACCEPTED.contains(t));
-    !names_manifests || accepted.iter().any(|t| *t == media_type || *t == "*/*")
+    // Walked twice instead of collected: no allocation on every GET.
+    let accepted = || {
+        headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|t| t.split(';').next().unwrap_or("").trim())
+    };
+    let names_manifests = accepted().any(|t| media::ACCEPTED.contains(&t));
+    !names_manifests || accepted().any(|t| t == media_type || t == "*/*")
 }
 
 /// Reads a body up to `limit` bytes; more is SIZE_INVALID (413).

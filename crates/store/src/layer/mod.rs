@@ -26,6 +26,8 @@ mod unpack;
 mod validate;
 
 pub use error::LayerError;
+/// Also for the blob writer, which starts writeback the same way.
+pub(crate) use fsys::start_writeback;
 pub use limits::{
     human_size, parse_size, FreeSpaceReserve, LayerLimits, DEFAULT_MAX_ENTRIES, DEFAULT_MAX_SIZE,
     ENV_MAX_LAYER_SIZE, ENV_MIN_FREE_SPACE, MAX_DEPTH, NAME_MAX, PATH_MAX,

@@ -8,7 +8,7 @@ use super::LayerError;
 use std::cell::{Cell, RefCell};
 use std::io::{self, Read};
 use std::rc::Rc;
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 
 const PIECE: usize = 256 * 1024;
 /// How much of a stream after the tar's end blocks is read to check it.
@@ -37,6 +37,8 @@ impl StreamState {
 /// The decompressed stream as a `Read`.
 pub(crate) struct StreamReader {
     rx: Receiver<Result<Vec<u8>, LayerError>>,
+    /// Read pieces go back to the decoding thread to be filled again.
+    recycle: SyncSender<Vec<u8>>,
     piece: Vec<u8>,
     pos: usize,
     state: Rc<StreamState>,
@@ -47,7 +49,10 @@ impl Read for StreamReader {
         if self.pos == self.piece.len() {
             match self.rx.recv() {
                 Ok(Ok(piece)) => {
-                    self.piece = piece;
+                    let used = std::mem::replace(&mut self.piece, piece);
+                    if used.capacity() == PIECE {
+                        let _ = self.recycle.try_send(used);
+                    }
                     self.pos = 0;
                 }
                 Ok(Err(e)) => {
@@ -94,6 +99,9 @@ where
 {
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Result<Vec<u8>, LayerError>>(DEPTH);
+        // Pieces come back for reuse: a fresh zeroed 256 KiB allocation per
+        // piece cost a memset and page faults for every byte of the layer.
+        let (recycle, recycled) = mpsc::sync_channel::<Vec<u8>>(DEPTH + 2);
         let decoding = scope.spawn(move || {
             let mut dec = match decoder(reader) {
                 Ok((_, d)) => d,
@@ -103,7 +111,13 @@ where
                 }
             };
             loop {
-                let mut piece = vec![0u8; PIECE];
+                let mut piece = match recycled.try_recv() {
+                    Ok(mut used) => {
+                        used.resize(PIECE, 0); // zeroes only a short piece's tail
+                        used
+                    }
+                    Err(_) => vec![0u8; PIECE],
+                };
                 match read_some(&mut dec, &mut piece) {
                     Ok(0) => return,
                     Ok(n) => {
@@ -123,6 +137,7 @@ where
         });
         let reader = StreamReader {
             rx,
+            recycle,
             piece: Vec::new(),
             pos: 0,
             state: Rc::clone(&state),
