@@ -27,6 +27,9 @@ pub struct User {
     pub netns: Netns,
     /// The first subordinate uid range (start, count), if the user has one.
     pub subuid: Option<(u32, u32)>,
+    /// A cgroup v2 directory's cgroup.procs every command is moved into
+    /// before it runs (`in_cgroup`), as a systemd-delegated session's are.
+    cgroup_procs: Option<std::ffi::CString>,
     dir: tempfile::TempDir,
 }
 
@@ -118,8 +121,17 @@ impl User {
             runtime,
             netns: Netns::new("rootless"),
             subuid,
+            cgroup_procs: None,
             dir,
         })
+    }
+
+    /// Runs every later command inside cgroup v2 directory `dir` (moved
+    /// there by root before it becomes the user).
+    pub fn in_cgroup(&mut self, dir: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let procs = dir.join("cgroup.procs");
+        self.cgroup_procs = Some(std::ffi::CString::new(procs.as_os_str().as_bytes()).unwrap());
     }
 
     /// A temp directory the test may use (root's, readable by the user).
@@ -158,6 +170,25 @@ impl User {
         }
         c.arg(program);
         c.current_dir(&self.home);
+        if let Some(procs) = self.cgroup_procs.clone() {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: open/write/close only, between fork and exec.
+            unsafe {
+                c.pre_exec(move || {
+                    let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                    let ok = fd >= 0 && libc::write(fd, b"0".as_ptr().cast(), 1) == 1;
+                    let err = std::io::Error::last_os_error();
+                    if fd >= 0 {
+                        libc::close(fd);
+                    }
+                    if ok {
+                        Ok(())
+                    } else {
+                        Err(err)
+                    }
+                });
+            }
+        }
         c
     }
 

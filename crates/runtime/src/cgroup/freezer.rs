@@ -42,10 +42,15 @@ fn freezer(id: &str) -> Option<Freezer> {
 }
 
 fn unavailable() -> RuntimeError {
+    let message = match crate::rootless::delegation() {
+        Err(why) if crate::rootless::active() => {
+            format!("rootless hoist has no cgroup to freeze a container with: {why}")
+        }
+        _ => "this machine has no cgroup freezer (no v1 freezer hierarchy, no cgroup v2)".into(),
+    };
     RuntimeError::Cgroup {
         path: "freezer".into(),
-        message: "this machine has no cgroup freezer (no v1 freezer hierarchy, no cgroup v2)"
-            .into(),
+        message,
     }
 }
 

@@ -4,6 +4,7 @@
 //! (a hybrid machine's empty unified tree is ignored).
 
 pub mod cpuset;
+pub mod delegated;
 pub mod devices_bpf;
 pub mod freezer;
 mod v1;
@@ -53,13 +54,17 @@ const V1_ALL: [&str; 14] = [
 ];
 
 /// The machine's cgroup layout (read once from /proc/self/mountinfo).
-/// Rootless, no hierarchy: none is delegated to the user (crate::rootless),
-/// so containers get no cgroup of their own and no limits.
+/// Rootless: the cgroup v2 directory delegated to the user, as the root of
+/// hoist's cgroups (delegated.rs); without one, no hierarchy: containers
+/// get no cgroup of their own and no limits (crate::rootless).
 pub fn hierarchy() -> &'static Hierarchy {
     static H: OnceLock<Hierarchy> = OnceLock::new();
     H.get_or_init(|| {
         if crate::rootless::active() {
-            return Hierarchy::V1(Vec::new());
+            return match delegated::from_env() {
+                Ok(d) => Hierarchy::V2(d.dir),
+                Err(_) => Hierarchy::V1(Vec::new()),
+            };
         }
         let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         parse_mountinfo(&info)
@@ -190,6 +195,19 @@ impl Cgroup {
         match hierarchy() {
             Hierarchy::V1(hs) => {
                 v1::create(hs, name, limits).map(|dirs| Cgroup { dirs, v2: false })
+            }
+            Hierarchy::V2(root) if crate::rootless::active() => {
+                // A rootless /dev holds the host's nodes bound in, and a
+                // device program needs CAP_SYS_ADMIN in the host's namespace.
+                let limits = Limits {
+                    devices: Vec::new(),
+                    ..limits.clone()
+                };
+                delegated::enable(root, &delegated::needed(&limits))?;
+                v2::create(root, name, &limits).map(|d| Cgroup {
+                    dirs: vec![d],
+                    v2: true,
+                })
             }
             Hierarchy::V2(root) => v2::create(root, name, limits).map(|d| Cgroup {
                 dirs: vec![d],

@@ -43,6 +43,19 @@ impl Lifecycle {
                 ));
             }
         }
+        // Rootless: each limit needs its controller delegated (else refused).
+        crate::rootless::check_limit_flags(
+            &[
+                (u.memory.is_some(), "--memory"),
+                (u.cpus.is_some(), "--cpus"),
+                (u.pids_limit.is_some(), "--pids-limit"),
+                (u.cpuset_cpus.is_some(), "--cpuset-cpus"),
+                (u.cpuset_mems.is_some(), "--cpuset-mems"),
+            ]
+            .into_iter()
+            .filter_map(|(set, flag)| set.then_some(flag))
+            .collect::<Vec<_>>(),
+        )?;
         if let Some(m) = u.memory {
             if m < 6 << 20 {
                 return Err(RuntimeError::Invalid(
