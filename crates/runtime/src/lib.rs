@@ -25,6 +25,7 @@ pub mod exec_pty;
 pub mod gate;
 pub mod health;
 pub mod inroot;
+pub mod keepid;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;

@@ -70,6 +70,9 @@ fn rmi(store: &Store, names: &[String]) -> anyhow::Result<i32> {
             }
         }
     }
+    if failed < names.len() {
+        prune::unused_layer_copies(store)?;
+    }
     Ok(if failed > 0 { 1 } else { 0 })
 }
 

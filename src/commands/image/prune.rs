@@ -42,21 +42,10 @@ fn prune_snapshots(store: &Store, live: &[Digest]) -> anyhow::Result<(usize, u64
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Ok((0, 0));
     };
-    let mut keep = HashSet::new();
-    let mut roots: Vec<_> = store.names()?.into_iter().map(|n| n.descriptor).collect();
-    for d in live {
-        if let Ok(found) = store.resolve(&d.to_string()) {
-            roots.push(found.descriptor);
-        }
-    }
-    for desc in roots {
-        if let Ok(img) = store.load_image(&desc) {
-            for chain in hoist_runtime::snapshot::chain_ids(&img.diff_ids()) {
-                keep.insert(chain.hex().to_string());
-            }
-        }
-    }
-    let (mut removed, mut bytes) = (0, 0);
+    let keep = needed_chains(store, live)?;
+    // The copies of layers made for `--userns=keep-id` (rootless) go with
+    // their snapshots.
+    let (mut removed, mut bytes) = hoist_runtime::keepid::remove_unused(&dir, &keep);
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') || keep.contains(&name) || name.parse::<Digest>().is_ok() {
@@ -72,6 +61,39 @@ fn prune_snapshots(store: &Store, live: &[Digest]) -> anyhow::Result<(usize, u64
         }
     }
     Ok((removed, bytes))
+}
+
+/// The chain IDs (snapshot names) a named image or a container's image has.
+fn needed_chains(store: &Store, live: &[Digest]) -> anyhow::Result<HashSet<String>> {
+    let mut keep = HashSet::new();
+    let mut roots: Vec<_> = store.names()?.into_iter().map(|n| n.descriptor).collect();
+    for d in live {
+        if let Ok(found) = store.resolve(&d.to_string()) {
+            roots.push(found.descriptor);
+        }
+    }
+    for desc in roots {
+        if let Ok(img) = store.load_image(&desc) {
+            for chain in hoist_runtime::snapshot::chain_ids(&img.diff_ids()) {
+                keep.insert(chain.hex().to_string());
+            }
+        }
+    }
+    Ok(keep)
+}
+
+/// `rmi`: the keep-id copies (rootless) of layers no image or container
+/// needs any more; each is a whole copy of a layer per id map, unlike a
+/// snapshot, which a later pull of the same layer reuses.
+pub fn unused_layer_copies(store: &Store) -> anyhow::Result<()> {
+    let live: Vec<Digest> = hoist_runtime::live_image_digests(store.root())
+        .iter()
+        .filter_map(|d| d.parse().ok())
+        .collect();
+    let keep = needed_chains(store, &live)?;
+    let dir = hoist_runtime::snapshot::snapshots_dir(store.root());
+    hoist_runtime::keepid::remove_unused(&dir, &keep);
+    Ok(())
 }
 
 fn tree_size(p: &Path) -> u64 {

@@ -125,12 +125,25 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
             "the working directory {workdir:?} must be an absolute path"
         )));
     }
-    let user = opts.user.clone().unwrap_or_else(|| defaults.user.clone());
+    // keep-id (rootless): the user's own ids unless --user, with a passwd
+    // entry where the image has none (crate::keepid).
+    let kept = crate::keepid::KeptUser::for_request(&userns)?;
+    let user = opts.user.clone().unwrap_or_else(|| match &kept {
+        Some(k) => k.user_spec(),
+        None => defaults.user.clone(),
+    });
     let view = RootView {
         dirs_top_first: lowerdirs.iter().rev().cloned().collect(),
     };
-    let resolved = resolve_user(&user, |p| view.read(p))?;
-    let extras = opts.extras.resolve_groups(|p| view.read(p))?;
+    let read = |p: &str| {
+        let text = view.read(p);
+        match kept.as_ref().and_then(|k| k.with_entry(p, text.as_deref())) {
+            Some(added) => Some(added),
+            None => text,
+        }
+    };
+    let resolved = resolve_user(&user, read)?;
+    let extras = opts.extras.resolve_groups(read)?;
     let id = random_hex(64);
     let hostname = match (&opts.hostname, opts.network) {
         _ if pod.is_some() => pod.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
@@ -151,6 +164,15 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
     reserve_name(root, &name, &id, opts.auto_remove)?;
     security.userns = match userns.resolve(root, &id) {
         Ok(ns) => ns,
+        Err(e) => {
+            super::release_name(root, &name);
+            return Err(e);
+        }
+    };
+    // Rootless, a namespace of its own stacks copies of the layers owned
+    // for its map (made once per mapping, crate::keepid).
+    let lowerdirs = match crate::keepid::layers_for(lowerdirs, security.userns.as_ref()) {
+        Ok(dirs) => dirs,
         Err(e) => {
             super::release_name(root, &name);
             return Err(e);
@@ -214,6 +236,7 @@ pub fn create(root: &Path, image: &str, opts: &RunOptions) -> Result<ContainerRe
 /// container root could not write to it. A volume with content keeps its
 /// owners.
 fn give_empty_volume(data: &Path, ns: &crate::security::userns::UserNamespace) -> Result<()> {
+    use crate::security::userns::UserNamespace;
     use std::os::unix::fs::MetadataExt;
     let Some((uid, gid)) = ns.root_ids() else {
         return Ok(());
@@ -223,7 +246,10 @@ fn give_empty_volume(data: &Path, ns: &crate::security::userns::UserNamespace) -
         .ctx(|| format!("reading {}", data.display()))?
         .next()
         .is_none();
-    if empty && meta.uid() == 0 && meta.gid() == 0 {
+    // Unless host root is mapped in (rootless keep-id: hoist's 0 is the
+    // user, whose container id then owns it).
+    let mapped = UserNamespace::container_id(&ns.uid_map, 0).is_some();
+    if empty && meta.uid() == 0 && meta.gid() == 0 && !mapped {
         std::os::unix::fs::chown(data, Some(uid), Some(gid))
             .ctx(|| format!("giving {} to the container's root", data.display()))?;
     }
@@ -423,12 +449,14 @@ fn etc_files(dir: &Path, rec: &ContainerRecord) -> Result<Vec<(&'static str, Pat
     // Rewritten with the addresses when a bridge-mode container starts.
     let hosts = crate::netattach::hosts(rec, &[]);
     let resolv = crate::netattach::resolv_conf(rec, &[]);
-    Ok(vec![
+    let mut files = vec![
         ("/etc/hosts", write("hosts", hosts)?),
         (
             "/etc/hostname",
             write("hostname", format!("{}\n", rec.hostname))?,
         ),
         ("/etc/resolv.conf", write("resolv.conf", resolv)?),
-    ])
+    ];
+    files.extend(crate::keepid::etc_files(dir, rec)?);
+    Ok(files)
 }

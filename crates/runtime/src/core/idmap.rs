@@ -14,6 +14,11 @@
 //! child over the socketpair (SCM_RIGHTS); the child becomes root of its
 //! namespace and moves it onto the rootfs directory (child.rs).
 //!
+//! A rootless hoist's nested namespace (`--userns=keep-id`) takes the same
+//! path without idmapping: its layers are copies owned for the map
+//! (crate::keepid), as overlayfs cannot be idmapped and the store's
+//! filesystem only by real root.
+//!
 //! Nothing is copied or chowned per container but the upper directory's own
 //! top, which becomes the mapped root's (the overlay's `/` takes its owner
 //! from there). Needs overlayfs over idmapped layers (Linux 5.19) and the
@@ -98,9 +103,13 @@ pub fn prepare_child(
     let userns = std::fs::File::open(format!("/proc/{pid}/ns/user"))
         .map_err(|e| fail("opening its user namespace".into(), e))?;
     let rootfs = plan.rootfs.to_string_lossy();
-    let root = match &plan.overlay {
-        Some(opts) => detached_overlay(&opts.to_string_lossy(), userns.as_raw_fd(), ns)?,
-        None => idmapped_tree(&rootfs, userns.as_raw_fd())?,
+    // Rootless (keep-id), the layers are copies already owned for the map
+    // (crate::keepid): nothing is idmapped, which only real root could do.
+    let idmap = (!crate::rootless::active()).then(|| userns.as_raw_fd());
+    let root = match (&plan.overlay, idmap) {
+        (Some(opts), _) => detached_overlay(&opts.to_string_lossy(), idmap, ns)?,
+        (None, Some(userns)) => idmapped_tree(&rootfs, userns)?,
+        (None, None) => clone_tree(&rootfs, 0)?,
     };
     let mut fds = vec![root];
     for step in plan.steps.iter().filter(|s| is_host_bind(s)) {
@@ -175,8 +184,9 @@ fn idmapped_tree(path: &str, userns: RawFd) -> Result<OwnedFd> {
 }
 
 /// The overlay of `opts` (`lowerdir=A:B,upperdir=U,workdir=W[,volatile]`)
-/// with every lower layer idmapped, as a detached mount.
-fn detached_overlay(opts: &str, userns: RawFd, ns: &UsernsPlan) -> Result<OwnedFd> {
+/// with every lower layer idmapped with `userns` (None: as they are), as a
+/// detached mount.
+fn detached_overlay(opts: &str, userns: Option<RawFd>, ns: &UsernsPlan) -> Result<OwnedFd> {
     // SAFETY: fsopen with a constant name; we own the result.
     let fs = unsafe { libc::syscall(libc::SYS_fsopen, c"overlay".as_ptr(), FSOPEN_CLOEXEC) };
     if fs < 0 {
@@ -209,7 +219,18 @@ fn detached_overlay(opts: &str, userns: RawFd, ns: &UsernsPlan) -> Result<OwnedF
             None => (opt, None),
         };
         match (key, value) {
+            ("lowerdir", Some(dirs)) if userns.is_none() => {
+                let v = c(dirs)?;
+                config(
+                    FSCONFIG_SET_STRING,
+                    Some(&c("lowerdir")?),
+                    v.as_ptr() as *const c_void,
+                    0,
+                )
+                .map_err(|e| fail(format!("adding the layers {dirs} to the overlay"), e))?;
+            }
             ("lowerdir", Some(dirs)) => {
+                let userns = userns.unwrap_or_default();
                 let plus = c("lowerdir+")?;
                 let mut by_fd = true;
                 for dir in dirs.split(':') {
@@ -260,10 +281,12 @@ fn detached_overlay(opts: &str, userns: RawFd, ns: &UsernsPlan) -> Result<OwnedF
         }
     }
     config(FSCONFIG_CMD_CREATE, None, std::ptr::null(), 0).map_err(|e| {
-        fail(
-            "mounting the overlay on idmapped layers (needs Linux 5.19 or later)".into(),
-            e,
-        )
+        let what = if userns.is_some() {
+            "mounting the overlay on idmapped layers (needs Linux 5.19 or later)"
+        } else {
+            "mounting the overlay"
+        };
+        fail(what.into(), e)
     })?;
     // SAFETY: fsmount on a created context; we own the result.
     let m = unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0) };

@@ -8,6 +8,9 @@
 //! it as `<root>/userns/<block>` holding the container's id, created with
 //! O_EXCL so two creates never get the same block. A block whose container
 //! record is gone is free again (rm needs no extra step).
+//!
+//! `keep-id` is a rootless hoist's only (crate::keepid): the user's own
+//! ids as themselves inside, over chowned copies of the image's layers.
 
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -43,8 +46,13 @@ const MAX_ID: u64 = u32::MAX as u64 - 1;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UsernsRequest {
     Host,
-    Auto { size: u32 },
+    Auto {
+        size: u32,
+    },
     Maps(UserNamespace),
+    /// `keep-id` (rootless only): the user's own ids as themselves inside
+    /// (keepid.rs builds the maps from hoist's namespace).
+    KeepId,
 }
 
 fn invalid(msg: String) -> RuntimeError {
@@ -121,6 +129,12 @@ impl UserNamespace {
             .find(|m| id >= m.container && (id as u64) < IdMap::end(m.container, m.size))
             .map(|m| m.host + (id - m.container))
     }
+    /// The container id host id `id` appears as (the inverse of [`Self::host_id`]).
+    pub fn container_id(maps: &[IdMap], id: u32) -> Option<u32> {
+        maps.iter()
+            .find(|m| id >= m.host && (id as u64) < IdMap::end(m.host, m.size))
+            .map(|m| m.container + (id - m.host))
+    }
     /// The host uid and gid container root runs as.
     pub fn root_ids(&self) -> Option<(u32, u32)> {
         Some((
@@ -167,16 +181,17 @@ impl UsernsRequest {
                     })?;
                 return Ok(UsernsRequest::Auto { size });
             }
+            Some("keep-id") if crate::rootless::active() => return Ok(UsernsRequest::KeepId),
             Some("keep-id") => {
                 return Err(invalid(
                     "--userns=keep-id maps the calling user's own id, which only means something \
-                     to rootless podman; hoist runs as root: use --userns=auto or --uidmap"
+                     to a rootless hoist (as to rootless podman); hoist runs as root: use --userns=auto or --uidmap"
                         .into(),
                 ))
             }
             Some(m) => {
                 return Err(invalid(format!(
-                    "--userns={m}: expected host, auto or auto:size=N (or --uidmap/--gidmap)"
+                    "--userns={m}: expected host, auto, auto:size=N or keep-id (or --uidmap/--gidmap)"
                 )))
             }
         }
@@ -209,6 +224,7 @@ impl UsernsRequest {
         match self {
             UsernsRequest::Host => Ok(None),
             UsernsRequest::Maps(ns) => Ok(Some(ns.clone())),
+            UsernsRequest::KeepId => crate::keepid::namespace().map(Some),
             UsernsRequest::Auto { size } => {
                 let host = allocate(root, id)?;
                 let map = vec![IdMap {
