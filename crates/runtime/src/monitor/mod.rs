@@ -309,7 +309,7 @@ fn start(
     }
     // Rootless: outbound access through the user-mode helper, ready before
     // the container's process runs; it ends when `outbound` is dropped.
-    let outbound = match crate::netrootless::attach(&dir, &rec, &plan) {
+    let mut outbound = match crate::netrootless::attach(&dir, &rec, &plan) {
         Ok(o) => o,
         Err(e) => return start_failed(e),
     };
@@ -331,9 +331,15 @@ fn start(
             return start_failed(e);
         }
     }
-    let mut attach_late = |pid: i32| match late.as_mut() {
-        Some(l) => l.plumb_into(pid),
-        None => Ok(()),
+    let mut attach_late = |pid: i32| {
+        // Rootless keep-id: the helper on the child's own namespaces.
+        if own_userns && outbound.is_none() {
+            outbound = crate::keepid::outbound(&dir, &rec, pid)?;
+        }
+        match late.as_mut() {
+            Some(l) => l.plumb_into(pid),
+            None => Ok(()),
+        }
     };
     let child = match spawn_begin_with(&plan, &mut attach_late) {
         Ok(c) => c,
