@@ -9,6 +9,9 @@
 //! what they were when the row was read. Every writer of those files (the CLI, the
 //! monitors) replaces or rewrites them, which changes at least one of these, so nothing
 //! needs to tell the cache: a state change, rename, create or rm shows at the next `ps`.
+//! A state file that was missing (a created container's run dir has none) is checked by
+//! the stamp of its directory instead, which changes when any entry is created in it: a
+//! lookup of a missing name costs a dentry allocated and freed on tmpfs every time.
 //!
 //! Racy rows (git's "racily clean" problem): a file written twice within one tick of the
 //! filesystem's clock can keep its ctime. A row is therefore stored only when its files'
@@ -36,7 +39,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const CACHE_FILE: &str = ".ps-cache.json";
 /// Bumped whenever `Row`, `Key` or the stored `State` change shape.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// Above twice this many containers, their files are stamped on 2 threads.
+const PER_THREAD: usize = 250;
 /// How old a file's ctime must be before a row read from it is cached: well above any
 /// filesystem's timestamp granularity (ext4 without large inodes: 1 s).
 const SETTLED: Duration = Duration::from_millis(1500);
@@ -51,13 +56,32 @@ struct Stamp {
 }
 
 /// Where a row came from: which directory (store or run dir) held the record and the
-/// state, and their files' stamps (no stamp: no state file).
+/// state, and their files' stamps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Key {
     record_in_run: bool,
     state_in_run: bool,
     record: Stamp,
-    state: Option<Stamp>,
+    state: StateStamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum StateStamp {
+    File(Stamp),
+    /// No state.json: the stamp of the directory it would be in (None: no directory).
+    Missing(Option<Stamp>),
+}
+
+impl Key {
+    /// Whether every stamp is older than `settled_before`, so that no later write can
+    /// share it (see the module's comment).
+    fn settled(&self, settled_before: i64) -> bool {
+        let state = match self.state {
+            StateStamp::File(s) | StateStamp::Missing(Some(s)) => Some(s),
+            StateStamp::Missing(None) => None,
+        };
+        self.record.ctime_ns < settled_before && state.is_none_or(|s| s.ctime_ns < settled_before)
+    }
 }
 
 #[derive(Deserialize)]
@@ -111,8 +135,14 @@ impl Dirs {
         }
     }
 
+    /// The stamp of `id/file`, or of `id` itself when `file` is "".
     fn stamp(&self, in_run: bool, id: &str, file: &str) -> Option<Stamp> {
-        let rel = CString::new(format!("{id}/{file}")).ok()?;
+        let rel = if file.is_empty() {
+            CString::new(id)
+        } else {
+            CString::new(format!("{id}/{file}"))
+        }
+        .ok()?;
         // SAFETY: an all-zero `stat` is a valid value to be overwritten.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: a valid directory fd, a NUL-terminated path, a `stat` to fill.
@@ -174,12 +204,46 @@ fn load(path: &Path) -> HashMap<String, Entry> {
     }
 }
 
+/// The stamps of one container's files now (None: its record is gone). `was` is its key in
+/// the cache: a state file missing then is first looked for through its directory's stamp.
+fn key_of(
+    dirs: &Dirs,
+    stored: &BTreeSet<String>,
+    running: &BTreeSet<String>,
+    id: &str,
+    was: Option<&Key>,
+) -> Option<Key> {
+    let record_in_run = !stored.contains(id);
+    let state_in_run = running.contains(id);
+    let record = dirs.stamp(record_in_run, id, "hoist.json")?;
+    let still_missing = match was {
+        Some(k) if k.state_in_run == state_in_run => match k.state {
+            StateStamp::Missing(Some(dir)) => {
+                let now = dirs.stamp(state_in_run, id, "");
+                (now == Some(dir)).then_some(StateStamp::Missing(now))
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    let state = still_missing.unwrap_or_else(|| match dirs.stamp(state_in_run, id, "state.json") {
+        Some(file) => StateStamp::File(file),
+        None => StateStamp::Missing(dirs.stamp(state_in_run, id, "")),
+    });
+    Some(Key {
+        record_in_run,
+        state_in_run,
+        record,
+        state,
+    })
+}
+
 /// One container's row and state, and whether it may be stored in the cache.
 struct Found {
     key: Key,
     row: Row,
     state: State,
-    state_dir: PathBuf,
+    state_in_run: bool,
     cacheable: bool,
 }
 
@@ -207,38 +271,53 @@ fn list_settled(root: &Path, settled_before: i64) -> Vec<(Row, State)> {
         stored_path,
         run_path,
     };
+    let ids: Vec<&String> = stored.union(&running).collect();
+    // Stamps first, then the reads: a write in between leaves a stale stamp (a miss next
+    // time), never a stale row under a current stamp.
+    let stamp_all = |part: &[&String]| -> Vec<Option<Key>> {
+        part.iter()
+            .map(|id| {
+                key_of(
+                    &dirs,
+                    &stored,
+                    &running,
+                    id,
+                    cached.get(id.as_str()).map(|e| &e.key),
+                )
+            })
+            .collect()
+    };
+    let keys: Vec<Option<Key>> = if ids.len() < 2 * PER_THREAD {
+        stamp_all(&ids)
+    } else {
+        // The stamps are most of a cached listing's time: half on another thread.
+        let (first, second) = ids.split_at(ids.len() / 2);
+        std::thread::scope(|s| {
+            let other = s.spawn(|| stamp_all(second));
+            let mut keys = stamp_all(first);
+            keys.extend(other.join().unwrap_or_else(|_| vec![None; second.len()]));
+            keys
+        })
+    };
     let mut hits = 0;
     let mut fresh = 0;
     let mut buf = Vec::with_capacity(16 * 1024);
-    let mut found: Vec<Found> = Vec::with_capacity(stored.len() + running.len());
-    for id in stored.union(&running) {
-        let record_in_run = !stored.contains(id);
-        let state_in_run = running.contains(id);
-        // Stamps first, then the reads: a write in between leaves a stale stamp (a miss
-        // next time), never a stale row under a current stamp.
-        let Some(record) = dirs.stamp(record_in_run, id, "hoist.json") else {
-            continue;
-        };
-        let key = Key {
-            record_in_run,
-            state_in_run,
-            record,
-            state: dirs.stamp(state_in_run, id, "state.json"),
-        };
-        let state_dir = dirs.path(state_in_run, id);
-        if let Some(e) = cached.remove(id).filter(|e| e.key == key) {
+    let mut found: Vec<Found> = Vec::with_capacity(ids.len());
+    for (id, key) in ids.into_iter().zip(keys) {
+        let Some(key) = key else { continue };
+        if let Some(e) = cached.remove(id.as_str()).filter(|e| e.key == key) {
             hits += 1;
             found.push(Found {
                 key,
                 row: e.row,
                 state: e.state,
-                state_dir,
+                state_in_run: key.state_in_run,
                 cacheable: true,
             });
             continue;
         }
         if dirs
-            .read(record_in_run, id, "hoist.json", &mut buf)
+            .read(key.record_in_run, id, "hoist.json", &mut buf)
             .is_err()
         {
             continue;
@@ -246,7 +325,7 @@ fn list_settled(root: &Path, settled_before: i64) -> Vec<(Row, State)> {
         let Ok(rec) = serde_json::from_slice::<ContainerRecord>(&buf) else {
             continue;
         };
-        let mut state: State = match dirs.read(state_in_run, id, "state.json", &mut buf) {
+        let mut state: State = match dirs.read(key.state_in_run, id, "state.json", &mut buf) {
             Ok(()) => serde_json::from_slice(&buf).unwrap_or_default(),
             Err(_) => State::default(),
         };
@@ -254,29 +333,32 @@ fn list_settled(root: &Path, settled_before: i64) -> Vec<(Row, State)> {
         if let Some(h) = state.health.as_mut() {
             h.log.clear();
         }
-        let cacheable = key.record.ctime_ns < settled_before
-            && key.state.is_none_or(|s| s.ctime_ns < settled_before);
+        let cacheable = key.settled(settled_before);
         fresh += usize::from(cacheable);
         found.push(Found {
             key,
             row: Row::of(&rec),
             state,
-            state_dir,
+            state_in_run: key.state_in_run,
             cacheable,
         });
     }
     if fresh > 0 || hits < loaded {
         save(&cache_path, &found);
     }
-    let mut out: Vec<(Row, State)> = found
+    // Newest first. The order is sorted, not the rows (each row moved once, not ~11 times).
+    let mut order: Vec<usize> = (0..found.len()).collect();
+    order.sort_by(|&a, &b| found[b].row.created.cmp(&found[a].row.created));
+    let mut slots: Vec<Option<Found>> = found.into_iter().map(Some).collect();
+    order
         .into_iter()
+        .filter_map(|i| slots[i].take())
         .map(|f| {
-            let live = state::live(&f.state_dir, f.state);
+            let dir = dirs.path(f.state_in_run, &f.row.id);
+            let live = state::live(&dir, f.state);
             (f.row, live)
         })
-        .collect();
-    out.sort_by(|a, b| b.0.created.cmp(&a.0.created));
-    out
+        .collect()
 }
 
 /// Writes the cacheable rows; failures only cost the next `ps` its cache.
@@ -319,6 +401,10 @@ mod tests {
         };
         let data = serde_json::to_vec(&rec).unwrap();
         hoist_runtime::fsutil::write_atomic(&dir.join("hoist.json"), &data).unwrap();
+        // An mtime in the past: the next entry made in the directory changes it even
+        // within the same tick of the filesystem's clock (the settling ps waits out).
+        let past = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        File::open(&dir).unwrap().set_modified(past).unwrap();
     }
 
     fn names(root: &Path) -> Vec<String> {
