@@ -33,6 +33,9 @@ pub struct BlobWriter {
 /// never reach it and are left to that fsync alone.
 const WRITEBACK_STEP: u64 = 8 << 20;
 
+/// Writes at least this large skip the writer's buffer (see `write`).
+const DIRECT_WRITE: usize = 64 << 10;
+
 impl Store {
     /// Starts writing a sha256 blob.
     pub fn blob_writer(&self) -> Result<BlobWriter> {
@@ -215,7 +218,15 @@ impl Write for BlobWriter {
             ));
         };
         let file = self.file.as_mut().expect("write after finish");
-        let n = file.write(buf)?;
+        // A large write goes to the file as it is (after what is buffered):
+        // copying it into the buffer first cost a memcpy of every byte of a
+        // pull, whose network chunks are mostly 64 KiB and more.
+        let n = if buf.len() >= DIRECT_WRITE {
+            file.flush()?;
+            file.get_mut().write(buf)?
+        } else {
+            file.write(buf)?
+        };
         hasher.update(&buf[..n]);
         self.size += n as u64;
         let flushed = self.size - file.buffer().len() as u64;
@@ -312,6 +323,21 @@ mod tests {
         drop(w);
         assert!(store.all_blobs().unwrap().is_empty());
         assert_eq!(std::fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn large_writes_between_small_ones_keep_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let big: Vec<u8> = (0..DIRECT_WRITE * 2).map(|i| (i % 251) as u8).collect();
+        let mut w = store.blob_writer().unwrap();
+        w.write_all(b"head").unwrap(); // buffered
+        w.write_all(&big).unwrap(); // direct, after the buffered bytes
+        w.write_all(b"tail").unwrap();
+        let (d, size) = w.finish(None).unwrap();
+        let expected = [&b"head"[..], &big, b"tail"].concat();
+        assert_eq!(size, expected.len() as u64);
+        assert_eq!(store.read_blob(&d).unwrap(), expected);
     }
 
     #[test]
