@@ -4,8 +4,9 @@
 //! code paths are root's: only what the kernel refuses a user namespace
 //! differs, decided by `hoist_store::rootless::active()` and
 //! `hoist_runtime::rootless` (cgroups only under a delegated one, device
-//! nodes, trusted xattrs, networks that need root). The store defaults to `$XDG_DATA_HOME/hoist`,
-//! transient state to `$XDG_RUNTIME_DIR/hoist` (paths.rs).
+//! nodes, trusted xattrs, networks that need root). The store defaults to
+//! `$XDG_DATA_HOME/hoist`, transient state to `$XDG_RUNTIME_DIR/hoist`
+//! (paths.rs).
 //!
 //! [`enter`] runs first in main, before any thread exists: setns() into a
 //! user namespace is refused to a multithreaded process.
@@ -46,7 +47,10 @@ pub fn enter() -> anyhow::Result<()> {
     })
     .context("rootless: entering hoist's user namespace")?;
     std::env::set_var(UID_ENV, uid.to_string());
-    std::env::set_var(hoist_network::rootless::netns::HOLDER_ENV, holder.to_string());
+    std::env::set_var(
+        hoist_network::rootless::netns::HOLDER_ENV,
+        holder.to_string(),
+    );
     std::env::set_var(GID_ENV, gid.to_string());
     let cgroup = enter_cgroup(holder);
     std::env::set_var(delegated::ENV, delegated::env_value(&cgroup));
