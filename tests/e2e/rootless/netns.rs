@@ -4,10 +4,11 @@
 //! attached to it is the way out of every network. Everything stays in
 //! namespaces the test made: the user's (user.rs) stands in for the host,
 //! joined to an "outside" one with a web server and dnsmasq (net.rs).
-//! Checked, as the user with a 0666 tun node: two containers on a user
-//! network, one fetches from the other by name (the network's DNS
-//! responder) and from the outside by name (the responder forwarding, NAT
-//! through the shared helper); the server's `-p` answers on the user
+//! Checked, as the user: with a 0600 tun node (no way out) two containers
+//! on a user network, one fetches from the other by name (the network's
+//! DNS responder), `info` saying user networks have no way out; with a
+//! 0666 node, from the outside by name (the responder forwarding, NAT
+//! through the shared helper, started then); the server's `-p` answers on the user
 //! namespace's loopback; `network rm`; a pod on the default network goes
 //! out; `compose up -d` of two services, one fetching from the other by
 //! name, then `compose down` leaves no container and no network; no link
@@ -65,8 +66,12 @@ fn rootless_user_networks_pods_and_compose_reach_each_other_and_out() {
     };
     let outside = Outside::start(&user);
     user.import_busybox();
-    bind_tun(&user, 0o666);
+    // This machine's own tun mode first: no way out, but user networks
+    // still connect containers, and `info` says so.
+    bind_tun(&user, 0o600);
     let before = links(&user);
+    let info = user.ok(&["info", "--format", "json"]);
+    assert!(info.contains("user networks connect containers"), "{info}");
 
     user.ok(&["network", "create", "appnet"]);
     let port = free_port();
@@ -101,6 +106,10 @@ fn rootless_user_networks_pods_and_compose_reach_each_other_and_out() {
         last = text(&o);
         o.status.success() && last == "hello-by-name\n"
     });
+    assert!(helpers(&user).is_empty(), "no helper without a usable tun");
+    // With Debian's mode the first container that needs it starts the
+    // shared helper.
+    bind_tun(&user, 0o666);
     // Out, by name: the responder forwards to the user's resolver, and the
     // bridge's NAT goes out through the shared helper.
     let url = format!("http://outside.test:{}/marker.txt", outside.port);
