@@ -11,6 +11,7 @@ mod labels;
 mod lifecycle;
 mod limits;
 mod monitor_death;
+mod mount_volume_opts;
 mod run;
 mod run_flags_more;
 mod run_tty;

@@ -4,6 +4,7 @@
 use anyhow::anyhow;
 use hoist_runtime::container::config::{HealthOverrides, RunOptions};
 use hoist_runtime::container::labels::parse_labels;
+use hoist_runtime::container::ContainerRecord;
 use hoist_runtime::lifecycle::{Lifecycle, RunMode, RunOutcome};
 use hoist_runtime::monitor::{self, Ready};
 use hoist_runtime::probe::Probes;
@@ -11,6 +12,7 @@ use hoist_runtime::time::parse_duration;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::Path;
 
+use super::mount_flag::{Mounts, NewVolume};
 use super::run_error;
 use crate::cli::container::{CreateArgs, RunArgs};
 use crate::commands::coded;
@@ -39,17 +41,15 @@ fn duration(flag: &str, v: &Option<String>) -> anyhow::Result<Option<std::time::
         .transpose()
 }
 
-fn options(a: &CreateArgs) -> anyhow::Result<RunOptions> {
+fn options(a: &CreateArgs, mounts: Mounts) -> anyhow::Result<RunOptions> {
     crate::commands::events::check_restart_flags(a.restart.as_deref(), a.rm)?;
     let net = crate::commands::network::flags::parse(a)?;
-    // docker's --mount, as the -v and --tmpfs values it amounts to.
-    let (mount_volumes, mount_tmpfs) = super::mount_flag::split(&a.extra.mount)?;
     Ok(RunOptions {
         name: a.name.clone(),
         env: a.env.clone(),
         env_files: a.env_file.clone(),
-        volumes: a.volume.iter().cloned().chain(mount_volumes).collect(),
-        tmpfs: a.tmpfs.iter().cloned().chain(mount_tmpfs).collect(),
+        volumes: a.volume.iter().cloned().chain(mounts.volumes).collect(),
+        tmpfs: a.tmpfs.iter().cloned().chain(mounts.tmpfs).collect(),
         publish: a.publish.clone(),
         publish_all: a.publish_all,
         expose: a.expose.clone(),
@@ -115,9 +115,12 @@ pub(super) fn lifecycle(root: &Path) -> anyhow::Result<Lifecycle> {
 }
 
 /// The flags as RunOptions and the probes (their syntax; the lifecycle
-/// checks their ports).
-fn parsed(a: &CreateArgs) -> anyhow::Result<(RunOptions, Probes)> {
-    let opts = options(a).map_err(|e| coded(125, e))?;
+/// checks their ports), and the volumes `--mount` makes first.
+fn parsed(a: &CreateArgs) -> anyhow::Result<(RunOptions, Probes, Vec<NewVolume>)> {
+    // docker's --mount, as the -v and --tmpfs values it amounts to.
+    let mut mounts = super::mount_flag::split(&a.extra.mount).map_err(|e| coded(125, e))?;
+    let new_volumes = std::mem::take(&mut mounts.new_volumes);
+    let opts = options(a, mounts).map_err(|e| coded(125, e))?;
     // No ports given: only the syntax is checked here.
     let probes = Probes::parse(
         a.startup_probe.as_deref(),
@@ -126,21 +129,36 @@ fn parsed(a: &CreateArgs) -> anyhow::Result<(RunOptions, Probes)> {
         &[],
     )
     .map_err(|e| coded(125, e.into()))?;
-    Ok((opts, probes))
+    Ok((opts, probes, new_volumes))
+}
+
+/// Creates the container, first the volumes its `--mount`s make (removed
+/// again when the container cannot be created).
+fn create_with_volumes(
+    lc: &Lifecycle,
+    image: &str,
+    opts: &RunOptions,
+    probes: &Probes,
+    new_volumes: &[NewVolume],
+) -> anyhow::Result<ContainerRecord> {
+    let made =
+        super::mount_flag::make_volumes(lc.root(), new_volumes).map_err(|e| coded(125, e))?;
+    lc.create(image, opts, probes).map_err(|e| {
+        super::mount_flag::remove_made(lc.root(), &made);
+        run_error(e)
+    })
 }
 
 pub fn create(root: &Path, a: CreateArgs) -> anyhow::Result<i32> {
-    let (opts, probes) = parsed(&a)?;
-    let rec = lifecycle(root)?
-        .create(a.image(), &opts, &probes)
-        .map_err(run_error)?;
+    let (opts, probes, new_volumes) = parsed(&a)?;
+    let rec = create_with_volumes(&lifecycle(root)?, a.image(), &opts, &probes, &new_volumes)?;
     super::run_flags::write_cidfile(a.extra.cidfile.as_deref(), &rec.id)?;
     println!("{}", rec.id);
     Ok(0)
 }
 
 pub fn run(root: &Path, a: RunArgs) -> anyhow::Result<i32> {
-    let (opts, probes) = parsed(&a.create)?;
+    let (opts, probes, new_volumes) = parsed(&a.create)?;
     let mode = if a.detach {
         RunMode::Detached
     } else {
@@ -151,16 +169,18 @@ pub fn run(root: &Path, a: RunArgs) -> anyhow::Result<i32> {
     let cidfile = a.create.extra.cidfile.as_deref();
     let streams = super::run_flags::attach_streams(&a.attach, a.detach, a.create.interactive)
         .map_err(|e| coded(125, e))?;
-    if !a.detach && (cidfile.is_some() || !a.attach.is_empty()) {
+    let lc = lifecycle(root)?;
+    if !a.detach && (cidfile.is_some() || !a.attach.is_empty() || !new_volumes.is_empty()) {
         // The ID is written between create and start, as docker does.
-        let lc = lifecycle(root)?;
-        let rec = lc
-            .create(a.create.image(), &opts, &probes)
-            .map_err(run_error)?;
+        let rec = create_with_volumes(&lc, a.create.image(), &opts, &probes, &new_volumes)?;
         super::run_flags::write_cidfile(cidfile, &rec.id)?;
         return lc.attach_streams(&rec, streams).map_err(run_error);
     }
-    match lifecycle(root)?
+    if !new_volumes.is_empty() {
+        let rec = create_with_volumes(&lc, a.create.image(), &opts, &probes, &new_volumes)?;
+        return start_detached(&lc, &rec, cidfile);
+    }
+    match lc
         .run(a.create.image(), &opts, &probes, mode)
         .map_err(run_error)?
     {
@@ -171,6 +191,24 @@ pub fn run(root: &Path, a: RunArgs) -> anyhow::Result<i32> {
         }
         RunOutcome::Exited(code) => Ok(code),
     }
+}
+
+/// `run -d` of a created container: started under its own monitor (a
+/// `--rm` one that cannot start is removed), its ID printed.
+fn start_detached(
+    lc: &Lifecycle,
+    rec: &ContainerRecord,
+    cidfile: Option<&Path>,
+) -> anyhow::Result<i32> {
+    super::run_flags::write_cidfile(cidfile, &rec.id)?;
+    if let Err(e) = lc.start(rec) {
+        if rec.auto_remove {
+            let _ = hoist_runtime::container::remove(lc.root(), rec, true);
+        }
+        return Err(run_error(e));
+    }
+    println!("{}", rec.id);
+    Ok(0)
 }
 
 pub fn start(
