@@ -449,6 +449,11 @@ pub struct RunArgs {
     /// Attach only these streams: STDIN, STDOUT, STDERR (repeatable; default all)
     #[arg(short = 'a', long = "attach", value_name = "STREAM")]
     pub attach: Vec<String>,
+    /// Send the signals hoist receives to the container (not with -t); with
+    /// false, SIGINT/SIGTERM end only this CLI and the container runs on
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
+          require_equals = true, action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
     #[command(flatten)]
     pub create: CreateArgs,
 }

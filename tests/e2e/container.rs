@@ -16,6 +16,7 @@ mod run;
 mod run_flags_more;
 mod run_tty;
 mod rundir;
+mod sig_proxy;
 mod tmpfs_volumes;
 mod volumes;
 

@@ -12,10 +12,17 @@
 //! pidfd_getfd(2), and our terminal goes raw meanwhile. Detach keys (default ctrl-p ctrl-q) end the
 //! attach and leave the container running; with `--sig-proxy` (default,
 //! as docker, not for -t) SIGINT/SIGTERM/... are sent to the container.
+//!
+//! `run --sig-proxy=false` uses the same relay (`run_attached_to_monitor`):
+//! the container runs under a monitor process of its own, as with `run -d`,
+//! and this CLI shows its log from the start, passes stdin and returns the
+//! monitor's exit code. A foreground `run` is otherwise the monitor itself,
+//! so the container could not outlive a SIGTERM/SIGINT to it; here the
+//! signal ends the CLI alone and the container runs on, as docker's.
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,12 +82,17 @@ pub fn attach(root: &Path, a: &AttachArgs) -> anyhow::Result<i32> {
         proxy_signals(lc.clone(), rec.clone());
     }
     if let Some(writer) = stdin {
-        std::thread::spawn(move || pass_stdin(writer, &keys));
+        std::thread::spawn(move || pass_stdin(writer, &keys, || {}));
     }
     let ended = Arc::new(AtomicBool::new(false));
     let printer = {
         let ended = ended.clone();
-        std::thread::spawn(move || follow(&log, offset, &ended))
+        let follow = Follow {
+            log,
+            held: None,
+            show: Streams::BOTH,
+        };
+        std::thread::spawn(move || follow.run(offset, &ended))
     };
     let code = lc.wait_exit(&rec, None)?;
     ended.store(true, Ordering::SeqCst);
@@ -88,6 +100,107 @@ pub fn attach(root: &Path, a: &AttachArgs) -> anyhow::Result<i32> {
     drop(raw);
     Ok(code)
 }
+
+/// `run --sig-proxy=false` of a created container: started under a monitor
+/// process of its own (in its own session: the terminal's ^C and signals
+/// to this CLI do not reach it), this CLI attached to it as `attach` is,
+/// from the start of the log. Returns the container's exit code: the
+/// monitor's own, which also holds for a `--rm` container gone by then.
+pub fn run_attached_to_monitor(
+    lc: &Lifecycle,
+    rec: &ContainerRecord,
+    streams: hoist_runtime::monitor::Attach,
+) -> anyhow::Result<i32> {
+    use hoist_runtime::monitor::control::{call, Request};
+    let dir = container::container_dir(lc.root(), &rec.id);
+    let log = container::log_path(&dir, &rec.id);
+    // Opened before the monitor appends to it: a `--rm` container's log
+    // is removed with it at its end, and what it wrote last is read here.
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .open(&log)
+        .ok();
+    let started = lc.ensure_pod_holder(rec).and_then(|_| {
+        hoist_runtime::monitor::detached::spawn_reporting(
+            lc.exe(),
+            lc.root(),
+            "__monitor",
+            &rec.id,
+            &[],
+            &dir.join("monitor.log"),
+            "container monitor",
+        )
+    });
+    let mut monitor = match started {
+        Ok(child) => child,
+        Err(e) => {
+            if rec.auto_remove {
+                let _ = container::remove(lc.root(), rec, true);
+            }
+            return Err(super::run_error(e));
+        }
+    };
+    let st = state::read_live(&dir);
+    // A -t container's pty follows our terminal's size; with -i it takes
+    // our input, and the detach keys work as on `attach` (docker's: on a
+    // tty only). A container that is already gone has neither.
+    let master = rec.tty.then(|| tty_master(st.monitor_pid).ok()).flatten();
+    if let Some(m) = &master {
+        hoist_runtime::exec_pty::copy_window_size(std::os::fd::AsFd::as_fd(m));
+    }
+    let stdin = match &master {
+        _ if !streams.stdin => None,
+        Some(m) => m.try_clone().ok(),
+        None => container_stdin(st.pid).ok(),
+    };
+    let raw = (stdin.is_some() && rec.tty).then(raw_terminal).flatten();
+    if let Some(m) = master {
+        hoist_runtime::exec_pty::follow_window_size(Arc::new(m));
+    }
+    if let Some(writer) = stdin {
+        let keys = if rec.tty {
+            detach_keys(DEFAULT_DETACH_KEYS)?
+        } else {
+            Vec::new()
+        };
+        let (dir, tty) = (dir.clone(), rec.tty);
+        std::thread::spawn(move || {
+            pass_stdin(writer, &keys, || {});
+            // Our stdin ended (docker's stdin-once): so does the
+            // container's, once the monitor lets its own writer go.
+            if !tty {
+                let _ = call(&dir, &Request::CloseStdin, Some(Duration::from_secs(5)));
+            }
+        });
+    }
+    let ended = Arc::new(AtomicBool::new(false));
+    let printer = {
+        let ended = ended.clone();
+        let follow = Follow {
+            log,
+            held,
+            show: Streams {
+                stdout: streams.stdout,
+                stderr: streams.stderr,
+            },
+        };
+        std::thread::spawn(move || follow.run(0, &ended))
+    };
+    let status = monitor.wait();
+    ended.store(true, Ordering::SeqCst);
+    let _ = printer.join();
+    drop(raw);
+    use std::os::unix::process::ExitStatusExt;
+    let status = status.map_err(|e| coded(125, anyhow::anyhow!("waiting for the monitor: {e}")))?;
+    Ok(status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+}
+
+/// docker's default detach keys.
+pub const DEFAULT_DETACH_KEYS: &str = "ctrl-p,ctrl-q";
 
 /// A `-t` container's input: the pty master its monitor holds, duplicated
 /// into this process with pidfd_getfd(2) (Linux 5.6; root may take a
@@ -142,10 +255,11 @@ fn restore_terminal() {
     }
 }
 
-/// Our terminal in raw mode while attached (none when stdin is no terminal).
-struct RawTerminal(nix::sys::termios::Termios);
+/// Our terminal in raw mode while attached (none when stdin is no terminal);
+/// restored on drop, or by `pass_stdin`'s exit on the detach keys.
+pub struct RawTerminal(nix::sys::termios::Termios);
 
-fn raw_terminal() -> Option<RawTerminal> {
+pub fn raw_terminal() -> Option<RawTerminal> {
     use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
     let stdin = std::io::stdin();
     let saved = tcgetattr(&stdin).ok()?;
@@ -175,9 +289,10 @@ fn container_stdin(pid: i32) -> anyhow::Result<File> {
     Ok(std::fs::OpenOptions::new().write(true).open(&fd0)?)
 }
 
-/// Our stdin to the container's until EOF or the detach keys; those end
-/// this process at once, the container running on.
-fn pass_stdin(mut to: File, keys: &[u8]) {
+/// Our stdin to the container's until EOF (then returns, `to` closed) or
+/// the detach keys; those end this process at once (after `on_detach`), the
+/// container running on.
+pub fn pass_stdin(mut to: File, keys: &[u8], on_detach: impl FnOnce()) {
     let mut stdin = std::io::stdin().lock();
     let mut buf = [0u8; 4096];
     let mut matched = 0;
@@ -192,6 +307,7 @@ fn pass_stdin(mut to: File, keys: &[u8]) {
                 matched += 1;
                 if matched == keys.len() {
                     let _ = to.write_all(&out);
+                    on_detach();
                     let _ = std::io::stdout().flush();
                     restore_terminal();
                     eprintln!("read escape sequence");
@@ -210,28 +326,65 @@ fn pass_stdin(mut to: File, keys: &[u8]) {
     }
 }
 
-/// Prints the log's records after `offset` until `ended`, then the rest.
-fn follow(log: &Path, mut offset: u64, ended: &AtomicBool) {
-    loop {
-        let last = ended.load(Ordering::SeqCst);
-        if let Ok((records, next)) = read_from(log, offset) {
-            offset = next;
-            print(&records);
+/// Which of the container's streams are shown (`run -a`).
+#[derive(Clone, Copy)]
+struct Streams {
+    stdout: bool,
+    stderr: bool,
+}
+
+impl Streams {
+    const BOTH: Streams = Streams {
+        stdout: true,
+        stderr: true,
+    };
+}
+
+/// The log followed: by its path (it may be rotated), and, when `held`, by
+/// that open file once the path is gone (a `--rm` container's end).
+struct Follow {
+    log: PathBuf,
+    held: Option<File>,
+    show: Streams,
+}
+
+impl Follow {
+    /// Prints the log's records after `offset` until `ended`, then the rest.
+    fn run(&self, mut offset: u64, ended: &AtomicBool) {
+        loop {
+            let last = ended.load(Ordering::SeqCst);
+            if let Ok((records, next)) = read_from(&self.log, offset) {
+                offset = next;
+                print(&records, self.show);
+            }
+            if last {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(30));
         }
-        if last {
-            return;
+        if let (Some(held), false) = (&self.held, self.log.exists()) {
+            use std::os::fd::AsRawFd;
+            let fd = PathBuf::from(format!("/proc/self/fd/{}", held.as_raw_fd()));
+            if let Ok((records, _)) = read_from(&fd, offset) {
+                print(&records, self.show);
+            }
         }
-        std::thread::sleep(Duration::from_millis(30));
     }
 }
 
-fn print(records: &[LogRecord]) {
+fn print(records: &[LogRecord], show: Streams) {
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr().lock();
     for r in records {
         let _ = if r.stream == "stderr" {
+            if !show.stderr {
+                continue;
+            }
             err.write_all(r.log.as_bytes())
         } else {
+            if !show.stdout {
+                continue;
+            }
             out.write_all(r.log.as_bytes())
         };
     }
@@ -258,7 +411,7 @@ fn proxy_signals(lc: Lifecycle, rec: ContainerRecord) {
 }
 
 /// docker's `--detach-keys`: comma-separated `ctrl-X` or single characters.
-fn detach_keys(spec: &str) -> anyhow::Result<Vec<u8>> {
+pub fn detach_keys(spec: &str) -> anyhow::Result<Vec<u8>> {
     let mut keys = Vec::new();
     for part in spec.split(',').filter(|p| !p.is_empty()) {
         let lower = part.to_ascii_lowercase();

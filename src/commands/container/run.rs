@@ -170,6 +170,13 @@ pub fn run(root: &Path, a: RunArgs) -> anyhow::Result<i32> {
     let streams = super::run_flags::attach_streams(&a.attach, a.detach, a.create.interactive)
         .map_err(|e| coded(125, e))?;
     let lc = lifecycle(root)?;
+    if !a.detach && !a.sig_proxy {
+        // The container must outlive a SIGTERM/SIGINT to this CLI: it runs
+        // under its own monitor, this CLI attached to it (attach.rs).
+        let rec = create_with_volumes(&lc, a.create.image(), &opts, &probes, &new_volumes)?;
+        super::run_flags::write_cidfile(cidfile, &rec.id)?;
+        return super::attach::run_attached_to_monitor(&lc, &rec, streams);
+    }
     if !a.detach && (cidfile.is_some() || !a.attach.is_empty() || !new_volumes.is_empty()) {
         // The ID is written between create and start, as docker does.
         let rec = create_with_volumes(&lc, a.create.image(), &opts, &probes, &new_volumes)?;

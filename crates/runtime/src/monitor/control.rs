@@ -29,6 +29,10 @@ pub enum Request {
     },
     /// Reply when the container has exited.
     Wait,
+    /// Drop the monitor's writer of a `-i` container's stdin, so that the
+    /// container reads EOF once the attached CLI's writer closes.
+    #[serde(rename = "close-stdin")]
+    CloseStdin,
 }
 
 #[derive(Debug, Serialize, Deserialize, Default)]
@@ -107,6 +111,13 @@ fn handle(conn: UnixStream, shared: &Shared) {
                 ok: true,
                 exit_code: Some(code),
                 error: None,
+            }
+        }
+        Ok(Request::CloseStdin) => {
+            shared.close_stdin();
+            Reply {
+                ok: true,
+                ..Default::default()
             }
         }
         Ok(Request::Wait) => Reply {

@@ -43,6 +43,10 @@ pub struct Shared {
     pub state: Mutex<State>,
     /// With -t and a terminal attached: the pty master, resized on SIGWINCH.
     pub console: Option<File>,
+    /// A detached `-i` container's stdin writer, kept so that it does not
+    /// read EOF; dropped on request (`close-stdin`: the stdin of a CLI
+    /// attached to `run --sig-proxy=false -i` ended).
+    stdin_keepalive: Mutex<Option<OwnedFd>>,
 }
 
 impl Shared {
@@ -112,6 +116,11 @@ impl Shared {
         if let Err(e) = state::write(&self.dir, s) {
             tracing::warn!("recording state: {e}");
         }
+    }
+
+    /// Lets the container read EOF on its stdin once other writers close.
+    pub fn close_stdin(&self) {
+        self.stdin_keepalive.lock().unwrap().take();
     }
 
     fn exited(&self) -> bool {
@@ -220,7 +229,6 @@ struct Running {
     /// A rootless container's network helper (netrootless.rs).
     outbound: Option<hoist_network::rootless::Outbound>,
     _lock: File,
-    _stdin_keepalive: Option<OwnedFd>,
 }
 
 /// One monitor per container: an exclusive flock on the container's
@@ -411,6 +419,7 @@ fn start(
         busy_cv: Condvar::new(),
         state: Mutex::new(st),
         console: io_console,
+        stdin_keepalive: Mutex::new(keepalive),
     });
     if signals {
         let s = shared.clone();
@@ -439,7 +448,6 @@ fn start(
         networks,
         outbound,
         _lock: lock,
-        _stdin_keepalive: keepalive,
     })
 }
 
