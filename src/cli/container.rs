@@ -667,6 +667,9 @@ pub struct ExecArgs {
     /// User (name|uid[:group|gid])
     #[arg(short, long)]
     pub user: Option<String>,
+    /// Key sequence that detaches from an -it exec, leaving it running
+    #[arg(long, default_value = "ctrl-p,ctrl-q")]
+    pub detach_keys: String,
     // One positional, as for run's image: everything after the container
     // belongs to the command (`exec C ls -la /`, `exec C sh -c '...' -x`),
     // not to hoist's flags.

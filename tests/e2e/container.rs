@@ -3,6 +3,7 @@
 //! the tests check that no mount, monitor or cgroup is left behind.
 
 mod crun;
+mod exec_detach;
 mod exec_tty;
 mod health;
 mod hostile;

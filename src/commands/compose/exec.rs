@@ -34,6 +34,8 @@ pub fn exec(session: &Session, a: &ExecArgs) -> anyhow::Result<i32> {
         privileged: false,
         workdir: a.workdir.clone(),
         user: a.user.clone(),
+        // docker compose exec's default detach keys, as docker exec's.
+        detach_keys: "ctrl-p,ctrl-q".into(),
         container_and_command: std::iter::once(rec.id.clone())
             .chain(a.command.iter().cloned())
             .collect(),

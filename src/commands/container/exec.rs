@@ -12,6 +12,7 @@ use crate::cli::container::ExecArgs;
 use crate::commands::coded;
 
 pub fn exec(root: &Path, a: ExecArgs) -> anyhow::Result<i32> {
+    let keys = super::attach::detach_keys(&a.detach_keys).map_err(|e| coded(125, e))?;
     let rec = container::find(root, a.container()).map_err(|e| coded(125, e.into()))?;
     // --env-file first, then -e (docker's order: a later KEY wins).
     let mut env = Vec::new();
@@ -41,7 +42,7 @@ pub fn exec(root: &Path, a: ExecArgs) -> anyhow::Result<i32> {
         let pid = exec_in(root, &rec, &opts, [fd, fd, fd]).map_err(run_error)?;
         // Only the process holds the slave now: its exit hangs the pty up.
         drop(slave);
-        return super::exec_tty::relay(master, a.interactive, || Ok(wait_exit_code(pid)?));
+        return super::exec_tty::relay(master, a.interactive, keys, || Ok(wait_exit_code(pid)?));
     }
     let null = std::fs::File::open("/dev/null")?;
     let stdin = if a.interactive { 0 } else { null.as_raw_fd() };

@@ -3,44 +3,24 @@
 //! pty does the line editing and echo) and is restored however we leave.
 
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
-
-/// Puts stdin's terminal in raw mode until dropped.
-struct RawMode {
-    saved: Termios,
-}
-
-impl RawMode {
-    fn enter() -> Option<RawMode> {
-        let stdin = std::io::stdin();
-        let saved = tcgetattr(&stdin).ok()?;
-        let mut raw = saved.clone();
-        cfmakeraw(&mut raw);
-        tcsetattr(&stdin, SetArg::TCSANOW, &raw).ok()?;
-        Some(RawMode { saved })
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        let _ = tcsetattr(std::io::stdin(), SetArg::TCSANOW, &self.saved);
-    }
-}
 
 /// Relays until `wait` (the process's exit) returns, then drains what the
-/// process wrote last, and returns its exit code.
+/// process wrote last, and returns its exit code. With `interactive`, the
+/// `detach_keys` (docker's `exec --detach-keys`, attach.rs's parser and
+/// stdin pass) end this CLI and leave the process running.
 pub fn relay(
     master: OwnedFd,
     interactive: bool,
+    detach_keys: Vec<u8>,
     wait: impl FnOnce() -> anyhow::Result<i32>,
 ) -> anyhow::Result<i32> {
     let _raw = if interactive && nix::unistd::isatty(std::io::stdin()).unwrap_or(false) {
-        RawMode::enter()
+        super::attach::raw_terminal()
     } else {
         None
     };
@@ -48,15 +28,10 @@ pub fn relay(
     hoist_runtime::exec_pty::follow_window_size(master.clone());
     if interactive {
         // Not joined: it blocks in read(stdin) and ends with the process.
-        let to_pty = master.clone();
+        let to_pty = master.try_clone()?;
+        let held = master.clone();
         std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            let mut stdin = std::io::stdin().lock();
-            while let Ok(n) = stdin.read(&mut buf) {
-                if n == 0 || (&*to_pty).write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
+            super::attach::pass_stdin(to_pty, &detach_keys, || keep_pty_open(&held))
         });
     }
     let exited = Arc::new(AtomicBool::new(false));
@@ -74,7 +49,8 @@ pub fn relay(
 /// processes in the container may still hold the pty, so this stops once
 /// the exit is known and nothing more is ready, rather than at EOF alone.
 fn pump_output(master: &std::fs::File, exited: &AtomicBool) {
-    let mut out = std::io::stdout().lock();
+    // Locked per write: the detach keys' exit flushes stdout meanwhile.
+    let out = std::io::stdout();
     let mut buf = [0u8; 8192];
     loop {
         let done = exited.load(Ordering::SeqCst);
@@ -94,9 +70,43 @@ fn pump_output(master: &std::fs::File, exited: &AtomicBool) {
         match (&*master).read(&mut buf) {
             Ok(0) | Err(_) => return, // EIO: the slave side is gone
             Ok(n) => {
+                let mut out = out.lock();
                 if out.write_all(&buf[..n]).and_then(|_| out.flush()).is_err() {
                     return;
                 }
+            }
+        }
+    }
+}
+
+/// On detach: the process's pty master must stay open (closing it would
+/// hang the process up with SIGHUP) and be read (a full pty would block the
+/// process's writes), as docker's daemon keeps it. This CLI is about to
+/// exit, so a child of its own, in a session of its own and with no stdio
+/// of ours, holds and drains it until every slave is closed.
+fn keep_pty_open(master: &std::fs::File) {
+    let fd = master.as_raw_fd();
+    // SAFETY: between fork and _exit the child (one thread) makes only
+    // async-signal-safe calls, on a stack buffer.
+    unsafe {
+        if libc::fork() != 0 {
+            return;
+        }
+        libc::setsid();
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null >= 0 {
+            for to in 0..3 {
+                libc::dup2(null, to);
+            }
+        }
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
+            if n < 0 && *libc::__errno_location() == libc::EINTR {
+                continue;
+            }
+            if n <= 0 {
+                libc::_exit(0);
             }
         }
     }
