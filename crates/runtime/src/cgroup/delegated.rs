@@ -118,7 +118,10 @@ pub fn env_value(found: &std::result::Result<Delegated, String>) -> String {
 /// The delegated cgroup [`ENV`] names (its controllers read now), or why
 /// there is none.
 pub fn from_env() -> std::result::Result<Delegated, String> {
-    let value = std::env::var(ENV).unwrap_or_default();
+    parse_env(&std::env::var(ENV).unwrap_or_default())
+}
+
+fn parse_env(value: &str) -> std::result::Result<Delegated, String> {
     if let Some(why) = value.strip_prefix("none: ") {
         return Err(why.to_string());
     }
@@ -153,8 +156,11 @@ fn check_writable(dir: &Path) -> std::result::Result<(), String> {
         let p = dir.join(f);
         if nix::unistd::access(&p, nix::unistd::AccessFlags::W_OK).is_err() {
             return Err(format!(
-                "hoist runs in cgroup {}, which is not delegated to you ({} is not writable; \
-                 systemd delegates user@UID.service and units with Delegate=yes to their user)",
+                "hoist's holder runs in cgroup {}, which is not delegated to you ({} is not \
+                 writable); systemd delegates user@UID.service and units with Delegate=yes: \
+                 to use one, stop your containers, kill the holder (the PID in \
+                 $XDG_RUNTIME_DIR/hoist/holder.pid) and start hoist there, e.g. \
+                 `systemd-run --user --scope -p Delegate=yes hoist info`",
                 dir.display(),
                 p.display()
             ));
@@ -393,6 +399,28 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("cgroup.controllers: none"), "{msg}");
+    }
+
+    #[test]
+    fn the_environment_carries_the_directory_or_the_reason() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("cgroup.controllers"), "memory pids\n").unwrap();
+        let found = Ok(Delegated {
+            dir: t.path().to_path_buf(),
+            controllers: Vec::new(),
+        });
+        let back = parse_env(&env_value(&found)).unwrap();
+        assert_eq!(back.dir, t.path());
+        assert_eq!(
+            back.controllers,
+            ["memory", "pids"],
+            "read from the directory"
+        );
+        let none = Err("no cgroup v2 hierarchy is mounted".to_string());
+        assert_eq!(parse_env(&env_value(&none)), none);
+        assert!(parse_env("")
+            .unwrap_err()
+            .contains("named no delegated cgroup"));
     }
 
     #[test]
