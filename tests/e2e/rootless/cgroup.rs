@@ -5,9 +5,9 @@
 //! cgroup.subtree_control and cgroup.threads to the user; every command of
 //! the user's starts in it. Checked: `info` names it; the holder sits in its
 //! `hoist/runtime` leaf and no hoist process stays in the directory itself;
-//! a container's processes are in `hoist/<id>` under it; `pause` freezes
-//! them (a counter stops) and `unpause` resumes them, `top`/`stats` see
-//! them; a limit whose controller is not delegated is refused at create
+//! a container's processes, and exec's, are in `hoist/<id>` under it;
+//! `pause` freezes them (a counter stops) and `unpause` resumes them,
+//! `top`/`stats` see them; a limit whose controller is not delegated is refused at create
 //! and at update, naming the controller; after rm the container's cgroup
 //! is gone. At the end root moves any process left out and removes the
 //! directories bottom-up.
@@ -160,6 +160,12 @@ fn a_delegated_cgroup_v2_holds_containers_and_pauses_them() {
     wait_until("the counter runs", Duration::from_secs(10), || {
         counter(&pid) > 2
     });
+    // exec's process joins the container's cgroup (it moves from hoist's
+    // leaf: allowed, as D/hoist, their common ancestor, is the user's); in
+    // the container's cgroup namespace that is its root (elsewhere it
+    // would read /../runtime).
+    let seen = user.ok(&["exec", "counting", "cat", "/proc/self/cgroup"]);
+    assert!(seen.lines().any(|l| l == "0::/"), "{seen}");
     assert!(
         user.ok(&["top", "counting"]).contains("while"),
         "top lists sh"

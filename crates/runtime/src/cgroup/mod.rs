@@ -1,7 +1,8 @@
 //! Container cgroups, created and written by the parent before the child is
 //! released. The hierarchy is detected at runtime: cgroup v2 when
 //! /sys/fs/cgroup is a cgroup2 mount, else the v1 controllers mounted under it
-//! (a hybrid machine's empty unified tree is ignored).
+//! (a hybrid machine's empty unified tree is ignored). Rootless: the cgroup v2
+//! directory delegated to the user, wherever the v2 tree is (delegated.rs).
 
 pub mod cpuset;
 pub mod delegated;
