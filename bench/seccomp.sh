@@ -39,6 +39,7 @@ PODMAN=(podman --root "$WORK/podman-root" --runroot "$WORK/podman-run" --storage
 PODMAN_RUN=(run --rm --network none --ulimit nofile=16384:16384 --ulimit nproc=16384:16384)
 RUN=(run --rm --network none)
 
+echo "== load average at start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 echo "== preparing: busybox in hoist (snapshot unpacked, profile compiled) and in podman"
 HOIST=$HOIST HOIST_ROOT=$ROOT bash testdata/make-base-image.sh busybox:latest >/dev/null
 "$HOIST" "${RUN[@]}" busybox true
@@ -75,6 +76,7 @@ hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$WORK/uncached.json" \
 hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$WORK/podman.json" \
   -n podman "${PODMAN[*]} ${PODMAN_RUN[*]} localhost/hoist-bench-busybox true" >/dev/null
 
+echo "== load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$WORK" "$ROUNDS" <<'PY'
 import json, statistics, sys
 work, rounds = sys.argv[1], int(sys.argv[2])
@@ -104,7 +106,9 @@ try:
     c = {k: statistics.median(v) for k, v in cpu.items()}
     print(f"  CPU per run (perf task-clock, n={len(cpu['default'])} each): default {c['default']:.2f} ms, "
           f"unconfined {c['unconfined']:.2f} ms: +{c['default']-c['unconfined']:.2f} ms, "
-          f"{c['default']/c['unconfined']:.3f}x; minima {min(cpu['default']):.2f} / {min(cpu['unconfined']):.2f} ms")
+          f"{c['default']/c['unconfined']:.3f}x; minima {min(cpu['default']):.2f} / {min(cpu['unconfined']):.2f} ms "
+          f"({min(cpu['default'])/min(cpu['unconfined']):.3f}x); means {statistics.mean(cpu['default']):.2f} / "
+          f"{statistics.mean(cpu['unconfined']):.2f} ms ({statistics.mean(cpu['default'])/statistics.mean(cpu['unconfined']):.3f}x)")
 except FileNotFoundError:
     print("  (perf is not installed: no CPU figures)")
 PY

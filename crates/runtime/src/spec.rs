@@ -307,6 +307,35 @@ mod tests {
     }
 
     #[test]
+    fn the_default_seccomp_profile_is_in_the_written_spec() {
+        let spec = build_spec(&input()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        write_spec(&spec, dir.path()).unwrap();
+        let read = Spec::load(dir.path().join("config.json")).unwrap();
+        let seccomp = read.linux().as_ref().unwrap().seccomp().clone().unwrap();
+        let names: usize = seccomp
+            .syscalls()
+            .iter()
+            .flatten()
+            .map(|s| s.names().len())
+            .sum();
+        assert!(names > 300, "{names} names");
+        assert_eq!(
+            &seccomp,
+            spec.linux().as_ref().unwrap().seccomp().as_ref().unwrap()
+        );
+        let mut i = input();
+        i.security.seccomp = crate::security::Seccomp::Unconfined;
+        assert!(build_spec(&i)
+            .unwrap()
+            .linux()
+            .as_ref()
+            .unwrap()
+            .seccomp()
+            .is_none());
+    }
+
+    #[test]
     fn host_network_has_no_net_namespace_and_non_root_no_caps() {
         let mut i = input();
         i.network = NetworkMode::Host;

@@ -56,7 +56,7 @@ pub fn run(prog: &[libc::sock_filter], call: &Call) -> Outcome {
                     0x20 => {
                         assert!(ins.code & 0x18 == 0, "only 32-bit loads: {:#x}", ins.code);
                         let off = k as usize;
-                        assert!(off % 4 == 0 && off + 4 <= 64, "load at {off}");
+                        assert!(off.is_multiple_of(4) && off + 4 <= 64, "load at {off}");
                         if off >= 8 {
                             read_args = true;
                         }

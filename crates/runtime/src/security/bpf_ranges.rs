@@ -126,7 +126,7 @@ impl Explorer<'_> {
                     acc = match k {
                         NR => Acc::Nr,
                         ARCH => self.arch.map_or(Acc::OtherArch, Acc::Const),
-                        8..=60 if k % 4 == 0 => Acc::Data(vec![(ins.code, k)]),
+                        8..=60 if k.is_multiple_of(4) => Acc::Data(vec![(ins.code, k)]),
                         _ => return Err(Unsupported),
                     }
                 }
