@@ -142,6 +142,31 @@ fn sig_proxy_false_leaves_the_container_running() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "line one\nline two\neof\n");
+    // With -t: the container's pty (its output, and with -i our input).
+    let out = f.out(&[
+        "run",
+        "--rm",
+        "-t",
+        "--sig-proxy=false",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "test -t 1 && echo on-a-tty",
+    ]);
+    assert_eq!(stdout(&out), "on-a-tty\r\n", "{}", stderr(&out));
+    f.assert_shell_reads_stdin(&[
+        "run",
+        "--rm",
+        "-i",
+        "-t",
+        "--sig-proxy=false",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+    ]);
     let left = f.ok(&["ps", "-aq"]);
     assert_eq!(left.lines().count(), 1, "only 'proxied' is left: {left}");
 }
