@@ -129,6 +129,41 @@ fn rootless_user_networks_pods_and_compose_reach_each_other_and_out() {
         1,
         "one shared helper for user networks"
     );
+    // A resolver on the user's loopback (systemd-resolved's kind): the
+    // responder asks it through the shared helper's forwarder.
+    let mut dnsmasq = user.netns.command("dnsmasq");
+    dnsmasq.args([
+        "--keep-in-foreground",
+        "--no-resolv",
+        "--no-hosts",
+        "--bind-interfaces",
+        "--listen-address=127.0.0.1",
+        "--address=/loopback.test/192.0.2.2",
+        "--pid-file=",
+        "--user=root",
+    ]);
+    let _local_dns = hoist_testkit::ChildGuard::spawn(&mut dnsmasq).unwrap();
+    wait_until("the loopback resolver", Duration::from_secs(20), || {
+        user.netns
+            .sh("dig +short +time=1 @127.0.0.1 loopback.test")
+            .1
+            .contains("192.0.2.2")
+    });
+    let resolv = user.netns.etc_dir().join("resolv.conf");
+    std::fs::write(&resolv, "nameserver 127.0.0.1\n").unwrap();
+    let url2 = format!("http://loopback.test:{}/marker.txt", outside.port);
+    let got = user.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "appnet",
+        "busybox",
+        "wget",
+        "-qO-",
+        &url2,
+    ]);
+    assert_eq!(got, "from-outside\n");
+    std::fs::write(&resolv, "nameserver 192.0.2.2\n").unwrap();
     // -p of a container on a user network: the proxy binds in the user's
     // namespace and connects from inside the container's.
     let get = format!("curl -sf --max-time 2 http://127.0.0.1:{port}/");

@@ -50,12 +50,23 @@ impl Upstreams {
             .ok();
         if stamp.is_none() || stamp != self.seen {
             let text = std::fs::read_to_string(&self.path).unwrap_or_default();
-            self.servers = ResolvConf::parse(&text)
-                .nameservers
-                .into_iter()
-                .filter(|ip| *ip != self.own)
-                .map(|ip| SocketAddr::new(ip, 53))
-                .collect();
+            // A rootless hoist's responder is in the rootless network
+            // namespace, where the host's loopback resolvers (127.0.0.53)
+            // are not: it asks them through the shared slirp4netns'
+            // forwarder instead, as podman rewrites them.
+            let rootless = crate::rootless::netns::active();
+            let mut servers: Vec<SocketAddr> = Vec::new();
+            for ip in ResolvConf::parse(&text).nameservers {
+                let ip = match ip {
+                    ip if rootless && ip.is_loopback() => IpAddr::V4(crate::rootless::DNS),
+                    ip => ip,
+                };
+                let addr = SocketAddr::new(ip, 53);
+                if ip != self.own && !servers.contains(&addr) {
+                    servers.push(addr);
+                }
+            }
+            self.servers = servers;
             self.seen = stamp;
         }
         self.servers.clone()
