@@ -31,20 +31,10 @@ use anyhow::bail;
 use hoist_runtime::container::{self, state, ContainerRecord, Status};
 use hoist_runtime::lifecycle::Lifecycle;
 use hoist_runtime::logs::{read_from, LogRecord};
-use nix::sys::signal::{SigSet, Signal};
 
 use super::run::lifecycle;
 use crate::cli::container::AttachArgs;
 use crate::commands::coded;
-
-const FORWARDED: [Signal; 6] = [
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-];
 
 pub fn attach(root: &Path, a: &AttachArgs) -> anyhow::Result<i32> {
     let keys = detach_keys(&a.detach_keys).map_err(|e| coded(125, e))?;
@@ -396,10 +386,8 @@ fn print(records: &[LogRecord], show: Streams) {
 /// every thread inherits the mask) and sends each one that arrives to the
 /// container.
 fn proxy_signals(lc: Lifecycle, rec: ContainerRecord) {
-    let mut set = SigSet::empty();
-    for s in FORWARDED {
-        set.add(s);
-    }
+    // The same set as an attached `run`'s (the monitor's).
+    let set = hoist_runtime::monitor::attach::forwarded();
     if set.thread_block().is_err() {
         return;
     }

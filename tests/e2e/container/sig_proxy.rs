@@ -108,6 +108,16 @@ fn sig_proxy_false_leaves_the_container_running() {
     let (status, lines) = signal_the_cli(run, Signal::SIGTERM, false);
     assert_eq!(status.code(), Some(5), "{status}");
     assert_eq!(lines, ["trapped"]);
+    // Not only INT and TERM: SIGALRM (whose default would end the CLI).
+    let alarm = "trap 'echo alarmed; exit 6' ALRM; echo ready; \
+                 while true; do /bin/busybox sleep 0.1; done";
+    let run = hoist_run(
+        &f,
+        &["--rm", "--network", "none", "busybox", "sh", "-c", alarm],
+    );
+    let (status, lines) = signal_the_cli(run, Signal::SIGALRM, false);
+    assert_eq!(status.code(), Some(6), "{status}");
+    assert_eq!(lines, ["alarmed"]);
 
     // Otherwise an attached run as usual: both streams, the exit code,
     // --rm, stdin until its EOF (then the container's stdin ends too).

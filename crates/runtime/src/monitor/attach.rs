@@ -204,7 +204,12 @@ impl Drop for Guard {
     }
 }
 
-fn forwarded() -> SigSet {
+/// The signals a proxying CLI passes on (`run`, `attach`): docker's "all
+/// but SIGCHLD and SIGPIPE", less those that are synchronous faults (ILL,
+/// TRAP, ABRT, BUS, FPE, SEGV, SYS), the job-control ones (TSTP, TTIN,
+/// TTOU, CONT: this CLI's terminal session keeps them) and SIGURG.
+/// SIGWINCH resizes the container's pty when it has one.
+pub fn forwarded() -> SigSet {
     let mut set = SigSet::empty();
     for s in [
         Signal::SIGINT,
@@ -213,6 +218,14 @@ fn forwarded() -> SigSet {
         Signal::SIGQUIT,
         Signal::SIGUSR1,
         Signal::SIGUSR2,
+        Signal::SIGALRM,
+        Signal::SIGVTALRM,
+        Signal::SIGPROF,
+        Signal::SIGXCPU,
+        Signal::SIGXFSZ,
+        Signal::SIGIO,
+        Signal::SIGPWR,
+        Signal::SIGSTKFLT,
         Signal::SIGWINCH,
     ] {
         set.add(s);
