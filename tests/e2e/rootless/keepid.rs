@@ -118,12 +118,13 @@ fn keep_id_runs_as_the_user_over_shared_copies_of_the_layers() {
         .collect();
     assert_eq!(same, inodes, "the copies were made again");
 
-    // exec enters the container's user namespace.
+    // exec enters the container's user namespace. On the default network
+    // the helper serves the nested namespace too (a tun node the user may
+    // open, as on Debian: this machine's may be root's alone).
+    super::net::bind_tun(&user, 0o666);
     user.ok(&[
         "run",
         "-d",
-        "--network",
-        "none",
         "--userns=keep-id",
         "--name",
         "k",
@@ -138,6 +139,8 @@ fn keep_id_runs_as_the_user_over_shared_copies_of_the_layers() {
         user.ok(&["exec", "k", "id", "-u"]),
         format!("{}\n", user.uid)
     );
+    let addr = user.ok(&["exec", "k", "ip", "-o", "-4", "addr"]);
+    assert!(addr.contains("10.0.2.100/24"), "{addr}");
     user.ok(&["rm", "-f", "k"]);
 
     // Other namespaces of a container's own stay refused rootless.
