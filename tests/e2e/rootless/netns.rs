@@ -9,7 +9,8 @@
 //! DNS responder), `info` saying user networks have no way out; with a
 //! 0666 node, from the outside by name (the responder forwarding, NAT
 //! through the shared helper, started then); the server's `-p` answers on the user
-//! namespace's loopback; `network rm`; a pod on the default network goes
+//! namespace's loopback; `network connect`/`disconnect` of the running
+//! server; `network rm`; a pod on the default network goes
 //! out; `compose up -d` of two services, one fetching from the other by
 //! name, then `compose down` leaves no container and no network; no link
 //! was made in the user's namespace, and the shared helper ends with the
@@ -172,6 +173,16 @@ fn rootless_user_networks_pods_and_compose_reach_each_other_and_out() {
         Duration::from_secs(20),
         || user.netns.sh(&get).1.contains("hello-by-name"),
     );
+    // connect / disconnect of the running container (veths made and
+    // deleted in the rootless netns).
+    user.ok(&["network", "create", "other"]);
+    user.ok(&["network", "connect", "other", "web"]);
+    let eth1 = user.ok(&["exec", "web", "ip", "-o", "-4", "addr", "show", "eth1"]);
+    assert!(eth1.contains("inet 10.89."), "{eth1}");
+    user.ok(&["network", "disconnect", "other", "web"]);
+    let out = user.out(&["exec", "web", "ip", "link", "show", "eth1"]);
+    assert!(!out.status.success(), "eth1 still there: {}", text(&out));
+    user.ok(&["network", "rm", "other"]);
     let out = user.out(&["network", "rm", "appnet"]);
     assert!(!out.status.success(), "network rm while web runs");
     user.ok(&["rm", "-f", "web"]);
