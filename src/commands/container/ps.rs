@@ -205,22 +205,19 @@ fn headers_json(wanted: &Wanted) -> Value {
 fn select(root: &Path, a: &PsArgs) -> anyhow::Result<Vec<(Row, State)>> {
     let mut filters = Filters::parse(&a.filter)?;
     filters.resolve_ancestors(root);
-    let everything = ps_cache::list(root);
+    let mut rows = ps_cache::list(root);
     let any_state = a.all || a.last.is_some() || a.latest || filters.names_a_state();
-    // Which rows stay is decided first (filters look at every container), then the rows
-    // are moved out rather than cloned.
-    let shown: Vec<bool> = everything
+    // Which rows stay is decided first (filters look at every container), then the others
+    // are dropped in place (`ps -a` moves no row).
+    let shown: Vec<bool> = rows
         .iter()
         .map(|(r, s)| {
             (any_state || matches!(s.status, Status::Running | Status::Restarting))
-                && (filters.is_empty() || filters.matches(r, s, &everything))
+                && (filters.is_empty() || filters.matches(r, s, &rows))
         })
         .collect();
-    let mut rows: Vec<(Row, State)> = everything
-        .into_iter()
-        .zip(shown)
-        .filter_map(|(row, shown)| shown.then_some(row))
-        .collect();
+    let mut shown = shown.into_iter();
+    rows.retain(|_| shown.next().unwrap_or(false));
     let keep = if a.latest { Some(1) } else { a.last };
     if let Some(n) = keep {
         rows.truncate(n);
