@@ -81,3 +81,22 @@ pub fn import_busybox(root: &Path, name: &str) -> bool {
     assert!(status.success(), "make-base-image.sh failed");
     true
 }
+
+/// Packs the directory `dir` into the tar file `tar` (entries relative to
+/// `dir`), e.g. a rootfs for `docker import` and `hoist import`.
+pub fn tar_dir(dir: &Path, tar: &Path) {
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(dir)
+        .arg("-cf")
+        .arg(tar)
+        .arg(".")
+        .status()
+        .expect("run tar");
+    assert!(
+        status.success(),
+        "tar -C {} -cf {} .",
+        dir.display(),
+        tar.display()
+    );
+}

@@ -23,3 +23,17 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     }
     r.ctx(|| format!("writing {}", path.display()))
 }
+
+/// Bytes of the regular files (and symlinks) under `p`, not following links;
+/// what cannot be read counts as 0 (a size for a report, not an accounting).
+pub fn tree_size(p: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(p) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    std::fs::read_dir(p)
+        .map(|d| d.flatten().map(|e| tree_size(&e.path())).sum())
+        .unwrap_or(0)
+}

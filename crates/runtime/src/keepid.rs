@@ -565,7 +565,7 @@ pub fn remove_unused(snapshots: &Path, keep: &HashSet<String>) -> (usize, u64) {
             if std::fs::rename(copy.path(), &aside).is_err() {
                 continue;
             }
-            let size = tree_size(&aside);
+            let size = crate::fsutil::tree_size(&aside);
             if std::fs::remove_dir_all(&aside).is_ok() {
                 removed += 1;
                 bytes += size;
@@ -576,18 +576,6 @@ pub fn remove_unused(snapshots: &Path, keep: &HashSet<String>) -> (usize, u64) {
     }
     let _ = std::fs::remove_dir(&base);
     (removed, bytes)
-}
-
-fn tree_size(p: &Path) -> u64 {
-    let Ok(meta) = std::fs::symlink_metadata(p) else {
-        return 0;
-    };
-    if !meta.is_dir() {
-        return meta.len();
-    }
-    std::fs::read_dir(p)
-        .map(|d| d.flatten().map(|e| tree_size(&e.path())).sum())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ use crate::cli::GlobalArgs;
 use hoist_oci::Digest;
 use hoist_store::Store;
 use std::collections::HashSet;
-use std::path::Path;
 
 pub fn run(store: &Store, _global: &GlobalArgs) -> anyhow::Result<i32> {
     // Networks no container uses, with their bridges and rules (docker's
@@ -54,7 +53,7 @@ fn prune_snapshots(store: &Store, live: &[Digest]) -> anyhow::Result<(usize, u64
         if !(name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())) {
             continue;
         }
-        let size = tree_size(&e.path());
+        let size = hoist_runtime::fsutil::tree_size(&e.path());
         if std::fs::remove_dir_all(e.path()).is_ok() {
             removed += 1;
             bytes += size;
@@ -94,16 +93,4 @@ pub fn unused_layer_copies(store: &Store) -> anyhow::Result<()> {
     let dir = hoist_runtime::snapshot::snapshots_dir(store.root());
     hoist_runtime::keepid::remove_unused(&dir, &keep);
     Ok(())
-}
-
-fn tree_size(p: &Path) -> u64 {
-    let Ok(meta) = std::fs::symlink_metadata(p) else {
-        return 0;
-    };
-    if !meta.is_dir() {
-        return meta.len();
-    }
-    std::fs::read_dir(p)
-        .map(|d| d.flatten().map(|e| tree_size(&e.path())).sum())
-        .unwrap_or(0)
 }

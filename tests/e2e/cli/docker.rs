@@ -7,7 +7,6 @@ use super::stderr;
 use crate::container::Fixture;
 use hoist_testkit::{Dockerd, Netns};
 use serde_json::Value;
-use std::process::Command;
 
 /// Templates from docker's documentation (docs.docker.com "Format command and log output",
 /// `docker inspect` and `docker ps` reference pages), over one container.
@@ -116,15 +115,7 @@ fn inspect_ps_images_and_templates_match_docker() {
     std::fs::create_dir_all(rootfs.join("bin")).unwrap();
     std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
     let tar = f.root.join("dk-rootfs.tar");
-    assert!(Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap()
-        .success());
+    crate::common::tar_dir(&rootfs, &tar);
     docker.ok(&["import", tar.to_str().unwrap(), "busybox:latest"]);
 
     let create = [

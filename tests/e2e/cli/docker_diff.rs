@@ -7,7 +7,6 @@
 use super::stderr;
 use crate::container::Fixture;
 use hoist_testkit::{Dockerd, Netns};
-use std::process::Command;
 
 const SCRIPT: &str = "B=/bin/busybox; $B mkdir /newdir; echo hi > /newdir/f; \
                       echo extra >> /etc/passwd; $B rm /data/gone; $B chmod 700 /data/dir; \
@@ -31,15 +30,7 @@ fn diff_lines_match_dockers() {
     std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
     std::fs::write(rootfs.join("data/gone"), "x").unwrap();
     let tar = f.root.join("df-rootfs.tar");
-    let packed = Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(packed.success());
+    crate::common::tar_dir(&rootfs, &tar);
     let tar = tar.to_str().unwrap();
 
     let ns = Netns::new("hcli-df");

@@ -42,15 +42,7 @@ fn docker_busybox(d: &Dockerd, tmp: &std::path::Path) {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
     }
     let tar = tmp.join("rootfs.tar");
-    let ok = Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    crate::common::tar_dir(&rootfs, &tar);
     let out = d
         .docker()
         .args(["import", &tar.to_string_lossy(), "busybox:latest"])

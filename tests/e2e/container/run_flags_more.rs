@@ -394,15 +394,7 @@ fn the_flags_match_dockers() {
     std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
     std::fs::write(rootfs.join("etc/group"), "root:x:0:\nstaff:x:50:\n").unwrap();
     let tar = f.root.join("rf-rootfs.tar");
-    let packed = std::process::Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(packed.success());
+    crate::common::tar_dir(&rootfs, &tar);
     let tar = tar.to_str().unwrap();
     let ns = hoist_testkit::Netns::new("hrf-dk");
     let dockerd = hoist_testkit::Dockerd::start(&ns);

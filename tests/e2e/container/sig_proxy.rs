@@ -200,15 +200,7 @@ fn sig_proxy_and_volume_opt_match_dockers() {
     std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
     std::os::unix::fs::symlink("busybox", rootfs.join("bin/sh")).unwrap();
     let tar = f.root.join("sp-rootfs.tar");
-    let packed = Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(packed.success());
+    crate::common::tar_dir(&rootfs, &tar);
     let tar = tar.to_str().unwrap();
     let ns = hoist_testkit::Netns::new("hsp-dk");
     let dockerd = hoist_testkit::Dockerd::start(&ns);

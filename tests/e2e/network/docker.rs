@@ -11,7 +11,7 @@
 
 use super::env::{clients, ip4, outside_listener, NetEnv};
 use hoist_testkit::{wait_until, ChildGuard, Dockerd, Netns, TempRoot};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 const IMAGE: &str = "hoist-e2e/busybox";
@@ -98,15 +98,7 @@ impl World {
         std::fs::create_dir_all(rootfs.join("bin")).unwrap();
         std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).expect("copy /bin/busybox");
         let tar = self.tmp.join("rootfs.tar");
-        let ok = Command::new("tar")
-            .arg("-C")
-            .arg(&rootfs)
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .unwrap();
-        assert!(ok.success(), "tar the rootfs");
+        crate::common::tar_dir(&rootfs, &tar);
         self.docker_ok(&["import", &tar.to_string_lossy(), IMAGE]);
         self.docker_ok(&[
             "run",
