@@ -206,11 +206,12 @@ fn key_of(
     stored: &BTreeSet<String>,
     running: &BTreeSet<String>,
     id: &str,
+    record: Option<Stamp>,
     was: Option<&Key>,
 ) -> Option<Key> {
     let record_in_run = !stored.contains(id);
     let state_in_run = running.contains(id);
-    let record = dirs.stamp(record_in_run, id, "hoist.json")?;
+    let record = record?;
     let still_missing = match was {
         Some(k) if k.state_in_run == state_in_run => match k.state {
             StateStamp::Missing(Some(dir)) => {
@@ -249,8 +250,6 @@ fn list_settled(root: &Path, settled_before: i64) -> Vec<(Row, State)> {
     let stored: BTreeSet<String> = ids_in(&stored_path).into_iter().collect();
     let running: BTreeSet<String> = ids_in(&run_path).into_iter().collect();
     let cache_path = stored_path.join(CACHE_FILE);
-    let mut entries = load(&cache_path);
-    let loaded = entries.len();
     let dirs = Dirs {
         stored: File::open(&stored_path).ok(),
         run: File::open(&run_path).ok(),
@@ -259,6 +258,24 @@ fn list_settled(root: &Path, settled_before: i64) -> Vec<(Row, State)> {
     };
     // Sorted (a BTreeSet's order): positions are found by binary search.
     let ids: Vec<&String> = stored.union(&running).collect();
+    // The records' stamps need nothing from the cache: taken on another thread while the
+    // cache is read and parsed.
+    let stamp_records = || -> Vec<Option<Stamp>> {
+        ids.iter()
+            .map(|id| dirs.stamp(!stored.contains(id.as_str()), id, "hoist.json"))
+            .collect()
+    };
+    let (mut entries, records) = if ids.len() < 2 * PER_THREAD {
+        (load(&cache_path), stamp_records())
+    } else {
+        std::thread::scope(|s| {
+            let records = s.spawn(stamp_records);
+            let entries = load(&cache_path);
+            let records = records.join().unwrap_or_else(|_| vec![None; ids.len()]);
+            (entries, records)
+        })
+    };
+    let loaded = entries.len();
     let position = |id: &str| ids.binary_search_by(|x| x.as_str().cmp(id)).ok();
     let mut was: Vec<Option<Key>> = vec![None; ids.len()];
     for e in &entries {
@@ -268,24 +285,30 @@ fn list_settled(root: &Path, settled_before: i64) -> Vec<(Row, State)> {
     }
     // Stamps first, then the reads: a write in between leaves a stale stamp (a miss next
     // time), never a stale row under a current stamp.
-    let stamp_all = |part: &[&String], was: &[Option<Key>]| -> Vec<Option<Key>> {
-        part.iter()
-            .zip(was)
-            .map(|(id, was)| key_of(&dirs, &stored, &running, id, was.as_ref()))
+    let stamp_all = |from: usize, to: usize| -> Vec<Option<Key>> {
+        (from..to)
+            .map(|p| {
+                key_of(
+                    &dirs,
+                    &stored,
+                    &running,
+                    ids[p],
+                    records[p],
+                    was[p].as_ref(),
+                )
+            })
             .collect()
     };
     let keys: Vec<Option<Key>> = if ids.len() < 2 * PER_THREAD {
-        stamp_all(&ids, &was)
+        stamp_all(0, ids.len())
     } else {
         // The stamps are most of a cached listing's time: half on another thread.
-        let half = ids.len() / 2;
-        let (first, second) = ids.split_at(half);
+        let (half, all) = (ids.len() / 2, ids.len());
         let stamp_all = &stamp_all;
-        let was = &was;
         std::thread::scope(|s| {
-            let other = s.spawn(move || stamp_all(second, &was[half..]));
-            let mut keys = stamp_all(first, &was[..half]);
-            keys.extend(other.join().unwrap_or_else(|_| vec![None; second.len()]));
+            let other = s.spawn(move || stamp_all(half, all));
+            let mut keys = stamp_all(0, half);
+            keys.extend(other.join().unwrap_or_else(|_| vec![None; all - half]));
             keys
         })
     };
