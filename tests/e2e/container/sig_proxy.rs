@@ -7,13 +7,13 @@
 //! `--mount ... volume-opt` the same filesystem inside.
 
 use super::{stderr, stdout, Fixture};
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::{kill, signal, SigHandler, Signal};
 use nix::unistd::Pid;
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::channel;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Says so when SIGTERM or SIGINT reaches it (sh as PID 1 would ignore
 /// them otherwise).
@@ -24,6 +24,18 @@ const TRAP: &str = "trap 'echo trapped; exit 5' TERM INT; echo ready; \
 /// CLI `sig` (then SIGKILL with `then_kill`); returns how it ended and the
 /// lines it printed after "ready".
 fn signal_the_cli(mut run: Command, sig: Signal, then_kill: bool) -> (ExitStatus, Vec<String>) {
+    // A shell starts background jobs with SIGINT and SIGQUIT ignored, and an
+    // ignored disposition survives exec (a CI runner may start the suite that
+    // way): give the CLI the dispositions a user's terminal gives it.
+    let default_signals = || -> std::io::Result<()> {
+        for sig in [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTERM] {
+            // SAFETY: SIG_DFL installs no handler; signal(2) is async-signal-safe.
+            unsafe { signal(sig, SigHandler::SigDfl) }.map_err(std::io::Error::from)?;
+        }
+        Ok(())
+    };
+    // SAFETY: the hook only calls signal(2) between fork and exec.
+    unsafe { run.pre_exec(default_signals) };
     let mut child = run
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -45,7 +57,18 @@ fn signal_the_cli(mut run: Command, sig: Signal, then_kill: bool) -> (ExitStatus
     if then_kill {
         kill(pid, Signal::SIGKILL).unwrap();
     }
-    let status = child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the CLI did not end within 30 s of {sig}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     let _ = reader.join();
     (status, rx.try_iter().collect())
 }
