@@ -37,3 +37,12 @@ pub fn tree_size(p: &Path) -> u64 {
         .map(|d| d.flatten().map(|e| tree_size(&e.path())).sum())
         .unwrap_or(0)
 }
+
+/// Opens `rel` (e.g. "ID/hoist.json") read-only relative to the open directory
+/// `dir`: one openat(2), no whole-path lookup per file (listings open thousands).
+pub fn open_in(dir: &std::fs::File, rel: &str) -> std::io::Result<std::fs::File> {
+    use nix::fcntl::{openat, OFlag};
+    use nix::sys::stat::Mode;
+    let fd = openat(dir, rel, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+    Ok(std::fs::File::from(fd))
+}

@@ -33,7 +33,7 @@ use std::collections::BTreeSet;
 use std::ffi::CString;
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -158,20 +158,7 @@ impl Dirs {
     fn read(&self, in_run: bool, id: &str, file: &str, buf: &mut Vec<u8>) -> std::io::Result<()> {
         let not_found = || std::io::Error::from(std::io::ErrorKind::NotFound);
         let dir = self.dir(in_run).ok_or_else(not_found)?;
-        let rel = CString::new(format!("{id}/{file}")).map_err(|_| not_found())?;
-        // SAFETY: a valid directory fd and a NUL-terminated path.
-        let fd = unsafe {
-            libc::openat(
-                dir.as_raw_fd(),
-                rel.as_ptr(),
-                libc::O_RDONLY | libc::O_CLOEXEC,
-            )
-        };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just opened and is owned by nobody else.
-        let mut f = unsafe { File::from_raw_fd(fd) };
+        let mut f = hoist_runtime::fsutil::open_in(dir, &format!("{id}/{file}"))?;
         buf.clear();
         f.read_to_end(buf).map(|_| ())
     }

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd};
+
 use std::path::{Path, PathBuf};
 
 use super::paths::{containers_dir, run_containers_dir};
@@ -67,22 +67,7 @@ impl Dirs {
         let Some(dir) = dir else {
             return Err(std::io::ErrorKind::NotFound.into());
         };
-        let rel = std::ffi::CString::new(format!("{id}/{file}"))
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-        // SAFETY: a valid directory fd and a NUL-terminated path; the fd
-        // returned is owned by the File alone.
-        let fd = unsafe {
-            libc::openat(
-                dir.as_raw_fd(),
-                rel.as_ptr(),
-                libc::O_RDONLY | libc::O_CLOEXEC,
-            )
-        };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just opened and is owned by nobody else.
-        Ok(unsafe { std::fs::File::from_raw_fd(fd) })
+        crate::fsutil::open_in(dir, &format!("{id}/{file}"))
     }
 
     fn path(&self, base: Base, id: &str) -> PathBuf {

@@ -26,15 +26,7 @@ impl Program {
         {
             return None;
         }
-        let filter = bytes
-            .chunks_exact(8)
-            .map(|c| libc::sock_filter {
-                code: u16::from_ne_bytes([c[0], c[1]]),
-                jt: c[2],
-                jf: c[3],
-                k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
-            })
-            .collect();
+        let filter = super::bpf_ranges::from_bytes(bytes);
         Some(Program { filter })
     }
 }
