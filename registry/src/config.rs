@@ -14,6 +14,9 @@ pub struct Config {
     pub addr: String,
     /// Storage root for the filesystem driver.
     pub root: Option<PathBuf>,
+    /// Threads that accept and serve connections, each with its own event
+    /// loop (workers.rs); 0 (the default) means one per CPU.
+    pub workers: usize,
     /// Whether DELETE of manifests, tags and blobs is allowed (else 405).
     pub delete_enabled: bool,
     /// Largest manifest accepted on PUT.
@@ -47,6 +50,7 @@ impl Default for Config {
         Config {
             addr: "127.0.0.1:5000".into(),
             root: None,
+            workers: 0,
             delete_enabled: true,
             max_manifest_bytes: 4 * 1024 * 1024,
             max_upload_bytes: 64 * 1024 * 1024 * 1024,

@@ -23,6 +23,7 @@ pub mod retention;
 pub mod scrub;
 pub mod server;
 pub mod storage;
+pub mod workers;
 
 pub use config::Config;
 pub use error::RegistryError;

@@ -9,8 +9,8 @@ use crate::limits::conn::TimedAcceptor;
 use crate::linger::LingeringAcceptor;
 use crate::metrics::Metrics;
 use crate::storage::{Limits, Storage};
+use crate::workers::Shutdown;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
-use axum_server::Handle;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +47,8 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    #[error("starting the registry's worker threads: {0} (set workers in the config to fewer)")]
+    Workers(#[source] std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -128,8 +130,8 @@ fn open_driver(config: &Config) -> Result<Arc<dyn Driver>, ServeError> {
 /// A server running on a tokio runtime.
 pub struct Running {
     pub addr: SocketAddr,
-    handle: Handle,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    shutdown: Shutdown,
+    serving: crate::workers::Serving,
     notify: Arc<crate::notify::Notifier>,
     /// Scheduled retention and GC (`[gc] interval`), stopped with the server.
     gc: Option<tokio::task::JoinHandle<()>>,
@@ -138,35 +140,28 @@ pub struct Running {
 impl Running {
     /// Stops accepting, lets in-flight requests finish, and waits.
     pub async fn stop(self) {
-        self.handle.graceful_shutdown(Some(DRAIN));
-        if let Some(gc) = &self.gc {
-            gc.abort();
-        }
-        let _ = self.task.await;
-        // Undelivered events stay queued on disk for the next start.
-        self.notify.stop();
+        self.shutdown.begin();
+        let _ = self.wait().await;
     }
 
     /// Resolves when the server has stopped (after `shutdown_on` fired).
     pub async fn wait(self) -> std::io::Result<()> {
-        let result = self
-            .task
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let result = self.serving.wait().await;
         if let Some(gc) = &self.gc {
             gc.abort();
         }
+        // Undelivered events stay queued on disk for the next start.
         self.notify.stop();
         result
     }
 
     /// Starts a graceful shutdown when `signal` resolves.
     pub fn shutdown_on(&self, signal: impl std::future::Future<Output = ()> + Send + 'static) {
-        let handle = self.handle.clone();
+        let shutdown = self.shutdown.clone();
         tokio::spawn(async move {
             signal.await;
             tracing::info!("shutting down: finishing in-flight requests");
-            handle.graceful_shutdown(Some(DRAIN));
+            shutdown.begin();
         });
     }
 }
@@ -184,15 +179,16 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
     let timeouts = app.limits.timeouts();
     let notify = app.notify.clone();
     let collector = app.clone();
-    let service = api::router(app).into_make_service();
-    let handle = Handle::new();
+    let router = api::router(app);
     // Bind here so a port in use is reported as such, not as a task failure.
     let listener =
         std::net::TcpListener::bind(addr).map_err(|source| ServeError::Listen { addr, source })?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|source| ServeError::Listen { addr, source })?;
-    let task = match (&config.tls.cert, &config.tls.key) {
+    let listen_error = |source| ServeError::Listen { addr, source };
+    listener.set_nonblocking(true).map_err(listen_error)?;
+    let addr = listener.local_addr().map_err(listen_error)?;
+    let shutdown = Shutdown::new(DRAIN);
+    let workers = crate::workers::count(config.workers);
+    let serving = match (&config.tls.cert, &config.tls.key) {
         (Some(cert), Some(key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             let tls = RustlsConfig::from_pem_file(cert, key)
@@ -206,31 +202,23 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
                 RustlsAcceptor::new(tls).acceptor(LingeringAcceptor),
                 timeouts,
             );
-            let server = axum_server::from_tcp(listener)
-                .acceptor(acceptor)
-                .handle(handle.clone());
-            tokio::spawn(async move { server.serve(service).await })
+            crate::workers::start(workers, listener, acceptor, router, &shutdown)
         }
         _ => {
-            let server = axum_server::from_tcp(listener)
-                .acceptor(TimedAcceptor::new(LingeringAcceptor, timeouts))
-                .handle(handle.clone());
-            tokio::spawn(async move { server.serve(service).await })
+            let acceptor = TimedAcceptor::new(LingeringAcceptor, timeouts);
+            crate::workers::start(workers, listener, acceptor, router, &shutdown)
         }
-    };
-    let addr = handle.listening().await.ok_or_else(|| ServeError::Listen {
-        addr,
-        source: std::io::Error::other("the server stopped before listening"),
-    })?;
-    tracing::info!(%addr, tls = config.tls.cert.is_some(), "registry listening");
+    }
+    .map_err(ServeError::Workers)?;
+    tracing::info!(%addr, tls = config.tls.cert.is_some(), workers, "registry listening");
     notify.start();
     // A collection cut short by a stop leaves nothing half-done: every
     // deletion is one object, and the lease expires by itself.
     let gc = crate::retention::schedule::spawn(collector);
     Ok(Running {
         addr,
-        handle,
-        task,
+        shutdown,
+        serving,
         notify,
         gc,
     })

@@ -76,6 +76,9 @@ pub struct ServeArgs {
     /// Address to listen on, IP:PORT or :PORT for every interface [config: addr; default: 127.0.0.1:5000]
     #[arg(long, env = "HOIST_REGISTRY_ADDR")]
     pub addr: Option<String>,
+    /// Threads serving connections, each with its own event loop; 0 = one per CPU [config: workers; default 0]
+    #[arg(long, env = "HOIST_REGISTRY_WORKERS", value_name = "N")]
+    pub workers: Option<usize>,
     /// Allow DELETE of manifests, tags and blobs [config: delete_enabled]
     #[arg(long, env = "HOIST_REGISTRY_DELETE_ENABLED", value_name = "BOOL")]
     pub delete_enabled: Option<bool>,

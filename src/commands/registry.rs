@@ -11,7 +11,13 @@ use std::time::Duration;
 
 pub fn run(cmd: RegistryCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
     let RegistryCommand::Registry { command } = cmd;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // `serve` runs its first worker on this thread and starts the others
+    // itself, each on a runtime of its own (registry's workers.rs).
+    let mut builder = match &command {
+        RegistryAction::Serve(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = builder
         .enable_all()
         .build()
         .context("starting the async runtime")?;
@@ -67,6 +73,7 @@ fn serve_config(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Config>
         };
     }
     set!(c.addr, args.addr);
+    set!(c.workers, args.workers);
     set!(c.delete_enabled, args.delete_enabled);
     set!(c.max_manifest_bytes, args.max_manifest_bytes);
     set!(c.max_upload_bytes, args.max_upload_bytes);
@@ -103,7 +110,7 @@ async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         "http"
     };
     eprintln!(
-        "hoist registry listening on {scheme}://{} (storage {}, auth {:?})",
+        "hoist registry listening on {scheme}://{} (storage {}, auth {:?}, {} workers)",
         running.addr,
         match &config.storage.s3 {
             Some(s3) => format!("s3://{}/{}", s3.bucket, s3.prefix),
@@ -114,7 +121,8 @@ async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
                 .display()
                 .to_string(),
         },
-        config.auth.mode
+        config.auth.mode,
+        hoist_registry::workers::count(config.workers)
     );
     running.shutdown_on(async {
         use tokio::signal::unix::{signal, SignalKind};

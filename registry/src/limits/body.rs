@@ -8,7 +8,7 @@
 //! time is the server's own.
 
 use super::Limits;
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody as _};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -26,6 +26,11 @@ use tokio::time::{Instant, Sleep};
 /// The middleware: paces every request body, and turns a body that was
 /// too slow into a 408 whatever the handler made of the cut-off.
 pub async fn pace(State(limits): State<Arc<Limits>>, req: Request, next: Next) -> Response {
+    // No body (a GET, a HEAD, an empty PUT): nothing to pace, and no wrapper
+    // to allocate on the requests a registry answers most.
+    if req.body().is_end_stream() {
+        return next.run(req).await;
+    }
     let timed_out = Arc::new(AtomicBool::new(false));
     let grace = limits.config.body_timeout();
     let rate = limits.config.body_min_bytes_per_second;

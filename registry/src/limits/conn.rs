@@ -87,7 +87,11 @@ pub struct Timed<S> {
     inner: S,
     timeouts: Timeouts,
     phase: Phase,
+    /// Armed at or before `due`; moved out to `due` only when it fires
+    /// early (see `extend`).
     deadline: Pin<Box<Sleep>>,
+    /// When the current phase's time is up.
+    due: Instant,
     /// The 408 still to be written (what of it is left).
     reply: Option<Vec<u8>>,
     /// Nothing was read yet (the HTTP/2 preface would come first).
@@ -96,19 +100,47 @@ pub struct Timed<S> {
 
 impl<S> Timed<S> {
     fn new(inner: S, timeouts: Timeouts) -> Self {
-        let deadline = Box::pin(tokio::time::sleep(timeouts.idle));
+        let due = Instant::now() + timeouts.idle;
+        let deadline = Box::pin(tokio::time::sleep_until(due));
         Timed {
             inner,
             timeouts,
             phase: Phase::Idle,
             deadline,
+            due,
             reply: None,
             first_read: true,
         }
     }
 
     fn rearm(&mut self, after: Duration) {
-        self.deadline.as_mut().reset(Instant::now() + after);
+        self.due = Instant::now() + after;
+        self.deadline.as_mut().reset(self.due);
+    }
+
+    /// Like `rearm`, but a later deadline leaves the timer where it is:
+    /// moving a timer costs a lock and a wheel update, and this runs after
+    /// every answer. `passed` moves it when it fires early.
+    fn extend(&mut self, after: Duration) {
+        self.due = Instant::now() + after;
+        if self.due < self.deadline.deadline() {
+            self.deadline.as_mut().reset(self.due);
+        }
+    }
+
+    /// Whether the current phase's time is up (registering for a wakeup
+    /// when it is not).
+    fn passed(&mut self, cx: &mut Context<'_>) -> bool {
+        loop {
+            if self.deadline.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            if self.deadline.deadline() >= self.due {
+                return true;
+            }
+            let due = self.due;
+            self.deadline.as_mut().reset(due);
+        }
     }
 
     /// Follows the bytes just read through the phases.
@@ -120,9 +152,9 @@ impl<S> Timed<S> {
             self.phase = Phase::Off;
             return;
         }
-        if let Phase::Idle = self.phase {
+        let starts = matches!(self.phase, Phase::Idle);
+        if starts {
             self.phase = Phase::Head { tail: Vec::new() };
-            self.rearm(self.timeouts.header);
         }
         if let Phase::Head { tail } = &mut self.phase {
             let mut window = std::mem::take(tail);
@@ -132,6 +164,11 @@ impl<S> Timed<S> {
                 self.phase = Phase::Rest;
             } else {
                 *tail = window.split_off(window.len().saturating_sub(3));
+                // A head arriving whole in one read (most do) never waits
+                // for more, so only one that does is timed.
+                if starts {
+                    self.rearm(self.timeouts.header);
+                }
             }
         }
     }
@@ -195,7 +232,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Timed<S> {
         // A head still open at its deadline ends even while bytes keep
         // trickling in (each read would otherwise return data first).
         if this.reply.is_some()
-            || (matches!(this.phase, Phase::Head { .. }) && this.deadline.is_elapsed())
+            || (matches!(this.phase, Phase::Head { .. })
+                && this.deadline.is_elapsed()
+                && this.deadline.deadline() >= this.due)
         {
             return this.expire(cx);
         }
@@ -211,7 +250,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Timed<S> {
             Poll::Pending => match this.phase {
                 Phase::Rest | Phase::Off => Poll::Pending,
                 Phase::Idle | Phase::Head { .. } => {
-                    if this.deadline.as_mut().poll(cx).is_ready() {
+                    if this.passed(cx) {
                         this.expire(cx)
                     } else {
                         Poll::Pending
@@ -234,7 +273,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Timed<S> {
         // `100 Continue` is not an answer; the body follows it.
         if written > 0 && !buf.starts_with(b"HTTP/1.1 100 ") && !matches!(this.phase, Phase::Off) {
             this.phase = Phase::Idle;
-            this.rearm(this.timeouts.idle);
+            this.extend(this.timeouts.idle);
         }
         Poll::Ready(Ok(written))
     }
@@ -260,7 +299,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Timed<S> {
         let written = std::task::ready!(Pin::new(&mut this.inner).poll_write_vectored(cx, bufs))?;
         if written > 0 && !starts_continue && !matches!(this.phase, Phase::Off) {
             this.phase = Phase::Idle;
-            this.rearm(this.timeouts.idle);
+            this.extend(this.timeouts.idle);
         }
         Poll::Ready(Ok(written))
     }
