@@ -293,3 +293,171 @@ impl Drop for Closes {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use axum_server::accept::DefaultAcceptor;
+    use std::io::{Read, Write};
+
+    /// One GET / on a kept-alive connection; the answer's body.
+    fn ask(conn: &mut std::net::TcpStream) -> std::io::Result<String> {
+        conn.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")?;
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 1024];
+        loop {
+            let n = conn.read(&mut chunk)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            got.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&got).into_owned();
+            let Some(end) = text.find("\r\n\r\n") else {
+                continue;
+            };
+            let len: usize = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(str::to_string)
+                })
+                .and_then(|v| v.trim().parse().ok())
+                .expect("content-length");
+            if got.len() >= end + 4 + len {
+                return Ok(text[end + 4..end + 4 + len].to_string());
+            }
+        }
+    }
+
+    fn bound() -> (std::net::TcpListener, std::net::SocketAddr) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        (listener, addr)
+    }
+
+    #[tokio::test]
+    async fn connections_are_spread_evenly_and_stay_on_their_worker() {
+        let router = Router::new().route(
+            "/",
+            get(|| async { std::thread::current().name().unwrap_or("?").to_string() }),
+        );
+        let (listener, addr) = bound();
+        let shutdown = Shutdown::new(Duration::from_secs(5));
+        let serving = start(3, listener, DefaultAcceptor::new(), router, &shutdown).unwrap();
+        let names = tokio::task::spawn_blocking(move || {
+            // All six are accepted before any asks, so the hand-out alone
+            // decides where each goes.
+            let mut conns: Vec<_> = (0..6)
+                .map(|_| std::net::TcpStream::connect(addr).unwrap())
+                .collect();
+            let first: Vec<_> = conns.iter_mut().map(|c| ask(c).unwrap()).collect();
+            let again: Vec<_> = conns.iter_mut().map(|c| ask(c).unwrap()).collect();
+            (first, again)
+        })
+        .await
+        .unwrap();
+        let (first, again) = names;
+        assert_eq!(first, again, "a connection moved between workers");
+        let mut counts = std::collections::BTreeMap::new();
+        for n in &first {
+            *counts.entry(n.clone()).or_insert(0) += 1;
+        }
+        assert_eq!(counts.len(), 3, "three workers should serve: {counts:?}");
+        assert!(counts.values().all(|&c| c == 2), "uneven: {counts:?}");
+        assert!(counts.contains_key("hoist-registry-1") && counts.contains_key("hoist-registry-2"));
+        shutdown.begin();
+        serving.wait().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn shutdown_finishes_requests_in_flight_and_refuses_new_connections() {
+        let (entered_tx, entered_rx) = std::sync::mpsc::channel::<()>();
+        let release = Arc::new(tokio::sync::Notify::new());
+        let entered = Arc::new(std::sync::Mutex::new(entered_tx));
+        let gate = release.clone();
+        let router = Router::new().route(
+            "/",
+            get(move || {
+                let entered = entered.clone();
+                let gate = gate.clone();
+                async move {
+                    entered.lock().unwrap().send(()).unwrap();
+                    gate.notified().await;
+                    "finished".to_string()
+                }
+            }),
+        );
+        let (listener, addr) = bound();
+        let shutdown = Shutdown::new(Duration::from_secs(30));
+        let serving = start(2, listener, DefaultAcceptor::new(), router, &shutdown).unwrap();
+        let client = tokio::task::spawn_blocking(move || {
+            let mut conn = std::net::TcpStream::connect(addr).unwrap();
+            ask(&mut conn)
+        });
+        tokio::task::spawn_blocking(move || entered_rx.recv().unwrap())
+            .await
+            .unwrap();
+        shutdown.begin();
+        // The accept loop ends at once: a new connection is refused (or,
+        // if it raced into the backlog, closed unserved).
+        let refused = tokio::task::spawn_blocking(move || {
+            for _ in 0..200 {
+                match std::net::TcpStream::connect(addr) {
+                    Err(e) => return e.kind(),
+                    Ok(mut c) => {
+                        if ask(&mut c).is_err() {
+                            std::thread::sleep(Duration::from_millis(10));
+                            continue;
+                        }
+                        panic!("a connection made after the shutdown was served");
+                    }
+                }
+            }
+            panic!("the listener still accepts after the shutdown");
+        })
+        .await
+        .unwrap();
+        assert_eq!(refused, std::io::ErrorKind::ConnectionRefused);
+        release.notify_waiters();
+        assert_eq!(client.await.unwrap().unwrap(), "finished");
+        serving.wait().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn connections_still_open_after_the_drain_time_are_closed() {
+        let (entered_tx, entered_rx) = std::sync::mpsc::channel::<()>();
+        let entered = Arc::new(std::sync::Mutex::new(entered_tx));
+        let router = Router::new().route(
+            "/",
+            get(move || {
+                let entered = entered.clone();
+                async move {
+                    entered.lock().unwrap().send(()).unwrap();
+                    std::future::pending::<String>().await
+                }
+            }),
+        );
+        let (listener, addr) = bound();
+        let shutdown = Shutdown::new(Duration::from_millis(200));
+        let serving = start(2, listener, DefaultAcceptor::new(), router, &shutdown).unwrap();
+        let client = tokio::task::spawn_blocking(move || {
+            let mut conn = std::net::TcpStream::connect(addr).unwrap();
+            ask(&mut conn)
+        });
+        tokio::task::spawn_blocking(move || entered_rx.recv().unwrap())
+            .await
+            .unwrap();
+        shutdown.begin();
+        tokio::time::timeout(Duration::from_secs(10), serving.wait())
+            .await
+            .expect("the workers ended after the drain time")
+            .unwrap();
+        assert!(
+            client.await.unwrap().is_err(),
+            "the stuck request was answered"
+        );
+    }
+}
