@@ -10,6 +10,9 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use futures::StreamExt;
 
+static DOCKER_CONTENT_DIGEST: header::HeaderName =
+    header::HeaderName::from_static("docker-content-digest");
+
 /// `?tag=` parameters accepted on one manifest PUT (the spec asks for at
 /// least 10); more is 414.
 const MAX_TAG_PARAMS: usize = 100;
@@ -29,7 +32,8 @@ pub async fn handle(
                 // Fetched, or revalidated after its TTL, before it is served.
                 proxy.manifest(name, reference).await?;
             }
-            let m = storage.get_manifest(name, reference).await?;
+            let stored = storage.get_manifest(name, reference).await?;
+            let m = &*stored.resolved;
             if !acceptable(headers, &m.media_type) {
                 return Err(RegistryError::ManifestUnknown(format!(
                     "{name}@{} is {}, which the request's Accept header excludes",
@@ -37,21 +41,23 @@ pub async fn handle(
                 ))
                 .into());
             }
-            let len = m.body.len();
+            let len = stored.body.len();
             let body = if *method == Method::HEAD {
                 Body::empty()
             } else {
-                Body::from(m.body)
+                Body::from(stored.body.clone())
             };
             let mut r = axum::response::Response::builder()
                 .status(StatusCode::OK)
                 .body(body)
                 .expect("valid response");
-            r.headers_mut()
-                .insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
-            reply::set(&mut r, "content-type", &m.media_type);
-            reply::set(&mut r, "docker-content-digest", &m.digest);
-            reply::set(&mut r, "etag", format!("\"{}\"", m.digest));
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
+            if let Some(v) = &m.content_type {
+                h.insert(header::CONTENT_TYPE, v.clone());
+            }
+            h.insert(&DOCKER_CONTENT_DIGEST, m.digest_header.clone());
+            h.insert(header::ETAG, m.etag.clone());
             // Only a GET is a pull: a HEAD is a client checking what it may
             // already hold (docker and containerd HEAD before each pull), and
             // distribution sends nothing for a blob HEAD either.

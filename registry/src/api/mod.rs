@@ -23,6 +23,7 @@ use crate::storage::Storage;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -55,16 +56,23 @@ pub fn router(app: Shared) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/token", get(ops::token).post(ops::token_post))
         .fallback(dispatch)
-        .layer(axum::middleware::from_fn(unread_body::settle))
-        .layer(axum::middleware::from_fn_with_state(
-            app.limits.clone(),
-            crate::limits::body::pace,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            ops::observe,
-        ))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), edge))
         .with_state(app)
+}
+
+/// What every request passes through, outermost first: the log line and
+/// metrics (`ops::observe`), body pacing (`limits::body::pace`), and
+/// settling what the handler left of the body (`unread_body::settle`).
+/// One middleware calling the three: as three layers each boxed its future
+/// and cloned the service behind it on every request.
+async fn edge(State(app): State<Shared>, req: Request, next: Next) -> Response {
+    ops::observe(&app, req, async |req| {
+        crate::limits::body::pace(&app.limits, req, async |req| {
+            unread_body::settle(req, async |req| next.run(req).await).await
+        })
+        .await
+    })
+    .await
 }
 
 /// Routes a `/v2/` request after checking who may make it.

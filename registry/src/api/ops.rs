@@ -3,12 +3,11 @@
 
 use super::reply::{self, ApiError};
 use super::route::{self, Query};
-use super::Shared;
+use super::{App, Shared};
 use crate::auth::Denial;
 use crate::metrics::Metrics;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::time::Instant;
 
@@ -159,7 +158,11 @@ fn rfc3339(secs: u64) -> String {
 
 /// Logs each request, counts it by route and status, counts body bytes, and
 /// adds the API version header every `/v2/` response carries.
-pub async fn observe(State(app): State<Shared>, req: Request, next: Next) -> Response {
+pub async fn observe(
+    app: &App,
+    req: Request,
+    next: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
     // Cloning a Uri shares its buffer; nothing is copied per request.
@@ -171,7 +174,7 @@ pub async fn observe(State(app): State<Shared>, req: Request, next: Next) -> Res
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0);
-    let mut response = next.run(req).await;
+    let mut response = next(req).await;
     // `dispatch` says which /v2/ endpoint it served; parsing the path a
     // second time here would double the routing work.
     let label = match response.extensions().get::<RouteLabel>() {

@@ -16,7 +16,6 @@
 use axum::body::{Body, BodyDataStream, Bytes, HttpBody};
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
 use futures::{Stream, StreamExt};
 use std::pin::Pin;
@@ -33,9 +32,9 @@ pub const DRAIN_LIMIT: u64 = 8 * 1024 * 1024;
 const DRAIN_TIME: Duration = Duration::from_secs(10);
 
 /// Middleware: lends the body to the handler, then settles what it left.
-pub async fn settle(req: Request, next: Next) -> Response {
+pub async fn settle(req: Request, next: impl AsyncFnOnce(Request) -> Response) -> Response {
     if req.body().is_end_stream() {
-        return next.run(req).await;
+        return next(req).await;
     }
     let expects_continue = req
         .headers()
@@ -52,9 +51,7 @@ pub async fn settle(req: Request, next: Next) -> Response {
         inner: Some(body.into_data_stream()),
         slot: slot.clone(),
     };
-    let mut response = next
-        .run(Request::from_parts(parts, Body::from_stream(lent)))
-        .await;
+    let mut response = next(Request::from_parts(parts, Body::from_stream(lent))).await;
     let Some(rest) = slot.rest.lock().unwrap().take() else {
         return response;
     };

@@ -9,9 +9,8 @@
 
 use super::Limits;
 use axum::body::{Body, Bytes, HttpBody as _};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use std::future::Future;
@@ -25,11 +24,15 @@ use tokio::time::{Instant, Sleep};
 
 /// The middleware: paces every request body, and turns a body that was
 /// too slow into a 408 whatever the handler made of the cut-off.
-pub async fn pace(State(limits): State<Arc<Limits>>, req: Request, next: Next) -> Response {
+pub async fn pace(
+    limits: &Limits,
+    req: Request,
+    next: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
     // No body (a GET, a HEAD, an empty PUT): nothing to pace, and no wrapper
     // to allocate on the requests a registry answers most.
     if req.body().is_end_stream() {
-        return next.run(req).await;
+        return next(req).await;
     }
     let timed_out = Arc::new(AtomicBool::new(false));
     let grace = limits.config.body_timeout();
@@ -45,9 +48,7 @@ pub async fn pace(State(limits): State<Arc<Limits>>, req: Request, next: Next) -
         sleep: None,
         timed_out: timed_out.clone(),
     };
-    let response = next
-        .run(Request::from_parts(parts, Body::from_stream(paced)))
-        .await;
+    let response = next(Request::from_parts(parts, Body::from_stream(paced))).await;
     if !timed_out.load(Ordering::Relaxed) {
         return response;
     }

@@ -37,8 +37,8 @@ impl ManifestRef {
 
 /// A manifest as read back.
 pub struct StoredManifest {
-    pub digest: Digest,
-    pub media_type: Arc<str>,
+    /// Digest, media type and the headers naming them.
+    pub resolved: Arc<Resolved>,
     pub body: Bytes,
 }
 
@@ -87,15 +87,11 @@ impl Storage {
                 body
             }
         };
-        Ok(StoredManifest {
-            digest: resolved.digest,
-            media_type: resolved.media_type,
-            body,
-        })
+        Ok(StoredManifest { resolved, body })
     }
 
     /// The digest and media type a reference names in `repo`.
-    async fn resolve_manifest(&self, repo: &str, reference: &ManifestRef) -> Result<Resolved> {
+    async fn resolve_manifest(&self, repo: &str, reference: &ManifestRef) -> Result<Arc<Resolved>> {
         let (link_key, text) = match reference {
             ManifestRef::Tag(tag) => (paths::tag_link(repo, tag), std::borrow::Cow::from(tag)),
             ManifestRef::Digest(d) => (
@@ -123,10 +119,10 @@ impl Storage {
             .get(&paths::revision_link(repo, &digest))
             .await
             .map_err(|e| RegistryError::not_found_as(e, unknown))?;
-        let resolved = Resolved {
-            media_type: Arc::from(String::from_utf8_lossy(&media_type).as_ref()),
+        let resolved = Resolved::new(
             digest,
-        };
+            Arc::from(String::from_utf8_lossy(&media_type).as_ref()),
+        );
         let validity = match stamp {
             Some(Some(stamp)) => Some(Validity::Stamp(stamp)),
             Some(None) => None,

@@ -16,6 +16,7 @@
 
 use crate::digests::Digest;
 use crate::driver::Stamp;
+use axum::http::HeaderValue;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
@@ -33,11 +34,31 @@ pub const MANIFEST_BYTES: usize = 32 << 20;
 /// (repository, reference) entries kept.
 pub const LINK_ENTRIES: usize = 16_384;
 
-/// What a manifest response needs besides the body.
-#[derive(Clone, Debug)]
+/// What a manifest response needs besides the body, its headers built
+/// once: a GET answered from the cache copies none of them.
+#[derive(Debug)]
 pub struct Resolved {
     pub digest: Digest,
     pub media_type: Arc<str>,
+    /// `Docker-Content-Digest` and `ETag` as sent.
+    pub digest_header: HeaderValue,
+    pub etag: HeaderValue,
+    /// `Content-Type` as sent; None when the stored media type cannot be
+    /// a header value (the answer then goes without one, as before).
+    pub content_type: Option<HeaderValue>,
+}
+
+impl Resolved {
+    pub fn new(digest: Digest, media_type: Arc<str>) -> Arc<Self> {
+        let text = digest.to_string();
+        Arc::new(Resolved {
+            digest_header: HeaderValue::from_str(&text).expect("a digest is a header value"),
+            etag: HeaderValue::from_str(&format!("\"{text}\"")).expect("a quoted digest too"),
+            content_type: HeaderValue::from_str(&media_type).ok(),
+            digest,
+            media_type,
+        })
+    }
 }
 
 /// How an entry is known to be current.
@@ -61,7 +82,7 @@ pub struct ReadCache {
 struct Link {
     repo: Box<str>,
     reference: Box<str>,
-    resolved: Resolved,
+    resolved: Arc<Resolved>,
     validity: Validity,
 }
 
@@ -99,7 +120,7 @@ impl ReadCache {
 
     /// The entry for `reference` in `repo` (a tag, or a digest's text) and
     /// how to check it.
-    pub fn link(&self, repo: &str, reference: &str) -> Option<(Resolved, Validity)> {
+    pub fn link(&self, repo: &str, reference: &str) -> Option<(Arc<Resolved>, Validity)> {
         let key = self.key(repo, reference);
         let mut links = self.links.lock().unwrap();
         let link = links.get(&key)?;
@@ -107,7 +128,13 @@ impl ReadCache {
             .then(|| (link.resolved.clone(), link.validity))
     }
 
-    pub fn put_link(&self, repo: &str, reference: &str, resolved: Resolved, validity: Validity) {
+    pub fn put_link(
+        &self,
+        repo: &str,
+        reference: &str,
+        resolved: Arc<Resolved>,
+        validity: Validity,
+    ) {
         let link = Link {
             repo: repo.into(),
             reference: reference.into(),
