@@ -90,6 +90,12 @@ impl Serving {
     }
 }
 
+/// Serves one connection handed to a worker until it closes; the tokens
+/// are the shutdown's `graceful` and the worker's drain-time `close`.
+type ServeOne = dyn Fn(TcpStream, CancellationToken, CancellationToken) -> futures::future::BoxFuture<'static, ()>
+    + Send
+    + Sync;
+
 /// One worker as the accept loop sees it.
 struct Slot {
     to: mpsc::UnboundedSender<std::net::TcpStream>,
@@ -123,6 +129,34 @@ where
         hyper::Request<hyper::body::Incoming>,
     >>::Future: Send + 'static,
 {
+    let builder = Arc::new(Builder::new(TokioExecutor::new()));
+    // One connection, from accepted stream to close: the acceptor's
+    // wrapping, then hyper, asked to finish at `graceful` and cut at `close`.
+    let serve: Arc<ServeOne> = Arc::new(move |stream, graceful, close| {
+        let accepted = acceptor.accept(stream, router.clone());
+        let builder = builder.clone();
+        Box::pin(async move {
+            let Ok((stream, service)) = accepted.await else {
+                return;
+            };
+            let connection = builder.serve_connection_with_upgrades(
+                TokioIo::new(stream),
+                TowerToHyperService::new(service),
+            );
+            tokio::pin!(connection);
+            tokio::select! {
+                biased;
+                _ = graceful.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    tokio::select! {
+                        _ = close.cancelled() => {}
+                        _ = &mut connection => {}
+                    }
+                }
+                _ = &mut connection => {}
+            }
+        })
+    });
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let mut slots = Vec::with_capacity(workers);
     let mut threads = Vec::new();
@@ -130,13 +164,7 @@ where
     for i in 0..workers.max(1) {
         let (to, from) = mpsc::unbounded_channel();
         let open = Arc::new(AtomicUsize::new(0));
-        let work = worker(
-            from,
-            open.clone(),
-            acceptor.clone(),
-            router.clone(),
-            shutdown.clone(),
-        );
+        let work = worker(from, open.clone(), serve.clone(), shutdown.clone());
         slots.push(Slot { to, open });
         if i == 0 {
             first = Some(work);
@@ -199,28 +227,12 @@ async fn accept_loop(
 
 /// One worker: serves each connection it is handed until the shutdown,
 /// then lets them finish for the drain time.
-async fn worker<A>(
+async fn worker(
     mut from: mpsc::UnboundedReceiver<std::net::TcpStream>,
     open: Arc<AtomicUsize>,
-    acceptor: A,
-    router: Router,
+    serve: Arc<ServeOne>,
     shutdown: Shutdown,
-) where
-    A: Accept<TcpStream, Router> + Clone + Send + Sync + 'static,
-    A::Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    A::Service: Send,
-    A::Future: Send,
-    TowerToHyperService<A::Service>: hyper::service::Service<
-            hyper::Request<hyper::body::Incoming>,
-            Response = axum::response::Response,
-            Error = std::convert::Infallible,
-        > + Send
-        + 'static,
-    <TowerToHyperService<A::Service> as hyper::service::Service<
-        hyper::Request<hyper::body::Incoming>,
-    >>::Future: Send + 'static,
-{
-    let builder = Arc::new(Builder::new(TokioExecutor::new()));
+) {
     let connections = TaskTracker::new();
     // Connections still open when the drain time is up are closed by this.
     let close = CancellationToken::new();
@@ -241,32 +253,10 @@ async fn worker<A>(
                 continue;
             }
         };
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        let builder = builder.clone();
-        let graceful = shutdown.graceful.clone();
-        let close = close.clone();
+        let serving = serve(stream, shutdown.graceful.clone(), close.clone());
         connections.spawn(async move {
             let _open = open;
-            let Ok((stream, service)) = acceptor.accept(stream, router).await else {
-                return;
-            };
-            let connection = builder.serve_connection_with_upgrades(
-                TokioIo::new(stream),
-                TowerToHyperService::new(service),
-            );
-            tokio::pin!(connection);
-            tokio::select! {
-                biased;
-                _ = graceful.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    tokio::select! {
-                        _ = close.cancelled() => {}
-                        _ = &mut connection => {}
-                    }
-                }
-                _ = &mut connection => {}
-            }
+            serving.await;
         });
     }
     // Connections handed over but not taken yet are closed unserved.
@@ -338,6 +328,31 @@ mod tests {
         (listener, addr)
     }
 
+    /// Two workers serving `router` with `drain`, and one request sent
+    /// whose handler has been entered (it sends on `entered`).
+    async fn in_flight(
+        router: Router,
+        drain: Duration,
+        entered: std::sync::mpsc::Receiver<()>,
+    ) -> (
+        Shutdown,
+        Serving,
+        std::net::SocketAddr,
+        tokio::task::JoinHandle<std::io::Result<String>>,
+    ) {
+        let (listener, addr) = bound();
+        let shutdown = Shutdown::new(drain);
+        let serving = start(2, listener, DefaultAcceptor::new(), router, &shutdown).unwrap();
+        let client = tokio::task::spawn_blocking(move || {
+            let mut conn = std::net::TcpStream::connect(addr).unwrap();
+            ask(&mut conn)
+        });
+        tokio::task::spawn_blocking(move || entered.recv().unwrap())
+            .await
+            .unwrap();
+        (shutdown, serving, addr, client)
+    }
+
     #[tokio::test]
     async fn connections_are_spread_evenly_and_stay_on_their_worker() {
         let router = Router::new().route(
@@ -390,16 +405,8 @@ mod tests {
                 }
             }),
         );
-        let (listener, addr) = bound();
-        let shutdown = Shutdown::new(Duration::from_secs(30));
-        let serving = start(2, listener, DefaultAcceptor::new(), router, &shutdown).unwrap();
-        let client = tokio::task::spawn_blocking(move || {
-            let mut conn = std::net::TcpStream::connect(addr).unwrap();
-            ask(&mut conn)
-        });
-        tokio::task::spawn_blocking(move || entered_rx.recv().unwrap())
-            .await
-            .unwrap();
+        let (shutdown, serving, addr, client) =
+            in_flight(router, Duration::from_secs(30), entered_rx).await;
         shutdown.begin();
         // The accept loop ends at once: a new connection is refused (or,
         // if it raced into the backlog, closed unserved).
@@ -440,16 +447,8 @@ mod tests {
                 }
             }),
         );
-        let (listener, addr) = bound();
-        let shutdown = Shutdown::new(Duration::from_millis(200));
-        let serving = start(2, listener, DefaultAcceptor::new(), router, &shutdown).unwrap();
-        let client = tokio::task::spawn_blocking(move || {
-            let mut conn = std::net::TcpStream::connect(addr).unwrap();
-            ask(&mut conn)
-        });
-        tokio::task::spawn_blocking(move || entered_rx.recv().unwrap())
-            .await
-            .unwrap();
+        let (shutdown, serving, _, client) =
+            in_flight(router, Duration::from_millis(200), entered_rx).await;
         shutdown.begin();
         tokio::time::timeout(Duration::from_secs(10), serving.wait())
             .await
