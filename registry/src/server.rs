@@ -130,6 +130,8 @@ fn open_driver(config: &Config) -> Result<Arc<dyn Driver>, ServeError> {
 /// A server running on a tokio runtime.
 pub struct Running {
     pub addr: SocketAddr,
+    /// How many workers serve (workers.rs).
+    pub workers: usize,
     shutdown: Shutdown,
     serving: crate::workers::Serving,
     notify: Arc<crate::notify::Notifier>,
@@ -217,6 +219,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
     let gc = crate::retention::schedule::spawn(collector);
     Ok(Running {
         addr,
+        workers,
         shutdown,
         serving,
         notify,

@@ -170,14 +170,23 @@ where
             first = Some(work);
             continue;
         }
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        let thread = tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .build()?;
-        threads.push(
-            std::thread::Builder::new()
-                .name(format!("hoist-registry-{i}"))
-                .spawn(move || runtime.block_on(work))?,
-        );
+            .build()
+            .and_then(|runtime| {
+                std::thread::Builder::new()
+                    .name(format!("hoist-registry-{i}"))
+                    .spawn(move || runtime.block_on(work))
+            });
+        match thread {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                // The workers already started end with the shutdown
+                // (nobody else would ever begin it).
+                shutdown.begin();
+                return Err(e);
+            }
+        }
     }
     let first = first.expect("at least one worker");
     let graceful = shutdown.graceful.clone();

@@ -122,7 +122,7 @@ async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
                 .to_string(),
         },
         config.auth.mode,
-        hoist_registry::workers::count(config.workers)
+        running.workers
     );
     running.shutdown_on(async {
         use tokio::signal::unix::{signal, SignalKind};

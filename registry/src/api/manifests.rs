@@ -45,7 +45,7 @@ pub async fn handle(
             let body = if *method == Method::HEAD {
                 Body::empty()
             } else {
-                Body::from(stored.body.clone())
+                Body::from(stored.body)
             };
             let mut r = axum::response::Response::builder()
                 .status(StatusCode::OK)

@@ -12,7 +12,6 @@
 
 use std::collections::BTreeSet;
 use std::io::Read;
-
 use std::path::{Path, PathBuf};
 
 use super::paths::{containers_dir, run_containers_dir};
